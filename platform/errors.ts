@@ -1,0 +1,95 @@
+/**
+ * Typed errors with stable codes. Every error the platform reports to a caller is an MfError with a literal
+ * `code` from ERROR_CODES; context goes in `details`, never only in the message. docs/errors.md lists the codes.
+ */
+
+/** Every stable error code, with the HTTP status it maps to and a one-line meaning (the docs table is built from it). */
+export const ERROR_CODES = {
+  MF_BAD_REQUEST: { status: 400, meaning: 'The request is malformed (bad JSON, wrong field types, unknown option).' },
+  MF_PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is larger than the configured limit.' },
+  MF_UNAUTHORIZED: { status: 401, meaning: 'The bearer token is missing or wrong.' },
+  MF_NOT_FOUND: { status: 404, meaning: 'No such route.' },
+  MF_APP_NOT_FOUND: { status: 404, meaning: 'No app with that name is deployed.' },
+  MF_APP_EXISTS: { status: 409, meaning: 'An app with that name is already deployed (delete it first).' },
+  MF_WORKFLOW_NOT_FOUND: { status: 404, meaning: 'The app has no workflow with that name.' },
+  MF_FUNCTION_NOT_FOUND: { status: 404, meaning: 'The app has no function with that name.' },
+  MF_EXECUTION_NOT_FOUND: { status: 404, meaning: 'No execution with that id is known.' },
+  MF_MANIFEST_INVALID: { status: 400, meaning: 'The app manifest is invalid (names, handler, code, limits).' },
+  MF_ASL_INVALID: { status: 400, meaning: 'A workflow definition is not valid Amazon States Language.' },
+  MF_ASL_UNSUPPORTED: { status: 400, meaning: 'A workflow uses an ASL construct this engine does not run.' },
+  MF_HANDLER_NOT_FOUND: { status: 400, meaning: "A function's handler file or exported handler does not exist." },
+  MF_FUNCTION_INIT_FAILED: { status: 500, meaning: "A function's module threw while loading." },
+  MF_FUNCTION_ERROR: { status: 200, meaning: 'The function threw or reported an error (the execution fails, the platform is fine).' },
+  MF_FUNCTION_TIMEOUT: { status: 200, meaning: 'The function ran past its timeout; its worker was killed.' },
+  MF_FUNCTION_MEMORY_EXCEEDED: { status: 200, meaning: 'The worker went over its memory limit and was killed.' },
+  MF_WORKER_EXITED: { status: 200, meaning: 'The worker process exited or was killed during the invocation.' },
+  MF_SANDBOX_START_FAILED: { status: 503, meaning: 'The sandbox (agent process or container) could not be started.' },
+  MF_SANDBOX_EXITED: { status: 503, meaning: 'The sandbox died while serving the request.' },
+  MF_PLATFORM_CLOSED: { status: 503, meaning: 'The platform is shutting down or closed.' },
+  MF_CONFIG_INVALID: { status: 400, meaning: 'A configuration value is invalid or two options conflict.' },
+  MF_WORKLOAD_NOT_FOUND: { status: 404, meaning: 'No workload with that name or folder.' },
+  MF_PLATFORM_UNREACHABLE: { status: 503, meaning: 'The CLI/SDK could not reach the platform URL.' },
+  MF_INTERNAL: { status: 500, meaning: 'A bug: an invariant did not hold. Please report it with the details.' },
+} as const satisfies Record<string, { status: number; meaning: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The JSON shape of an error on the wire (HTTP bodies, IPC messages, records). */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export class MfError extends Error {
+  override readonly name = 'MfError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  toJSON(): ErrorBody {
+    return Object.keys(this.details).length > 0
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
+  }
+
+  /** Rebuilds an error that crossed a process boundary. Unknown codes become MF_INTERNAL, keeping the text. */
+  static fromJSON(body: unknown): MfError {
+    if (isErrorBody(body)) return new MfError(body.code, body.message, body.details ?? {});
+    return new MfError('MF_INTERNAL', `unrecognised error body: ${safeJson(body)}`);
+  }
+}
+
+export function isErrorBody(value: unknown): value is ErrorBody {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.code === 'string' && v.code in ERROR_CODES && typeof v.message === 'string';
+}
+
+export function isMfError(value: unknown, code?: ErrorCode): value is MfError {
+  return value instanceof MfError && (code === undefined || value.code === code);
+}
+
+/** Wraps anything thrown into an MfError, keeping MfErrors as they are. */
+export function toMfError(err: unknown, fallback: ErrorCode = 'MF_INTERNAL'): MfError {
+  if (err instanceof MfError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new MfError(fallback, message, {}, { cause: err });
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value)?.slice(0, 200) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
