@@ -1,0 +1,93 @@
+/**
+ * Platform configuration flows one way: UserConfig (partial, from the CLI, a file or code) -> resolveConfig() ->
+ * a frozen ResolvedConfig. Defaults live in DEFAULTS only; cross-option checks live in checkConfig only.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MfError } from './errors.js';
+
+export const BACKENDS = ['process'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export const WORKER_START = ['first-use', 'deploy'] as const;
+export type WorkerStart = (typeof WORKER_START)[number];
+
+export interface ResolvedConfig {
+  /** Interface the HTTP API listens on. Loopback by default: the platform runs code it is given. */
+  readonly host: string;
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** Where the token, deployed code and sandbox folders live. */
+  readonly dataDir: string;
+  /** Bearer token for the management API; null generates one at first start (kept in dataDir/token). */
+  readonly token: string | null;
+  /** Require the token on invocation routes as well. */
+  readonly invocationAuth: boolean;
+  /** Largest request body accepted, in bytes. */
+  readonly maxBodyBytes: number;
+  /** Accept `code: {dir}` manifests (code read from this host's disk). */
+  readonly allowLocalCode: boolean;
+  /** Sandbox backend that creates the app sandboxes. */
+  readonly backend: BackendName;
+  /** Pre-booted runtime processes each sandbox keeps ready (the Node counterpart of SAND's fork); 0 disables. */
+  readonly poolSize: number;
+  /** Start every function's worker when the app is deployed, or when the function is first invoked. */
+  readonly workerStart: WorkerStart;
+  /** Default function memory limit (MB) and timeout (s) when the manifest gives none. */
+  readonly defaultMemoryMB: number;
+  readonly defaultTimeoutSeconds: number;
+  /** Executions kept in memory for GET /executions/{id}, newest first; older ones are forgotten. */
+  readonly maxStoredExecutions: number;
+  /** Log lines kept per app. */
+  readonly maxLogLinesPerApp: number;
+}
+
+export type UserConfig = { -readonly [K in keyof ResolvedConfig]?: ResolvedConfig[K] };
+
+export const DEFAULTS: ResolvedConfig = Object.freeze({
+  host: '127.0.0.1',
+  port: 0,
+  dataDir: join(tmpdir(), 'mfbench'),
+  token: null,
+  invocationAuth: false,
+  maxBodyBytes: 6 * 1024 * 1024,
+  allowLocalCode: true,
+  backend: 'process',
+  poolSize: 2,
+  workerStart: 'first-use',
+  defaultMemoryMB: 256,
+  defaultTimeoutSeconds: 30,
+  maxStoredExecutions: 10_000,
+  maxLogLinesPerApp: 10_000,
+});
+
+/** Merges user values over the defaults, drops undefined, checks, and freezes. */
+export function resolveConfig(user: UserConfig = {}): ResolvedConfig {
+  const merged: Record<string, unknown> = { ...DEFAULTS };
+  for (const [key, value] of Object.entries(user)) {
+    if (!(key in DEFAULTS)) throw new MfError('MF_CONFIG_INVALID', `unknown config option "${key}"`, { option: key });
+    if (value !== undefined) merged[key] = value;
+  }
+  const config = merged as unknown as ResolvedConfig;
+  checkConfig(config);
+  return Object.freeze(config);
+}
+
+/** Every check on option values and between options, in one pure function. Throws MF_CONFIG_INVALID. */
+export function checkConfig(c: ResolvedConfig): void {
+  const fail = (option: string, problem: string): never => {
+    throw new MfError('MF_CONFIG_INVALID', `config option "${option}" ${problem}`, { option });
+  };
+  if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) fail('port', 'must be an integer from 0 to 65535');
+  if (typeof c.host !== 'string' || c.host === '') fail('host', 'must be a non-empty string');
+  if (typeof c.dataDir !== 'string' || c.dataDir === '') fail('dataDir', 'must be a non-empty path');
+  if (c.token !== null && (typeof c.token !== 'string' || c.token.length < 8)) fail('token', 'must be at least 8 characters');
+  if (!BACKENDS.includes(c.backend)) fail('backend', `must be one of ${BACKENDS.join(', ')}`);
+  if (!WORKER_START.includes(c.workerStart)) fail('workerStart', `must be one of ${WORKER_START.join(', ')}`);
+  if (!Number.isInteger(c.poolSize) || c.poolSize < 0 || c.poolSize > 64) fail('poolSize', 'must be an integer from 0 to 64');
+  if (!Number.isInteger(c.maxBodyBytes) || c.maxBodyBytes < 1024) fail('maxBodyBytes', 'must be an integer of at least 1024');
+  if (!Number.isInteger(c.defaultMemoryMB) || c.defaultMemoryMB < 32) fail('defaultMemoryMB', 'must be an integer of at least 32');
+  if (!(c.defaultTimeoutSeconds > 0)) fail('defaultTimeoutSeconds', 'must be a positive number');
+  if (!Number.isInteger(c.maxStoredExecutions) || c.maxStoredExecutions < 1) fail('maxStoredExecutions', 'must be a positive integer');
+  if (!Number.isInteger(c.maxLogLinesPerApp) || c.maxLogLinesPerApp < 1) fail('maxLogLinesPerApp', 'must be a positive integer');
+}
