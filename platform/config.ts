@@ -40,6 +40,8 @@ export interface ResolvedConfig {
   readonly maxStoredExecutions: number;
   /** Log lines kept per app. */
   readonly maxLogLinesPerApp: number;
+  /** Keep each execution's state transitions (GET /executions/{id}/history); off saves work on the hot path. */
+  readonly keepHistory: boolean;
 }
 
 export type UserConfig = { -readonly [K in keyof ResolvedConfig]?: ResolvedConfig[K] };
@@ -59,6 +61,7 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   defaultTimeoutSeconds: 30,
   maxStoredExecutions: 10_000,
   maxLogLinesPerApp: 10_000,
+  keepHistory: true,
 });
 
 /** Merges user values over the defaults, drops undefined, checks, and freezes. */
@@ -86,7 +89,7 @@ export function checkConfig(c: ResolvedConfig): void {
   if (!WORKER_START.includes(c.workerStart)) fail('workerStart', `must be one of ${WORKER_START.join(', ')}`);
   if (!Number.isInteger(c.poolSize) || c.poolSize < 0 || c.poolSize > 64) fail('poolSize', 'must be an integer from 0 to 64');
   if (!Number.isInteger(c.maxBodyBytes) || c.maxBodyBytes < 1024) fail('maxBodyBytes', 'must be an integer of at least 1024');
-  if (!Number.isInteger(c.defaultMemoryMB) || c.defaultMemoryMB < 32) fail('defaultMemoryMB', 'must be an integer of at least 32');
+  if (!Number.isInteger(c.defaultMemoryMB) || c.defaultMemoryMB < 64) fail("defaultMemoryMB", "must be an integer of at least 64");
   if (!(c.defaultTimeoutSeconds > 0)) fail('defaultTimeoutSeconds', 'must be a positive number');
   if (!Number.isInteger(c.maxStoredExecutions) || c.maxStoredExecutions < 1) fail('maxStoredExecutions', 'must be a positive integer');
   if (!Number.isInteger(c.maxLogLinesPerApp) || c.maxLogLinesPerApp < 1) fail('maxLogLinesPerApp', 'must be a positive integer');

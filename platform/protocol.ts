@@ -64,10 +64,11 @@ export type FrontendToAgent =
       input: unknown;
       executionName: string;
       startTime: string;
-      sandboxCreatedForRequest: boolean;
+      /** How long creating the sandbox took when this request created it; null when the sandbox existed. */
+      sandboxStartMs: number | null;
       wantHistory: boolean;
     }
-  | { t: 'invoke'; id: string; fn: string; input: unknown; sandboxCreatedForRequest: boolean }
+  | { t: 'invoke'; id: string; fn: string; input: unknown; sandboxStartMs: number | null }
   | { t: 'shutdown' };
 
 /** One step of an execution's history (ASL engine events), kept for debugging and the console. */

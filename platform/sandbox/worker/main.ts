@@ -24,7 +24,11 @@ process.on('message', (m: AgentToWorker) => {
 // The agent died or let go of us: leave no orphan workers behind.
 process.on('disconnect', () => process.exit(0));
 
-process.send({ t: 'booted' });
+// The agent may already be gone (a sandbox torn down while its pool was booting): then just leave.
+if (!process.connected) process.exit(0);
+process.send({ t: 'booted' }, undefined, undefined, (err) => {
+  if (err) process.exit(0);
+});
 
 import('./serve.js').then(
   (serve) => {

@@ -1,0 +1,43 @@
+import { describe, expect, test } from 'vitest';
+import { DEFAULTS, resolveConfig, type UserConfig } from './config.js';
+import { MfError } from './errors.js';
+
+describe('resolveConfig', () => {
+  test('no user config gives the defaults, frozen', () => {
+    const c = resolveConfig();
+    expect(c).toEqual(DEFAULTS);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  test('user values win; undefined values do not erase defaults', () => {
+    const c = resolveConfig({ port: 8080, poolSize: 0, token: undefined });
+    expect(c.port).toBe(8080);
+    expect(c.poolSize).toBe(0);
+    expect(c.token).toBeNull();
+  });
+
+  test.each<[string, UserConfig]>([
+    ['port', { port: 70000 }],
+    ['port', { port: 1.5 }],
+    ['poolSize', { poolSize: -1 }],
+    ['backend', { backend: 'vm' as never }],
+    ['workerStart', { workerStart: 'later' as never }],
+    ['token', { token: 'short' }],
+    ['maxBodyBytes', { maxBodyBytes: 10 }],
+    ['defaultTimeoutSeconds', { defaultTimeoutSeconds: 0 }],
+    ['defaultMemoryMB', { defaultMemoryMB: 8 }],
+  ])('a bad %s is MF_CONFIG_INVALID naming the option', (option, user) => {
+    try {
+      resolveConfig(user);
+      expect.unreachable('resolveConfig accepted a bad value');
+    } catch (err) {
+      expect(err).toBeInstanceOf(MfError);
+      expect((err as MfError).code).toBe('MF_CONFIG_INVALID');
+      expect((err as MfError).details.option).toBe(option);
+    }
+  });
+
+  test('an unknown option is rejected, not ignored', () => {
+    expect(() => resolveConfig({ colour: 'blue' } as UserConfig)).toThrow(/unknown config option "colour"/);
+  });
+});

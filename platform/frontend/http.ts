@@ -1,0 +1,232 @@
+/**
+ * The HTTP API of docs/api.md on node:http. Translates requests into Platform calls and MfErrors into JSON error
+ * bodies; nothing else. Kept on the bare node:http server because this is the hot path of every measurement.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { now } from '../clock.js';
+import type { ResolvedConfig } from '../config.js';
+import { MfError, toMfError } from '../errors.js';
+import type { Platform } from './platform.js';
+
+type Auth = 'none' | 'management' | 'invocation';
+type Params = string[];
+type Handler = (ctx: RequestContext, params: Params) => Promise<Reply> | Reply;
+
+interface RequestContext {
+  req: IncomingMessage;
+  query: URLSearchParams;
+  /** When the whole request had arrived (set by readBody; equals the start for bodiless requests). */
+  received: number;
+  body(): Promise<unknown>;
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+  /** Raw text instead of JSON (Prometheus). */
+  text?: { contentType: string; content: string };
+}
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  auth: Auth;
+  handler: Handler;
+}
+
+export interface HttpServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(platform: Platform, config: ResolvedConfig, token: string): Promise<HttpServer> {
+  const routes = buildRoutes(platform);
+  const expected = Buffer.from(`Bearer ${token}`);
+  const authorized = (req: IncomingMessage): boolean => {
+    const given = Buffer.from(req.headers.authorization ?? '');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((err: unknown) => sendError(res, toMfError(err)));
+  });
+  server.keepAliveTimeout = 65_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const start = now();
+    const qmark = req.url?.indexOf('?') ?? -1;
+    const path = qmark === -1 ? (req.url ?? '/') : req.url!.slice(0, qmark);
+    const query = new URLSearchParams(qmark === -1 ? '' : req.url!.slice(qmark + 1));
+    let matched: { route: Route; params: Params } | null = null;
+    let pathKnown = false;
+    for (const route of routes) {
+      const m = route.pattern.exec(path);
+      if (!m) continue;
+      pathKnown = true;
+      if (route.method !== req.method) continue;
+      matched = { route, params: m.slice(1).map(decodeURIComponent) };
+      break;
+    }
+    if (!matched) {
+      req.resume();
+      const error = pathKnown
+        ? new MfError('MF_BAD_REQUEST', `method ${req.method} is not allowed on ${path}`, { method: req.method, path })
+        : new MfError('MF_NOT_FOUND', `no route ${req.method} ${path}`, { method: req.method, path });
+      sendError(res, error, pathKnown ? 405 : undefined);
+      return;
+    }
+    const { route, params } = matched;
+    const needsToken = route.auth === 'management' || (route.auth === 'invocation' && config.invocationAuth);
+    if (needsToken && !authorized(req)) {
+      req.resume();
+      sendError(res, new MfError('MF_UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <token>)'));
+      return;
+    }
+    const ctx: RequestContext = {
+      req,
+      query,
+      received: start,
+      body: async () => {
+        const body = await readJsonBody(req, config.maxBodyBytes);
+        ctx.received = now();
+        return body;
+      },
+    };
+    const reply = await route.handler(ctx, params);
+    if (reply.text) {
+      res.writeHead(reply.status, { 'content-type': reply.text.contentType });
+      res.end(reply.text.content);
+    } else {
+      sendJson(res, reply.status, reply.body);
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function buildRoutes(platform: Platform): Route[] {
+  const started = Date.now();
+  const route = (method: string, path: string, auth: Auth, handler: Handler): Route => ({
+    method,
+    // "{name}" segments capture one path segment.
+    pattern: new RegExp('^' + path.replace(/\{\w+\}/g, '([^/]+)') + '/?$'),
+    auth,
+    handler,
+  });
+  return [
+    route('POST', '/apps/{app}/workflows/{workflow}/executions', 'invocation', async (ctx, [app, workflow]) => {
+      const input = await ctx.body();
+      const mode = ctx.query.get('mode') ?? 'sync';
+      if (mode !== 'sync' && mode !== 'async') throw new MfError('MF_BAD_REQUEST', `mode must be "sync" or "async", not "${mode}"`);
+      const { executionId, wait } = platform.startExecution(app!, workflow!, input, ctx.received);
+      if (mode === 'async') {
+        wait.catch(() => undefined); // the failure is kept with the execution
+        return { status: 202, body: { executionId } };
+      }
+      return { status: 200, body: withoutRecords(await wait, ctx.query) };
+    }),
+    route('POST', '/apps/{app}/functions/{fn}/invocations', 'invocation', async (ctx, [app, fn]) => {
+      const input = await ctx.body();
+      return { status: 200, body: withoutRecords(await platform.invokeFunction(app!, fn!, input, ctx.received), ctx.query) };
+    }),
+    route('GET', '/healthz', 'none', () => ({ status: 200, body: { ok: true, apps: platform.listApps().length, uptimeMs: Date.now() - started } })),
+    route('GET', '/metrics', 'management', async () => ({
+      status: 200,
+      body: null,
+      text: { contentType: platform.metrics.contentType, content: await platform.metrics.text() },
+    })),
+    route('POST', '/apps', 'management', async (ctx) => ({ status: 201, body: await platform.deploy(await ctx.body()) })),
+    route('GET', '/apps', 'management', () => ({ status: 200, body: { apps: platform.listApps() } })),
+    route('GET', '/apps/{app}', 'management', (_ctx, [app]) => ({ status: 200, body: platform.getApp(app!) })),
+    route('DELETE', '/apps/{app}', 'management', async (_ctx, [app]) => {
+      await platform.deleteApp(app!);
+      return { status: 200, body: { deleted: app } };
+    }),
+    route('GET', '/apps/{app}/logs', 'management', (ctx, [app]) => {
+      const limit = ctx.query.has('limit') ? Number(ctx.query.get('limit')) : undefined;
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new MfError('MF_BAD_REQUEST', 'limit must be a positive integer');
+      const execution = ctx.query.get('execution') ?? undefined;
+      return { status: 200, body: { logs: platform.logs(app!, { ...(execution ? { execution } : {}), ...(limit ? { limit } : {}) }) } };
+    }),
+    route('GET', '/executions/{id}', 'management', (ctx, [id]) => ({ status: 200, body: withoutRecords(platform.getExecution(id!), ctx.query) })),
+    route('GET', '/executions/{id}/history', 'management', (_ctx, [id]) => ({ status: 200, body: { history: platform.getHistory(id!) } })),
+  ];
+}
+
+function withoutRecords<T extends { records: unknown }>(view: T, query: URLSearchParams): T | Omit<T, 'records'> {
+  if (query.get('records') !== 'false') return view;
+  const { records: _records, ...rest } = view;
+  return rest;
+}
+
+/** Reads a JSON body up to `limit` bytes. An empty body is `{}` (as Step Functions treats a missing input). */
+function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume(); // discard without buffering, so the client reads our answer instead of a reset
+    return Promise.reject(tooLarge(declared, limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        chunks.length = 0;
+        reject(tooLarge(size, limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', (err) => {
+      if (!failed) reject(new MfError('MF_BAD_REQUEST', `the request body could not be read: ${err.message}`));
+      failed = true;
+    });
+    req.on('end', () => {
+      if (failed) return;
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') return resolve({});
+      try {
+        resolve(JSON.parse(text));
+      } catch (err) {
+        reject(new MfError('MF_BAD_REQUEST', `the request body is not valid JSON: ${(err as Error).message}`));
+      }
+    });
+  });
+}
+
+function tooLarge(size: number, limit: number): MfError {
+  return new MfError('MF_PAYLOAD_TOO_LARGE', `the request body is larger than the limit of ${limit} bytes`, { limit, size });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: MfError, status = error.status): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, status, { error: error.toJSON() });
+}

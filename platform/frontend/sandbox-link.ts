@@ -1,0 +1,148 @@
+/**
+ * The frontend's end of one sandbox: it opens a Unix socket, asks the backend to start a sandbox whose agent
+ * connects to it, deploys the app into it, and then carries requests and their results. When the sandbox dies,
+ * every request in flight fails with MF_SANDBOX_EXITED and the link reports itself dead.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { JsonLineChannel } from '../bus/json-lines.js';
+import { now } from '../clock.js';
+import { MfError } from '../errors.js';
+import type { AgentToFrontend, FrontendToAgent, SandboxAppSpec } from '../protocol.js';
+import type { Sandbox, SandboxBackend } from '../sandbox/backend.js';
+
+export type DoneMessage = Extract<AgentToFrontend, { t: 'done' }>;
+type Request = Extract<FrontendToAgent, { t: 'execute' | 'invoke' }>;
+
+/** How long a sandbox may take from create() to a deployed app (covers workers started at deploy). */
+const START_TIMEOUT_MS = 30_000;
+/** Unix socket paths are limited to 107 bytes on Linux. */
+const MAX_SOCKET_PATH = 107;
+
+export class SandboxLink {
+  private readonly pending = new Map<string, { resolve(m: DoneMessage): void; reject(e: MfError): void }>();
+  private dead = false;
+  readonly createdAt = Date.now();
+
+  private constructor(
+    readonly sandbox: Sandbox,
+    private readonly server: Server,
+    private readonly channel: JsonLineChannel<AgentToFrontend, FrontendToAgent>,
+    readonly agentPid: number,
+    /** Milliseconds from the start of create() until the app was deployed in the sandbox. */
+    readonly startMs: number,
+    private readonly dir: string,
+  ) {}
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  get id(): string {
+    return this.sandbox.id;
+  }
+
+  /** Creates a sandbox with `backend`, waits for its agent, deploys `app` into it. Leaves nothing behind on failure. */
+  static async create(backend: SandboxBackend, sandboxId: string, dir: string, app: SandboxAppSpec, readPaths: string[]): Promise<SandboxLink> {
+    const started = now();
+    const socketPath = join(dir, 'bus.sock');
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+      throw new MfError('MF_CONFIG_INVALID', `the sandbox socket path is too long for a Unix socket (${socketPath}); choose a shorter dataDir`, { socketPath });
+    }
+    await mkdir(dir, { recursive: true });
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => resolve());
+    });
+    let sandbox: Sandbox | null = null;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const connected = new Promise<Socket>((resolve) => server.once('connection', resolve));
+      sandbox = await backend.create({ sandboxId, app: app.app, dir, socketPath, readPaths });
+      const exited = sandbox.exited.then((exit) => {
+        throw new MfError('MF_SANDBOX_START_FAILED', `the sandbox agent exited before it was ready (code ${exit.code}, signal ${exit.signal})`, { sandboxId, ...exit });
+      });
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new MfError('MF_SANDBOX_START_FAILED', `the sandbox was not ready within ${START_TIMEOUT_MS} ms`, { sandboxId })), START_TIMEOUT_MS);
+      });
+      const socket = await Promise.race([connected, exited, timeout]);
+
+      // Messages before the link object exists (ready, deployed) are handled by this bootstrap listener.
+      let link: SandboxLink | null = null;
+      let onBoot: ((m: AgentToFrontend) => void) | null = null;
+      const channel = new JsonLineChannel<AgentToFrontend, FrontendToAgent>(
+        socket,
+        (m) => (link ? link.onMessage(m) : onBoot?.(m)),
+        () => link?.onClose(),
+      );
+      const booted = new Promise<{ pid: number; deployed: boolean; error?: MfError }>((resolve) => {
+        let pid = -1;
+        onBoot = (m) => {
+          if (m.t === 'ready') {
+            pid = m.pid;
+            channel.send({ t: 'deploy', spec: app });
+          } else if (m.t === 'deployed') resolve({ pid, deployed: true });
+          else if (m.t === 'deploy-failed') resolve({ pid, deployed: false, error: MfError.fromJSON(m.error) });
+        };
+      });
+      const boot = await Promise.race([booted, exited, timeout]);
+      if (!boot.deployed) throw boot.error ?? new MfError('MF_SANDBOX_START_FAILED', 'deploy into the sandbox failed');
+      link = new SandboxLink(sandbox, server, channel, boot.pid, now() - started, dir);
+      const self = link;
+      void sandbox.exited.then(() => self.onClose());
+      return link;
+    } catch (err) {
+      await sandbox?.destroy();
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sends an execute or invoke request and resolves with the agent's answer. */
+  request(message: Request): Promise<DoneMessage> {
+    if (this.dead) return Promise.reject(new MfError('MF_SANDBOX_EXITED', `sandbox ${this.id} has exited`, { sandboxId: this.id }));
+    return new Promise<DoneMessage>((resolve, reject) => {
+      this.pending.set(message.id, { resolve, reject });
+      this.channel.send(message);
+    });
+  }
+
+  /** Asks the agent to shut down, and makes sure the sandbox is gone. */
+  async destroy(): Promise<void> {
+    if (!this.dead) this.channel.send({ t: 'shutdown' });
+    const grace = new Promise((resolve) => setTimeout(resolve, 2000).unref());
+    await Promise.race([this.sandbox.exited, grace]);
+    await this.sandbox.destroy();
+    this.onClose();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private onMessage(m: AgentToFrontend): void {
+    if (m.t === 'done') {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      p.resolve(m);
+    } else if (m.t === 'rejected') {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      p.reject(MfError.fromJSON(m.error));
+    }
+  }
+
+  private onClose(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.server.close();
+    for (const [id, p] of this.pending) {
+      p.reject(new MfError('MF_SANDBOX_EXITED', `sandbox ${this.id} exited while serving the request`, { sandboxId: this.id, requestId: id }));
+    }
+    this.pending.clear();
+  }
+}

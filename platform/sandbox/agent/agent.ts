@@ -1,0 +1,221 @@
+/**
+ * The sandbox agent: one per sandbox, it runs the app's workflows next to the app's workers. A Task's output goes
+ * from the worker straight to the agent, which resolves the next state itself and hands the output to the next
+ * worker (the local bus); only the final result goes back to the frontend.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { now } from '../../clock.js';
+import { MfError, toMfError } from '../../errors.js';
+import type { FunctionSpec } from '../../manifest.js';
+import type {
+  AgentToFrontend,
+  ExecutionResult,
+  FrontendToAgent,
+  HistoryEvent,
+  LogLine,
+  SandboxAppSpec,
+} from '../../protocol.js';
+import { temperatureOf, type InvocationOutcome, type InvocationRecord } from '../../records.js';
+import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type TaskCall } from '../../asl/index.js';
+import { Workers } from './workers.js';
+
+type DoneMessage = Extract<AgentToFrontend, { t: 'done' }>;
+
+/** What one request (an execution or a direct invocation) accumulates while it runs. */
+interface RequestContext {
+  executionId: string | null;
+  sandboxStartMs: number | null;
+  records: InvocationRecord[];
+  logs: DoneMessage['logs'];
+}
+
+type InvocationResult = { ok: true; value: unknown } | { ok: false; error: string; cause: string };
+
+const HOST = hostname();
+
+export class Agent {
+  private spec: SandboxAppSpec | null = null;
+  private workers: Workers | null = null;
+  private readonly machines = new Map<string, StateMachine>();
+  private invocationsStarted = 0;
+
+  constructor(
+    readonly sandboxId: string,
+    private readonly backend: string,
+    private readonly send: (message: AgentToFrontend) => void,
+  ) {}
+
+  handle(message: FrontendToAgent): void {
+    switch (message.t) {
+      case 'deploy':
+        void this.deploy(message.spec);
+        return;
+      case 'execute':
+        void this.execute(message);
+        return;
+      case 'invoke':
+        void this.invokeDirect(message);
+        return;
+      case 'shutdown':
+        void this.shutdown().then(() => process.exit(0));
+        return;
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    await this.workers?.shutdown();
+  }
+
+  private async deploy(spec: SandboxAppSpec): Promise<void> {
+    try {
+      if (this.spec) throw new MfError('MF_INTERNAL', `sandbox ${this.sandboxId} already runs app "${this.spec.app}"`);
+      for (const [name, definition] of Object.entries(spec.workflows)) this.machines.set(name, loadStateMachine(definition, name));
+      const functions = new Map<string, FunctionSpec>(spec.functions.map((f) => [f.name, f]));
+      this.spec = spec;
+      this.workers = new Workers(functions, spec.poolSize, process.cwd());
+      const workersStarted = spec.startWorkersAtDeploy ? await this.workers.startAll() : 0;
+      this.send({ t: 'deployed', workersStarted });
+    } catch (err) {
+      this.send({ t: 'deploy-failed', error: toMfError(err).toJSON() });
+    }
+  }
+
+  private async execute(message: Extract<FrontendToAgent, { t: 'execute' }>): Promise<void> {
+    const machine = this.machines.get(message.workflow);
+    if (!machine) {
+      const error = new MfError('MF_WORKFLOW_NOT_FOUND', `the app has no workflow "${message.workflow}"`, { workflow: message.workflow });
+      this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
+      return;
+    }
+    const ctx: RequestContext = { executionId: message.id, sandboxStartMs: message.sandboxStartMs, records: [], logs: [] };
+    const history: HistoryEvent[] = [];
+    let result: ExecutionResult;
+    try {
+      result = await runExecution(machine, message.input, {
+        invoke: (call: TaskCall) => this.invokeForTask(call, ctx),
+        executionId: message.id,
+        executionName: message.executionName,
+        startTime: message.startTime,
+        stateMachineName: `${this.spec?.app ?? 'app'}-${message.workflow}`,
+        ...(message.wantHistory ? { onEvent: (e: HistoryEvent) => history.push(e) } : {}),
+      });
+    } catch (err) {
+      // runExecution reports ASL failures as results; reaching here is an engine bug, reported as such.
+      result = { status: 'FAILED', error: 'MF_INTERNAL', cause: toMfError(err).message };
+    }
+    this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs, history });
+  }
+
+  private async invokeDirect(message: Extract<FrontendToAgent, { t: 'invoke' }>): Promise<void> {
+    const ctx: RequestContext = { executionId: message.id, sandboxStartMs: message.sandboxStartMs, records: [], logs: [] };
+    if (!this.spec?.functions.some((f) => f.name === message.fn)) {
+      const error = new MfError('MF_FUNCTION_NOT_FOUND', `the app has no function "${message.fn}"`, { function: message.fn });
+      this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
+      return;
+    }
+    const r = await this.invoke(message.fn, message.input, null, ctx);
+    const result: ExecutionResult = r.ok ? { status: 'SUCCEEDED', output: r.value } : { status: 'FAILED', error: r.error, cause: r.cause };
+    this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs, history: [] });
+  }
+
+  private async invokeForTask(call: TaskCall, ctx: RequestContext): Promise<unknown> {
+    const r = await this.invoke(call.functionName, call.input, call.stateName, ctx);
+    if (r.ok) return r.value;
+    throw new TaskFailure(r.error, r.cause);
+  }
+
+  /** Runs one function invocation on a local worker and records it. Never throws. */
+  private async invoke(fn: string, input: unknown, state: string | null, ctx: RequestContext): Promise<InvocationResult> {
+    const workers = this.workers;
+    const spec = this.spec;
+    if (!workers || !spec) return { ok: false, error: 'MF_INTERNAL', cause: 'the sandbox has no app deployed' };
+    const queued = now();
+    const firstInSandbox = this.invocationsStarted++ === 0;
+    const invocationId = randomUUID();
+    const inputBytes = byteLength(input);
+
+    let acquired;
+    try {
+      acquired = await workers.acquire(fn);
+    } catch (err) {
+      const e = toMfError(err);
+      const t = now();
+      const outcome: InvocationOutcome = { state: 'crashed', error: e.code, cause: e.message };
+      ctx.records.push(this.record({ invocationId, fn, state, ctx, temperature: temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStartMs !== null, firstInSandbox, workerStartedForInvocation: true }), workerPid: -1, workerOrigin: 'spawn', t: { queued, workerReady: t, handlerStart: t, handlerEnd: t, published: t }, coldStart: {}, inputBytes, outputBytes: 0, outcome }));
+      return { ok: false, error: e.code, cause: e.message };
+    }
+    const workerReady = now();
+    const { worker, started, phases } = acquired;
+    const answer = await workers.invoke(worker, invocationId, input, ctx.executionId);
+    const published = now();
+
+    const temperature = temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStartMs !== null, firstInSandbox, workerStartedForInvocation: started });
+    const coldStart = temperature === 'cold-sandbox' && ctx.sandboxStartMs !== null ? { sandboxStartMs: ctx.sandboxStartMs, ...phases } : phases;
+    const base = { invocationId, fn, state, ctx, temperature, workerPid: worker.pid, workerOrigin: started ? worker.origin : ('existing' as const), coldStart, inputBytes };
+
+    if (answer.kind === 'fault') {
+      const error = answer.code === 'MF_FUNCTION_TIMEOUT' ? 'States.Timeout' : answer.code;
+      const outcome: InvocationOutcome = answer.code === 'MF_FUNCTION_TIMEOUT' ? { state: 'timeout', error, cause: answer.message } : { state: 'crashed', error, cause: answer.message };
+      ctx.records.push(this.record({ ...base, t: { queued, workerReady, handlerStart: workerReady, handlerEnd: published, published }, outputBytes: 0, outcome }));
+      return { ok: false, error, cause: answer.message };
+    }
+    const m = answer.message;
+    for (const line of m.logs) ctx.logs.push(attribute(line, invocationId, fn));
+    const t = { queued, workerReady, handlerStart: m.handlerStart, handlerEnd: m.handlerEnd, published };
+    if (m.outcome.ok) {
+      ctx.records.push(this.record({ ...base, t, outputBytes: byteLength(m.outcome.value), outcome: { state: 'ok' } }));
+      return { ok: true, value: m.outcome.value };
+    }
+    const { errorType, errorMessage, trace } = m.outcome.error;
+    const cause = JSON.stringify({ errorType, errorMessage, trace });
+    ctx.records.push(this.record({ ...base, t, outputBytes: 0, outcome: { state: 'error', error: errorType, cause } }));
+    return { ok: false, error: errorType, cause };
+  }
+
+  private record(r: {
+    invocationId: string;
+    fn: string;
+    state: string | null;
+    ctx: RequestContext;
+    temperature: InvocationRecord['temperature'];
+    workerPid: number;
+    workerOrigin: InvocationRecord['workerOrigin'];
+    t: InvocationRecord['t'];
+    coldStart: InvocationRecord['coldStart'];
+    inputBytes: number;
+    outputBytes: number;
+    outcome: InvocationOutcome;
+  }): InvocationRecord {
+    return {
+      invocationId: r.invocationId,
+      executionId: r.ctx.executionId,
+      app: this.spec?.app ?? '',
+      function: r.fn,
+      state: r.state,
+      temperature: r.temperature,
+      sandboxId: this.sandboxId,
+      workerPid: r.workerPid,
+      workerOrigin: r.workerOrigin,
+      host: HOST,
+      backend: this.backend,
+      t: r.t,
+      coldStart: r.coldStart,
+      inputBytes: r.inputBytes,
+      outputBytes: r.outputBytes,
+      outcome: r.outcome,
+    };
+  }
+}
+
+function attribute(line: LogLine, invocationId: string, fn: string): DoneMessage['logs'][number] {
+  return { ...line, invocationId, function: fn };
+}
+
+/** Size of a value as JSON text in UTF-8; 0 for undefined. */
+function byteLength(value: unknown): number {
+  if (value === undefined) return 0;
+  const text = JSON.stringify(value);
+  return text === undefined ? 0 : Buffer.byteLength(text);
+}
+

@@ -1,0 +1,307 @@
+/**
+ * The worker processes of one sandbox: a pool of pre-booted, not yet specialised runtime processes (the Node
+ * counterpart of SAND's fork: a new function worker loads code into an already running Node instead of booting
+ * one), and one specialised worker per function. Enforces each function's timeout and memory limit by killing its
+ * worker; a dead worker is replaced on the next invocation.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { MfError, type ErrorCode } from '../../errors.js';
+import type { FunctionSpec } from '../../manifest.js';
+import { now } from '../../clock.js';
+import type { AgentToWorker, WorkerToAgent } from '../../protocol.js';
+import type { ColdStartPhases } from '../../records.js';
+
+const WORKER_MAIN = fileURLToPath(new URL('../worker/main.js', import.meta.url));
+const MEMORY_CHECK_INTERVAL_MS = 100;
+const PAGE_SIZE = 4096;
+
+type ResultMessage = Extract<WorkerToAgent, { t: 'result' }>;
+
+/** What came back from one invocation: the worker's answer, or a fault that ended it. */
+export type InvocationAnswer =
+  | { kind: 'result'; message: ResultMessage }
+  | { kind: 'fault'; code: Extract<ErrorCode, 'MF_FUNCTION_TIMEOUT' | 'MF_WORKER_EXITED' | 'MF_FUNCTION_MEMORY_EXCEEDED'>; message: string };
+
+interface Pending {
+  resolve(answer: InvocationAnswer): void;
+  timer: NodeJS.Timeout;
+}
+
+/** A booted runtime process, specialised or not. */
+interface RuntimeProcess {
+  child: ChildProcess;
+  /** Milliseconds from fork to 'booted'. */
+  bootMs: number;
+}
+
+export class FunctionWorker {
+  readonly inflight = new Map<string, Pending>();
+  killReason: 'timeout' | 'memory' | 'shutdown' | null = null;
+  dead = false;
+
+  constructor(
+    readonly spec: FunctionSpec,
+    readonly child: ChildProcess,
+    readonly origin: 'pool' | 'spawn',
+  ) {}
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+}
+
+export interface Acquired {
+  worker: FunctionWorker;
+  /** The caller waited for this worker to start (it is a cold-worker invocation). */
+  started: boolean;
+  phases: ColdStartPhases;
+}
+
+export class Workers {
+  private readonly idlePool: RuntimeProcess[] = [];
+  private booting = 0;
+  private readonly workers = new Map<string, FunctionWorker>();
+  private readonly starting = new Map<string, Promise<Acquired>>();
+  private readonly memoryTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly functions: ReadonlyMap<string, FunctionSpec>,
+    private readonly poolSize: number,
+    private readonly cwd: string,
+  ) {
+    this.memoryTimer = setInterval(() => this.checkMemory(), MEMORY_CHECK_INTERVAL_MS);
+    this.memoryTimer.unref();
+    this.refillPool();
+  }
+
+  /** Every live process of the sandbox: pids of specialised workers by function, and the idle pool size. */
+  snapshot(): { workers: Record<string, number>; pool: number } {
+    const workers: Record<string, number> = {};
+    for (const [name, w] of this.workers) workers[name] = w.pid;
+    return { workers, pool: this.idlePool.length };
+  }
+
+  /** The function's live worker, or a new one (from the pool when it has one). */
+  acquire(fn: string): Promise<Acquired> {
+    const existing = this.workers.get(fn);
+    if (existing && !existing.dead) return Promise.resolve({ worker: existing, started: false, phases: {} });
+    let start = this.starting.get(fn);
+    if (!start) {
+      start = this.startWorker(fn).finally(() => this.starting.delete(fn));
+      this.starting.set(fn, start);
+    }
+    return start;
+  }
+
+  /** Sends one invocation to a worker; resolves with its answer or the fault that ended it. Never rejects. */
+  invoke(worker: FunctionWorker, id: string, event: unknown, executionId: string | null): Promise<InvocationAnswer> {
+    return new Promise<InvocationAnswer>((resolve) => {
+      if (worker.dead) {
+        resolve({ kind: 'fault', code: 'MF_WORKER_EXITED', message: `worker ${worker.pid} of "${worker.spec.name}" had exited` });
+        return;
+      }
+      const deadline = now() + worker.spec.timeoutMs;
+      const timer = setTimeout(() => {
+        worker.inflight.delete(id);
+        resolve({
+          kind: 'fault',
+          code: 'MF_FUNCTION_TIMEOUT',
+          message: `function "${worker.spec.name}" timed out after ${worker.spec.timeoutMs / 1000} seconds; its worker ${worker.pid} was killed`,
+        });
+        this.kill(worker, 'timeout');
+      }, worker.spec.timeoutMs);
+      worker.inflight.set(id, { resolve, timer });
+      const message: AgentToWorker = { t: 'invoke', id, event, deadline, executionId };
+      worker.child.send(message);
+    });
+  }
+
+  /** Starts every function's worker (the `workerStart: deploy` policy). */
+  async startAll(): Promise<number> {
+    const results = await Promise.allSettled([...this.functions.keys()].map((fn) => this.acquire(fn)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.length;
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.memoryTimer);
+    const children = [...this.workers.values()].map((w) => {
+      w.killReason = 'shutdown';
+      return w.child;
+    });
+    children.push(...this.idlePool.splice(0).map((p) => p.child));
+    await Promise.all(children.map(killAndWait));
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private async startWorker(fn: string): Promise<Acquired> {
+    const spec = this.functions.get(fn);
+    if (!spec) throw new MfError('MF_FUNCTION_NOT_FOUND', `the app has no function "${fn}"`, { function: fn });
+    if (this.closed) throw new MfError('MF_PLATFORM_CLOSED', 'the sandbox is shutting down');
+    const pooled = this.idlePool.shift();
+    const runtime = pooled ?? (await this.bootRuntime());
+    this.refillPool();
+    const phases: ColdStartPhases = pooled ? {} : { runtimeBootMs: runtime.bootMs };
+    const worker = new FunctionWorker(spec, runtime.child, pooled ? 'pool' : 'spawn');
+    const loaded = await this.load(worker);
+    phases.codeLoadMs = loaded.initMs;
+    this.adopt(worker);
+    return { worker, started: true, phases };
+  }
+
+  private load(worker: FunctionWorker): Promise<{ initMs: number }> {
+    const child = worker.child;
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: WorkerToAgent) => {
+        if (m.t === 'loaded') {
+          cleanup();
+          resolve({ initMs: m.initMs });
+        } else if (m.t === 'load-failed') {
+          cleanup();
+          void killAndWait(child);
+          reject(MfError.fromJSON(m.error));
+        }
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        cleanup();
+        reject(
+          new MfError('MF_FUNCTION_INIT_FAILED', `the worker of "${worker.spec.name}" exited while loading its code`, {
+            function: worker.spec.name,
+            code,
+            signal,
+          }),
+        );
+      };
+      const cleanup = () => {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      const message: AgentToWorker = { t: 'load', spec: worker.spec };
+      child.send(message);
+    });
+  }
+
+  /** Makes a loaded worker the function's worker and wires its results and its death. */
+  private adopt(worker: FunctionWorker): void {
+    this.workers.set(worker.spec.name, worker);
+    worker.child.on('message', (m: WorkerToAgent) => {
+      if (m.t !== 'result') return;
+      const pending = worker.inflight.get(m.id);
+      if (!pending) return; // timed out already: the answer came too late
+      worker.inflight.delete(m.id);
+      clearTimeout(pending.timer);
+      pending.resolve({ kind: 'result', message: m });
+    });
+    worker.child.once('exit', (code, signal) => {
+      worker.dead = true;
+      if (this.workers.get(worker.spec.name) === worker) this.workers.delete(worker.spec.name);
+      const memory = worker.killReason === 'memory';
+      for (const [id, pending] of worker.inflight) {
+        clearTimeout(pending.timer);
+        pending.resolve(
+          memory
+            ? {
+                kind: 'fault',
+                code: 'MF_FUNCTION_MEMORY_EXCEEDED',
+                message: `function "${worker.spec.name}" went over its memory limit of ${worker.spec.memoryMB} MB; its worker ${worker.pid} was killed`,
+              }
+            : {
+                kind: 'fault',
+                code: 'MF_WORKER_EXITED',
+                message: `the worker ${worker.pid} of "${worker.spec.name}" exited during the invocation (code ${code}, signal ${signal})`,
+              },
+        );
+        worker.inflight.delete(id);
+      }
+    });
+  }
+
+  private bootRuntime(): Promise<RuntimeProcess> {
+    const started = now();
+    const child = fork(WORKER_MAIN, [], {
+      cwd: this.cwd,
+      execArgv: [],
+      serialization: 'json',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: WorkerToAgent) => {
+        if (m.t !== 'booted') return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve({ child, bootMs: now() - started });
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        child.off('message', onMessage);
+        reject(new MfError('MF_WORKER_EXITED', 'a runtime process exited while booting', { code, signal }));
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  }
+
+  private refillPool(): void {
+    while (!this.closed && this.idlePool.length + this.booting < this.poolSize) {
+      this.booting++;
+      this.bootRuntime().then(
+        (runtime) => {
+          this.booting--;
+          if (this.closed) void killAndWait(runtime.child);
+          else {
+            this.idlePool.push(runtime);
+            runtime.child.once('exit', () => {
+              const i = this.idlePool.indexOf(runtime);
+              if (i !== -1) this.idlePool.splice(i, 1);
+            });
+          }
+        },
+        (err: unknown) => {
+          this.booting--;
+          process.stderr.write(`mfbench agent: pool runtime failed to boot: ${String(err)}\n`);
+        },
+      );
+    }
+  }
+
+  private kill(worker: FunctionWorker, reason: 'timeout' | 'memory'): void {
+    if (worker.dead || worker.killReason) return;
+    worker.killReason = reason;
+    worker.child.kill('SIGKILL');
+  }
+
+  /** Kills any worker whose resident memory is over its function's limit. */
+  private checkMemory(): void {
+    for (const worker of this.workers.values()) {
+      if (worker.dead || worker.killReason) continue;
+      const rss = residentBytes(worker.pid);
+      if (rss !== null && rss > worker.spec.memoryMB * 1024 * 1024) this.kill(worker, 'memory');
+    }
+  }
+}
+
+function residentBytes(pid: number): number | null {
+  try {
+    const statm = readFileSync(`/proc/${pid}/statm`, 'latin1');
+    const resident = Number(statm.split(' ')[1]);
+    return Number.isFinite(resident) ? resident * PAGE_SIZE : null;
+  } catch {
+    return null; // not Linux, or the process is gone
+  }
+}
+
+function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
