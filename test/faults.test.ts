@@ -129,6 +129,70 @@ describe('faults inside functions', () => {
   });
 });
 
+describe('sandbox faults', () => {
+  test('a sandbox killed mid-execution fails it with 503 MF_SANDBOX_EXITED; the next request gets a new sandbox', async () => {
+    const p = await testPlatform();
+    try {
+      await call(p, 'POST', '/apps', { name: 'sb', functions: [inlineFunction('sleeper', FUNCTIONS.sleeper)], workflows: { main: chain(['sleeper']) } });
+      const first = await call(p, 'POST', '/apps/sb/workflows/main/executions', { ms: 1 });
+      const sandboxId = first.body.records[0].sandboxId;
+      const workerPid = first.body.records[0].workerPid;
+      const agentPid = (await call(p, 'GET', '/apps/sb')).body.sandboxes[0].agentPid;
+      const pending = call(p, 'POST', '/apps/sb/workflows/main/executions', { ms: 2000 });
+      await new Promise((r) => setTimeout(r, 200));
+      process.kill(agentPid, 'SIGKILL');
+      const r = await pending;
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('MF_SANDBOX_EXITED');
+      // The orphaned worker notices its agent is gone and exits.
+      await waitFor(() => !alive(workerPid));
+      const next = await call(p, 'POST', '/apps/sb/workflows/main/executions', { ms: 1 });
+      expect(next.body.status).toBe('SUCCEEDED');
+      expect(next.body.records[0].sandboxId).not.toBe(sandboxId);
+      expect(next.body.records[0].temperature).toBe('cold-sandbox');
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('a handler file without the export fails the invocation with MF_HANDLER_NOT_FOUND, a throwing module with MF_FUNCTION_INIT_FAILED', async () => {
+    const p = await testPlatform();
+    try {
+      const deployed = await call(p, 'POST', '/apps', {
+        name: 'broken',
+        functions: [
+          inlineFunction('noexport', 'export const other = 1;'),
+          inlineFunction('initfail', "throw new Error('no config');"),
+          inlineFunction('ok', FUNCTIONS.ok),
+        ],
+        workflows: { a: chain(['noexport']), b: chain(['initfail']) },
+      });
+      expect(deployed.status).toBe(201);
+      const a = await call(p, 'POST', '/apps/broken/workflows/a/executions', {});
+      expect(a.body.status).toBe('FAILED');
+      expect(a.body.error).toBe('MF_HANDLER_NOT_FOUND');
+      const b = await call(p, 'POST', '/apps/broken/workflows/b/executions', {});
+      expect(b.body.error).toBe('MF_FUNCTION_INIT_FAILED');
+      expect(b.body.cause).toContain('no config');
+      const ok = await call(p, 'POST', '/apps/broken/functions/ok/invocations', { y: 2 });
+      expect(ok.body.output).toEqual({ ok: true, event: { y: 2 } });
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('closing the platform leaves no sandbox or worker process behind', async () => {
+    const p = await testPlatform();
+    await call(p, 'POST', '/apps', { name: 'c', functions: [inlineFunction('ok', FUNCTIONS.ok)], workflows: { main: chain(['ok']) } });
+    const r = await call(p, 'POST', '/apps/c/workflows/main/executions', {});
+    const workerPid = r.body.records[0].workerPid;
+    const agentPid = (await call(p, 'GET', '/apps/c')).body.sandboxes[0].agentPid;
+    await p.close();
+    await waitFor(() => !alive(workerPid) && !alive(agentPid));
+    expect(alive(agentPid)).toBe(false);
+  });
+});
+
 describe('bad requests', () => {
   let p: PlatformHandle;
 
