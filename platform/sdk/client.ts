@@ -1,0 +1,237 @@
+/**
+ * MicroFunctionsClient: a typed client of the HTTP API in docs/api.md, on Node's global fetch (undici, keep-alive).
+ * Every failure is an MfError: error bodies keep their code (and the HTTP status in `details.status`), and a platform
+ * that cannot be reached is MF_PLATFORM_UNREACHABLE naming the URL.
+ */
+import { ERROR_CODES, MfError, type ErrorCode } from '../errors.js';
+import type { AppManifest } from '../manifest.js';
+import type {
+  AppSummary,
+  DeletedApp,
+  Execution,
+  ExecutionStarted,
+  FunctionInvocation,
+  Health,
+  HistoryEvent,
+  LogEntry,
+} from './types.js';
+
+export interface ClientOptions {
+  /** Base URL of the platform, e.g. http://127.0.0.1:8080 (a trailing slash is ignored). */
+  url: string;
+  /** Bearer token for management routes (and invocation routes when the platform requires it). */
+  token?: string | undefined;
+  /** Abort a request that has no complete answer after this long (default 5 minutes: sync executions wait). */
+  timeoutMs?: number | undefined;
+}
+
+export interface ExecuteOptions {
+  /** `sync` (default) waits for the result; `async` returns the execution id at once. */
+  mode?: 'sync' | 'async';
+  /** Include the invocation records in a sync answer (default true; they are kept with the execution either way). */
+  records?: boolean;
+}
+
+export interface LogsOptions {
+  execution?: string;
+  limit?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+
+/** Network error codes that mean nothing is listening (or nothing can be reached) at the URL. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
+export class MicroFunctionsClient {
+  readonly url: string;
+  readonly #token: string | undefined;
+  readonly #timeoutMs: number;
+
+  constructor(options: ClientOptions) {
+    let parsed: URL;
+    try {
+      parsed = new URL(options.url);
+    } catch {
+      throw new MfError('MF_BAD_REQUEST', `not a valid platform URL: "${options.url}"`, { url: options.url });
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new MfError('MF_BAD_REQUEST', `platform URL must be http(s): "${options.url}"`, { url: options.url });
+    }
+    this.url = options.url.replace(/\/+$/, '');
+    this.#token = options.token === '' ? undefined : options.token;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** `GET /healthz` (no token needed). */
+  health(): Promise<Health> {
+    return this.#json('GET', '/healthz');
+  }
+
+  /** `POST /apps`: deploys an app, all or nothing. */
+  deploy(manifest: AppManifest): Promise<AppSummary> {
+    return this.#json('POST', '/apps', manifest);
+  }
+
+  async listApps(): Promise<AppSummary[]> {
+    const answer = await this.#json<{ apps: AppSummary[] }>('GET', '/apps');
+    return answer.apps;
+  }
+
+  getApp(name: string): Promise<AppSummary> {
+    return this.#json('GET', `/apps/${enc(name)}`);
+  }
+
+  deleteApp(name: string): Promise<DeletedApp> {
+    return this.#json('DELETE', `/apps/${enc(name)}`);
+  }
+
+  async logs(app: string, options: LogsOptions = {}): Promise<LogEntry[]> {
+    const q = new URLSearchParams();
+    if (options.execution !== undefined) q.set('execution', options.execution);
+    if (options.limit !== undefined) q.set('limit', String(options.limit));
+    const answer = await this.#json<{ logs: LogEntry[] }>('GET', `/apps/${enc(app)}/logs${query(q)}`);
+    return answer.logs;
+  }
+
+  /** Starts an execution. A FAILED execution is a normal answer; an HTTP error (unknown app, ...) throws. */
+  execute(app: string, workflow: string, input: unknown, options: ExecuteOptions & { mode: 'async' }): Promise<ExecutionStarted>;
+  execute(app: string, workflow: string, input?: unknown, options?: ExecuteOptions & { mode?: 'sync' }): Promise<Execution>;
+  execute(app: string, workflow: string, input: unknown = {}, options: ExecuteOptions = {}): Promise<Execution | ExecutionStarted> {
+    const q = new URLSearchParams();
+    q.set('mode', options.mode ?? 'sync');
+    if (options.records === false) q.set('records', 'false');
+    return this.#json('POST', `/apps/${enc(app)}/workflows/${enc(workflow)}/executions${query(q)}`, input);
+  }
+
+  getExecution(id: string): Promise<Execution> {
+    return this.#json('GET', `/executions/${enc(id)}`);
+  }
+
+  async getHistory(id: string): Promise<HistoryEvent[]> {
+    const answer = await this.#json<{ history: HistoryEvent[] }>('GET', `/executions/${enc(id)}/history`);
+    return answer.history;
+  }
+
+  /** Invokes one function directly with `input` as its event. */
+  invokeFunction(app: string, fn: string, input: unknown = {}): Promise<FunctionInvocation> {
+    return this.#json('POST', `/apps/${enc(app)}/functions/${enc(fn)}/invocations`, input);
+  }
+
+  /** `GET /metrics`: Prometheus text. */
+  metrics(): Promise<string> {
+    return this.#request('GET', '/metrics').then((r) => r.text);
+  }
+
+  async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const { text, status } = await this.#request(method, path, body);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new MfError('MF_INTERNAL', `the platform at ${this.url} answered ${method} ${path} with a body that is not JSON: ${text.slice(0, 200)}`, {
+        url: this.url,
+        status,
+      });
+    }
+  }
+
+  async #request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    let payload: string | undefined;
+    if (body !== undefined) {
+      payload = JSON.stringify(body);
+      headers['content-type'] = 'application/json';
+    }
+    const target = this.url + path;
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(target, { method, headers, body: payload, signal: AbortSignal.timeout(this.#timeoutMs) });
+      text = await res.text();
+    } catch (err) {
+      throw this.#networkError(err, method, path, payload);
+    }
+    if (res.ok) return { status: res.status, text };
+    throw errorFromResponse(res.status, text, method, path, this.url);
+  }
+
+  #networkError(err: unknown, method: string, path: string, payload: string | undefined): MfError {
+    const cause = (err as { cause?: unknown }).cause;
+    const code = errCode(cause) ?? errCode(err);
+    const name = (err as { name?: unknown }).name;
+    const details: Record<string, unknown> = { url: this.url, method, path };
+    if (code !== undefined) details.errno = code;
+    if (name === 'TimeoutError') {
+      return new MfError('MF_PLATFORM_UNREACHABLE', `no answer from the platform at ${this.url} to ${method} ${path} within ${this.#timeoutMs} ms`, {
+        ...details,
+        timeoutMs: this.#timeoutMs,
+      }, { cause: err });
+    }
+    const reason = (cause instanceof Error ? cause.message : undefined) ?? (err instanceof Error ? err.message : String(err));
+    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') {
+      if (payload !== undefined && payload.length > 1024 * 1024) details.bodyBytes = Buffer.byteLength(payload);
+      return new MfError('MF_PLATFORM_UNREACHABLE', `the platform at ${this.url} closed the connection during ${method} ${path} (${reason})`, {
+        ...details,
+        hint: details.bodyBytes !== undefined
+          ? `the request body was ${details.bodyBytes} bytes: it may be over the platform's maxBodyBytes`
+          : 'the platform may have stopped; check its output',
+      }, { cause: err });
+    }
+    return new MfError('MF_PLATFORM_UNREACHABLE', `cannot reach the platform at ${this.url} (${reason})`, {
+      ...details,
+      hint: UNREACHABLE_CODES.has(code ?? '') || code === undefined
+        ? `start it with \`mfbench platform start\` (or pass --url / set MFBENCH_URL to where it runs)`
+        : 'check the URL and the network',
+    }, { cause: err });
+  }
+}
+
+/** Turns an HTTP error answer into an MfError, keeping the status in details. */
+export function errorFromResponse(status: number, text: string, method: string, path: string, url: string): MfError {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const inner = typeof body === 'object' && body !== null ? (body as { error?: unknown }).error : undefined;
+  if (inner !== undefined) {
+    const e = MfError.fromJSON(inner);
+    return new MfError(e.code, e.message, { ...e.details, status });
+  }
+  return new MfError(fallbackCode(status), `the platform at ${url} answered ${method} ${path} with HTTP ${status}: ${text.slice(0, 200)}`, {
+    status,
+    url,
+  });
+}
+
+function fallbackCode(status: number): ErrorCode {
+  const byStatus: Partial<Record<number, ErrorCode>> = {
+    400: 'MF_BAD_REQUEST',
+    401: 'MF_UNAUTHORIZED',
+    404: 'MF_NOT_FOUND',
+    413: 'MF_PAYLOAD_TOO_LARGE',
+    503: 'MF_PLATFORM_CLOSED',
+  };
+  const code = byStatus[status];
+  return code !== undefined && code in ERROR_CODES ? code : 'MF_INTERNAL';
+}
+
+function errCode(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  // An AggregateError (happy eyeballs over several addresses) carries the codes on its errors.
+  const errors = (e as { errors?: unknown }).errors;
+  if (Array.isArray(errors)) for (const inner of errors) if (typeof errCode(inner) === 'string') return errCode(inner);
+  return undefined;
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+function query(q: URLSearchParams): string {
+  const s = q.toString();
+  return s === '' ? '' : `?${s}`;
+}
