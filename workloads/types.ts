@@ -1,0 +1,32 @@
+/**
+ * A workload is one self-describing folder (conventions #5): its functions, the app it deploys (functions +
+ * workflows), its input sizes, a deterministic input generator and an output validator.
+ */
+import type { AppManifest } from '../platform/manifest.js';
+
+/** Deploy-time parameters, e.g. `--param length=10` (values arrive as strings from the CLI). */
+export type WorkloadParams = Record<string, string | number>;
+
+export type Validation = { ok: true } | { ok: false; reason: string };
+
+export interface Workload<Input = unknown, Output = unknown> {
+  /** Registry name and default app name, e.g. "noop-chain". */
+  readonly name: string;
+  /** One line for `--help` and docs. */
+  readonly description: string;
+  /** Named input sizes and what each means (e.g. { small: { payloadBytes: 16 } }). */
+  readonly sizes: Record<string, unknown>;
+  /** Deploy-time parameters this workload understands, with their meaning and default. */
+  readonly params: Record<string, { description: string; default: string | number }>;
+  /** The app to deploy. Function code is `{dir}`: an absolute folder in the source tree. Throws on a bad parameter. */
+  app(params?: WorkloadParams): AppManifest;
+  /** The workflow to execute by default. */
+  readonly workflow: string;
+  /** A deterministic input: the same size and seed always give the same value. Throws on an unknown size. */
+  generateInput(size: string, seed: number): Input;
+  /** Checks an execution's output against the input it was given. */
+  validateOutput(input: Input, output: unknown): Validation;
+}
+
+/** Narrows an output that passed `validateOutput` (the Output type parameter documents what a workload returns). */
+export type OutputOf<W> = W extends Workload<unknown, infer O> ? O : never;
