@@ -1,0 +1,122 @@
+/**
+ * `mfbench platform start`: the platform in the foreground. The first stdout line is exactly the JSON
+ * {"url": "...", "token": "..."} (scripts and the ASL conformance kit read it); human lines go to stderr.
+ * SIGINT / SIGTERM close the platform cleanly and exit 0.
+ */
+import type { Argv, Options } from 'yargs';
+import { BACKENDS, DEFAULTS, WORKER_START, resolveConfig, type UserConfig } from '../../platform/config.js';
+import type { GlobalOptions } from '../lib/args.js';
+import { defineCommand } from '../lib/command.js';
+import { EXIT, outJson, reportError, say } from '../lib/output.js';
+
+/** One yargs option per config key. */
+interface ConfigOption {
+  /** The command-line flag (kebab-case). */
+  flag: string;
+  describe: string;
+  type: 'string' | 'number' | 'boolean';
+  choices?: readonly string[];
+}
+
+/**
+ * Every UserConfig key mapped to its flag: `satisfies Record<keyof UserConfig, …>` makes a new config key a type
+ * error here until it has a flag (conventions #4). Defaults are not repeated: resolveConfig owns them, the help text
+ * only shows them.
+ */
+export const CONFIG_OPTIONS = {
+  host: { flag: 'host', type: 'string', describe: 'interface the HTTP API listens on' },
+  port: { flag: 'port', type: 'number', describe: 'TCP port (0 picks a free one)' },
+  dataDir: { flag: 'data-dir', type: 'string', describe: 'folder for the token, deployed code and sandboxes' },
+  token: { flag: 'token', type: 'string', describe: 'bearer token for the management API (generated and kept in <data-dir>/token if absent)' },
+  invocationAuth: { flag: 'invocation-auth', type: 'boolean', describe: 'require the token on invocation routes too' },
+  maxBodyBytes: { flag: 'max-body-bytes', type: 'number', describe: 'largest request body accepted, in bytes' },
+  allowLocalCode: { flag: 'allow-local-code', type: 'boolean', describe: 'accept manifests whose code is a {dir} on this host (--no-allow-local-code refuses)' },
+  backend: { flag: 'backend', type: 'string', choices: BACKENDS, describe: 'sandbox backend' },
+  poolSize: { flag: 'pool-size', type: 'number', describe: 'pre-booted runtime processes per sandbox (0 disables the pool)' },
+  workerStart: { flag: 'worker-start', type: 'string', choices: WORKER_START, describe: "start a function's worker at deploy or on first use" },
+  defaultMemoryMB: { flag: 'default-memory-mb', type: 'number', describe: 'memory limit (MB) of functions whose manifest gives none' },
+  defaultTimeoutSeconds: { flag: 'default-timeout-seconds', type: 'number', describe: 'timeout (s) of functions whose manifest gives none' },
+  maxStoredExecutions: { flag: 'max-stored-executions', type: 'number', describe: 'executions kept in memory for GET /executions/{id}' },
+  maxLogLinesPerApp: { flag: 'max-log-lines-per-app', type: 'number', describe: 'log lines kept per app' },
+  keepHistory: { flag: 'keep-history', type: 'boolean', describe: "keep each execution's state transitions (--no-keep-history saves work on the hot path)" },
+} as const satisfies Record<keyof UserConfig, ConfigOption>;
+
+type ConfigKey = keyof typeof CONFIG_OPTIONS;
+
+/** `platform start` listens on 8080 unless told otherwise, so the other commands' default --url reaches it. */
+export const CLI_DEFAULT_PORT = 8080;
+
+/** Adds the config options to a yargs instance (help shows resolveConfig's defaults, or the command's own). */
+export function withConfigOptions<T>(y: Argv<T>, commandDefaults: UserConfig = { port: CLI_DEFAULT_PORT }): Argv<T> {
+  let out = y;
+  for (const key of Object.keys(CONFIG_OPTIONS) as ConfigKey[]) {
+    const spec: ConfigOption = CONFIG_OPTIONS[key];
+    const def = commandDefaults[key] ?? DEFAULTS[key];
+    const opt: Options = { type: spec.type, describe: spec.describe, defaultDescription: def === null ? 'generated' : String(def), group: 'Platform options:' };
+    if (spec.choices) opt.choices = [...spec.choices];
+    out = out.option(spec.flag, opt);
+  }
+  return out;
+}
+
+/** The UserConfig the parsed flags give: only what was set, over the command's own defaults (port 8080 here). */
+export function userConfigFromArgv(argv: Record<string, unknown>, commandDefaults: UserConfig = { port: CLI_DEFAULT_PORT }): UserConfig {
+  const user: Record<string, unknown> = { ...commandDefaults };
+  for (const key of Object.keys(CONFIG_OPTIONS) as ConfigKey[]) {
+    const value = argv[CONFIG_OPTIONS[key].flag];
+    if (value !== undefined) user[key] = value;
+  }
+  return user as UserConfig;
+}
+
+const start = defineCommand({
+  command: 'start',
+  describe: 'start the MicroFunctions platform in the foreground (first stdout line: {"url","token"})',
+  builder: (y: Argv<GlobalOptions>) => withConfigOptions(y),
+  handler: async (argv) => {
+    const user = userConfigFromArgv(argv as unknown as Record<string, unknown>);
+    const config = resolveConfig(user); // checks the options before anything starts (MF_CONFIG_INVALID -> exit 2)
+
+    // Listen for signals before starting, and keep listening throughout: a signal during start-up closes the platform
+    // as soon as it is up, and there is never a moment without a listener (when Node would apply the default action).
+    let signalled: NodeJS.Signals | null = null;
+    let wake: (() => void) | null = null;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled !== null) {
+        say(`second signal (${signal}): exiting without a clean close`);
+        process.exit(EXIT.failed);
+      }
+      signalled = signal;
+      wake?.();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    // Loaded here, not at the top: the client commands should not pay for (or depend on) loading the platform.
+    const { startPlatform } = await import('../../platform/frontend/index.js');
+    const platform = await startPlatform(user);
+    outJson({ url: platform.url, token: platform.token });
+    say(`MicroFunctions platform listening on ${platform.url}`);
+    say(`  data dir ${platform.dataDir}; backend ${config.backend}; pool ${config.poolSize}; workers start on ${config.workerStart}; invocation auth ${config.invocationAuth ? 'on' : 'off'}`);
+    say(`  use it: export MFBENCH_URL=${platform.url} MFBENCH_TOKEN=<token from the first stdout line>`);
+    say('  stop with Ctrl-C (SIGINT) or SIGTERM');
+
+    if (signalled === null) await new Promise<void>((resolve) => (wake = resolve));
+    say(`${signalled}: stopping the platform`);
+    try {
+      await platform.close();
+    } catch (err) {
+      process.exit(reportError(err));
+    }
+    say('platform stopped');
+    // Exit now: nothing is left to do, and a stray handle (a child's pipe, a keep-alive socket) must not keep us up.
+    process.exit(EXIT.ok);
+  },
+});
+
+export const platformCommand = {
+  command: 'platform <action>',
+  describe: 'run the MicroFunctions platform (platform start)',
+  builder: (y: Argv<GlobalOptions>) => y.command(start).demandCommand(1, 'name an action: start'),
+  handler: () => undefined,
+};
