@@ -1,0 +1,230 @@
+/**
+ * `npm run bench`: the core latency figures of the platform, measured side by side in one run on the process
+ * backend. It measures warm end-to-end latency of a 1-Task workflow over HTTP, per-hop overhead
+ * ((chain of 10 - chain of 1) / 9), cold-worker start with the pool on and off, and the physical floors (a Unix
+ * socket and a Node IPC round trip between two processes).
+ *
+ * Measuring (this file's `measure*`) only collects samples; `summarize` computes; `formatTable` formats. The raw
+ * samples and the run manifest are written to results/runs/<run-id>/ before anything is printed. The human table
+ * goes to stderr, and one JSON object is the last line on stdout.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { median, quantileSorted } from 'simple-statistics';
+import { now } from '../../platform/clock.js';
+import { startPlatform, type PlatformHandle } from '../../platform/frontend/index.js';
+import type { InvocationRecord } from '../../platform/records.js';
+import { runManifest } from '../manifest.js';
+import { KeepAliveClient } from './http-client.js';
+import { ipcRtt, unixSocketRtt } from './rtt.js';
+
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+const NOOP_DIR = join(REPO, 'experiments', 'bench', 'functions', 'noop');
+
+interface Sizes {
+  warmup: number;
+  warm: number;
+  cold: number;
+  rtt: number;
+}
+const SIZES: Record<'full' | 'quick', Sizes> = {
+  full: { warmup: 200, warm: 1000, cold: 30, rtt: 5000 },
+  quick: { warmup: 50, warm: 200, cold: 10, rtt: 1000 },
+};
+
+/** Raw samples in milliseconds, plus the records that prove each cold sample's temperature. */
+interface Samples {
+  chain1: number[];
+  chain10: number[];
+  coldPool: number[];
+  coldNoPool: number[];
+  coldPoolRecords: InvocationRecord[];
+  coldNoPoolRecords: InvocationRecord[];
+  unixSocketRtt: number[];
+  ipcRtt: number[];
+}
+
+function noopFunctions(names: string[]) {
+  return names.map((name) => ({ name, handler: 'index.handler', code: { dir: NOOP_DIR } }));
+}
+
+function chainDefinition(fns: string[]) {
+  const States: Record<string, unknown> = {};
+  fns.forEach((fn, i) => {
+    States[`S${i + 1}`] = i === fns.length - 1 ? { Type: 'Task', Resource: fn, End: true } : { Type: 'Task', Resource: fn, Next: `S${i + 2}` };
+  });
+  return { StartAt: 'S1', States };
+}
+
+async function deploy(p: PlatformHandle, manifest: unknown): Promise<void> {
+  await p.platform.deploy(manifest);
+}
+
+/** Client-side latency of one POST, checked for success. */
+async function timedPost(client: KeepAliveClient, path: string, body: unknown): Promise<{ ms: number; answer: any }> {
+  const t0 = now();
+  const answer = await client.post(path, body);
+  const ms = now() - t0;
+  if (answer.status !== 200 || answer.body.status !== 'SUCCEEDED') {
+    throw new Error(`bench request ${path} failed: ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
+  }
+  return { ms, answer: answer.body };
+}
+
+async function measureWarm(p: PlatformHandle, sizes: Sizes, progress: (s: string) => void): Promise<Pick<Samples, 'chain1' | 'chain10'>> {
+  const fns = Array.from({ length: 10 }, (_, i) => `f${i + 1}`);
+  await deploy(p, { name: 'bench-warm', functions: noopFunctions(fns), workflows: { chain1: chainDefinition(fns.slice(0, 1)), chain10: chainDefinition(fns) } });
+  const client = new KeepAliveClient(p.url, p.token);
+  try {
+    progress(`warm-up: ${sizes.warmup} executions of each chain`);
+    for (let i = 0; i < sizes.warmup; i++) {
+      await timedPost(client, '/apps/bench-warm/workflows/chain1/executions?records=false', { n: i });
+      await timedPost(client, '/apps/bench-warm/workflows/chain10/executions?records=false', { n: i });
+    }
+    progress(`warm: ${sizes.warm} samples of each chain, interleaved`);
+    const chain1: number[] = [];
+    const chain10: number[] = [];
+    for (let i = 0; i < sizes.warm; i++) {
+      chain1.push((await timedPost(client, '/apps/bench-warm/workflows/chain1/executions?records=false', { n: i })).ms);
+      chain10.push((await timedPost(client, '/apps/bench-warm/workflows/chain10/executions?records=false', { n: i })).ms);
+    }
+    return { chain1, chain10 };
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Cold-worker samples: each sample invokes a function of a running sandbox for the first time. Pool and no-pool
+ * platforms are sampled alternately so that both see the same machine conditions.
+ */
+async function measureCold(pool: PlatformHandle, noPool: PlatformHandle, sizes: Sizes, progress: (s: string) => void) {
+  const fns = Array.from({ length: sizes.cold }, (_, i) => `c${i + 1}`);
+  const manifest = { name: 'bench-cold', functions: noopFunctions(['c0', ...fns]), workflows: {} };
+  const targets = [pool, noPool];
+  const clients = targets.map((p) => new KeepAliveClient(p.url, p.token));
+  const out = { coldPool: [] as number[], coldNoPool: [] as number[], coldPoolRecords: [] as InvocationRecord[], coldNoPoolRecords: [] as InvocationRecord[] };
+  try {
+    for (const [i, p] of targets.entries()) {
+      await deploy(p, manifest);
+      await timedPost(clients[i]!, '/apps/bench-cold/functions/c0/invocations', {}); // creates the sandbox
+    }
+    await sleep(1000); // let the pool boot
+    progress(`cold-worker: ${sizes.cold} samples with the pool, ${sizes.cold} without, alternating`);
+    for (const fn of fns) {
+      for (const [i, key] of (['coldPool', 'coldNoPool'] as const).entries()) {
+        const { ms, answer } = await timedPost(clients[i]!, `/apps/bench-cold/functions/${fn}/invocations`, {});
+        out[key].push(ms);
+        out[key === 'coldPool' ? 'coldPoolRecords' : 'coldNoPoolRecords'].push(answer.records[0]);
+        await sleep(200); // room for the pool to refill, as between sporadic requests
+      }
+    }
+    return out;
+  } finally {
+    for (const c of clients) c.close();
+  }
+}
+
+export async function measure(sizes: Sizes, progress: (s: string) => void): Promise<Samples> {
+  const dataDir = join(REPO, '.mfbench', 'bench');
+  const withPool = await startPlatform({ port: 0, dataDir, keepHistory: true });
+  const withoutPool = await startPlatform({ port: 0, dataDir, poolSize: 0 });
+  try {
+    const warm = await measureWarm(withPool, sizes, progress);
+    const cold = await measureCold(withPool, withoutPool, sizes, progress);
+    progress(`floors: ${sizes.rtt} Unix-socket and IPC round trips`);
+    const unix = await unixSocketRtt(sizes.rtt);
+    const ipc = await ipcRtt(sizes.rtt);
+    return { ...warm, ...cold, unixSocketRtt: unix, ipcRtt: ipc };
+  } finally {
+    await withPool.close();
+    await withoutPool.close();
+  }
+}
+
+// ------------------------------------------------------------------ statistics (pure)
+
+export interface Summary {
+  warm_e2e_ms_p50: number;
+  warm_e2e_ms_p99: number;
+  chain10_e2e_ms_p50: number;
+  hop_ms_p50: number;
+  cold_worker_ms_p50: number;
+  cold_worker_nopool_ms_p50: number;
+  cold_worker_start_ms_p50: number;
+  cold_worker_nopool_start_ms_p50: number;
+  cold_worker_from_pool: number;
+  unix_socket_rtt_ms_p50: number;
+  ipc_rtt_ms_p50: number;
+  samples: { warm: number; cold: number; rtt: number };
+}
+
+const p = (xs: number[], q: number) => quantileSorted([...xs].sort((a, b) => a - b), q);
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+export function summarize(s: Samples): Summary {
+  const startOf = (r: InvocationRecord) => r.t.workerReady - r.t.queued;
+  const allCold = [...s.coldPoolRecords, ...s.coldNoPoolRecords].every((r) => r.temperature === 'cold-worker');
+  if (!allCold) throw new Error('a cold-worker sample was not cold-worker by its record; the measurement is invalid');
+  return {
+    warm_e2e_ms_p50: round(median(s.chain1)),
+    warm_e2e_ms_p99: round(p(s.chain1, 0.99)),
+    chain10_e2e_ms_p50: round(median(s.chain10)),
+    hop_ms_p50: round((median(s.chain10) - median(s.chain1)) / 9),
+    cold_worker_ms_p50: round(median(s.coldPool)),
+    cold_worker_nopool_ms_p50: round(median(s.coldNoPool)),
+    cold_worker_start_ms_p50: round(median(s.coldPoolRecords.map(startOf))),
+    cold_worker_nopool_start_ms_p50: round(median(s.coldNoPoolRecords.map(startOf))),
+    cold_worker_from_pool: s.coldPoolRecords.filter((r) => r.workerOrigin === 'pool').length,
+    unix_socket_rtt_ms_p50: round(median(s.unixSocketRtt)),
+    ipc_rtt_ms_p50: round(median(s.ipcRtt)),
+    samples: { warm: s.chain1.length, cold: s.coldPool.length, rtt: s.unixSocketRtt.length },
+  };
+}
+
+// ------------------------------------------------------------------ formatting
+
+export function formatTable(s: Summary): string {
+  const rows: Array<[string, string, string]> = [
+    ['warm 1-Task workflow over HTTP, p50', `${s.warm_e2e_ms_p50} ms`, 'target <= 2 ms'],
+    ['warm 1-Task workflow over HTTP, p99', `${s.warm_e2e_ms_p99} ms`, ''],
+    ['warm 10-Task chain over HTTP, p50', `${s.chain10_e2e_ms_p50} ms`, ''],
+    ['per-hop overhead (chain10 - chain1) / 9', `${s.hop_ms_p50} ms`, 'target <= 0.3 ms; KNIX: 4-5 ms'],
+    ['cold-worker invocation, pool on, p50', `${s.cold_worker_ms_p50} ms`, `target <= 25 ms; ${s.cold_worker_from_pool}/${s.samples.cold} from the pool`],
+    ['cold-worker invocation, pool off, p50', `${s.cold_worker_nopool_ms_p50} ms`, ''],
+    ['  of which worker start, pool on / off', `${s.cold_worker_start_ms_p50} / ${s.cold_worker_nopool_start_ms_p50} ms`, 'queued -> worker ready'],
+    ['Unix-socket round trip, p50 (floor)', `${s.unix_socket_rtt_ms_p50} ms`, ''],
+    ['Node IPC round trip, p50 (floor)', `${s.ipc_rtt_ms_p50} ms`, 'the local bus'],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`).join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+  const sizes = values.quick ? SIZES.quick : SIZES.full;
+  const manifest = runManifest('bench-core', { sizes, backend: 'process', poolSizes: [2, 0] });
+  const progress = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+  const samples = await measure(sizes, progress);
+  const runDir = values.out ?? join(REPO, 'results', 'runs', manifest.runId);
+  await mkdir(runDir, { recursive: true });
+  await writeFile(join(runDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  await writeFile(join(runDir, 'samples.json'), JSON.stringify(samples));
+  const summary = summarize(samples);
+  process.stderr.write(`\n${formatTable(summary)}\n\nraw samples and manifest: ${runDir}\n`);
+  process.stdout.write(JSON.stringify({ ...summary, run: runDir }) + '\n');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}
