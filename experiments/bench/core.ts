@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the core latency figures of the platform, measured side by side in one run on the process
  * backend. It measures warm end-to-end latency of a 1-Task workflow over HTTP, per-hop overhead
- * ((chain of 10 - chain of 1) / 9), cold-worker start with the pool on and off, and the physical floors (a Unix
+ * ((chain of 10 - chain of 1) / 9) with and without execution history, cold-worker start with the pool on and off, and the physical floors (a Unix
  * socket and a Node IPC round trip between two processes).
  *
  * Measuring (this file's `measure*`) only collects samples; `summarize` computes; `formatTable` formats. The raw
@@ -38,12 +38,17 @@ const SIZES: Record<'full' | 'quick', Sizes> = {
 interface Samples {
   chain1: number[];
   chain10: number[];
+  /** The same two chains on a platform that keeps no execution history (keepHistory: false). */
+  chain1NoHistory: number[];
+  chain10NoHistory: number[];
   coldPool: number[];
   coldNoPool: number[];
   coldPoolRecords: InvocationRecord[];
   coldNoPoolRecords: InvocationRecord[];
   unixSocketRtt: number[];
   ipcRtt: number[];
+  /** IPC round trips to 10 processes in turn: the floor for a hop between distinct worker processes. */
+  ipcRtt10: number[];
 }
 
 function noopFunctions(names: string[]) {
@@ -73,26 +78,42 @@ async function timedPost(client: KeepAliveClient, path: string, body: unknown): 
   return { ms, answer: answer.body };
 }
 
-async function measureWarm(p: PlatformHandle, sizes: Sizes, progress: (s: string) => void): Promise<Pick<Samples, 'chain1' | 'chain10'>> {
+/**
+ * Warm samples of a 1-Task and a 10-Task chain, on a platform with history (the default) and one without,
+ * all four interleaved so that they see the same machine conditions.
+ */
+async function measureWarm(
+  withHistory: PlatformHandle,
+  noHistory: PlatformHandle,
+  sizes: Sizes,
+  progress: (s: string) => void,
+): Promise<Pick<Samples, 'chain1' | 'chain10' | 'chain1NoHistory' | 'chain10NoHistory'>> {
   const fns = Array.from({ length: 10 }, (_, i) => `f${i + 1}`);
-  await deploy(p, { name: 'bench-warm', functions: noopFunctions(fns), workflows: { chain1: chainDefinition(fns.slice(0, 1)), chain10: chainDefinition(fns) } });
-  const client = new KeepAliveClient(p.url, p.token);
+  const manifest = { name: 'bench-warm', functions: noopFunctions(fns), workflows: { chain1: chainDefinition(fns.slice(0, 1)), chain10: chainDefinition(fns) } };
+  await deploy(withHistory, manifest);
+  await deploy(noHistory, manifest);
+  const clients = [new KeepAliveClient(withHistory.url, withHistory.token), new KeepAliveClient(noHistory.url, noHistory.token)] as const;
+  const sample = async (client: KeepAliveClient, chain: string, n: number) =>
+    (await timedPost(client, `/apps/bench-warm/workflows/${chain}/executions?records=false`, { n })).ms;
   try {
     progress(`warm-up: ${sizes.warmup} executions of each chain`);
     for (let i = 0; i < sizes.warmup; i++) {
-      await timedPost(client, '/apps/bench-warm/workflows/chain1/executions?records=false', { n: i });
-      await timedPost(client, '/apps/bench-warm/workflows/chain10/executions?records=false', { n: i });
+      for (const client of clients) {
+        await sample(client, 'chain1', i);
+        await sample(client, 'chain10', i);
+      }
     }
-    progress(`warm: ${sizes.warm} samples of each chain, interleaved`);
-    const chain1: number[] = [];
-    const chain10: number[] = [];
+    progress(`warm: ${sizes.warm} samples of each chain, with and without history, interleaved`);
+    const out = { chain1: [] as number[], chain10: [] as number[], chain1NoHistory: [] as number[], chain10NoHistory: [] as number[] };
     for (let i = 0; i < sizes.warm; i++) {
-      chain1.push((await timedPost(client, '/apps/bench-warm/workflows/chain1/executions?records=false', { n: i })).ms);
-      chain10.push((await timedPost(client, '/apps/bench-warm/workflows/chain10/executions?records=false', { n: i })).ms);
+      out.chain1.push(await sample(clients[0], 'chain1', i));
+      out.chain10.push(await sample(clients[0], 'chain10', i));
+      out.chain1NoHistory.push(await sample(clients[1], 'chain1', i));
+      out.chain10NoHistory.push(await sample(clients[1], 'chain10', i));
     }
-    return { chain1, chain10 };
+    return out;
   } finally {
-    client.close();
+    for (const c of clients) c.close();
   }
 }
 
@@ -129,18 +150,21 @@ async function measureCold(pool: PlatformHandle, noPool: PlatformHandle, sizes: 
 
 export async function measure(sizes: Sizes, progress: (s: string) => void): Promise<Samples> {
   const dataDir = join(REPO, '.mfbench', 'bench');
-  const withPool = await startPlatform({ port: 0, dataDir, keepHistory: true });
+  const withPool = await startPlatform({ port: 0, dataDir });
   const withoutPool = await startPlatform({ port: 0, dataDir, poolSize: 0 });
+  const noHistory = await startPlatform({ port: 0, dataDir, keepHistory: false });
   try {
-    const warm = await measureWarm(withPool, sizes, progress);
+    const warm = await measureWarm(withPool, noHistory, sizes, progress);
     const cold = await measureCold(withPool, withoutPool, sizes, progress);
     progress(`floors: ${sizes.rtt} Unix-socket and IPC round trips`);
     const unix = await unixSocketRtt(sizes.rtt);
     const ipc = await ipcRtt(sizes.rtt);
-    return { ...warm, ...cold, unixSocketRtt: unix, ipcRtt: ipc };
+    const ipc10 = await ipcRtt(sizes.rtt, 10);
+    return { ...warm, ...cold, unixSocketRtt: unix, ipcRtt: ipc, ipcRtt10: ipc10 };
   } finally {
     await withPool.close();
     await withoutPool.close();
+    await noHistory.close();
   }
 }
 
@@ -151,6 +175,8 @@ export interface Summary {
   warm_e2e_ms_p99: number;
   chain10_e2e_ms_p50: number;
   hop_ms_p50: number;
+  warm_e2e_nohistory_ms_p50: number;
+  hop_nohistory_ms_p50: number;
   cold_worker_ms_p50: number;
   cold_worker_nopool_ms_p50: number;
   cold_worker_start_ms_p50: number;
@@ -158,6 +184,7 @@ export interface Summary {
   cold_worker_from_pool: number;
   unix_socket_rtt_ms_p50: number;
   ipc_rtt_ms_p50: number;
+  ipc_rtt_10_processes_ms_p50: number;
   samples: { warm: number; cold: number; rtt: number };
 }
 
@@ -173,6 +200,8 @@ export function summarize(s: Samples): Summary {
     warm_e2e_ms_p99: round(p(s.chain1, 0.99)),
     chain10_e2e_ms_p50: round(median(s.chain10)),
     hop_ms_p50: round((median(s.chain10) - median(s.chain1)) / 9),
+    warm_e2e_nohistory_ms_p50: round(median(s.chain1NoHistory)),
+    hop_nohistory_ms_p50: round((median(s.chain10NoHistory) - median(s.chain1NoHistory)) / 9),
     cold_worker_ms_p50: round(median(s.coldPool)),
     cold_worker_nopool_ms_p50: round(median(s.coldNoPool)),
     cold_worker_start_ms_p50: round(median(s.coldPoolRecords.map(startOf))),
@@ -180,6 +209,7 @@ export function summarize(s: Samples): Summary {
     cold_worker_from_pool: s.coldPoolRecords.filter((r) => r.workerOrigin === 'pool').length,
     unix_socket_rtt_ms_p50: round(median(s.unixSocketRtt)),
     ipc_rtt_ms_p50: round(median(s.ipcRtt)),
+    ipc_rtt_10_processes_ms_p50: round(median(s.ipcRtt10)),
     samples: { warm: s.chain1.length, cold: s.coldPool.length, rtt: s.unixSocketRtt.length },
   };
 }
@@ -192,11 +222,13 @@ export function formatTable(s: Summary): string {
     ['warm 1-Task workflow over HTTP, p99', `${s.warm_e2e_ms_p99} ms`, ''],
     ['warm 10-Task chain over HTTP, p50', `${s.chain10_e2e_ms_p50} ms`, ''],
     ['per-hop overhead (chain10 - chain1) / 9', `${s.hop_ms_p50} ms`, 'target <= 0.3 ms; KNIX: 4-5 ms'],
+    ['  the same without execution history', `${s.hop_nohistory_ms_p50} ms`, `1-Task p50 ${s.warm_e2e_nohistory_ms_p50} ms`],
     ['cold-worker invocation, pool on, p50', `${s.cold_worker_ms_p50} ms`, `target <= 25 ms; ${s.cold_worker_from_pool}/${s.samples.cold} from the pool`],
     ['cold-worker invocation, pool off, p50', `${s.cold_worker_nopool_ms_p50} ms`, ''],
     ['  of which worker start, pool on / off', `${s.cold_worker_start_ms_p50} / ${s.cold_worker_nopool_start_ms_p50} ms`, 'queued -> worker ready'],
     ['Unix-socket round trip, p50 (floor)', `${s.unix_socket_rtt_ms_p50} ms`, ''],
-    ['Node IPC round trip, p50 (floor)', `${s.ipc_rtt_ms_p50} ms`, 'the local bus'],
+    ['Node IPC round trip, p50 (floor)', `${s.ipc_rtt_ms_p50} ms`, 'the local bus, one hot peer'],
+    ['Node IPC round trip, 10 processes in turn', `${s.ipc_rtt_10_processes_ms_p50} ms`, 'floor of a hop between distinct workers'],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));

@@ -40,14 +40,19 @@ export async function unixSocketRtt(samples: number): Promise<number[]> {
   }
 }
 
-/** Round trips of one small message over Node's IPC channel to a forked echo process. */
-export async function ipcRtt(samples: number): Promise<number[]> {
-  const peer = fork(ECHO, ['ipc'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+/**
+ * Round trips of one small message over Node's IPC channel to forked echo processes, taken in turn. With one
+ * peer the peer stays hot; with ten, each message wakes a process that has been idle, as each hop of a 10-step
+ * chain does: that is the floor a chain of distinct worker processes is measured against.
+ */
+export async function ipcRtt(samples: number, peerCount = 1): Promise<number[]> {
+  const peers = Array.from({ length: peerCount }, () => fork(ECHO, ['ipc'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' }));
   try {
-    await new Promise<void>((resolve) => peer.once('message', () => resolve()));
+    await Promise.all(peers.map((peer) => new Promise<void>((resolve) => peer.once('message', () => resolve()))));
     const message = JSON.parse(MESSAGE) as object;
     const out: number[] = [];
     for (let i = 0; i < samples; i++) {
+      const peer = peers[i % peerCount]!;
       const t0 = now();
       await new Promise<void>((resolve) => {
         peer.once('message', () => resolve());
@@ -57,6 +62,6 @@ export async function ipcRtt(samples: number): Promise<number[]> {
     }
     return out;
   } finally {
-    peer.kill();
+    for (const peer of peers) peer.kill();
   }
 }
