@@ -5,9 +5,10 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MfError } from './errors.js';
+import { SANDBOX_BACKENDS, type BackendName } from './sandbox/backends.js';
 
-export const BACKENDS = ['process'] as const;
-export type BackendName = (typeof BACKENDS)[number];
+export type { BackendName };
+export const BACKENDS = Object.keys(SANDBOX_BACKENDS) as BackendName[];
 
 export const WORKER_START = ['first-use', 'deploy'] as const;
 export type WorkerStart = (typeof WORKER_START)[number];

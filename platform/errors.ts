@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   MF_PLATFORM_CLOSED: { status: 503, meaning: 'The platform is shutting down or closed.' },
   MF_CONFIG_INVALID: { status: 400, meaning: 'A configuration value is invalid or two options conflict.' },
   MF_WORKLOAD_NOT_FOUND: { status: 404, meaning: 'No workload with that name or folder.' },
+  MF_STORAGE_FAILED: { status: 503, meaning: 'A storage tier could not be reached or could not store the value.' },
   MF_PLATFORM_UNREACHABLE: { status: 503, meaning: 'The CLI/SDK could not reach the platform URL.' },
   MF_INTERNAL: { status: 500, meaning: 'A bug: an invariant did not hold. Please report it with the details.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;

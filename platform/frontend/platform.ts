@@ -12,7 +12,7 @@ import { MfError, toMfError } from '../errors.js';
 import type { HistoryEvent, LogLine } from '../protocol.js';
 import type { ExecutionStatus, ExecutionTimestamps, InvocationRecord } from '../records.js';
 import type { SandboxBackend } from '../sandbox/backend.js';
-import { ProcessBackend } from '../sandbox/process-backend.js';
+import { createBackend } from '../sandbox/backends.js';
 import { prepareApp, type PreparedApp } from './deploy.js';
 import { PlatformMetrics } from './metrics.js';
 import { SandboxLink, type DoneMessage } from './sandbox-link.js';
@@ -323,7 +323,7 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
   await mkdir(config.dataDir, { recursive: true });
   const token = config.token ?? (await loadOrCreateToken(join(config.dataDir, 'token')));
   const runDir = await mkdtemp(join(config.dataDir, 'run-'));
-  const platform = new Platform(config, new ProcessBackend(), runDir);
+  const platform = new Platform(config, createBackend(config.backend), runDir);
   try {
     const server = await startHttpServer(platform, config, token);
     let closing: Promise<void> | null = null;
