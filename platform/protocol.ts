@@ -6,6 +6,7 @@
 import type { ErrorBody } from './errors.js';
 import type { FunctionSpec } from './manifest.js';
 import type { InvocationRecord } from './records.js';
+import type { StorageOp, StorageReply } from './storage/types.js';
 
 // ---------------------------------------------------------------- agent <-> worker (inside the sandbox)
 
@@ -25,12 +26,15 @@ export interface LambdaError {
 
 export type AgentToWorker =
   | { t: 'load'; spec: FunctionSpec }
-  | { t: 'invoke'; id: string; event: unknown; deadline: number; executionId: string | null };
+  | { t: 'invoke'; id: string; event: unknown; deadline: number; executionId: string | null }
+  | { t: 'storage-result'; id: number; reply: StorageReply };
 
 export type WorkerToAgent =
   /** Sent once when the runtime process has booted and waits for a function to load. */
   | { t: 'booted' }
   | { t: 'loaded'; initMs: number }
+  /** A `context.storage` call of a running invocation; answered with 'storage-result'. */
+  | { t: 'storage'; id: number; op: StorageOp }
   | { t: 'load-failed'; error: ErrorBody }
   | {
       t: 'result';
@@ -69,6 +73,7 @@ export type FrontendToAgent =
       wantHistory: boolean;
     }
   | { t: 'invoke'; id: string; fn: string; input: unknown; sandboxStartMs: number | null }
+  | { t: 'storage-result'; id: number; reply: StorageReply }
   | { t: 'shutdown' };
 
 /** One step of an execution's history (ASL engine events), kept for debugging and the console. */
@@ -96,4 +101,6 @@ export type AgentToFrontend =
       history: HistoryEvent[];
     }
   /** The request could not run at all (unknown workflow, sandbox fault); distinct from a FAILED execution. */
-  | { t: 'rejected'; id: string; error: ErrorBody };
+  | { t: 'rejected'; id: string; error: ErrorBody }
+  /** A global-tier storage operation for this sandbox's app; answered with 'storage-result'. */
+  | { t: 'storage'; id: number; op: StorageOp };

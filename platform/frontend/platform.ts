@@ -17,6 +17,8 @@ import { prepareApp, type PreparedApp } from './deploy.js';
 import { PlatformMetrics } from './metrics.js';
 import { SandboxLink, type DoneMessage } from './sandbox-link.js';
 import { startHttpServer } from './http.js';
+import { GlobalStorage } from '../storage/global-store.js';
+import type { StorageOp, StorageReply } from '../storage/types.js';
 
 /** An execution as the API returns it (docs/api.md). */
 export interface ExecutionView {
@@ -61,13 +63,17 @@ export class Platform {
   private readonly apps = new Map<string, AppEntry>();
   private readonly executions = new Map<string, StoredExecution>();
   readonly metrics = new PlatformMetrics();
+  /** The durable global storage tier, one store per app, in the data directory (it outlives runs). */
+  private readonly storage: GlobalStorage;
   private closed = false;
 
   constructor(
     readonly config: ResolvedConfig,
     private readonly backend: SandboxBackend,
     private readonly runDir: string,
-  ) {}
+  ) {
+    this.storage = new GlobalStorage(join(config.dataDir, 'storage'));
+  }
 
   // ------------------------------------------------------------------ apps
 
@@ -179,6 +185,7 @@ export class Platform {
     this.closed = true;
     await Promise.all([...this.apps.keys()].map((name) => this.deleteApp(name).catch(() => undefined)));
     await this.backend.close();
+    await this.storage.close();
     await rm(this.runDir, { recursive: true, force: true });
   }
 
@@ -247,6 +254,7 @@ export class Platform {
         poolSize: this.config.poolSize,
       },
       [DIST_ROOT, ...prepared.functions.map((f) => f.codeDir)],
+      (op) => this.storageFor(prepared.name, op),
     );
     if (!this.apps.has(prepared.name) || this.closed) {
       // The app was deleted (or the platform closed) while its sandbox was starting.
@@ -262,6 +270,15 @@ export class Platform {
       }
     });
     return link;
+  }
+
+  /** Global-tier storage for one app; the app comes from the link, never from the request, so apps stay apart. */
+  private async storageFor(app: string, op: StorageOp): Promise<StorageReply> {
+    try {
+      return { ok: true, value: await this.storage.apply(app, op) };
+    } catch (err) {
+      return { ok: false, error: toMfError(err, 'MF_STORAGE_FAILED').toJSON() };
+    }
   }
 
   private appendLogs(entry: AppEntry, executionId: string, lines: DoneMessage['logs']): void {

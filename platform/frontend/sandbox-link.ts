@@ -11,6 +11,10 @@ import { now } from '../clock.js';
 import { MfError } from '../errors.js';
 import type { AgentToFrontend, FrontendToAgent, SandboxAppSpec } from '../protocol.js';
 import type { Sandbox, SandboxBackend } from '../sandbox/backend.js';
+import type { StorageOp, StorageReply } from '../storage/types.js';
+
+/** Serves a sandbox's global-tier storage requests, for that sandbox's app only. */
+export type StorageHandler = (op: StorageOp) => Promise<StorageReply>;
 
 export type DoneMessage = Extract<AgentToFrontend, { t: 'done' }>;
 type Request = Extract<FrontendToAgent, { t: 'execute' | 'invoke' }>;
@@ -33,6 +37,7 @@ export class SandboxLink {
     /** Milliseconds from the start of create() until the app was deployed in the sandbox. */
     readonly startMs: number,
     private readonly dir: string,
+    private readonly storage: StorageHandler,
   ) {}
 
   get alive(): boolean {
@@ -44,7 +49,14 @@ export class SandboxLink {
   }
 
   /** Creates a sandbox with `backend`, waits for its agent, deploys `app` into it. Leaves nothing behind on failure. */
-  static async create(backend: SandboxBackend, sandboxId: string, dir: string, app: SandboxAppSpec, readPaths: string[]): Promise<SandboxLink> {
+  static async create(
+    backend: SandboxBackend,
+    sandboxId: string,
+    dir: string,
+    app: SandboxAppSpec,
+    readPaths: string[],
+    storage: StorageHandler,
+  ): Promise<SandboxLink> {
     const started = now();
     const socketPath = join(dir, 'bus.sock');
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
@@ -89,7 +101,7 @@ export class SandboxLink {
       });
       const boot = await Promise.race([booted, exited, timeout]);
       if (!boot.deployed) throw boot.error ?? new MfError('MF_SANDBOX_START_FAILED', 'deploy into the sandbox failed');
-      link = new SandboxLink(sandbox, server, channel, boot.pid, now() - started, dir);
+      link = new SandboxLink(sandbox, server, channel, boot.pid, now() - started, dir, storage);
       const self = link;
       void sandbox.exited.then(() => self.onClose());
       return link;
@@ -128,6 +140,8 @@ export class SandboxLink {
       if (!p) return;
       this.pending.delete(m.id);
       p.resolve(m);
+    } else if (m.t === 'storage') {
+      void this.storage(m.op).then((reply) => this.channel.send({ t: 'storage-result', id: m.id, reply }));
     } else if (m.t === 'rejected') {
       const p = this.pending.get(m.id);
       if (!p) return;

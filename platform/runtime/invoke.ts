@@ -6,6 +6,7 @@ import { now } from '../clock.js';
 import type { LambdaError, LogLine } from '../protocol.js';
 import { resultSerializationError, toLambdaError } from './lambda-error.js';
 import type { LoadedFunction } from './load.js';
+import type { FunctionStorage } from '../storage/client.js';
 import { installConsoleCapture, LogSink, logStorage, makeLogger, type FunctionLogger } from './logs.js';
 
 export interface InvocationInfo {
@@ -24,6 +25,8 @@ export interface InvokeOptions {
    * result anyway when sending it, and reports the same failure if that throws (no second JSON pass).
    */
   checkSerializable?: boolean;
+  /** The function's `context.storage` (docs/storage.md); absent where no sandbox agent serves storage. */
+  storage?: FunctionStorage;
 }
 
 export type InvocationOutcome = { ok: true; value: unknown } | { ok: false; error: LambdaError };
@@ -59,6 +62,8 @@ export interface LambdaContext {
   readonly executionId: string | null;
   /** Ours: a logger whose lines are kept with this invocation. */
   readonly log: FunctionLogger;
+  /** Ours: hierarchical storage, local and global tiers (docs/storage.md). */
+  readonly storage: FunctionStorage | undefined;
 }
 
 /** Failers of the invocations currently running in this process, so a process-wide fault can fail them all. */
@@ -156,6 +161,7 @@ export function invokeHandler(
       fail: (err?: unknown) => fail(err === undefined || err === null ? 'handled' : err),
       done,
       executionId: info.executionId,
+      storage: options?.storage,
       get log(): FunctionLogger {
         return (logger ??= makeLogger(sink));
       },

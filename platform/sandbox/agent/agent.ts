@@ -18,6 +18,8 @@ import type {
 } from '../../protocol.js';
 import { temperatureOf, type InvocationOutcome, type InvocationRecord } from '../../records.js';
 import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type TaskCall } from '../../asl/index.js';
+import { SandboxStorage } from '../../storage/local-tier.js';
+import type { StorageOp, StorageReply } from '../../storage/types.js';
 import { Workers } from './workers.js';
 
 type DoneMessage = Extract<AgentToFrontend, { t: 'done' }>;
@@ -39,6 +41,10 @@ export class Agent {
   private workers: Workers | null = null;
   private readonly machines = new Map<string, StateMachine>();
   private invocationsStarted = 0;
+  /** Global-tier storage requests waiting for the frontend's answer. */
+  private readonly pendingStorage = new Map<number, (reply: StorageReply) => void>();
+  private nextStorageId = 0;
+  private readonly storage = new SandboxStorage((op) => this.globalStorage(op));
 
   constructor(
     readonly sandboxId: string,
@@ -57,10 +63,25 @@ export class Agent {
       case 'invoke':
         void this.invokeDirect(message);
         return;
+      case 'storage-result': {
+        const resolve = this.pendingStorage.get(message.id);
+        this.pendingStorage.delete(message.id);
+        resolve?.(message.reply);
+        return;
+      }
       case 'shutdown':
         void this.shutdown().then(() => process.exit(0));
         return;
     }
+  }
+
+  /** The global storage tier lives in the platform: ask the frontend. */
+  private globalStorage(op: StorageOp): Promise<StorageReply> {
+    return new Promise((resolve) => {
+      const id = this.nextStorageId++;
+      this.pendingStorage.set(id, resolve);
+      this.send({ t: 'storage', id, op });
+    });
   }
 
   async shutdown(): Promise<void> {
@@ -73,7 +94,7 @@ export class Agent {
       for (const [name, definition] of Object.entries(spec.workflows)) this.machines.set(name, loadStateMachine(definition, name));
       const functions = new Map<string, FunctionSpec>(spec.functions.map((f) => [f.name, f]));
       this.spec = spec;
-      this.workers = new Workers(functions, spec.poolSize, process.cwd());
+      this.workers = new Workers(functions, spec.poolSize, process.cwd(), (op) => this.storage.handle(op));
       const workersStarted = spec.startWorkersAtDeploy ? await this.workers.startAll() : 0;
       this.send({ t: 'deployed', workersStarted });
     } catch (err) {

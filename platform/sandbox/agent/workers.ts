@@ -12,6 +12,7 @@ import type { FunctionSpec } from '../../manifest.js';
 import { now } from '../../clock.js';
 import type { AgentToWorker, WorkerToAgent } from '../../protocol.js';
 import type { ColdStartPhases } from '../../records.js';
+import type { StorageOp, StorageReply } from '../../storage/types.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 const MEMORY_CHECK_INTERVAL_MS = 100;
@@ -71,6 +72,8 @@ export class Workers {
     private readonly functions: ReadonlyMap<string, FunctionSpec>,
     private readonly poolSize: number,
     private readonly cwd: string,
+    /** Serves the workers' `context.storage` calls. */
+    private readonly storage: (op: StorageOp) => Promise<StorageReply>,
   ) {
     this.memoryTimer = setInterval(() => this.checkMemory(), MEMORY_CHECK_INTERVAL_MS);
     this.memoryTimer.unref();
@@ -150,6 +153,7 @@ export class Workers {
     this.refillPool();
     const phases: ColdStartPhases = pooled ? {} : { runtimeBootMs: runtime.bootMs };
     const worker = new FunctionWorker(spec, runtime.child, pooled ? 'pool' : 'spawn');
+    this.serveStorage(worker.child); // before load: module top-level code may use storage too
     const loaded = await this.load(worker);
     phases.codeLoadMs = loaded.initMs;
     this.adopt(worker);
@@ -187,6 +191,15 @@ export class Workers {
       child.once('exit', onExit);
       const message: AgentToWorker = { t: 'load', spec: worker.spec };
       child.send(message);
+    });
+  }
+
+  private serveStorage(child: ChildProcess): void {
+    child.on('message', (m: WorkerToAgent) => {
+      if (m.t !== 'storage') return;
+      void this.storage(m.op).then((reply) => {
+        if (child.connected) child.send({ t: 'storage-result', id: m.id, reply } satisfies AgentToWorker);
+      });
     });
   }
 

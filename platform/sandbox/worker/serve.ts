@@ -19,12 +19,25 @@ import {
   type InvokeOptions,
   type LoadedFunction,
 } from '../../runtime/index.js';
+import { storageClient } from '../../storage/client.js';
+import type { StorageReply } from '../../storage/types.js';
 
 type InvokeMessage = Extract<AgentToWorker, { t: 'invoke' }>;
 type ResultMessage = Extract<WorkerToAgent, { t: 'result' }>;
 
 /** The result is serialised once, by process.send; a failure there is reported as ResultSerializationError. */
-const INVOKE_OPTIONS: InvokeOptions = { checkSerializable: false };
+const pendingStorage = new Map<number, (reply: StorageReply) => void>();
+let nextStorageId = 0;
+/** context.storage: each call is one request to the sandbox agent, answered by a 'storage-result'. */
+const storage = storageClient(
+  (op) =>
+    new Promise<StorageReply>((resolve) => {
+      const id = nextStorageId++;
+      pendingStorage.set(id, resolve);
+      post({ t: 'storage', id, op });
+    }),
+);
+const INVOKE_OPTIONS: InvokeOptions = { checkSerializable: false, storage };
 /** How long a dying worker waits for its last messages to leave before exiting anyway. */
 const FLUSH_TIMEOUT_MS = 2000;
 
@@ -150,6 +163,12 @@ export function startWorker(): (m: AgentToWorker) => void {
       case 'load':
         onLoad(m);
         return;
+      case 'storage-result': {
+        const resolve = pendingStorage.get(m.id);
+        pendingStorage.delete(m.id);
+        resolve?.(m.reply);
+        return;
+      }
       default:
         process.stderr.write(`mfbench worker: ignoring unknown message ${JSON.stringify(m)?.slice(0, 200)}\n`);
     }

@@ -1,0 +1,80 @@
+/**
+ * Hierarchical storage, shared definitions: the operations a function can ask for, how values travel (JSON text
+ * cannot carry bytes, so binary values are base64-tagged), and the checks on keys and values. docs/storage.md is
+ * the user-facing contract.
+ */
+import { MfError, type ErrorBody } from '../errors.js';
+
+export const MAX_KEY_LENGTH = 1024;
+export const MAX_VALUE_BYTES = 64 * 1024 * 1024;
+
+export type GetTier = 'auto' | 'local' | 'global';
+export type PutMode = 'global' | 'local' | 'local-then-global';
+export type DeleteTier = 'all' | 'local' | 'global';
+export type ListTier = 'global' | 'local';
+
+/** A value as stored and transported: JSON as is, bytes as base64. */
+export type StoredValue = { json: unknown } | { bytes: string };
+
+export type StorageOp =
+  | { op: 'get'; key: string; tier: GetTier }
+  | { op: 'put'; key: string; value: StoredValue; mode: PutMode }
+  | { op: 'delete'; key: string; tier: DeleteTier }
+  | { op: 'list'; prefix: string; tier: ListTier }
+  | { op: 'increment'; key: string; by: number };
+
+/** What a storage operation yields: the value (get), a flag (delete), keys (list), a number (increment). */
+export type StorageResult = StoredValue | null | boolean | string[] | number | undefined;
+
+/** A storage operation's answer as it crosses a process boundary. */
+export type StorageReply = { ok: true; value: StorageResult } | { ok: false; error: ErrorBody };
+
+export function encodeValue(value: unknown): StoredValue {
+  if (value instanceof Uint8Array) return { bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+  if (value === undefined) throw new MfError('MF_BAD_REQUEST', 'storage values must be JSON values or bytes; got undefined');
+  return { json: value };
+}
+
+export function decodeValue(stored: StoredValue): unknown {
+  return 'bytes' in stored ? Buffer.from(stored.bytes, 'base64') : stored.json;
+}
+
+/** Approximate size of a stored value in bytes (base64 decoded for bytes, JSON text for the rest). */
+export function storedSize(stored: StoredValue): number {
+  if ('bytes' in stored) return Math.floor((stored.bytes.length * 3) / 4);
+  return Buffer.byteLength(JSON.stringify(stored.json) ?? '');
+}
+
+export function checkKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    throw new MfError('MF_BAD_REQUEST', `a storage key must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`, { key: String(key).slice(0, 80) });
+  }
+}
+
+export function checkValue(stored: StoredValue, key: string): void {
+  const size = storedSize(stored);
+  if (size > MAX_VALUE_BYTES) {
+    throw new MfError('MF_BAD_REQUEST', `the value for "${key}" is ${size} bytes; the limit is ${MAX_VALUE_BYTES}`, { key, size });
+  }
+}
+
+/** Validates an operation that crossed a process boundary. */
+export function checkOp(op: StorageOp): void {
+  switch (op.op) {
+    case 'get':
+    case 'delete':
+      checkKey(op.key);
+      return;
+    case 'put':
+      checkKey(op.key);
+      checkValue(op.value, op.key);
+      return;
+    case 'list':
+      if (typeof op.prefix !== 'string') throw new MfError('MF_BAD_REQUEST', 'a storage list prefix must be a string');
+      return;
+    case 'increment':
+      checkKey(op.key);
+      if (!Number.isFinite(op.by)) throw new MfError('MF_BAD_REQUEST', 'increment needs a finite number', { key: op.key });
+      return;
+  }
+}
