@@ -13,7 +13,57 @@ export const BACKENDS = Object.keys(SANDBOX_BACKENDS) as BackendName[];
 export const WORKER_START = ['first-use', 'deploy'] as const;
 export type WorkerStart = (typeof WORKER_START)[number];
 
-export interface ResolvedConfig {
+export const SANDBOXING = ['grouped', 'per-function'] as const;
+export type Sandboxing = (typeof SANDBOXING)[number];
+
+export const BUS_MODES = ['hierarchical', 'global'] as const;
+export type BusMode = (typeof BUS_MODES)[number];
+
+/** The policy switches a preset sets (docs/policies.md). Each can also be set on its own, for ablations. */
+export interface PolicySwitches {
+  /** One sandbox per app (SAND) or one sandbox per function instance (container-per-function). */
+  readonly sandboxing: Sandboxing;
+  /** hierarchical: hops stay on the sandbox's local bus, checkpoints go to the global bus asynchronously; global: every hop goes through the global bus. */
+  readonly busMode: BusMode;
+  /** Invocations one worker process runs at once. */
+  readonly workerConcurrency: number;
+  /** Worker processes one function may have in one sandbox. */
+  readonly maxWorkersPerFunction: number;
+  /** Sandboxes one function may have at once under per-function sandboxing (scale-out bound). */
+  readonly maxSandboxesPerFunction: number;
+  /** Idle sandboxes and idle workers are reclaimed after this many seconds. */
+  readonly keepAliveSeconds: number;
+}
+
+export const PRESETS = {
+  /** SAND's design: grouped sandboxing, a local bus inside the sandbox, many executions per worker. */
+  grouped: {
+    sandboxing: 'grouped',
+    busMode: 'hierarchical',
+    workerConcurrency: 16,
+    maxWorkersPerFunction: 4,
+    maxSandboxesPerFunction: 1,
+    keepAliveSeconds: 600,
+  },
+  /** The container-per-function baseline: one execution at a time per sandbox, every hop through the global bus, OpenWhisk-like keep-alive. */
+  'per-function': {
+    sandboxing: 'per-function',
+    busMode: 'global',
+    workerConcurrency: 1,
+    maxWorkersPerFunction: 1,
+    maxSandboxesPerFunction: 32,
+    keepAliveSeconds: 600,
+  },
+} as const satisfies Record<string, PolicySwitches>;
+
+export type PresetName = keyof typeof PRESETS;
+export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
+
+export interface ResolvedConfig extends PolicySwitches {
+  /** The preset whose switches fill in every switch the user did not set. */
+  readonly preset: PresetName;
+  /** Times an execution is resumed (or an invocation re-run) after its sandbox or worker died; 0 disables recovery. */
+  readonly recoveryAttempts: number;
   /** Interface the HTTP API listens on. Loopback by default: the platform runs code it is given. */
   readonly host: string;
   /** TCP port; 0 picks a free one. */
@@ -48,6 +98,9 @@ export interface ResolvedConfig {
 export type UserConfig = { -readonly [K in keyof ResolvedConfig]?: ResolvedConfig[K] };
 
 export const DEFAULTS: ResolvedConfig = Object.freeze({
+  preset: 'grouped',
+  ...PRESETS.grouped,
+  recoveryAttempts: 2,
   host: '127.0.0.1',
   port: 0,
   dataDir: join(tmpdir(), 'mfbench'),
@@ -65,9 +118,13 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   keepHistory: true,
 });
 
-/** Merges user values over the defaults, drops undefined, checks, and freezes. */
+/** Merges user values over the preset's switches over the defaults, drops undefined, checks, and freezes. */
 export function resolveConfig(user: UserConfig = {}): ResolvedConfig {
-  const merged: Record<string, unknown> = { ...DEFAULTS };
+  const preset = user.preset ?? DEFAULTS.preset;
+  if (!PRESET_NAMES.includes(preset)) {
+    throw new MfError('MF_CONFIG_INVALID', `config option "preset" must be one of ${PRESET_NAMES.join(', ')}`, { option: 'preset' });
+  }
+  const merged: Record<string, unknown> = { ...DEFAULTS, ...PRESETS[preset], preset };
   for (const [key, value] of Object.entries(user)) {
     if (!(key in DEFAULTS)) throw new MfError('MF_CONFIG_INVALID', `unknown config option "${key}"`, { option: key });
     if (value !== undefined) merged[key] = value;
@@ -94,4 +151,11 @@ export function checkConfig(c: ResolvedConfig): void {
   if (!(c.defaultTimeoutSeconds > 0)) fail('defaultTimeoutSeconds', 'must be a positive number');
   if (!Number.isInteger(c.maxStoredExecutions) || c.maxStoredExecutions < 1) fail('maxStoredExecutions', 'must be a positive integer');
   if (!Number.isInteger(c.maxLogLinesPerApp) || c.maxLogLinesPerApp < 1) fail('maxLogLinesPerApp', 'must be a positive integer');
+  if (!SANDBOXING.includes(c.sandboxing)) fail('sandboxing', `must be one of ${SANDBOXING.join(', ')}`);
+  if (!BUS_MODES.includes(c.busMode)) fail('busMode', `must be one of ${BUS_MODES.join(', ')}`);
+  if (!Number.isInteger(c.workerConcurrency) || c.workerConcurrency < 1) fail('workerConcurrency', 'must be a positive integer');
+  if (!Number.isInteger(c.maxWorkersPerFunction) || c.maxWorkersPerFunction < 1) fail('maxWorkersPerFunction', 'must be a positive integer');
+  if (!Number.isInteger(c.maxSandboxesPerFunction) || c.maxSandboxesPerFunction < 1) fail('maxSandboxesPerFunction', 'must be a positive integer');
+  if (!(c.keepAliveSeconds > 0)) fail('keepAliveSeconds', 'must be a positive number of seconds');
+  if (!Number.isInteger(c.recoveryAttempts) || c.recoveryAttempts < 0 || c.recoveryAttempts > 10) fail('recoveryAttempts', 'must be an integer from 0 to 10');
 }

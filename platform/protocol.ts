@@ -55,8 +55,20 @@ export interface SandboxAppSpec {
   workflows: Record<string, unknown>;
   /** Start every function's worker at deploy instead of on first use. */
   startWorkersAtDeploy: boolean;
+  policy: SandboxPolicy;
+}
+
+/** How the agent scales, reclaims and recovers its workers (from the platform's policy switches). */
+export interface SandboxPolicy {
   /** Pre-booted, not yet specialised runtime processes kept ready in the sandbox; 0 disables the pool. */
   poolSize: number;
+  workerConcurrency: number;
+  maxWorkersPerFunction: number;
+  keepAliveMs: number;
+  /** Times an invocation whose worker was killed from outside is run again in a fresh worker. */
+  recoveryAttempts: number;
+  /** Send checkpoints (next state and its input) to the frontend at top-level transitions. */
+  checkpoints: boolean;
 }
 
 export type FrontendToAgent =
@@ -71,8 +83,19 @@ export type FrontendToAgent =
       /** How long creating the sandbox took when this request created it; null when the sandbox existed. */
       sandboxStartMs: number | null;
       wantHistory: boolean;
+      /** Continue at a top-level state with its input (recovery from a checkpoint) instead of at StartAt. */
+      resumeAt?: { state: string; input: unknown };
     }
-  | { t: 'invoke'; id: string; fn: string; input: unknown; sandboxStartMs: number | null }
+  | {
+      t: 'invoke';
+      id: string;
+      fn: string;
+      input: unknown;
+      sandboxStartMs: number | null;
+      /** Set when the workflow engine runs on the host and this is one of its Task hops. */
+      executionId?: string;
+      state?: string;
+    }
   | { t: 'storage-result'; id: number; reply: StorageReply }
   | { t: 'shutdown' };
 
@@ -103,4 +126,17 @@ export type AgentToFrontend =
   /** The request could not run at all (unknown workflow, sandbox fault); distinct from a FAILED execution. */
   | { t: 'rejected'; id: string; error: ErrorBody }
   /** A global-tier storage operation for this sandbox's app; answered with 'storage-result'. */
-  | { t: 'storage'; id: number; op: StorageOp };
+  | { t: 'storage'; id: number; op: StorageOp }
+  /**
+   * The latest top-level transitions of running executions (next state and its raw input), coalesced: only the
+   * newest per execution is sent. The frontend resumes from the last one if the sandbox dies.
+   */
+  | { t: 'checkpoints'; items: Checkpoint[] };
+
+/** An execution's newest top-level transition, with the records of the invocations that finished since the last one. */
+export interface Checkpoint {
+  id: string;
+  state: string;
+  input: unknown;
+  records: InvocationRecord[];
+}

@@ -4,7 +4,7 @@
  * SIGINT / SIGTERM close the platform cleanly and exit 0.
  */
 import type { Argv, Options } from 'yargs';
-import { BACKENDS, DEFAULTS, WORKER_START, resolveConfig, type UserConfig } from '../../platform/config.js';
+import { BACKENDS, BUS_MODES, DEFAULTS, PRESET_NAMES, SANDBOXING, WORKER_START, resolveConfig, type UserConfig } from '../../platform/config.js';
 import type { GlobalOptions } from '../lib/args.js';
 import { defineCommand } from '../lib/command.js';
 import { EXIT, outJson, reportError, say } from '../lib/output.js';
@@ -39,6 +39,14 @@ export const CONFIG_OPTIONS = {
   maxStoredExecutions: { flag: 'max-stored-executions', type: 'number', describe: 'executions kept in memory for GET /executions/{id}' },
   maxLogLinesPerApp: { flag: 'max-log-lines-per-app', type: 'number', describe: 'log lines kept per app' },
   keepHistory: { flag: 'keep-history', type: 'boolean', describe: "keep each execution's state transitions (--no-keep-history saves work on the hot path)" },
+  preset: { flag: 'preset', type: 'string', choices: PRESET_NAMES, describe: 'policy preset: grouped (SAND) or per-function (the container-per-function baseline); docs/policies.md' },
+  sandboxing: { flag: 'sandboxing', type: 'string', choices: SANDBOXING, describe: 'one sandbox per app, or per function instance (overrides the preset)' },
+  busMode: { flag: 'bus-mode', type: 'string', choices: BUS_MODES, describe: 'hops on the local bus (hierarchical) or all through the global bus (overrides the preset)' },
+  workerConcurrency: { flag: 'worker-concurrency', type: 'number', describe: 'invocations one worker runs at once (overrides the preset)' },
+  maxWorkersPerFunction: { flag: 'max-workers-per-function', type: 'number', describe: 'workers one function may have in one sandbox (overrides the preset)' },
+  maxSandboxesPerFunction: { flag: 'max-sandboxes-per-function', type: 'number', describe: 'sandboxes one function may have under per-function sandboxing (overrides the preset)' },
+  keepAliveSeconds: { flag: 'keep-alive-seconds', type: 'number', describe: 'idle sandboxes and workers are reclaimed after this (overrides the preset)' },
+  recoveryAttempts: { flag: 'recovery-attempts', type: 'number', describe: 'resumes of an execution whose sandbox or worker died (0 disables recovery)' },
 } as const satisfies Record<keyof UserConfig, ConfigOption>;
 
 type ConfigKey = keyof typeof CONFIG_OPTIONS;

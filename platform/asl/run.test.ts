@@ -522,3 +522,33 @@ describe('the interpreter stays light', () => {
     expect(perState).toBeLessThan(20); // µs per state, generous for a loaded CI machine
   });
 });
+
+describe('checkpoints and resume (recovery support)', () => {
+  const machine = loadStateMachine(
+    {
+      StartAt: 'A',
+      States: {
+        A: { Type: 'Pass', Result: { a: 1 }, ResultPath: '$.a', Next: 'B' },
+        B: { Type: 'Parallel', Branches: [{ StartAt: 'X', States: { X: { Type: 'Pass', End: true } } }], ResultPath: '$.b', Next: 'C' },
+        C: { Type: 'Pass', Parameters: { 'in.$': '$', 'orig.$': '$$.Execution.Input' }, End: true },
+      },
+    },
+    'm',
+  );
+  const base = { invoke: async () => null, executionId: 'e1', executionName: 'e1', startTime: '2026-01-01T00:00:00.000Z' };
+
+  test('onTransition reports each top-level transition with the next state raw input, not inner ones', async () => {
+    const seen: Array<[string, unknown]> = [];
+    const r = await runExecution(machine, { x: 0 }, { ...base, onTransition: (next, input) => seen.push([next, input]) });
+    expect(r.status).toBe('SUCCEEDED');
+    expect(seen.map(([s]) => s)).toEqual(['B', 'C']);
+    expect(seen[0]![1]).toEqual({ x: 0, a: { a: 1 } });
+  });
+
+  test('resumeAt continues at a state with its input and keeps the execution input', async () => {
+    const r = await runExecution(machine, { x: 0 }, { ...base, resumeAt: { state: 'C', input: { resumed: true } } });
+    expect(r).toEqual({ status: 'SUCCEEDED', output: { in: { resumed: true }, orig: { x: 0 } } });
+    const bad = await runExecution(machine, {}, { ...base, resumeAt: { state: 'Nope', input: {} } });
+    expect(bad.status).toBe('FAILED');
+  });
+});

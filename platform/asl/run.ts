@@ -74,6 +74,13 @@ export interface RunOptions {
   onEvent?: (e: HistoryEvent) => void;
   /** Aborts the execution: it ends FAILED with error "States.Aborted". */
   signal?: AbortSignal;
+  /**
+   * Called at every transition between top-level states with the next state and its raw input: a checkpoint from
+   * which `resumeAt` can continue the execution (recovery after a sandbox dies). Not called inside Parallel/Map.
+   */
+  onTransition?: (next: string, input: unknown) => void;
+  /** Continue an execution at a top-level state with its raw input, instead of at StartAt with the execution input. */
+  resumeAt?: { state: string; input: unknown };
 }
 
 const ACCOUNT = '000000000000';
@@ -88,6 +95,9 @@ class Cancelled extends Error {
 interface Exec {
   readonly invoke: TaskInvoker;
   readonly emit: ((e: HistoryEvent) => void) | null;
+  readonly transition: ((next: string, input: unknown) => void) | null;
+  /** The top-level machine: transitions are reported only at this level. */
+  readonly root: SubMachine;
   readonly execution: Readonly<Record<string, unknown>>;
   readonly stateMachine: Readonly<Record<string, unknown>>;
 }
@@ -210,9 +220,10 @@ function retryDelayMs(r: Retrier, attempt: number): number {
 
 // ------------------------------------------------------------------------------------------------ machine loop
 
-async function runMachine(x: Exec, sub: SubMachine, input: unknown, signal: AbortSignal): Promise<unknown> {
-  let state = sub.states.get(sub.startAt)!;
+async function runMachine(x: Exec, sub: SubMachine, input: unknown, signal: AbortSignal, startAt = sub.startAt): Promise<unknown> {
+  let state = sub.states.get(startAt)!;
   let value = input;
+  const transition = x.transition !== null && sub === x.root ? x.transition : null;
   for (;;) {
     if (signal.aborted) throw new Cancelled();
     const enteredAt = Date.now();
@@ -240,6 +251,7 @@ async function runMachine(x: Exec, sub: SubMachine, input: unknown, signal: Abor
     if (step.next === null) return step.output;
     value = step.output;
     state = sub.states.get(step.next)!;
+    if (transition) transition(state.name, value);
   }
 }
 
@@ -616,7 +628,18 @@ export async function runExecution(machine: StateMachine, input: unknown, option
     StartTime: Number.isNaN(start.getTime()) ? options.startTime : start.toISOString(),
     RedriveCount: 0,
   };
-  const x: Exec = { invoke: options.invoke, emit: options.onEvent ?? null, execution, stateMachine: { Id: smArn, Name: smName } };
+  const resume = options.resumeAt;
+  if (resume && !machine.root.states.has(resume.state)) {
+    return { status: 'FAILED', error: 'States.Runtime', cause: `cannot resume at "${resume.state}": the state machine has no top-level state of that name` };
+  }
+  const x: Exec = {
+    invoke: options.invoke,
+    emit: options.onEvent ?? null,
+    transition: options.onTransition ?? null,
+    root: machine.root,
+    execution,
+    stateMachine: { Id: smArn, Name: smName },
+  };
   if (x.emit) x.emit({ t: now(), type: 'ExecutionStarted', input, executionId: execution.Id, stateMachine: smName });
 
   const root = new AbortController();
@@ -636,7 +659,7 @@ export async function runExecution(machine: StateMachine, input: unknown, option
 
   let result: ExecutionResult;
   try {
-    const output = await runMachine(x, machine.root, input, root.signal);
+    const output = resume ? await runMachine(x, machine.root, resume.input, root.signal, resume.state) : await runMachine(x, machine.root, input, root.signal);
     result = { status: 'SUCCEEDED', output };
   } catch (e) {
     if (e instanceof StatesError) result = { status: 'FAILED', error: e.error, cause: e.cause };

@@ -157,6 +157,7 @@ function buildRoutes(platform: Platform): Route[] {
       await platform.deleteApp(app!);
       return { status: 200, body: { deleted: app } };
     }),
+    route('POST', '/apps/{app}/reclaim', 'management', async (_ctx, [app]) => ({ status: 200, body: { reclaimed: await platform.reclaim(app!) } })),
     route('GET', '/apps/{app}/logs', 'management', (ctx, [app]) => {
       const limit = ctx.query.has('limit') ? Number(ctx.query.get('limit')) : undefined;
       if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new MfError('MF_BAD_REQUEST', 'limit must be a positive integer');

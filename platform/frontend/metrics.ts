@@ -26,8 +26,19 @@ export class PlatformMetrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
-  readonly sandboxes = new Gauge({ name: 'mf_sandboxes', help: 'Sandboxes alive.', registers: [this.registry] });
   readonly apps = new Gauge({ name: 'mf_apps', help: 'Apps deployed.', registers: [this.registry] });
+
+  /** `liveSandboxes` is read when the metrics are scraped. */
+  constructor(liveSandboxes: () => number) {
+    new Gauge({
+      name: 'mf_sandboxes',
+      help: 'Sandboxes alive.',
+      registers: [this.registry],
+      collect() {
+        this.set(liveSandboxes());
+      },
+    });
+  }
 
   recordExecution(app: string, workflow: string, status: ExecutionStatus, seconds: number, records: readonly InvocationRecord[]): void {
     this.executions.inc({ app, workflow, status });

@@ -8,14 +8,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { now } from '../clock.js';
 import { resolveConfig, type ResolvedConfig, type UserConfig } from '../config.js';
-import { MfError, toMfError } from '../errors.js';
-import type { HistoryEvent, LogLine } from '../protocol.js';
+import { isMfError, MfError, toMfError } from '../errors.js';
+import type { ExecutionResult, HistoryEvent, LogLine, SandboxAppSpec } from '../protocol.js';
+import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type TaskCall } from '../asl/index.js';
 import type { ExecutionStatus, ExecutionTimestamps, InvocationRecord } from '../records.js';
 import type { SandboxBackend } from '../sandbox/backend.js';
 import { createBackend } from '../sandbox/backends.js';
 import { prepareApp, type PreparedApp } from './deploy.js';
 import { PlatformMetrics } from './metrics.js';
 import { SandboxLink, type DoneMessage } from './sandbox-link.js';
+import { SandboxPool } from './sandbox-pool.js';
 import { startHttpServer } from './http.js';
 import { GlobalStorage } from '../storage/global-store.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
@@ -36,6 +38,8 @@ export interface ExecutionView {
 
 interface StoredExecution extends ExecutionView {
   history: HistoryEvent[];
+  /** The newest checkpoint the sandbox reported (next top-level state and its input), for recovery. */
+  checkpoint: { state: string; input: unknown } | null;
 }
 
 export type AppLogLine = LogLine & { invocationId: string; function: string; executionId: string };
@@ -44,16 +48,37 @@ export interface AppSummary {
   name: string;
   functions: Array<{ name: string; handler: string; memoryMB: number; timeoutSeconds: number }>;
   workflows: string[];
-  sandboxes: Array<{ id: string; pid: number | null; agentPid: number; backend: string; createdAt: string }>;
+  sandboxes: Array<{ id: string; pid: number | null; agentPid: number; backend: string; functions: string[]; createdAt: string }>;
   deployedAt: string;
 }
 
 interface AppEntry {
   prepared: PreparedApp;
   deployedAt: string;
-  link: SandboxLink | null;
-  creating: Promise<SandboxLink> | null;
+  /** Sandbox pools by unit: GROUPED for the app's sandboxes, or a function name under per-function sandboxing. */
+  pools: Map<string, SandboxPool>;
+  /** Workflows interpreted on the host (when the engine does not run in the sandbox), loaded on first use. */
+  machines: Map<string, StateMachine>;
   logs: AppLogLine[];
+}
+
+/** The pool key of an app's sandboxes under grouped sandboxing. */
+const GROUPED = '*';
+
+function newExecution(executionId: string, app: string, workflow: string | null, fn: string | null, received: number): StoredExecution {
+  return {
+    executionId,
+    app,
+    workflow,
+    ...(fn !== null ? { function: fn } : {}),
+    status: 'RUNNING',
+    error: null,
+    cause: null,
+    t: { received, dispatched: 0, completed: null },
+    records: [],
+    history: [],
+    checkpoint: null,
+  };
 }
 
 /** Platform code the sandboxes must be able to read (the compiled dist folder). */
@@ -62,10 +87,13 @@ const DIST_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export class Platform {
   private readonly apps = new Map<string, AppEntry>();
   private readonly executions = new Map<string, StoredExecution>();
-  readonly metrics = new PlatformMetrics();
+  readonly metrics = new PlatformMetrics(() => this.liveSandboxes());
   /** The durable global storage tier, one store per app, in the data directory (it outlives runs). */
   private readonly storage: GlobalStorage;
   private closed = false;
+
+  /** Reclaims idle sandboxes after keep-alive. */
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     readonly config: ResolvedConfig,
@@ -73,6 +101,16 @@ export class Platform {
     private readonly runDir: string,
   ) {
     this.storage = new GlobalStorage(join(config.dataDir, 'storage'));
+    this.sweeper = setInterval(() => {
+      for (const entry of this.apps.values()) for (const pool of entry.pools.values()) void pool.reclaimIdle();
+    }, Math.min(1000, (config.keepAliveSeconds * 1000) / 2));
+    this.sweeper.unref();
+  }
+
+  private liveSandboxes(): number {
+    let n = 0;
+    for (const entry of this.apps.values()) for (const pool of entry.pools.values()) n += pool.sandboxes.filter((l) => l.alive).length;
+    return n;
   }
 
   // ------------------------------------------------------------------ apps
@@ -89,12 +127,12 @@ export class Platform {
       if (prepared.codeRoot) await rm(prepared.codeRoot, { recursive: true, force: true });
       throw new MfError('MF_APP_EXISTS', `an app named "${prepared.name}" is already deployed; delete it first`, { app: prepared.name });
     }
-    const entry: AppEntry = { prepared, deployedAt: new Date().toISOString(), link: null, creating: null, logs: [] };
+    const entry: AppEntry = { prepared, deployedAt: new Date().toISOString(), pools: new Map(), machines: new Map(), logs: [] };
     this.apps.set(prepared.name, entry);
     this.metrics.apps.set(this.apps.size);
     if (this.config.workerStart === 'deploy') {
       try {
-        await this.sandboxFor(entry);
+        await this.startAtDeploy(entry);
       } catch (err) {
         await this.deleteApp(prepared.name);
         throw err;
@@ -115,12 +153,15 @@ export class Platform {
     const entry = this.entry(name);
     this.apps.delete(name);
     this.metrics.apps.set(this.apps.size);
-    const link = entry.link ?? (await entry.creating?.catch(() => null)) ?? null;
-    if (link) {
-      await link.destroy();
-      this.metrics.sandboxes.dec();
-    }
+    await Promise.all([...entry.pools.values()].map((pool) => pool.destroyAll({ close: true })));
     if (entry.prepared.codeRoot) await rm(entry.prepared.codeRoot, { recursive: true, force: true });
+  }
+
+  /** Destroys every sandbox of the app (the app stays deployed), so that its next execution starts cold. */
+  async reclaim(name: string): Promise<number> {
+    const entry = this.entry(name);
+    const counts = await Promise.all([...entry.pools.values()].map((pool) => pool.destroyAll()));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   logs(app: string, options: { execution?: string; limit?: number } = {}): AppLogLine[] {
@@ -143,17 +184,8 @@ export class Platform {
     }
     const id = randomUUID();
     const startTime = new Date().toISOString();
-    const exec = this.store({ executionId: id, app, workflow, status: 'RUNNING', error: null, cause: null, t: { received, dispatched: 0, completed: null }, records: [], history: [] });
-    const wait = this.run(entry, exec, (sandboxStartMs) => ({
-      t: 'execute',
-      id,
-      workflow,
-      input,
-      executionName: id,
-      startTime,
-      sandboxStartMs,
-      wantHistory: this.config.keepHistory,
-    }));
+    const exec = this.store(newExecution(id, app, workflow, null, received));
+    const wait = this.finish(entry, exec, this.engineInSandbox ? this.runInSandbox(entry, exec, input, startTime) : this.runOnHost(entry, exec, input, startTime));
     return { executionId: id, wait };
   }
 
@@ -164,13 +196,16 @@ export class Platform {
     if (!entry.prepared.functions.some((f) => f.name === fn)) {
       throw new MfError('MF_FUNCTION_NOT_FOUND', `app "${app}" has no function "${fn}"`, { app, function: fn });
     }
-    const id = randomUUID();
-    const exec = this.store({ executionId: id, app, workflow: null, function: fn, status: 'RUNNING', error: null, cause: null, t: { received, dispatched: 0, completed: null }, records: [], history: [] });
-    return this.run(entry, exec, (sandboxStartMs) => ({ t: 'invoke', id, fn, input, sandboxStartMs }));
+    const exec = this.store(newExecution(randomUUID(), app, null, fn, received));
+    const run = async (): Promise<ExecutionResult> => {
+      const done = await this.hop(entry, exec, { fn, input, state: null });
+      return done.result;
+    };
+    return this.finish(entry, exec, run());
   }
 
   getExecution(id: string): ExecutionView {
-    const { history: _history, ...view } = this.execution(id);
+    const { history: _history, checkpoint: _checkpoint, ...view } = this.execution(id);
     return view;
   }
 
@@ -183,6 +218,7 @@ export class Platform {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.sweeper);
     await Promise.all([...this.apps.keys()].map((name) => this.deleteApp(name).catch(() => undefined)));
     await this.backend.close();
     await this.storage.close();
@@ -191,16 +227,19 @@ export class Platform {
 
   // ------------------------------------------------------------------ internals
 
-  private async run(
-    entry: AppEntry,
-    exec: StoredExecution,
-    request: (sandboxStartMs: number | null) => Parameters<SandboxLink['request']>[0],
-  ): Promise<ExecutionView> {
-    let done: DoneMessage;
+  /**
+   * Whether a workflow runs inside the app's sandbox (SAND: grouped sandboxing with a hierarchical bus, the
+   * agent resolves each next state next to the workers) or on the host, with every Task a hop to a sandbox.
+   */
+  private get engineInSandbox(): boolean {
+    return this.config.sandboxing === 'grouped' && this.config.busMode === 'hierarchical';
+  }
+
+  /** Stores an execution's outcome, logs and metrics once it has a result; a platform fault is rethrown. */
+  private async finish(entry: AppEntry, exec: StoredExecution, running: Promise<ExecutionResult>): Promise<ExecutionView> {
+    let result: ExecutionResult;
     try {
-      const { link, startMs } = await this.sandboxFor(entry);
-      exec.t.dispatched = now();
-      done = await link.request(request(startMs));
+      result = await running;
     } catch (err) {
       const e = toMfError(err);
       exec.status = 'FAILED';
@@ -210,66 +249,173 @@ export class Platform {
       throw e;
     }
     exec.t.completed = now();
-    exec.records = done.records;
-    exec.history = done.history;
-    if (done.result.status === 'SUCCEEDED') {
+    if (result.status === 'SUCCEEDED') {
       exec.status = 'SUCCEEDED';
-      exec.output = done.result.output;
+      exec.output = result.output;
     } else {
       exec.status = 'FAILED';
-      exec.error = done.result.error;
-      exec.cause = done.result.cause;
+      exec.error = result.error;
+      exec.cause = result.cause;
     }
-    this.appendLogs(entry, exec.executionId, done.logs);
+    exec.checkpoint = null;
     this.metrics.recordExecution(exec.app, exec.workflow ?? `fn:${exec.function}`, exec.status, (exec.t.completed - exec.t.received) / 1000, exec.records);
     return this.getExecution(exec.executionId);
   }
 
-  /** The app's sandbox, created on first use. Reports the start time only to the request that created it. */
-  private async sandboxFor(entry: AppEntry): Promise<{ link: SandboxLink; startMs: number | null }> {
-    if (entry.link?.alive) return { link: entry.link, startMs: null };
-    let creator = false;
-    if (!entry.creating) {
-      creator = true;
-      entry.creating = this.createSandbox(entry).finally(() => {
-        entry.creating = null;
-      });
+  /**
+   * The whole workflow runs in one sandbox of the app. If that sandbox dies, the execution resumes from its newest
+   * checkpoint (or from the start) in a new sandbox, up to recoveryAttempts times; the caller sees one result.
+   */
+  private async runInSandbox(entry: AppEntry, exec: StoredExecution, input: unknown, startTime: string): Promise<ExecutionResult> {
+    const pool = this.poolFor(entry, null);
+    for (let attempt = 0; ; attempt++) {
+      const { link, startMs } = await pool.acquire();
+      if (exec.t.dispatched === 0) exec.t.dispatched = now();
+      try {
+        const resumeAt = exec.checkpoint ?? undefined;
+        const done = await link.request({
+          t: 'execute',
+          id: exec.executionId,
+          workflow: exec.workflow!,
+          input,
+          executionName: exec.executionId,
+          startTime,
+          sandboxStartMs: startMs,
+          wantHistory: this.config.keepHistory,
+          ...(resumeAt ? { resumeAt } : {}),
+        });
+        this.collect(entry, exec, done);
+        return done.result;
+      } catch (err) {
+        if (!isMfError(err, 'MF_SANDBOX_EXITED') || attempt >= this.config.recoveryAttempts) throw err;
+        exec.history.push({ t: now(), type: 'ExecutionRecovering', state: exec.checkpoint?.state ?? 'StartAt', attempt: attempt + 1, cause: err.message });
+      } finally {
+        pool.release(link);
+      }
     }
-    const link = await entry.creating;
-    return { link, startMs: creator ? link.startMs : null };
   }
 
-  private async createSandbox(entry: AppEntry): Promise<SandboxLink> {
+  /** The workflow runs on the host; each Task is a hop to the sandbox that holds its function. */
+  private async runOnHost(entry: AppEntry, exec: StoredExecution, input: unknown, startTime: string): Promise<ExecutionResult> {
+    const workflow = exec.workflow!;
+    let machine = entry.machines.get(workflow);
+    if (!machine) {
+      machine = loadStateMachine(entry.prepared.workflows[workflow], workflow);
+      entry.machines.set(workflow, machine);
+    }
+    exec.t.dispatched = now();
+    return runExecution(machine, input, {
+      invoke: async (call: TaskCall) => {
+        const done = await this.hop(entry, exec, { fn: call.functionName, input: call.input, state: call.stateName });
+        if (done.result.status === 'FAILED') throw new TaskFailure(done.result.error ?? 'States.TaskFailed', done.result.cause ?? '');
+        return done.result.output;
+      },
+      executionId: exec.executionId,
+      executionName: exec.executionId,
+      startTime,
+      stateMachineName: `${entry.prepared.name}-${workflow}`,
+      ...(this.config.keepHistory ? { onEvent: (e: HistoryEvent) => exec.history.push(e) } : {}),
+    });
+  }
+
+  /**
+   * One function invocation in a sandbox of its unit. If the sandbox dies during it, the invocation runs again in
+   * another sandbox, up to recoveryAttempts times.
+   */
+  private async hop(entry: AppEntry, exec: StoredExecution, call: { fn: string; input: unknown; state: string | null }): Promise<DoneMessage> {
+    const pool = this.poolFor(entry, call.fn);
+    for (let attempt = 0; ; attempt++) {
+      const { link, startMs } = await pool.acquire();
+      if (exec.t.dispatched === 0) exec.t.dispatched = now();
+      try {
+        const done = await link.request({
+          t: 'invoke',
+          id: randomUUID(),
+          fn: call.fn,
+          input: call.input,
+          sandboxStartMs: startMs,
+          executionId: exec.executionId,
+          ...(call.state !== null ? { state: call.state } : {}),
+        });
+        this.collect(entry, exec, done);
+        return done;
+      } catch (err) {
+        if (!isMfError(err, 'MF_SANDBOX_EXITED') || attempt >= this.config.recoveryAttempts) throw err;
+      } finally {
+        pool.release(link);
+      }
+    }
+  }
+
+  /** Keeps what a sandbox reported for an execution: records, history, logs. */
+  private collect(entry: AppEntry, exec: StoredExecution, done: DoneMessage): void {
+    exec.records.push(...done.records);
+    if (done.history.length > 0) exec.history.push(...done.history);
+    this.appendLogs(entry, exec.executionId, done.logs);
+  }
+
+  /** The pool that serves `fn` (null: the app's own pool under grouped sandboxing). */
+  private poolFor(entry: AppEntry, fn: string | null): SandboxPool {
+    const perFunction = this.config.sandboxing === 'per-function';
+    const key = perFunction && fn !== null ? fn : GROUPED;
+    let pool = entry.pools.get(key);
+    if (!pool) {
+      const only = key === GROUPED ? null : key;
+      pool = new SandboxPool({
+        // Grouped: one sandbox takes every request and scales its workers; per-function: as many requests as its workers take.
+        capacity: perFunction ? this.config.workerConcurrency * this.config.maxWorkersPerFunction : Infinity,
+        maxSandboxes: perFunction ? this.config.maxSandboxesPerFunction : 1,
+        keepAliveMs: this.config.keepAliveSeconds * 1000,
+        create: () => this.createSandbox(entry, only),
+      });
+      entry.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** workerStart: deploy: every sandbox of the app, and its workers, start now. */
+  private async startAtDeploy(entry: AppEntry): Promise<void> {
+    const units = this.config.sandboxing === 'per-function' ? entry.prepared.functions.map((f) => f.name) : [null];
+    await Promise.all(
+      units.map(async (fn) => {
+        const pool = this.poolFor(entry, fn);
+        const { link } = await pool.acquire();
+        pool.release(link);
+      }),
+    );
+  }
+
+  /** Creates one sandbox holding the whole app (fn null) or one function of it. */
+  private async createSandbox(entry: AppEntry, fn: string | null): Promise<SandboxLink> {
     const id = randomBytes(4).toString('hex');
     const { prepared } = entry;
-    const link = await SandboxLink.create(
-      this.backend,
-      id,
-      join(this.runDir, 'sb', id),
-      {
-        app: prepared.name,
-        functions: prepared.functions,
-        workflows: prepared.workflows,
-        startWorkersAtDeploy: this.config.workerStart === 'deploy',
+    const functions = fn === null ? prepared.functions : prepared.functions.filter((f) => f.name === fn);
+    const spec: SandboxAppSpec = {
+      app: prepared.name,
+      functions,
+      // Only a sandbox that runs workflows itself needs them.
+      workflows: this.engineInSandbox ? prepared.workflows : {},
+      startWorkersAtDeploy: this.config.workerStart === 'deploy',
+      policy: {
         poolSize: this.config.poolSize,
+        workerConcurrency: this.config.workerConcurrency,
+        maxWorkersPerFunction: this.config.maxWorkersPerFunction,
+        keepAliveMs: this.config.keepAliveSeconds * 1000,
+        recoveryAttempts: this.config.recoveryAttempts,
+        checkpoints: this.engineInSandbox && this.config.recoveryAttempts > 0,
       },
-      [DIST_ROOT, ...prepared.functions.map((f) => f.codeDir)],
-      (op) => this.storageFor(prepared.name, op),
-    );
-    if (!this.apps.has(prepared.name) || this.closed) {
-      // The app was deleted (or the platform closed) while its sandbox was starting.
-      await link.destroy();
-      throw new MfError('MF_APP_NOT_FOUND', `app "${prepared.name}" was deleted`, { app: prepared.name });
-    }
-    entry.link = link;
-    this.metrics.sandboxes.inc();
-    void link.sandbox.exited.then(() => {
-      if (entry.link === link) {
-        entry.link = null;
-        this.metrics.sandboxes.dec();
-      }
+    };
+    return SandboxLink.create(this.backend, id, join(this.runDir, 'sb', id), spec, [DIST_ROOT, ...functions.map((f) => f.codeDir)], {
+      storage: (op) => this.storageFor(prepared.name, op),
+      checkpoints: (items) => {
+        for (const { id: executionId, state, input, records } of items) {
+          const exec = this.executions.get(executionId);
+          if (!exec || exec.status !== 'RUNNING') continue;
+          exec.checkpoint = { state, input };
+          exec.records.push(...records);
+        }
+      },
     });
-    return link;
   }
 
   /** Global-tier storage for one app; the app comes from the link, never from the request, so apps stay apart. */
@@ -311,12 +457,19 @@ export class Platform {
 
   private summary(entry: AppEntry): AppSummary {
     const { prepared } = entry;
-    const link = entry.link?.alive ? entry.link : null;
+    const links = [...entry.pools.values()].flatMap((pool) => pool.sandboxes).filter((link) => link.alive);
     return {
       name: prepared.name,
       functions: prepared.functions.map((f) => ({ name: f.name, handler: f.handler, memoryMB: f.memoryMB, timeoutSeconds: f.timeoutMs / 1000 })),
       workflows: Object.keys(prepared.workflows),
-      sandboxes: link ? [{ id: link.id, pid: link.sandbox.pid, agentPid: link.agentPid, backend: link.sandbox.backend, createdAt: new Date(link.createdAt).toISOString() }] : [],
+      sandboxes: links.map((link) => ({
+        id: link.id,
+        pid: link.sandbox.pid,
+        agentPid: link.agentPid,
+        backend: link.sandbox.backend,
+        functions: link.functions,
+        createdAt: new Date(link.createdAt).toISOString(),
+      })),
       deployedAt: entry.deployedAt,
     };
   }

@@ -9,12 +9,17 @@ import { join } from 'node:path';
 import { JsonLineChannel } from '../bus/json-lines.js';
 import { now } from '../clock.js';
 import { MfError } from '../errors.js';
-import type { AgentToFrontend, FrontendToAgent, SandboxAppSpec } from '../protocol.js';
+import type { AgentToFrontend, Checkpoint, FrontendToAgent, SandboxAppSpec } from '../protocol.js';
 import type { Sandbox, SandboxBackend } from '../sandbox/backend.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 
-/** Serves a sandbox's global-tier storage requests, for that sandbox's app only. */
-export type StorageHandler = (op: StorageOp) => Promise<StorageReply>;
+/** What a sandbox asks of the platform while it runs. */
+export interface LinkHandlers {
+  /** Serves the sandbox's global-tier storage requests, for that sandbox's app only. */
+  storage(op: StorageOp): Promise<StorageReply>;
+  /** Receives the newest checkpoints of executions running in the sandbox. */
+  checkpoints(items: Checkpoint[]): void;
+}
 
 export type DoneMessage = Extract<AgentToFrontend, { t: 'done' }>;
 type Request = Extract<FrontendToAgent, { t: 'execute' | 'invoke' }>;
@@ -37,7 +42,9 @@ export class SandboxLink {
     /** Milliseconds from the start of create() until the app was deployed in the sandbox. */
     readonly startMs: number,
     private readonly dir: string,
-    private readonly storage: StorageHandler,
+    private readonly handlers: LinkHandlers,
+    /** The functions this sandbox holds. */
+    readonly functions: string[],
   ) {}
 
   get alive(): boolean {
@@ -55,7 +62,7 @@ export class SandboxLink {
     dir: string,
     app: SandboxAppSpec,
     readPaths: string[],
-    storage: StorageHandler,
+    handlers: LinkHandlers,
   ): Promise<SandboxLink> {
     const started = now();
     const socketPath = join(dir, 'bus.sock');
@@ -101,7 +108,7 @@ export class SandboxLink {
       });
       const boot = await Promise.race([booted, exited, timeout]);
       if (!boot.deployed) throw boot.error ?? new MfError('MF_SANDBOX_START_FAILED', 'deploy into the sandbox failed');
-      link = new SandboxLink(sandbox, server, channel, boot.pid, now() - started, dir, storage);
+      link = new SandboxLink(sandbox, server, channel, boot.pid, now() - started, dir, handlers, app.functions.map((f) => f.name));
       const self = link;
       void sandbox.exited.then(() => self.onClose());
       return link;
@@ -141,7 +148,9 @@ export class SandboxLink {
       this.pending.delete(m.id);
       p.resolve(m);
     } else if (m.t === 'storage') {
-      void this.storage(m.op).then((reply) => this.channel.send({ t: 'storage-result', id: m.id, reply }));
+      void this.handlers.storage(m.op).then((reply) => this.channel.send({ t: 'storage-result', id: m.id, reply }));
+    } else if (m.t === 'checkpoints') {
+      this.handlers.checkpoints(m.items);
     } else if (m.t === 'rejected') {
       const p = this.pending.get(m.id);
       if (!p) return;

@@ -10,6 +10,7 @@ import { MfError, toMfError } from '../../errors.js';
 import type { FunctionSpec } from '../../manifest.js';
 import type {
   AgentToFrontend,
+  Checkpoint,
   ExecutionResult,
   FrontendToAgent,
   HistoryEvent,
@@ -35,6 +36,8 @@ interface RequestContext {
 type InvocationResult = { ok: true; value: unknown } | { ok: false; error: string; cause: string };
 
 const HOST = hostname();
+/** How long checkpoints are coalesced before they go to the frontend. */
+const CHECKPOINT_FLUSH_MS = 2;
 
 export class Agent {
   private spec: SandboxAppSpec | null = null;
@@ -45,6 +48,9 @@ export class Agent {
   private readonly pendingStorage = new Map<number, (reply: StorageReply) => void>();
   private nextStorageId = 0;
   private readonly storage = new SandboxStorage((op) => this.globalStorage(op));
+  /** Newest checkpoint per running execution, flushed to the frontend in one message per flush. */
+  private readonly checkpoints = new Map<string, { state: string; input: unknown; ctx: RequestContext }>();
+  private checkpointTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly sandboxId: string,
@@ -94,7 +100,8 @@ export class Agent {
       for (const [name, definition] of Object.entries(spec.workflows)) this.machines.set(name, loadStateMachine(definition, name));
       const functions = new Map<string, FunctionSpec>(spec.functions.map((f) => [f.name, f]));
       this.spec = spec;
-      this.workers = new Workers(functions, spec.poolSize, process.cwd(), (op) => this.storage.handle(op));
+      const { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs } = spec.policy;
+      this.workers = new Workers(functions, { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs }, process.cwd(), (op) => this.storage.handle(op));
       const workersStarted = spec.startWorkersAtDeploy ? await this.workers.startAll() : 0;
       this.send({ t: 'deployed', workersStarted });
     } catch (err) {
@@ -120,22 +127,40 @@ export class Agent {
         startTime: message.startTime,
         stateMachineName: `${this.spec?.app ?? 'app'}-${message.workflow}`,
         ...(message.wantHistory ? { onEvent: (e: HistoryEvent) => history.push(e) } : {}),
+        ...(this.spec?.policy.checkpoints ? { onTransition: (state: string, input: unknown) => this.checkpoint(message.id, state, input, ctx) } : {}),
+        ...(message.resumeAt ? { resumeAt: message.resumeAt } : {}),
       });
     } catch (err) {
       // runExecution reports ASL failures as results; reaching here is an engine bug, reported as such.
       result = { status: 'FAILED', error: 'MF_INTERNAL', cause: toMfError(err).message };
     }
+    this.checkpoints.delete(message.id);
     this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs, history });
   }
 
+  /**
+   * Keeps the newest checkpoint of an execution and flushes all pending ones shortly after, off the hot path:
+   * the local bus hands the output on at once; the global copy follows asynchronously, coalesced.
+   */
+  private checkpoint(id: string, state: string, input: unknown, ctx: RequestContext): void {
+    this.checkpoints.set(id, { state, input, ctx });
+    this.checkpointTimer ??= setTimeout(() => {
+      this.checkpointTimer = null;
+      // The records flushed here leave the context, so 'done' carries only the rest: none is lost or sent twice.
+      const items: Checkpoint[] = [...this.checkpoints].map(([cid, c]) => ({ id: cid, state: c.state, input: c.input, records: c.ctx.records.splice(0) }));
+      this.checkpoints.clear();
+      if (items.length > 0) this.send({ t: 'checkpoints', items });
+    }, CHECKPOINT_FLUSH_MS);
+  }
+
   private async invokeDirect(message: Extract<FrontendToAgent, { t: 'invoke' }>): Promise<void> {
-    const ctx: RequestContext = { executionId: message.id, sandboxStartMs: message.sandboxStartMs, records: [], logs: [] };
+    const ctx: RequestContext = { executionId: message.executionId ?? message.id, sandboxStartMs: message.sandboxStartMs, records: [], logs: [] };
     if (!this.spec?.functions.some((f) => f.name === message.fn)) {
       const error = new MfError('MF_FUNCTION_NOT_FOUND', `the app has no function "${message.fn}"`, { function: message.fn });
       this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
       return;
     }
-    const r = await this.invoke(message.fn, message.input, null, ctx);
+    const r = await this.invoke(message.fn, message.input, message.state ?? null, ctx);
     const result: ExecutionResult = r.ok ? { status: 'SUCCEEDED', output: r.value } : { status: 'FAILED', error: r.error, cause: r.cause };
     this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs, history: [] });
   }
@@ -146,8 +171,23 @@ export class Agent {
     throw new TaskFailure(r.error, r.cause);
   }
 
-  /** Runs one function invocation on a local worker and records it. Never throws. */
+  /**
+   * Runs one function invocation, and runs it again in a fresh worker when its worker was killed from outside
+   * (recovery: the caller sees one result; the function may have run more than once). Never throws.
+   */
   private async invoke(fn: string, input: unknown, state: string | null, ctx: RequestContext): Promise<InvocationResult> {
+    const attempts = 1 + (this.spec?.policy.recoveryAttempts ?? 0);
+    let result: InvocationResult & { retryable?: boolean } = { ok: false, error: 'MF_INTERNAL', cause: 'not run' };
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      result = await this.invokeOnce(fn, input, state, ctx);
+      if (result.ok || !result.retryable) break;
+    }
+    const { retryable: _retryable, ...plain } = result;
+    return plain;
+  }
+
+  /** Runs one function invocation on a local worker and records it. Never throws. */
+  private async invokeOnce(fn: string, input: unknown, state: string | null, ctx: RequestContext): Promise<InvocationResult & { retryable?: boolean }> {
     const workers = this.workers;
     const spec = this.spec;
     if (!workers || !spec) return { ok: false, error: 'MF_INTERNAL', cause: 'the sandbox has no app deployed' };
@@ -179,7 +219,7 @@ export class Agent {
       const error = answer.code === 'MF_FUNCTION_TIMEOUT' ? 'States.Timeout' : answer.code;
       const outcome: InvocationOutcome = answer.code === 'MF_FUNCTION_TIMEOUT' ? { state: 'timeout', error, cause: answer.message } : { state: 'crashed', error, cause: answer.message };
       ctx.records.push(this.record({ ...base, t: { queued, workerReady, handlerStart: workerReady, handlerEnd: published, published }, outputBytes: 0, outcome }));
-      return { ok: false, error, cause: answer.message };
+      return { ok: false, error, cause: answer.message, retryable: answer.external === true };
     }
     const m = answer.message;
     for (const line of m.logs) ctx.logs.push(attribute(line, invocationId, fn));

@@ -23,7 +23,21 @@ type ResultMessage = Extract<WorkerToAgent, { t: 'result' }>;
 /** What came back from one invocation: the worker's answer, or a fault that ended it. */
 export type InvocationAnswer =
   | { kind: 'result'; message: ResultMessage }
-  | { kind: 'fault'; code: Extract<ErrorCode, 'MF_FUNCTION_TIMEOUT' | 'MF_WORKER_EXITED' | 'MF_FUNCTION_MEMORY_EXCEEDED'>; message: string };
+  | {
+      kind: 'fault';
+      code: Extract<ErrorCode, 'MF_FUNCTION_TIMEOUT' | 'MF_WORKER_EXITED' | 'MF_FUNCTION_MEMORY_EXCEEDED'>;
+      message: string;
+      /** The worker was killed from outside (a signal neither the function nor the agent sent): safe to run again. */
+      external?: boolean;
+    };
+
+/** Scaling and reclaiming policy for the workers of one sandbox. */
+export interface WorkerPolicy {
+  poolSize: number;
+  workerConcurrency: number;
+  maxWorkersPerFunction: number;
+  keepAliveMs: number;
+}
 
 interface Pending {
   resolve(answer: InvocationAnswer): void;
@@ -39,7 +53,11 @@ interface RuntimeProcess {
 
 export class FunctionWorker {
   readonly inflight = new Map<string, Pending>();
-  killReason: 'timeout' | 'memory' | 'shutdown' | null = null;
+  /** Slots promised by acquire() whose invocation has not been sent yet. */
+  reserved = 0;
+  /** When the worker last finished an invocation (or started): idle workers are reclaimed after keep-alive. */
+  lastActive = now();
+  killReason: 'timeout' | 'memory' | 'shutdown' | 'idle' | null = null;
   dead = false;
 
   constructor(
@@ -51,6 +69,17 @@ export class FunctionWorker {
   get pid(): number {
     return this.child.pid ?? -1;
   }
+
+  get load(): number {
+    return this.inflight.size + this.reserved;
+  }
+}
+
+/** The workers of one function in this sandbox, and the callers waiting for a free slot. */
+interface FunctionWorkers {
+  live: FunctionWorker[];
+  starting: number;
+  waiting: Array<{ resolve(a: Acquired): void; reject(e: unknown): void }>;
 }
 
 export interface Acquired {
@@ -63,40 +92,48 @@ export interface Acquired {
 export class Workers {
   private readonly idlePool: RuntimeProcess[] = [];
   private booting = 0;
-  private readonly workers = new Map<string, FunctionWorker>();
-  private readonly starting = new Map<string, Promise<Acquired>>();
+  private readonly byFunction = new Map<string, FunctionWorkers>();
   private readonly memoryTimer: NodeJS.Timeout;
+  private readonly idleTimer: NodeJS.Timeout;
   private closed = false;
 
   constructor(
     private readonly functions: ReadonlyMap<string, FunctionSpec>,
-    private readonly poolSize: number,
+    private readonly policy: WorkerPolicy,
     private readonly cwd: string,
     /** Serves the workers' `context.storage` calls. */
     private readonly storage: (op: StorageOp) => Promise<StorageReply>,
   ) {
     this.memoryTimer = setInterval(() => this.checkMemory(), MEMORY_CHECK_INTERVAL_MS);
     this.memoryTimer.unref();
+    this.idleTimer = setInterval(() => this.reclaimIdle(), Math.min(1000, policy.keepAliveMs / 2));
+    this.idleTimer.unref();
     this.refillPool();
   }
 
-  /** Every live process of the sandbox: pids of specialised workers by function, and the idle pool size. */
-  snapshot(): { workers: Record<string, number>; pool: number } {
-    const workers: Record<string, number> = {};
-    for (const [name, w] of this.workers) workers[name] = w.pid;
+  /** Live worker pids by function, and the idle pool size. */
+  snapshot(): { workers: Record<string, number[]>; pool: number } {
+    const workers: Record<string, number[]> = {};
+    for (const [name, f] of this.byFunction) workers[name] = f.live.map((w) => w.pid);
     return { workers, pool: this.idlePool.length };
   }
 
-  /** The function's live worker, or a new one (from the pool when it has one). */
+  /**
+   * A slot on one of the function's workers: the least loaded worker under its concurrency limit; else a new
+   * worker (from the pool when it has one) while the function has fewer than maxWorkersPerFunction; else the
+   * caller waits for a slot. The slot is reserved until invoke() uses it.
+   */
   acquire(fn: string): Promise<Acquired> {
-    const existing = this.workers.get(fn);
-    if (existing && !existing.dead) return Promise.resolve({ worker: existing, started: false, phases: {} });
-    let start = this.starting.get(fn);
-    if (!start) {
-      start = this.startWorker(fn).finally(() => this.starting.delete(fn));
-      this.starting.set(fn, start);
+    if (this.closed) return Promise.reject(new MfError('MF_PLATFORM_CLOSED', 'the sandbox is shutting down'));
+    if (!this.functions.has(fn)) return Promise.reject(new MfError('MF_FUNCTION_NOT_FOUND', `the app has no function "${fn}"`, { function: fn }));
+    const f = this.workersOf(fn);
+    const free = this.leastLoaded(f);
+    if (free) {
+      free.reserved++;
+      return Promise.resolve({ worker: free, started: false, phases: {} });
     }
-    return start;
+    if (f.live.length + f.starting < this.policy.maxWorkersPerFunction) return this.startFor(fn, f);
+    return new Promise((resolve, reject) => f.waiting.push({ resolve, reject }));
   }
 
   /** Sends one invocation to a worker; resolves with its answer or the fault that ended it. Never rejects. */
@@ -106,6 +143,7 @@ export class Workers {
         resolve({ kind: 'fault', code: 'MF_WORKER_EXITED', message: `worker ${worker.pid} of "${worker.spec.name}" had exited` });
         return;
       }
+      worker.reserved = Math.max(0, worker.reserved - 1);
       const deadline = now() + worker.spec.timeoutMs;
       const timer = setTimeout(() => {
         worker.inflight.delete(id);
@@ -127,6 +165,7 @@ export class Workers {
     const results = await Promise.allSettled([...this.functions.keys()].map((fn) => this.acquire(fn)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    for (const r of results) if (r.status === 'fulfilled') this.release(r.value.worker);
     return results.length;
   }
 
@@ -134,9 +173,13 @@ export class Workers {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.memoryTimer);
-    const children = [...this.workers.values()].map((w) => {
-      w.killReason = 'shutdown';
-      return w.child;
+    clearInterval(this.idleTimer);
+    const children = [...this.byFunction.values()].flatMap((f) => {
+      for (const waiter of f.waiting.splice(0)) waiter.reject(new MfError('MF_PLATFORM_CLOSED', 'the sandbox is shutting down'));
+      return f.live.map((w) => {
+        w.killReason = 'shutdown';
+        return w.child;
+      });
     });
     children.push(...this.idlePool.splice(0).map((p) => p.child));
     await Promise.all(children.map(killAndWait));
@@ -144,10 +187,62 @@ export class Workers {
 
   // ------------------------------------------------------------------ internals
 
+  private workersOf(fn: string): FunctionWorkers {
+    let f = this.byFunction.get(fn);
+    if (!f) {
+      f = { live: [], starting: 0, waiting: [] };
+      this.byFunction.set(fn, f);
+    }
+    return f;
+  }
+
+  private leastLoaded(f: FunctionWorkers): FunctionWorker | null {
+    let best: FunctionWorker | null = null;
+    for (const w of f.live) {
+      if (w.dead || w.killReason || w.load >= this.policy.workerConcurrency) continue;
+      if (best === null || w.load < best.load) best = w;
+    }
+    return best;
+  }
+
+  /** Starts a worker for `fn`; the caller gets its first slot, and waiting callers the others. */
+  private async startFor(fn: string, f: FunctionWorkers): Promise<Acquired> {
+    f.starting++;
+    let acquired: Acquired;
+    try {
+      acquired = await this.startWorker(fn);
+    } catch (err) {
+      f.starting--;
+      // The function cannot start: callers waiting for one of its slots would wait forever.
+      if (f.live.length === 0) for (const waiter of f.waiting.splice(0)) waiter.reject(err);
+      throw err;
+    }
+    f.starting--;
+    acquired.worker.reserved++;
+    f.live.push(acquired.worker);
+    this.serveWaiting(f, true);
+    return acquired;
+  }
+
+  /** Gives free slots to waiting callers; `started` says whether they waited for a worker that just started. */
+  private serveWaiting(f: FunctionWorkers, started: boolean): void {
+    while (f.waiting.length > 0) {
+      const free = this.leastLoaded(f);
+      if (!free) return;
+      free.reserved++;
+      f.waiting.shift()!.resolve({ worker: free, started, phases: {} });
+    }
+  }
+
+  /** Returns a reserved slot that will not be used for an invocation. */
+  release(worker: FunctionWorker): void {
+    worker.reserved = Math.max(0, worker.reserved - 1);
+    worker.lastActive = now();
+    this.serveWaiting(this.workersOf(worker.spec.name), false);
+  }
+
   private async startWorker(fn: string): Promise<Acquired> {
-    const spec = this.functions.get(fn);
-    if (!spec) throw new MfError('MF_FUNCTION_NOT_FOUND', `the app has no function "${fn}"`, { function: fn });
-    if (this.closed) throw new MfError('MF_PLATFORM_CLOSED', 'the sandbox is shutting down');
+    const spec = this.functions.get(fn)!;
     const pooled = this.idlePool.shift();
     const runtime = pooled ?? (await this.bootRuntime());
     this.refillPool();
@@ -205,19 +300,23 @@ export class Workers {
 
   /** Makes a loaded worker the function's worker and wires its results and its death. */
   private adopt(worker: FunctionWorker): void {
-    this.workers.set(worker.spec.name, worker);
+    const f = this.workersOf(worker.spec.name);
     worker.child.on('message', (m: WorkerToAgent) => {
       if (m.t !== 'result') return;
       const pending = worker.inflight.get(m.id);
       if (!pending) return; // timed out already: the answer came too late
       worker.inflight.delete(m.id);
       clearTimeout(pending.timer);
+      worker.lastActive = now();
       pending.resolve({ kind: 'result', message: m });
+      this.serveWaiting(f, false);
     });
     worker.child.once('exit', (code, signal) => {
       worker.dead = true;
-      if (this.workers.get(worker.spec.name) === worker) this.workers.delete(worker.spec.name);
+      const i = f.live.indexOf(worker);
+      if (i !== -1) f.live.splice(i, 1);
       const memory = worker.killReason === 'memory';
+      const external = worker.killReason === null && (signal === 'SIGKILL' || signal === 'SIGTERM');
       for (const [id, pending] of worker.inflight) {
         clearTimeout(pending.timer);
         pending.resolve(
@@ -231,11 +330,30 @@ export class Workers {
                 kind: 'fault',
                 code: 'MF_WORKER_EXITED',
                 message: `the worker ${worker.pid} of "${worker.spec.name}" exited during the invocation (code ${code}, signal ${signal})`,
+                external,
               },
         );
         worker.inflight.delete(id);
       }
+      // Callers waiting for a slot: start a replacement if the function has room now.
+      if (f.waiting.length > 0 && !this.closed && f.live.length + f.starting < this.policy.maxWorkersPerFunction) {
+        const waiter = f.waiting.shift()!;
+        this.startFor(worker.spec.name, f).then(waiter.resolve, waiter.reject);
+      }
     });
+  }
+
+  /** Kills workers that have been idle for longer than the keep-alive time. */
+  private reclaimIdle(): void {
+    const cutoff = now() - this.policy.keepAliveMs;
+    for (const f of this.byFunction.values()) {
+      for (const w of f.live) {
+        if (w.load === 0 && w.lastActive < cutoff && !w.killReason) {
+          w.killReason = 'idle';
+          w.child.kill('SIGKILL');
+        }
+      }
+    }
   }
 
   private bootRuntime(): Promise<RuntimeProcess> {
@@ -263,7 +381,7 @@ export class Workers {
   }
 
   private refillPool(): void {
-    while (!this.closed && this.idlePool.length + this.booting < this.poolSize) {
+    while (!this.closed && this.idlePool.length + this.booting < this.policy.poolSize) {
       this.booting++;
       this.bootRuntime().then(
         (runtime) => {
@@ -293,7 +411,7 @@ export class Workers {
 
   /** Kills any worker whose resident memory is over its function's limit. */
   private checkMemory(): void {
-    for (const worker of this.workers.values()) {
+    for (const worker of [...this.byFunction.values()].flatMap((f) => f.live)) {
       if (worker.dead || worker.killReason) continue;
       const rss = residentBytes(worker.pid);
       if (rss !== null && rss > worker.spec.memoryMB * 1024 * 1024) this.kill(worker, 'memory');

@@ -1,0 +1,127 @@
+/**
+ * Recovery within one host: a worker, or a whole sandbox, is killed in the middle of running chains. Every
+ * execution must still complete exactly once from the caller's view (one answer, the right output), resume from
+ * its last checkpoint rather than from the start, and keep the records of the steps that ran before the fault.
+ */
+import { afterEach, describe, expect, test } from 'vitest';
+import type { PlatformHandle } from '../dist/platform/frontend/index.js';
+import type { InvocationRecord } from '../dist/platform/records.js';
+import { alive, call, chain, inlineFunction, testPlatform, waitFor } from './helpers/platform.js';
+
+// Each step counts its runs per execution in global storage, sleeps, and appends its name to the output.
+const STEP = `export const handler = async (event, context) => {
+  await context.storage.increment('ran/' + context.executionId + '/' + context.functionName);
+  await new Promise((r) => setTimeout(r, event.ms));
+  return { ms: event.ms, steps: [...(event.steps ?? []), context.functionName] };
+};`;
+const READ = `export const handler = async (event, context) => {
+  const out = {};
+  for (const key of await context.storage.list('ran/' + event.id + '/')) out[key.split('/')[2]] = await context.storage.get(key);
+  return out;
+};`;
+const STEPS = ['s1', 's2', 's3', 's4', 's5'];
+const APP = { name: 'rec', functions: [...STEPS.map((s) => inlineFunction(s, STEP)), inlineFunction('read', READ)], workflows: { main: chain(STEPS) } };
+
+let p: PlatformHandle | null = null;
+afterEach(async () => {
+  await p?.close();
+  p = null;
+});
+
+async function runsOf(q: PlatformHandle, executionId: string): Promise<Record<string, number>> {
+  return (await call(q, 'POST', '/apps/rec/functions/read/invocations', { id: executionId })).body.output;
+}
+
+/** Starts `n` executions, waits until they are in the middle of the chain, kills `victim()`, and returns the answers. */
+async function killMidChain(q: PlatformHandle, n: number, victims: () => Promise<number[]>) {
+  const pending = Array.from({ length: n }, () => call(q, 'POST', '/apps/rec/workflows/main/executions', { ms: 120 }));
+  await new Promise((r) => setTimeout(r, 330)); // the chains are around step 3
+  const pids = await victims();
+  expect(pids.length).toBeGreaterThan(0);
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  const answers = await Promise.all(pending);
+  return { answers, pids };
+}
+
+function expectCompleted(answers: Array<{ status: number; body: any }>) {
+  for (const r of answers) {
+    expect(r.status).toBe(200);
+    expect(r.body.status).toBe('SUCCEEDED');
+    expect(r.body.output).toEqual({ ms: 120, steps: STEPS });
+  }
+  // Exactly once from the caller's view: one answer per request, each a distinct execution.
+  expect(new Set(answers.map((r) => r.body.executionId)).size).toBe(answers.length);
+}
+
+describe('recovery within one host (grouped preset)', () => {
+  test('a sandbox killed mid-chain: every execution resumes from its checkpoint in a new sandbox and completes', async () => {
+    p = await testPlatform();
+    expect((await call(p, 'POST', '/apps', APP)).status).toBe(201);
+    await call(p, 'POST', '/apps/rec/workflows/main/executions', { ms: 1 }); // sandbox and workers up
+    const q = p;
+    const { answers, pids } = await killMidChain(q, 4, async () => [(await call(q, 'GET', '/apps/rec')).body.sandboxes[0].agentPid]);
+    await waitFor(() => pids.every((pid) => !alive(pid)));
+    expectCompleted(answers);
+    for (const r of answers) {
+      const runs = await runsOf(q, r.body.executionId);
+      // Steps finished before the last checkpoint ran once; only the step in flight may have run twice.
+      expect(runs.s1).toBe(1);
+      expect(Object.keys(runs).sort()).toEqual(STEPS);
+      const twice = Object.values(runs).filter((n) => n === 2).length;
+      expect(twice).toBeLessThanOrEqual(1);
+      expect(Object.values(runs).every((n) => n === 1 || n === 2)).toBe(true);
+      // Records of the steps before the fault are kept (flushed with the checkpoints), then those of the new sandbox.
+      const records: InvocationRecord[] = r.body.records;
+      expect(records.filter((x) => x.outcome.state === 'ok').map((x) => x.function)).toEqual(expect.arrayContaining(STEPS));
+      expect(new Set(records.map((x) => x.sandboxId)).size).toBe(2);
+    }
+    // The execution that created the replacement sandbox paid for it, and its record says so.
+    const all = answers.flatMap((r) => r.body.records as InvocationRecord[]);
+    expect(all.filter((x) => x.temperature === 'cold-sandbox' && x.sandboxId !== all[0]!.sandboxId)).toHaveLength(1);
+    const history = await call(q, 'GET', `/executions/${answers[0]!.body.executionId}/history`);
+    expect(history.body.history.some((e: { type: string }) => e.type === 'ExecutionRecovering')).toBe(true);
+  });
+
+  test('a worker killed mid-chain: its invocation runs again in a fresh worker and every execution completes', async () => {
+    p = await testPlatform();
+    await call(p, 'POST', '/apps', APP);
+    const warm = await call(p, 'POST', '/apps/rec/workflows/main/executions', { ms: 1 });
+    const s3pid = (warm.body.records as InvocationRecord[]).find((x) => x.function === 's3')!.workerPid;
+    const q = p;
+    const { answers } = await killMidChain(q, 4, async () => [s3pid]);
+    expectCompleted(answers);
+    for (const r of answers) {
+      const runs = await runsOf(q, r.body.executionId);
+      expect(runs.s1).toBe(1);
+      expect(runs.s2).toBe(1);
+      expect(runs.s4).toBe(1);
+      expect(runs.s5).toBe(1);
+    }
+    // At least one execution had s3 in flight when its worker died: it shows the crashed attempt and the rerun.
+    const crashed = answers.flatMap((r) => (r.body.records as InvocationRecord[]).filter((x) => x.outcome.state === 'crashed'));
+    expect(crashed.length).toBeGreaterThan(0);
+    expect(crashed.every((x) => x.function === 's3' && x.workerPid === s3pid)).toBe(true);
+  });
+});
+
+describe('recovery within one host (per-function preset)', () => {
+  test("a function's sandbox killed mid-invocation: the hop runs again in another sandbox", async () => {
+    p = await testPlatform({ preset: 'per-function' });
+    await call(p, 'POST', '/apps', APP);
+    const q = p;
+    // Three concurrent chains make three sandboxes per function (one execution at a time each).
+    await Promise.all([1, 2, 3].map(() => call(q, 'POST', '/apps/rec/workflows/main/executions', { ms: 1 })));
+    const s3Sandboxes = async () => {
+      const app = (await call(q, 'GET', '/apps/rec')).body;
+      return app.sandboxes.filter((s: { functions: string[] }) => s.functions[0] === 's3').map((s: { agentPid: number }) => s.agentPid) as number[];
+    };
+    expect((await s3Sandboxes()).length).toBe(3);
+    const { answers } = await killMidChain(q, 3, s3Sandboxes);
+    expectCompleted(answers);
+    for (const r of answers) {
+      const runs = await runsOf(q, r.body.executionId);
+      expect([runs.s1, runs.s2, runs.s4, runs.s5]).toEqual([1, 1, 1, 1]);
+      expect(runs.s3).toBeGreaterThanOrEqual(1);
+    }
+  });
+});
