@@ -8,11 +8,12 @@ import type { PlatformHandle } from '../dist/platform/frontend/index.js';
 import type { InvocationRecord } from '../dist/platform/records.js';
 import { alive, call, chain, inlineFunction, testPlatform, waitFor } from './helpers/platform.js';
 
-// Each step counts its runs per execution in global storage, sleeps, and appends its name to the output.
+// Each step counts its runs per request tag in global storage, sleeps (the step under attack sleeps long, so a
+// kill lands while it runs however slow the machine is), and appends its name to the output.
 const STEP = `export const handler = async (event, context) => {
-  await context.storage.increment('ran/' + context.executionId + '/' + context.functionName);
-  await new Promise((r) => setTimeout(r, event.ms));
-  return { ms: event.ms, steps: [...(event.steps ?? []), context.functionName] };
+  await context.storage.increment('ran/' + event.tag + '/' + context.functionName);
+  await new Promise((r) => setTimeout(r, context.functionName === event.slow ? 4000 : 100));
+  return { slow: event.slow, tag: event.tag, steps: [...(event.steps ?? []), context.functionName] };
 };`;
 const READ = `export const handler = async (event, context) => {
   const out = {};
@@ -28,27 +29,39 @@ afterEach(async () => {
   p = null;
 });
 
-async function runsOf(q: PlatformHandle, executionId: string): Promise<Record<string, number>> {
-  return (await call(q, 'POST', '/apps/rec/functions/read/invocations', { id: executionId })).body.output;
+async function runsOf(q: PlatformHandle, tag: string): Promise<Record<string, number>> {
+  return (await call(q, 'POST', '/apps/rec/functions/read/invocations', { id: tag })).body.output;
 }
 
-/** Starts `n` executions, waits until they are in the middle of the chain, kills `victim()`, and returns the answers. */
-async function killMidChain(q: PlatformHandle, n: number, victims: () => Promise<number[]>) {
-  const pending = Array.from({ length: n }, () => call(q, 'POST', '/apps/rec/workflows/main/executions', { ms: 120 }));
-  await new Promise((r) => setTimeout(r, 330)); // the chains are around step 3
+let nextTag = 0;
+
+/**
+ * Starts `n` executions (synchronous requests), waits until every one of them has started `step` (read from the
+ * run counters, not guessed from timing), kills `victims()`, and returns the answers with their tags.
+ */
+async function killMidChain(q: PlatformHandle, n: number, step: string, victims: () => Promise<number[]>) {
+  const tags = Array.from({ length: n }, () => `t${nextTag++}`);
+  const pending = tags.map((tag) => call(q, 'POST', '/apps/rec/workflows/main/executions', { slow: step, tag }));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const runs = await Promise.all(tags.map((tag) => runsOf(q, tag)));
+    if (runs.every((r) => (r[step] ?? 0) >= 1)) break;
+    if (Date.now() > deadline) throw new Error(`the chains did not reach ${step} in time`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const pids = await victims();
   expect(pids.length).toBeGreaterThan(0);
   for (const pid of pids) process.kill(pid, 'SIGKILL');
   const answers = await Promise.all(pending);
-  return { answers, pids };
+  return { answers, pids, tags };
 }
 
-function expectCompleted(answers: Array<{ status: number; body: any }>) {
-  for (const r of answers) {
+function expectCompleted(answers: Array<{ status: number; body: any }>, tags: string[]) {
+  answers.forEach((r, i) => {
     expect(r.status).toBe(200);
     expect(r.body.status).toBe('SUCCEEDED');
-    expect(r.body.output).toEqual({ ms: 120, steps: STEPS });
-  }
+    expect(r.body.output).toEqual({ slow: r.body.output.slow, tag: tags[i], steps: STEPS });
+  });
   // Exactly once from the caller's view: one answer per request, each a distinct execution.
   expect(new Set(answers.map((r) => r.body.executionId)).size).toBe(answers.length);
 }
@@ -57,13 +70,13 @@ describe('recovery within one host (grouped preset)', () => {
   test('a sandbox killed mid-chain: every execution resumes from its checkpoint in a new sandbox and completes', async () => {
     p = await testPlatform();
     expect((await call(p, 'POST', '/apps', APP)).status).toBe(201);
-    await call(p, 'POST', '/apps/rec/workflows/main/executions', { ms: 1 }); // sandbox and workers up
+    await call(p, 'POST', '/apps/rec/workflows/main/executions', { slow: 'none', tag: 'warm' }); // sandbox and workers up
     const q = p;
-    const { answers, pids } = await killMidChain(q, 4, async () => [(await call(q, 'GET', '/apps/rec')).body.sandboxes[0].agentPid]);
+    const { answers, pids, tags } = await killMidChain(q, 4, 's3', async () => [(await call(q, 'GET', '/apps/rec')).body.sandboxes[0].agentPid]);
     await waitFor(() => pids.every((pid) => !alive(pid)));
-    expectCompleted(answers);
-    for (const r of answers) {
-      const runs = await runsOf(q, r.body.executionId);
+    expectCompleted(answers, tags);
+    for (const [i, r] of answers.entries()) {
+      const runs = await runsOf(q, tags[i]!);
       // Steps finished before the last checkpoint ran once; only the step in flight may have run twice.
       expect(runs.s1).toBe(1);
       expect(Object.keys(runs).sort()).toEqual(STEPS);
@@ -85,22 +98,22 @@ describe('recovery within one host (grouped preset)', () => {
   test('a worker killed mid-chain: its invocation runs again in a fresh worker and every execution completes', async () => {
     p = await testPlatform();
     await call(p, 'POST', '/apps', APP);
-    const warm = await call(p, 'POST', '/apps/rec/workflows/main/executions', { ms: 1 });
+    const warm = await call(p, 'POST', '/apps/rec/workflows/main/executions', { slow: 'none', tag: 'warm' });
     const s3pid = (warm.body.records as InvocationRecord[]).find((x) => x.function === 's3')!.workerPid;
     const q = p;
-    const { answers } = await killMidChain(q, 4, async () => [s3pid]);
-    expectCompleted(answers);
-    for (const r of answers) {
-      const runs = await runsOf(q, r.body.executionId);
-      expect(runs.s1).toBe(1);
-      expect(runs.s2).toBe(1);
-      expect(runs.s4).toBe(1);
-      expect(runs.s5).toBe(1);
+    const { answers, tags } = await killMidChain(q, 4, 's3', async () => [s3pid]);
+    expectCompleted(answers, tags);
+    for (const [i, r] of answers.entries()) {
+      const runs = await runsOf(q, tags[i]!);
+      expect([runs.s1, runs.s2, runs.s4, runs.s5]).toEqual([1, 1, 1, 1]);
+      // s3 was in flight in its worker when the worker died, so it ran twice: the crashed attempt and the rerun.
+      expect(runs.s3).toBe(2);
+      const records = r.body.records as InvocationRecord[];
+      const s3 = records.filter((x) => x.function === 's3');
+      expect(s3.map((x) => x.outcome.state)).toEqual(['crashed', 'ok']);
+      expect(s3[0]!.workerPid).toBe(s3pid);
+      expect(s3[1]!.workerPid).not.toBe(s3pid);
     }
-    // At least one execution had s3 in flight when its worker died: it shows the crashed attempt and the rerun.
-    const crashed = answers.flatMap((r) => (r.body.records as InvocationRecord[]).filter((x) => x.outcome.state === 'crashed'));
-    expect(crashed.length).toBeGreaterThan(0);
-    expect(crashed.every((x) => x.function === 's3' && x.workerPid === s3pid)).toBe(true);
   });
 });
 
@@ -110,18 +123,21 @@ describe('recovery within one host (per-function preset)', () => {
     await call(p, 'POST', '/apps', APP);
     const q = p;
     // Three concurrent chains make three sandboxes per function (one execution at a time each).
-    await Promise.all([1, 2, 3].map(() => call(q, 'POST', '/apps/rec/workflows/main/executions', { ms: 1 })));
+    await Promise.all([1, 2, 3].map(() => call(q, 'POST', '/apps/rec/workflows/main/executions', { slow: 'none', tag: 'warm' })));
     const s3Sandboxes = async () => {
       const app = (await call(q, 'GET', '/apps/rec')).body;
       return app.sandboxes.filter((s: { functions: string[] }) => s.functions[0] === 's3').map((s: { agentPid: number }) => s.agentPid) as number[];
     };
     expect((await s3Sandboxes()).length).toBe(3);
-    const { answers } = await killMidChain(q, 3, s3Sandboxes);
-    expectCompleted(answers);
-    for (const r of answers) {
-      const runs = await runsOf(q, r.body.executionId);
+    const { answers, tags } = await killMidChain(q, 3, 's3', s3Sandboxes);
+    expectCompleted(answers, tags);
+    const s3runs: number[] = [];
+    for (const tag of tags) {
+      const runs = await runsOf(q, tag);
       expect([runs.s1, runs.s2, runs.s4, runs.s5]).toEqual([1, 1, 1, 1]);
-      expect(runs.s3).toBeGreaterThanOrEqual(1);
+      s3runs.push(runs.s3!);
     }
+    // Every chain's s3 was in flight in a killed sandbox, so each ran again in another sandbox.
+    expect(s3runs).toEqual([2, 2, 2]);
   });
 });

@@ -26,16 +26,20 @@ export class SandboxStorage {
   private async run(op: StorageOp): Promise<StorageResult> {
     switch (op.op) {
       case 'get': {
+        // The local tier holds only what was written to it here, so a global value is never served stale from a
+        // copy another sandbox has since overwritten.
         if (op.tier !== 'global') {
           const hit = this.local.get(op.key);
           if (hit !== undefined || op.tier === 'local') return hit ?? null;
         }
-        const value = (await this.globally(op)) as StoredValue | null;
-        if (value !== null && op.tier === 'auto') this.local.set(op.key, value);
-        return value;
+        return (await this.globally(op)) as StoredValue | null;
       }
       case 'put':
-        if (op.mode === 'global') await this.globally(op);
+        if (op.mode === 'global') {
+          await this.globally(op);
+          this.local.delete(op.key); // a local copy written earlier would now shadow the newer global value
+          return undefined;
+        }
         this.local.set(op.key, op.value);
         if (op.mode === 'local-then-global') {
           this.globally(op).catch((err: unknown) => process.stderr.write(`mfbench storage: asynchronous global write of "${op.key}" failed: ${String(err)}\n`));
@@ -49,11 +53,9 @@ export class SandboxStorage {
       case 'list':
         if (op.tier === 'local') return [...this.local.keys()].filter((k) => k.startsWith(op.prefix)).sort();
         return this.globally(op);
-      case 'increment': {
-        const value = (await this.globally(op)) as number;
-        this.local.set(op.key, { json: value });
-        return value;
-      }
+      case 'increment':
+        this.local.delete(op.key);
+        return this.globally(op);
     }
   }
 
