@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { now } from '../clock.js';
 import { resolveConfig, type ResolvedConfig, type UserConfig } from '../config.js';
-import { isMfError, MfError, toMfError } from '../errors.js';
+import { isMfError, MfError, toMfError, type ErrorBody } from '../errors.js';
 import type { ExecutionResult, HistoryEvent, LogLine, SandboxAppSpec } from '../protocol.js';
 import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type TaskCall } from '../asl/index.js';
 import type { ExecutionStatus, ExecutionTimestamps, InvocationRecord } from '../records.js';
@@ -20,6 +20,7 @@ import { SandboxLink, type DoneMessage } from './sandbox-link.js';
 import { SandboxPool } from './sandbox-pool.js';
 import { startHttpServer } from './http.js';
 import { GlobalStorage } from '../storage/global-store.js';
+import { JournalBus, type GlobalBus, type Subscription } from '../bus/global/index.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 
 /** An execution as the API returns it (docs/api.md). */
@@ -65,6 +66,20 @@ interface AppEntry {
 /** The pool key of an app's sandboxes under grouped sandboxing. */
 const GROUPED = '*';
 
+/** Global bus topics. */
+const TOPIC_HOPS = 'hops';
+const TOPIC_RESULTS = 'hop-results';
+const TOPIC_CHECKPOINTS = 'checkpoints';
+
+/** One Task hop: a function invocation on behalf of an execution. */
+interface Hop {
+  fn: string;
+  input: unknown;
+  state: string | null;
+}
+type BusHop = Hop & { hopId: string; app: string; executionId: string };
+type BusResult = { hopId: string; done: DoneMessage } | { hopId: string; error: ErrorBody };
+
 function newExecution(executionId: string, app: string, workflow: string | null, fn: string | null, received: number): StoredExecution {
   return {
     executionId,
@@ -94,6 +109,11 @@ export class Platform {
 
   /** Reclaims idle sandboxes after keep-alive. */
   private readonly sweeper: NodeJS.Timeout;
+  /** The durable global bus: every hop in global mode, checkpoints in hierarchical mode (docs/bus.md). */
+  private readonly bus: GlobalBus;
+  /** Hops published to the bus, waiting for their result message. */
+  private readonly waitingHops = new Map<string, { resolve(done: DoneMessage): void; reject(err: unknown): void }>();
+  private busConsumers: Promise<Subscription[]> | null = null;
 
   constructor(
     readonly config: ResolvedConfig,
@@ -101,6 +121,7 @@ export class Platform {
     private readonly runDir: string,
   ) {
     this.storage = new GlobalStorage(join(config.dataDir, 'storage'));
+    this.bus = new JournalBus(join(runDir, 'bus'));
     this.sweeper = setInterval(() => {
       for (const entry of this.apps.values()) for (const pool of entry.pools.values()) void pool.reclaimIdle();
     }, Math.min(1000, (config.keepAliveSeconds * 1000) / 2));
@@ -221,6 +242,8 @@ export class Platform {
     clearInterval(this.sweeper);
     await Promise.all([...this.apps.keys()].map((name) => this.deleteApp(name).catch(() => undefined)));
     await this.backend.close();
+    for (const sub of (await this.busConsumers?.catch(() => [])) ?? []) await sub.close();
+    await this.bus.close();
     await this.storage.close();
     await rm(this.runDir, { recursive: true, force: true });
   }
@@ -322,7 +345,53 @@ export class Platform {
    * One function invocation in a sandbox of its unit. If the sandbox dies during it, the invocation runs again in
    * another sandbox, up to recoveryAttempts times.
    */
-  private async hop(entry: AppEntry, exec: StoredExecution, call: { fn: string; input: unknown; state: string | null }): Promise<DoneMessage> {
+  private async hop(entry: AppEntry, exec: StoredExecution, call: Hop): Promise<DoneMessage> {
+    if (this.config.busMode !== 'global') return this.dispatch(entry, exec, call);
+    // Global mode, as OpenWhisk routes work through Kafka: the hop is published to the bus, a dispatcher consumes
+    // it and runs it, and its result comes back over the bus.
+    await this.startBusConsumers();
+    const hopId = randomUUID();
+    const done = new Promise<DoneMessage>((resolve, reject) => this.waitingHops.set(hopId, { resolve, reject }));
+    if (exec.t.dispatched === 0) exec.t.dispatched = now();
+    await this.bus.publish<BusHop>(TOPIC_HOPS, exec.executionId, { hopId, app: entry.prepared.name, executionId: exec.executionId, ...call });
+    return done;
+  }
+
+  private startBusConsumers(): Promise<Subscription[]> {
+    this.busConsumers ??= Promise.all([
+      // Acked when picked up (OpenWhisk's invoker commits on pickup): a hop is dispatched once, not redelivered mid-run.
+      this.bus.subscribe<BusHop>(TOPIC_HOPS, 'dispatcher', (m) => {
+        void this.dispatchFromBus(m.payload);
+      }),
+      this.bus.subscribe<BusResult>(TOPIC_RESULTS, 'frontend', (m) => {
+        const waiter = this.waitingHops.get(m.payload.hopId);
+        if (!waiter) return;
+        this.waitingHops.delete(m.payload.hopId);
+        if ('done' in m.payload) waiter.resolve(m.payload.done);
+        else waiter.reject(MfError.fromJSON(m.payload.error));
+      }),
+    ]);
+    return this.busConsumers;
+  }
+
+  private async dispatchFromBus(hop: BusHop): Promise<void> {
+    let result: BusResult;
+    try {
+      const entry = this.entry(hop.app);
+      const exec = this.execution(hop.executionId);
+      result = { hopId: hop.hopId, done: await this.dispatch(entry, exec, hop) };
+    } catch (err) {
+      result = { hopId: hop.hopId, error: toMfError(err).toJSON() };
+    }
+    await this.bus.publish<BusResult>(TOPIC_RESULTS, hop.executionId, result).catch((err: unknown) => {
+      const waiter = this.waitingHops.get(hop.hopId);
+      this.waitingHops.delete(hop.hopId);
+      waiter?.reject(err);
+    });
+  }
+
+  /** Runs one hop on a sandbox of its unit (directly, or for the bus dispatcher). */
+  private async dispatch(entry: AppEntry, exec: StoredExecution, call: Hop): Promise<DoneMessage> {
     const pool = this.poolFor(entry, call.fn);
     for (let attempt = 0; ; attempt++) {
       const { link, startMs } = await pool.acquire();
@@ -341,6 +410,7 @@ export class Platform {
         return done;
       } catch (err) {
         if (!isMfError(err, 'MF_SANDBOX_EXITED') || attempt >= this.config.recoveryAttempts) throw err;
+        exec.history.push({ t: now(), type: 'TaskRecovering', state: call.state ?? call.fn, attempt: attempt + 1, cause: err.message });
       } finally {
         pool.release(link);
       }
@@ -413,6 +483,8 @@ export class Platform {
           if (!exec || exec.status !== 'RUNNING') continue;
           exec.checkpoint = { state, input };
           exec.records.push(...records);
+          // The global copy of the local bus's progress, off the hot path (hierarchical mode).
+          void this.bus.publish(TOPIC_CHECKPOINTS, executionId, { state, input }).catch(() => undefined);
         }
       },
     });
