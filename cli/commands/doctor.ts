@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { cpus, freemem, release, totalmem, type as osType } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Argv } from 'yargs';
+import { runtimeImageContent } from '../../platform/sandbox/docker/image.js';
 import type { GlobalOptions } from '../lib/args.js';
 import { defineCommand } from '../lib/command.js';
 import { EXIT, out, outJson } from '../lib/output.js';
@@ -26,6 +27,8 @@ export interface DoctorReport {
   cpu: { count: number; model: string };
   memory: { totalBytes: number; freeBytes: number };
   docker: Check & { socket: string; version: string | null };
+  /** The docker backend's runtime image for this host's node (`mfbench images build`). */
+  dockerImage: Check & { tag: string | null };
   bwrap: Check & { path: string | null };
   chromium: Check & { path: string | null };
 }
@@ -34,6 +37,7 @@ const MIN_NODE = [20, 19] as const;
 
 export async function runDoctor(): Promise<DoctorReport> {
   const [docker, bwrap] = await Promise.all([checkDocker(), checkBwrap()]);
+  const dockerImage = await checkDockerImage(docker);
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
   const nodeOk = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
   const cpuList = cpus();
@@ -48,6 +52,7 @@ export async function runDoctor(): Promise<DoctorReport> {
     cpu: { count: cpuList.length, model: cpuList[0]?.model.trim() ?? 'unknown' },
     memory: { totalBytes: totalmem(), freeBytes: freemem() },
     docker,
+    dockerImage,
     bwrap,
     chromium: checkChromium(),
   };
@@ -89,6 +94,24 @@ async function checkDocker(): Promise<DoctorReport['docker']> {
     return { available: true, socket, version, detail: `Docker engine ${version ?? '(version unknown)'} at ${socket}`, enables };
   } catch (err) {
     return { available: false, socket, version: null, detail: `${socket}: ${(err as Error).message}`, enables };
+  }
+}
+
+async function checkDockerImage(docker: DoctorReport['docker']): Promise<DoctorReport['dockerImage']> {
+  const enables = 'sandboxes on the docker backend (`--backend docker`) and the Docker tests';
+  let tag: string;
+  try {
+    tag = (await runtimeImageContent()).tag;
+  } catch (err) {
+    return { available: false, tag: null, detail: (err as Error).message, enables };
+  }
+  if (!docker.available) return { available: false, tag, detail: `${tag}: cannot tell, no engine answers`, enables };
+  try {
+    const r = await dockerGet(docker.socket, `/images/${encodeURIComponent(tag)}/json`, 2000);
+    if (r.status === 200) return { available: true, tag, detail: `${tag} present`, enables };
+    return { available: false, tag, detail: `${tag} missing: run \`mfbench images build\``, enables };
+  } catch (err) {
+    return { available: false, tag, detail: `${tag}: ${(err as Error).message}`, enables };
   }
 }
 
@@ -146,6 +169,7 @@ export const doctorCommand = defineCommand({
     if (r.cpu.count <= 2) out('       note: with 2 CPUs or fewer, run timing-sensitive work alone (the test suite runs files serially)');
     out(line('node', r.node));
     out(line('docker', r.docker));
+    out(line('image', r.dockerImage));
     out(line('bwrap', r.bwrap));
     out(line('chromium', r.chromium));
     return EXIT.ok;

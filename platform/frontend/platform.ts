@@ -49,7 +49,7 @@ export interface AppSummary {
   name: string;
   functions: Array<{ name: string; handler: string; memoryMB: number; timeoutSeconds: number }>;
   workflows: string[];
-  sandboxes: Array<{ id: string; pid: number | null; agentPid: number; backend: string; functions: string[]; createdAt: string }>;
+  sandboxes: Array<{ id: string; pid: number | null; agentPid: number; backend: string; containerId?: string; functions: string[]; createdAt: string }>;
   deployedAt: string;
 }
 
@@ -70,6 +70,9 @@ const GROUPED = '*';
 const TOPIC_HOPS = 'hops';
 const TOPIC_RESULTS = 'hop-results';
 const TOPIC_CHECKPOINTS = 'checkpoints';
+
+/** Memory of a sandbox agent or an idle runtime process, for the sandbox's memory limit (measured: ~46 MB RSS). */
+const SANDBOX_OVERHEAD_MB = 64;
 
 /** One Task hop: a function invocation on behalf of an execution. */
 interface Hop {
@@ -475,7 +478,15 @@ export class Platform {
         checkpoints: this.engineInSandbox && this.config.recoveryAttempts > 0,
       },
     };
-    return SandboxLink.create(this.backend, id, join(this.runDir, 'sb', id), spec, [DIST_ROOT, ...functions.map((f) => f.codeDir)], {
+    // The sandbox's memory: its functions' limits (each may run maxWorkersPerFunction workers) plus the agent and the pool.
+    const memoryMB = functions.reduce((sum, f) => sum + f.memoryMB * this.config.maxWorkersPerFunction, 0) + SANDBOX_OVERHEAD_MB * (1 + this.config.poolSize);
+    const link = {
+      sandboxId: id,
+      dir: join(this.runDir, 'sb', id),
+      readPaths: [DIST_ROOT, ...functions.map((f) => f.codeDir)],
+      memoryMB,
+    };
+    return SandboxLink.create(this.backend, link, spec, {
       storage: (op) => this.storageFor(prepared.name, op),
       checkpoints: (items) => {
         for (const { id: executionId, state, input, records } of items) {
@@ -539,6 +550,7 @@ export class Platform {
         pid: link.sandbox.pid,
         agentPid: link.agentPid,
         backend: link.sandbox.backend,
+        ...(link.sandbox.containerId ? { containerId: link.sandbox.containerId } : {}),
         functions: link.functions,
         createdAt: new Date(link.createdAt).toISOString(),
       })),

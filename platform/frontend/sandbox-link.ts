@@ -58,12 +58,11 @@ export class SandboxLink {
   /** Creates a sandbox with `backend`, waits for its agent, deploys `app` into it. Leaves nothing behind on failure. */
   static async create(
     backend: SandboxBackend,
-    sandboxId: string,
-    dir: string,
+    where: { sandboxId: string; dir: string; readPaths: string[]; memoryMB?: number },
     app: SandboxAppSpec,
-    readPaths: string[],
     handlers: LinkHandlers,
   ): Promise<SandboxLink> {
+    const { sandboxId, dir, readPaths } = where;
     const started = now();
     const socketPath = join(dir, 'bus.sock');
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
@@ -79,9 +78,10 @@ export class SandboxLink {
     let timer: NodeJS.Timeout | undefined;
     try {
       const connected = new Promise<Socket>((resolve) => server.once('connection', resolve));
-      sandbox = await backend.create({ sandboxId, app: app.app, dir, socketPath, readPaths });
+      sandbox = await backend.create({ sandboxId, app: app.app, dir, socketPath, readPaths, ...(where.memoryMB !== undefined ? { memoryMB: where.memoryMB } : {}) });
       const exited = sandbox.exited.then((exit) => {
-        throw new MfError('MF_SANDBOX_START_FAILED', `the sandbox agent exited before it was ready (code ${exit.code}, signal ${exit.signal})`, { sandboxId, ...exit });
+        const tail = exit.logTail?.length ? `; its last output:\n${exit.logTail.join('\n')}` : '';
+        throw new MfError('MF_SANDBOX_START_FAILED', `the sandbox agent exited before it was ready (code ${exit.code}, signal ${exit.signal})${tail}`, { sandboxId, ...exit });
       });
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new MfError('MF_SANDBOX_START_FAILED', `the sandbox was not ready within ${START_TIMEOUT_MS} ms`, { sandboxId })), START_TIMEOUT_MS);

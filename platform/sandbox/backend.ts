@@ -16,11 +16,19 @@ export interface SandboxSpec {
   readonly socketPath: string;
   /** Host folders the agent and its workers need to read (platform code, function code). */
   readonly readPaths: readonly string[];
+  /** Memory limit of the whole sandbox in MB (its functions' limits plus the agent and the pool). */
+  readonly memoryMB?: number;
+  /** CPU limit in cores. */
+  readonly cpus?: number;
+  /** Whether the sandbox may use the network (false: loopback only, where the backend can enforce it). */
+  readonly network?: boolean;
 }
 
 export interface SandboxExit {
   code: number | null;
   signal: string | null;
+  /** The sandbox's last output lines, when it failed and the backend could read them. */
+  logTail?: string[];
 }
 
 /** One running isolation unit. */
@@ -29,6 +37,8 @@ export interface Sandbox {
   readonly backend: string;
   /** Host pid of the sandbox's root process, when the backend has one. */
   readonly pid: number | null;
+  /** The container holding the sandbox, for container backends. */
+  readonly containerId?: string;
   /** Resolves once when the sandbox has stopped, however it stopped. */
   readonly exited: Promise<SandboxExit>;
   /** Stops the sandbox and everything in it; idempotent. */

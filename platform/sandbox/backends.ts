@@ -3,10 +3,12 @@
  * registry's keys, so a new backend is one entry here.
  */
 import type { SandboxBackend } from './backend.js';
+import { DockerBackend } from './docker/backend.js';
 import { ProcessBackend } from './process-backend.js';
 
 export const SANDBOX_BACKENDS = {
   process: (): SandboxBackend => new ProcessBackend(),
+  docker: (): SandboxBackend => new DockerBackend(),
 } as const;
 
 export type BackendName = keyof typeof SANDBOX_BACKENDS;

@@ -85,6 +85,11 @@ export class MicroFunctionsClient {
     return this.#json('DELETE', `/apps/${enc(name)}`);
   }
 
+  /** Destroys every sandbox of the app (it stays deployed), so that its next execution starts cold. */
+  reclaim(name: string): Promise<{ reclaimed: number }> {
+    return this.#json('POST', `/apps/${enc(name)}/reclaim`);
+  }
+
   async logs(app: string, options: LogsOptions = {}): Promise<LogEntry[]> {
     const q = new URLSearchParams();
     if (options.execution !== undefined) q.set('execution', options.execution);

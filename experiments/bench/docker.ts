@@ -1,0 +1,301 @@
+/**
+ * `npm run bench:docker`: the cold-start ladder on the docker backend, measured in one run:
+ *
+ * - docker cold-sandbox: a new container (a fresh app is deployed and invoked once: container create + start, agent
+ *   boot, deploy into the sandbox, worker start, the invocation);
+ * - grouped cold-worker: the first invocation of a new function in a running app container;
+ * - warm: an existing worker in a running container;
+ * - and, for reference, the engine's floor: a bare `docker run --rm --network none` of node on the runtime image.
+ *
+ * Each is a median over >= 20 samples, over HTTP with a keep-alive client, as in bench/core.ts. Measuring (`measure*`)
+ * only collects samples and the records that prove each sample's temperature; raw samples and the run manifest are
+ * written to results/runs/<run-id>/ before `summarize` computes and `formatTable` formats. The table goes to stderr,
+ * one JSON object is the last line on stdout.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { median } from 'simple-statistics';
+import { now } from '../../platform/clock.js';
+import * as platformConfig from '../../platform/config.js';
+import { startPlatform, type PlatformHandle } from '../../platform/frontend/index.js';
+import type { InvocationRecord } from '../../platform/records.js';
+import { DockerBackend } from '../../platform/sandbox/docker/backend.js';
+import { connectDocker, engineVersion, type Docker } from '../../platform/sandbox/docker/engine.js';
+import { buildRuntimeImage, NODE_IN_IMAGE } from '../../platform/sandbox/docker/image.js';
+import { LABEL } from '../../platform/sandbox/docker/owner.js';
+import { runManifest } from '../manifest.js';
+import { KeepAliveClient } from './http-client.js';
+
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+const NOOP_DIR = join(REPO, 'experiments', 'bench', 'functions', 'noop');
+
+interface Sizes {
+  coldSandbox: number;
+  coldWorker: number;
+  warmup: number;
+  warm: number;
+  dockerRun: number;
+  chain: number;
+}
+const SIZES: Record<'full' | 'quick', Sizes> = {
+  full: { coldSandbox: 30, coldWorker: 30, warmup: 100, warm: 500, dockerRun: 20, chain: 200 },
+  quick: { coldSandbox: 20, coldWorker: 20, warmup: 30, warm: 100, dockerRun: 20, chain: 50 },
+};
+
+/** Raw samples in milliseconds, and the records that prove each sample's temperature. */
+interface Samples {
+  coldSandbox: number[];
+  coldSandboxRecords: InvocationRecord[];
+  coldWorker: number[];
+  coldWorkerRecords: InvocationRecord[];
+  warm: number[];
+  warmRecords: InvocationRecord[];
+  /** create + start + wait + auto-remove of `node -e 0` on the runtime image, no platform involved. */
+  dockerRun: number[];
+  /** Warm 5-step chain end to end under each preset (empty when the platform has no presets yet). */
+  chain5: Record<string, number[]>;
+}
+
+const noop = (name: string) => ({ name, handler: 'index.handler', code: { dir: NOOP_DIR } });
+
+function chainDefinition(fns: string[]) {
+  const States: Record<string, unknown> = {};
+  fns.forEach((fn, i) => {
+    States[`S${i + 1}`] = i === fns.length - 1 ? { Type: 'Task', Resource: fn, End: true } : { Type: 'Task', Resource: fn, Next: `S${i + 2}` };
+  });
+  return { StartAt: 'S1', States };
+}
+
+/** Client-side latency of one POST, checked for success. */
+async function timedPost(client: KeepAliveClient, path: string, body: unknown): Promise<{ ms: number; answer: any }> {
+  const t0 = now();
+  const answer = await client.post(path, body);
+  const ms = now() - t0;
+  if (answer.status !== 200 || answer.body.status !== 'SUCCEEDED') {
+    throw new Error(`bench request ${path} failed: ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
+  }
+  return { ms, answer: answer.body };
+}
+
+/** Each sample deploys a fresh app and invokes it once: the invocation creates its container. */
+async function measureColdSandbox(p: PlatformHandle, client: KeepAliveClient, n: number, progress: (s: string) => void) {
+  progress(`docker cold-sandbox: ${n} fresh apps, each invoked once (a new container each)`);
+  const out = { coldSandbox: [] as number[], coldSandboxRecords: [] as InvocationRecord[] };
+  // One unmeasured round first: the backend's first create also connects to the engine and checks the image.
+  for (let i = -1; i < n; i++) {
+    const app = `cs${i < 0 ? 'x' : i}`;
+    await p.platform.deploy({ name: app, functions: [noop('f')], workflows: {} });
+    const { ms, answer } = await timedPost(client, `/apps/${app}/functions/f/invocations`, { i });
+    if (i >= 0) {
+      out.coldSandbox.push(ms);
+      out.coldSandboxRecords.push(answer.records[0]);
+    }
+    await p.platform.deleteApp(app); // removes the container, outside the measurement
+    await sleep(100);
+  }
+  return out;
+}
+
+/** One running container; each sample is the first invocation of another of its functions. Then warm samples. */
+async function measureColdWorkerAndWarm(p: PlatformHandle, client: KeepAliveClient, sizes: Sizes, progress: (s: string) => void) {
+  const fns = Array.from({ length: sizes.coldWorker }, (_, i) => `c${i + 1}`);
+  await p.platform.deploy({ name: 'bench-cw', functions: [noop('c0'), ...fns.map(noop)], workflows: {} });
+  await timedPost(client, '/apps/bench-cw/functions/c0/invocations', {}); // creates the container
+  await sleep(1000); // let the pool boot, as a container that has been up for a moment
+  progress(`grouped cold-worker: ${fns.length} first invocations of new functions in one running container`);
+  const out = { coldWorker: [] as number[], coldWorkerRecords: [] as InvocationRecord[], warm: [] as number[], warmRecords: [] as InvocationRecord[] };
+  for (const fn of fns) {
+    const { ms, answer } = await timedPost(client, `/apps/bench-cw/functions/${fn}/invocations`, {});
+    out.coldWorker.push(ms);
+    out.coldWorkerRecords.push(answer.records[0]);
+    await sleep(200); // room for the pool to refill, as between sporadic requests
+  }
+  progress(`warm: ${sizes.warmup} warm-up, then ${sizes.warm} samples`);
+  for (let i = 0; i < sizes.warmup; i++) await timedPost(client, '/apps/bench-cw/functions/c0/invocations', { i });
+  for (let i = 0; i < sizes.warm; i++) {
+    const { ms, answer } = await timedPost(client, '/apps/bench-cw/functions/c0/invocations', { i });
+    out.warm.push(ms);
+    out.warmRecords.push(answer.records[0]);
+  }
+  await p.platform.deleteApp('bench-cw');
+  return out;
+}
+
+/** The engine's floor: `docker run --rm --network none <image> node -e 0`, through the API as the CLI does it. */
+async function measureDockerRun(docker: Docker, image: string, n: number, progress: (s: string) => void): Promise<number[]> {
+  progress(`bare docker run of node: ${n} samples`);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = now();
+    const c = await docker.createContainer({
+      Image: image,
+      Cmd: [NODE_IN_IMAGE, '-e', '0'],
+      Labels: { [LABEL.testbed]: '1', [LABEL.owner]: `${hostname()}:${process.pid}` },
+      HostConfig: { NetworkMode: 'none', AutoRemove: true },
+    });
+    const removed = c.wait({ condition: 'removed' });
+    await c.start();
+    const r = (await removed) as { StatusCode?: number };
+    out.push(now() - t0);
+    if (r.StatusCode !== 0) throw new Error(`docker run of node exited with ${r.StatusCode}`);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ per-preset chains (the lead's part of issue 3)
+
+/**
+ * Warm 5-step chain end to end under each policy preset on the docker backend. Runs only when the platform's config
+ * has presets (`preset` in DEFAULTS, with 'grouped' and 'per-function'); otherwise it returns no samples and the
+ * summary leaves the chain5 keys out.
+ */
+async function measureChain5Presets(dataDir: string, n: number, progress: (s: string) => void): Promise<Record<string, number[]>> {
+  const presets = (platformConfig as Record<string, unknown>).PRESET_NAMES as string[] | undefined;
+  if (!presets || !('preset' in platformConfig.DEFAULTS)) return {};
+  const out: Record<string, number[]> = {};
+  const steps = ['s1', 's2', 's3', 's4', 's5'];
+  for (const preset of ['grouped', 'per-function'].filter((x) => presets.includes(x))) {
+    progress(`chain5 under preset ${preset}: warm-up, then ${n} samples`);
+    const p = await startPlatform({ port: 0, dataDir, backend: 'docker', preset } as platformConfig.UserConfig);
+    const client = new KeepAliveClient(p.url, p.token);
+    try {
+      await p.platform.deploy({ name: 'chain5', functions: steps.map(noop), workflows: { main: chainDefinition(steps) } });
+      for (let i = 0; i < 20; i++) await timedPost(client, '/apps/chain5/workflows/main/executions?records=false', { i });
+      out[preset] = [];
+      for (let i = 0; i < n; i++) out[preset].push((await timedPost(client, '/apps/chain5/workflows/main/executions?records=false', { i })).ms);
+    } finally {
+      client.close();
+      await p.close();
+    }
+  }
+  return out;
+}
+
+export async function measure(sizes: Sizes, docker: Docker, image: string, progress: (s: string) => void): Promise<Samples> {
+  const dataDir = join(REPO, '.mfbench', 'bench-docker');
+  const dockerRun = await measureDockerRun(docker, image, sizes.dockerRun, progress);
+  const p = await startPlatform({ port: 0, dataDir, backend: 'docker' });
+  const client = new KeepAliveClient(p.url, p.token);
+  let ladder;
+  try {
+    const cold = await measureColdSandbox(p, client, sizes.coldSandbox, progress);
+    const rest = await measureColdWorkerAndWarm(p, client, sizes, progress);
+    ladder = { ...cold, ...rest };
+  } finally {
+    client.close();
+    await p.close();
+  }
+  const chain5 = await measureChain5Presets(dataDir, sizes.chain, progress);
+  return { ...ladder, dockerRun, chain5 };
+}
+
+// ------------------------------------------------------------------ statistics (pure)
+
+export interface Summary {
+  docker_cold_sandbox_ms_p50: number;
+  docker_cold_worker_ms_p50: number;
+  docker_warm_ms_p50: number;
+  docker_run_node_ms_p50: number;
+  /** Of the cold-sandbox latency, the platform's sandbox start (create() to app deployed), p50. */
+  docker_sandbox_start_ms_p50: number;
+  /** Cold-worker as a fraction of cold-sandbox (issue 3's target: <= 0.10). */
+  cold_worker_over_cold_sandbox: number;
+  /** 95% confidence intervals of the three medians (Le Boudec's order-statistic interval). */
+  ci95: { cold_sandbox: [number, number]; cold_worker: [number, number]; warm: [number, number] };
+  chain5_grouped_ms_p50?: number;
+  chain5_perfunction_ms_p50?: number;
+  samples: { cold_sandbox: number; cold_worker: number; warm: number; docker_run: number; chain5: number };
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Le Boudec, Performance Evaluation of Computer and Communication Systems, Thm 2.1: a 95% CI of the median, n >= 6. */
+export function medianCi95(xs: number[]): [number, number] {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  const lo = Math.max(1, Math.floor(0.5 * n - 0.98 * Math.sqrt(n)));
+  const hi = Math.min(n, Math.ceil(0.5 * n + 1 + 0.98 * Math.sqrt(n)));
+  return [round(s[lo - 1] ?? NaN), round(s[hi - 1] ?? NaN)];
+}
+
+export function summarize(s: Samples): Summary {
+  const check = (records: InvocationRecord[], temperature: InvocationRecord['temperature'], what: string) => {
+    const wrong = records.filter((r) => r.temperature !== temperature).length;
+    if (wrong > 0) throw new Error(`${wrong} ${what} sample(s) were not ${temperature} by their records; the measurement is invalid`);
+  };
+  check(s.coldSandboxRecords, 'cold-sandbox', 'cold-sandbox');
+  check(s.coldWorkerRecords, 'cold-worker', 'cold-worker');
+  check(s.warmRecords, 'warm', 'warm');
+  const coldSandbox = median(s.coldSandbox);
+  const coldWorker = median(s.coldWorker);
+  const out: Summary = {
+    docker_cold_sandbox_ms_p50: round(coldSandbox),
+    docker_cold_worker_ms_p50: round(coldWorker),
+    docker_warm_ms_p50: round(median(s.warm)),
+    docker_run_node_ms_p50: round(median(s.dockerRun)),
+    docker_sandbox_start_ms_p50: round(median(s.coldSandboxRecords.map((r) => r.coldStart.sandboxStartMs ?? NaN))),
+    cold_worker_over_cold_sandbox: round(coldWorker / coldSandbox),
+    ci95: { cold_sandbox: medianCi95(s.coldSandbox), cold_worker: medianCi95(s.coldWorker), warm: medianCi95(s.warm) },
+    samples: { cold_sandbox: s.coldSandbox.length, cold_worker: s.coldWorker.length, warm: s.warm.length, docker_run: s.dockerRun.length, chain5: s.chain5.grouped?.length ?? 0 },
+  };
+  if (s.chain5.grouped?.length) out.chain5_grouped_ms_p50 = round(median(s.chain5.grouped));
+  if (s.chain5['per-function']?.length) out.chain5_perfunction_ms_p50 = round(median(s.chain5['per-function']));
+  return out;
+}
+
+// ------------------------------------------------------------------ formatting
+
+export function formatTable(s: Summary): string {
+  const ci = (c: [number, number]) => `95% CI ${c[0]}-${c[1]} ms`;
+  const rows: Array<[string, string, string]> = [
+    ['bare docker run of node (engine floor), p50', `${s.docker_run_node_ms_p50} ms`, 'issue 3: about 300 ms on this machine'],
+    ['docker cold-sandbox (new container), p50', `${s.docker_cold_sandbox_ms_p50} ms`, ci(s.ci95.cold_sandbox)],
+    ['  of which sandbox start (create -> deployed)', `${s.docker_sandbox_start_ms_p50} ms`, ''],
+    ['grouped cold-worker (running container), p50', `${s.docker_cold_worker_ms_p50} ms`, ci(s.ci95.cold_worker)],
+    ['  cold-worker / cold-sandbox', `${(s.cold_worker_over_cold_sandbox * 100).toFixed(1)} %`, 'target <= 10 %'],
+    ['warm invocation, p50', `${s.docker_warm_ms_p50} ms`, ci(s.ci95.warm)],
+  ];
+  if (s.chain5_grouped_ms_p50 !== undefined) rows.push(['warm 5-step chain, preset grouped, p50', `${s.chain5_grouped_ms_p50} ms`, '']);
+  if (s.chain5_perfunction_ms_p50 !== undefined) {
+    const ratio = s.chain5_grouped_ms_p50 ? ` (${(s.chain5_perfunction_ms_p50 / s.chain5_grouped_ms_p50).toFixed(1)}x grouped; target >= 5x)` : '';
+    rows.push(['warm 5-step chain, preset per-function, p50', `${s.chain5_perfunction_ms_p50} ms`, ratio.trim()]);
+  }
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`).join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+  const sizes = values.quick ? SIZES.quick : SIZES.full;
+  const progress = (s: string) => process.stderr.write(`[bench:docker] ${s}\n`);
+  const docker = await connectDocker();
+  const image = await buildRuntimeImage({ docker, progress });
+  const manifest = runManifest('bench-docker', {
+    sizes,
+    backend: 'docker',
+    docker: { engine: await engineVersion(docker), image: image.tag, limits: new DockerBackend().describeLimits() },
+  });
+  const samples = await measure(sizes, docker, image.tag, progress);
+  const runDir = values.out ?? join(REPO, 'results', 'runs', manifest.runId);
+  await mkdir(runDir, { recursive: true });
+  await writeFile(join(runDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  await writeFile(join(runDir, 'samples.json'), JSON.stringify(samples));
+  const summary = summarize(samples);
+  process.stderr.write(`\n${formatTable(summary)}\n\nraw samples and manifest: ${runDir}\n`);
+  process.stdout.write(JSON.stringify({ ...summary, run: runDir }) + '\n');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench:docker failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}
