@@ -1,0 +1,114 @@
+/**
+ * `mfbench run <experiment…|suite>`: runs experiments against a platform into one run directory
+ * (results/runs/<run-id>/), then the processing step (CSV, summaries, figures, HTML report). Progress goes to stderr
+ * (a bar on a terminal, lines otherwise); stdout gets the run directory and the report (only JSON with --json).
+ */
+import { resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { ADAPTER_NAMES, ADAPTERS } from '../../platform/adapters/registry.js';
+import { createProgress } from '../../experiments/runner/progress.js';
+import { EXPERIMENT_NAMES, EXPERIMENTS, SUITES } from '../../experiments/runner/registry.js';
+import { runExperiments } from '../../experiments/runner/runner.js';
+import type { Size, Variant } from '../../experiments/runner/types.js';
+import type { GlobalOptions } from '../lib/args.js';
+import { defineCommand } from '../lib/command.js';
+import { EXIT, out, outJson, say, UsageError } from '../lib/output.js';
+
+/** `a,b` and repeated flags both give lists. */
+function list(v: readonly (string | number)[] | string | undefined): string[] {
+  const items = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  return items.flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** Experiment names from the positional targets: experiments and suites, in order, each once. */
+export function expandTargets(targets: readonly string[]): { experiments: string[]; suite: Size | null } {
+  const names: string[] = [];
+  let suite: Size | null = null;
+  for (const t of targets) {
+    if (Object.hasOwn(SUITES, t)) {
+      suite = t as Size;
+      names.push(...SUITES[t as Size]);
+    } else if (Object.hasOwn(EXPERIMENTS, t)) names.push(t);
+    else throw new UsageError(`"${t}" is neither an experiment (${EXPERIMENT_NAMES.join(', ')}) nor a suite (${Object.keys(SUITES).join(', ')})`);
+  }
+  return { experiments: [...new Set(names)], suite };
+}
+
+export const runCommand = defineCommand({
+  command: 'run <targets..>',
+  describe: `run experiments (${EXPERIMENT_NAMES.join(', ')}) or a suite (quick, full) and write their report`,
+  builder: (y: Argv<GlobalOptions>) =>
+    y
+      .positional('targets', { type: 'string', array: true, demandOption: true, describe: 'experiments and/or suites' })
+      .option('platform', { type: 'string', choices: ADAPTER_NAMES, default: 'microfunctions', describe: 'platform adapter' })
+      .option('backend', { type: 'string', array: true, describe: 'sandbox backend(s), comma-separated or repeated', defaultDescription: 'process' })
+      .option('preset', { type: 'string', array: true, describe: 'policy preset(s), comma-separated or repeated', defaultDescription: 'grouped' })
+      .option('pool-size', { type: 'number', describe: 'embedded platform: pre-booted runtimes per sandbox', defaultDescription: 'platform default' })
+      .option('worker-start', { type: 'string', choices: ['first-use', 'deploy'], describe: 'embedded platform: when workers start' })
+      .option('quick', { type: 'boolean', default: false, describe: 'quick sizes (the `quick` suite implies it)' })
+      .option('seed', { type: 'number', default: 1, describe: 'seed of the input generators and schedules' })
+      .option('out', { type: 'string', describe: 'run directory to create', defaultDescription: 'results/runs/<run-id>' })
+      .option('report', { type: 'boolean', default: true, describe: 'process the run (CSV, figures, HTML) when it ends (--no-report skips)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print only {runDir, report, status, experiments, ...} as JSON on stdout' }),
+  handler: async (argv) => {
+    const started = performance.now();
+    const { experiments, suite } = expandTargets(list(argv.targets));
+    const size: Size = argv.quick || suite === 'quick' ? 'quick' : 'full';
+    const entry = ADAPTERS[argv.platform as keyof typeof ADAPTERS];
+    const backends = list(argv.backend);
+    const presets = list(argv.preset);
+    for (const b of backends) if (!(entry.backends() as readonly string[]).includes(b)) throw new UsageError(`--backend ${b}: ${argv.platform} offers ${entry.backends().join(', ')}`);
+    for (const p of presets) if (!(entry.presets() as readonly string[]).includes(p)) throw new UsageError(`--preset ${p}: ${argv.platform} offers ${entry.presets().join(', ')}`);
+    const variants: Variant[] = [];
+    for (const backend of backends.length > 0 ? backends : ['process']) {
+      for (const preset of presets.length > 0 ? presets : ['grouped']) {
+        const v: Variant = { platform: argv.platform, backend, preset };
+        if (argv.url !== undefined) v.url = argv.url;
+        if (argv.token !== undefined) v.token = argv.token;
+        if (argv.poolSize !== undefined) v.poolSize = argv.poolSize;
+        if (argv.workerStart !== undefined) v.workerStart = argv.workerStart as Variant['workerStart'] & string;
+        variants.push(v);
+      }
+    }
+    const progress = createProgress('auto');
+    const result = await runExperiments({
+      experiments,
+      size,
+      seed: argv.seed,
+      variants,
+      progress,
+      ...(argv.out !== undefined ? { dir: resolve(argv.out) } : {}),
+    });
+    say(`raw records and manifest: ${result.dir}`);
+    let report: string | null = null;
+    let summaries: Record<string, unknown> = {};
+    if (argv.report) {
+      progress.note('processing: CSV, summaries, figures (SVG, PNG), HTML report');
+      // Loaded here: vega and sharp are heavy, and only this step needs them.
+      const { processRun } = await import('../../experiments/runner/process.js');
+      const processed = await processRun(result.dir);
+      report = processed.report;
+      summaries = processed.summaries;
+      say(`report: ${report}`);
+    }
+    const elapsedMs = Math.round(performance.now() - started);
+    const m = result.run.manifest;
+    if (argv.json) {
+      outJson({
+        runDir: result.dir,
+        report,
+        status: m.status,
+        size,
+        seed: argv.seed,
+        elapsedMs,
+        experiments: m.experiments.map((e) => ({ name: e.name, status: e.status, requests: e.requests, durationMs: e.durationMs, ...(e.error ? { error: e.error } : {}) })),
+        summaries,
+      });
+    } else {
+      out(result.dir);
+      if (report !== null) out(report);
+    }
+    say(`done in ${(elapsedMs / 1000).toFixed(1)} s${result.failed.length > 0 ? `; FAILED: ${result.failed.map((f) => f.experiment).join(', ')}` : ''}`);
+    return result.failed.length === 0 ? EXIT.ok : EXIT.failed;
+  },
+});

@@ -1,0 +1,188 @@
+/**
+ * cold-start: the temperature ladder (cold-sandbox, cold-worker, warm) per platform variant, with the cold-start
+ * phases stacked from the platform's own records. Produces Figure `fig-cold-start`.
+ *
+ * Method. The workload is noop-chain with K+1 functions (step1..stepK+1, one code folder), invoked directly, one
+ * request at a time. Each round:
+ *   1. `enforceColdStart` (the app is deleted and deployed again: no sandbox, no worker);
+ *   2. invoke step1: the request creates the sandbox            -> expected cold-sandbox;
+ *   3. invoke step2..stepK+1: the sandbox exists, each function's worker is started for it -> expected cold-worker;
+ *   4. invoke step1 `warmPerRound` times: its worker is running  -> expected warm.
+ * Every expectation is checked by identity, not timing: a cold-sandbox record must name a sandbox id and worker pid
+ * never seen before; a cold-worker record the round's sandbox and a new pid; a warm record the pid step1 ran on in
+ * this round. Requests whose records do not confirm the expectation are kept and labelled `mismatch`.
+ * A first round is labelled warm-up (the HTTP connection, the frontend's JIT) and kept out of the statistics.
+ */
+import type { CallResult, Deployment, PlatformAdapter } from '../platform/adapters/types.js';
+import type { InvocationRecord, Temperature } from '../platform/records.js';
+import { getWorkload } from '../workloads/index.js';
+import { coldStartSpec, PHASES } from '../report/charts/specs/cold-start.js';
+import { describe, e2eMs, exclusion, exclusionNote, groupBy, metricBase, prefixed, round4, variantLabels } from './runner/describe.js';
+import type { Experiment, MetricRow, Processed, RawRecord, RunContext, Row } from './runner/types.js';
+
+export interface ColdStartConfig {
+  /** Measured rounds (one cold-sandbox sample each), after one warm-up round. */
+  rounds: number;
+  /** Cold-worker samples per round (functions step2..). */
+  coldWorkersPerRound: number;
+  /** Warm samples per round. */
+  warmPerRound: number;
+  /** Pause after a cold-sandbox and after each cold-worker request, as between sporadic requests (lets the pool refill). */
+  pauseMs: number;
+  /** Input size of noop-chain. */
+  inputSize: string;
+}
+
+export const TEMPERATURES: readonly Temperature[] = ['cold-sandbox', 'cold-worker', 'warm'];
+
+/** Tracks identities across the experiment to confirm each request's temperature. */
+class IdentityCheck {
+  readonly #sandboxes = new Set<string>();
+  readonly #pids = new Set<number>();
+  roundSandbox: string | null = null;
+  step1Pid: number | null = null;
+
+  check(expected: Temperature, record: InvocationRecord | undefined): 'ok' | 'mismatch' | 'unchecked' {
+    if (record === undefined) return 'unchecked'; // a failed call: counted as failed, there is nothing to check
+    const newSandbox = !this.#sandboxes.has(record.sandboxId);
+    const newPid = !this.#pids.has(record.workerPid);
+    let ok: boolean;
+    switch (expected) {
+      case 'cold-sandbox':
+        ok = newSandbox && newPid && record.temperature === 'cold-sandbox';
+        this.roundSandbox = record.sandboxId;
+        this.step1Pid = record.workerPid;
+        break;
+      case 'cold-worker':
+        ok = !newSandbox && record.sandboxId === this.roundSandbox && newPid && record.temperature === 'cold-worker';
+        break;
+      case 'warm':
+        ok = !newSandbox && record.sandboxId === this.roundSandbox && record.workerPid === this.step1Pid && record.temperature === 'warm';
+        break;
+    }
+    this.#sandboxes.add(record.sandboxId);
+    if (record.workerPid > 0) this.#pids.add(record.workerPid);
+    return ok ? 'ok' : 'mismatch';
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function measure(ctx: RunContext, config: ColdStartConfig): Promise<void> {
+  const workload = getWorkload('noop-chain');
+  const perRound = 1 + config.coldWorkersPerRound + config.warmPerRound;
+  for (const variant of ctx.variants) {
+    if (variant.workerStart === 'deploy') {
+      ctx.progress.note(`cold-start: skipping ${variant.platform}/${variant.backend}/${variant.preset} with workerStart=deploy (no request can be cold there)`);
+      continue;
+    }
+    await ctx.withAdapter(variant, async (adapter: PlatformAdapter) => {
+      const deployment: Deployment = await adapter.deploy(workload, { length: config.coldWorkersPerRound + 1 }, { name: 'cold-start' });
+      const ids = new IdentityCheck();
+      ctx.progress.begin(`cold-start ${variant.backend}/${variant.preset}`, (config.rounds + 1) * perRound);
+      let seq = 0;
+      const one = async (fn: string, expected: Temperature, round: number, warmup: boolean): Promise<void> => {
+        const input = workload.generateInput(config.inputSize, ctx.seed + seq++);
+        const call: CallResult = await adapter.invoke(deployment, fn, input);
+        const record = call.platform?.records[0];
+        ctx.record(variant, call, {
+          expectedTemperature: expected,
+          temperatureCheck: ids.check(expected, record),
+          warmup,
+          labels: { round, function: fn, workerOrigin: record?.workerOrigin ?? null },
+        });
+        ctx.progress.tick();
+      };
+      for (let round = 0; round <= config.rounds; round++) {
+        const warmup = round === 0;
+        if (round > 0) await adapter.enforceColdStart(deployment);
+        await one('step1', 'cold-sandbox', round, warmup);
+        await sleep(config.pauseMs);
+        for (let k = 2; k <= config.coldWorkersPerRound + 1; k++) {
+          await one(`step${k}`, 'cold-worker', round, warmup);
+          await sleep(config.pauseMs);
+        }
+        for (let w = 0; w < config.warmPerRound; w++) await one('step1', 'warm', round, warmup);
+      }
+      ctx.progress.end();
+      await adapter.remove(deployment);
+    });
+  }
+}
+
+/** The phases of one request, in ms; `other` is what the client waited beyond the platform's named phases. */
+export function phasesOf(r: RawRecord): Record<(typeof PHASES)[number]['key'], number> | null {
+  const rec = r.call.platform?.records[0];
+  if (rec === undefined) return null;
+  const sandboxStart = rec.coldStart.sandboxStartMs ?? 0;
+  const runtimeBoot = rec.coldStart.runtimeBootMs ?? 0;
+  const codeLoad = rec.coldStart.codeLoadMs ?? 0;
+  // Worker start as the agent saw it (queued -> workerReady) holds runtime boot and code load; the rest is handing
+  // the runtime over and waiting for it (one process's stamps, so no clock offset enters).
+  const workerRest = rec.t.workerReady - rec.t.queued - runtimeBoot - codeLoad;
+  const handler = rec.t.handlerEnd - rec.t.handlerStart;
+  return { sandboxStart, runtimeBoot, codeLoad, workerRest, handler, other: e2eMs(r) - sandboxStart - (rec.t.workerReady - rec.t.queued) - handler };
+}
+
+function process_(raw: readonly RawRecord[]): Processed {
+  const metrics: MetricRow[] = [];
+  for (const r of raw) {
+    const base = metricBase(r, variantLabels(r));
+    metrics.push({ ...base, metric: 'client_latency_ms', value: round4(e2eMs(r)) });
+    const ph = phasesOf(r);
+    if (ph) for (const p of PHASES) metrics.push({ ...base, metric: `${p.metric}_ms`, value: round4(ph[p.key]) });
+  }
+  const kept = raw.filter((r) => exclusion(r) === null);
+  const summary: Row[] = [];
+  const phases: Row[] = [];
+  const samples: Row[] = [];
+  for (const [variant, rows] of groupBy(kept, (r) => r.variant)) {
+    const byT = groupBy(rows, (r) => r.expectedTemperature ?? 'unknown');
+    for (const t of TEMPERATURES) {
+      const group = byT.get(t) ?? [];
+      const all = raw.filter((r) => r.variant === variant && r.expectedTemperature === t && !r.warmup);
+      const fromPool = group.filter((r) => r.call.platform?.records[0]?.workerOrigin === 'pool').length;
+      const ph = group.map(phasesOf).filter((p): p is NonNullable<typeof p> => p !== null);
+      const phaseMedians: Row = {};
+      for (const p of PHASES) {
+        const d = describe(ph.map((x) => x[p.key]));
+        phaseMedians[`${p.metric}_ms_median`] = d.median;
+        phases.push({ variant, temperature: t, phase: p.label, order: PHASES.indexOf(p), ms_median: d.median });
+      }
+      summary.push({
+        variant,
+        temperature: t,
+        ...prefixed('e2e_ms', describe(group.map(e2eMs))),
+        ...phaseMedians,
+        from_pool: fromPool,
+        excluded: all.length - group.length,
+      });
+      for (const r of group) samples.push({ variant, temperature: t, e2e_ms: round4(e2eMs(r)), origin: r.call.platform?.records[0]?.workerOrigin ?? null, round: r.labels.round ?? null });
+    }
+  }
+  return { metrics, tables: { summary, phases, samples }, notes: [exclusionNote('cold-start', raw)] };
+}
+
+export const coldStart: Experiment<ColdStartConfig> = {
+  name: 'cold-start',
+  description: 'The temperature ladder (cold-sandbox, cold-worker, warm) with the cold-start phases from the records.',
+  figure: {
+    id: 'fig-cold-start',
+    title: 'Cold-start ladder: latency by temperature and its phases',
+    caption:
+      'Left: median of each phase per temperature, stacked: sandbox start, runtime boot and code load from the records\' coldStart fields; ' +
+      'rest of worker start = the agent\'s queued-to-workerReady minus boot and load; handler time from the worker\'s stamps; ' +
+      'other = client latency minus all of these. Medians of phases do not add up to the median latency exactly. ' +
+      'Right: every request\'s client latency (log scale), coloured by where its worker came from. ' +
+      'Temperatures are confirmed by sandbox ids and worker pids.',
+  },
+  workloads: ['noop-chain'],
+  sizes: {
+    quick: { rounds: 5, coldWorkersPerRound: 3, warmPerRound: 20, pauseMs: 150, inputSize: 'small' },
+    full: { rounds: 40, coldWorkersPerRound: 5, warmPerRound: 100, pauseMs: 250, inputSize: 'small' },
+  },
+  durations: { quick: '~8 s', full: '~70 s' },
+  run: measure,
+  process: (raw) => process_(raw),
+  chart: (processed) => coldStartSpec(processed.tables, coldStart.figure),
+};

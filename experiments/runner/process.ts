@@ -1,0 +1,90 @@
+/**
+ * The processing step (conventions #7): from a run directory's stored raw records to everything derived — the flat
+ * metric stream (records.jsonl), CSV tables, summary.json, figures (vega-lite spec, SVG, PNG) and the HTML report.
+ * It never measures, so `mfbench report <run-dir>` redraws a figure without rerunning, and gives the same CSV.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { metricRecordProblem } from '../../report/compare/stream.js';
+import { renderSpec } from '../../report/charts/render.js';
+import { renderReport, type ReportFigure } from '../../report/html/render.js';
+import { MfError } from '../../platform/errors.js';
+import { getExperiment, isExperimentName } from './registry.js';
+import { readRun } from './run-dir.js';
+import type { MetricRow, Row } from './types.js';
+
+export const METRICS_FILE = 'records.jsonl';
+export const REPORT_FILE = 'index.html';
+
+export interface ProcessResult {
+  dir: string;
+  report: string;
+  figures: Array<{ experiment: string; id: string; svg: string; png: string; width: number; height: number }>;
+  summaries: Record<string, { summary: Row[]; notes: string[] }>;
+  csv: string[];
+}
+
+/** Rows to CSV text: columns in first-seen order, null as empty, booleans as true/false. */
+export function toCsv(rows: readonly Row[]): string {
+  const columns: string[] = [];
+  for (const r of rows) for (const k of Object.keys(r)) if (!columns.includes(k)) columns.push(k);
+  return stringify(rows as Row[], { header: true, columns, cast: { boolean: (v) => String(v) } });
+}
+
+export async function processRun(dir: string): Promise<ProcessResult> {
+  const run = readRun(dir);
+  mkdirSync(join(dir, 'csv'), { recursive: true });
+  mkdirSync(join(dir, 'figures'), { recursive: true });
+  const metrics: MetricRow[] = [];
+  const figures: ReportFigure[] = [];
+  const result: ProcessResult = { dir, report: join(dir, REPORT_FILE), figures: [], summaries: {}, csv: [] };
+  for (const entry of run.manifest.experiments) {
+    if (!isExperimentName(entry.name)) continue; // an experiment since removed from the registry: its raw lines stay
+    const experiment = getExperiment(entry.name);
+    const raw = run.raw.filter((r) => r.experiment === entry.name);
+    if (raw.length === 0) {
+      result.summaries[entry.name] = { summary: [], notes: [`${entry.name}: no requests recorded (${entry.status}${entry.error ? `: ${entry.error}` : ''})`] };
+      continue;
+    }
+    const processed = experiment.process(raw, entry.config);
+    for (const m of processed.metrics) {
+      const problem = metricRecordProblem(m);
+      if (problem !== null) throw new MfError('MF_INTERNAL', `${entry.name} produced a metric line that is not a MetricRecord: ${problem}`, { line: m });
+      metrics.push(m);
+    }
+    const csv: Record<string, string> = {};
+    for (const [name, rows] of Object.entries(processed.tables)) {
+      const file = `csv/${entry.name}.${name}.csv`;
+      writeFileSync(join(dir, file), toCsv(rows));
+      csv[name] = file;
+      result.csv.push(file);
+    }
+    const spec = experiment.chart(processed, entry.config);
+    const id = experiment.figure.id;
+    writeFileSync(join(dir, 'figures', `${id}.vl.json`), JSON.stringify(spec, null, 2) + '\n');
+    const rendered = await renderSpec(spec);
+    writeFileSync(join(dir, 'figures', `${id}.svg`), rendered.svg);
+    writeFileSync(join(dir, 'figures', `${id}.png`), rendered.png);
+    result.figures.push({ experiment: entry.name, id, svg: join(dir, 'figures', `${id}.svg`), png: join(dir, 'figures', `${id}.png`), width: rendered.width, height: rendered.height });
+    result.summaries[entry.name] = { summary: processed.tables.summary, notes: processed.notes };
+    figures.push({
+      experiment: entry.name,
+      id,
+      title: experiment.figure.title,
+      caption: experiment.figure.caption,
+      svg: rendered.svg,
+      png: `figures/${id}.png`,
+      csv,
+      summary: processed.tables.summary,
+      notes: processed.notes,
+      durationMs: entry.durationMs,
+      status: entry.status,
+      loadAvg: entry.loadAvg ? `${String(entry.loadAvg.start)} → ${String(entry.loadAvg.end)} on ${run.manifest.cpu.count} CPUs` : 'not recorded',
+    });
+  }
+  writeFileSync(join(dir, METRICS_FILE), metrics.map((m) => JSON.stringify(m)).join('\n') + (metrics.length > 0 ? '\n' : ''));
+  writeFileSync(join(dir, 'summary.json'), JSON.stringify({ runId: run.manifest.runId, experiments: result.summaries }, null, 2) + '\n');
+  writeFileSync(result.report, renderReport(run.manifest, figures));
+  return result;
+}

@@ -1,0 +1,38 @@
+/**
+ * The experiments by name, and the suites. `mfbench run`'s experiment choices come from these keys
+ * (`ExperimentName = keyof typeof EXPERIMENTS`), so a new experiment is one file under experiments/ and one entry
+ * here (docs/experiments.md#adding-an-experiment).
+ */
+import { MfError } from '../../platform/errors.js';
+import { chainLength } from '../chain-length.js';
+import { coldStart } from '../cold-start.js';
+import { throughput } from '../throughput.js';
+import type { AnyExperiment, Size } from './types.js';
+
+export const EXPERIMENTS = {
+  'cold-start': coldStart,
+  'chain-length': chainLength,
+  throughput,
+} as const satisfies Record<string, AnyExperiment>;
+
+export type ExperimentName = keyof typeof EXPERIMENTS;
+export const EXPERIMENT_NAMES = Object.keys(EXPERIMENTS) as ExperimentName[];
+
+/** A suite runs every experiment, in registry order, at the suite's size. */
+export const SUITES: Readonly<Record<Size, readonly ExperimentName[]>> = {
+  quick: EXPERIMENT_NAMES,
+  full: EXPERIMENT_NAMES,
+};
+
+export function isExperimentName(name: string): name is ExperimentName {
+  return Object.hasOwn(EXPERIMENTS, name);
+}
+
+export function getExperiment(name: string): AnyExperiment {
+  if (!isExperimentName(name)) {
+    throw new MfError('MF_BAD_REQUEST', `no experiment named "${name}" (known: ${EXPERIMENT_NAMES.join(', ')}; suites: ${Object.keys(SUITES).join(', ')})`, {
+      experiment: name,
+    });
+  }
+  return EXPERIMENTS[name];
+}

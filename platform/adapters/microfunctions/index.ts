@@ -1,0 +1,211 @@
+/**
+ * The MicroFunctions adapter: drives MicroFunctions through its HTTP API with the SDK, either an embedded platform
+ * started in this process on port 0 (the default) or a platform already running at a URL (remote).
+ *
+ * Every request goes over real HTTP even when the platform is embedded, so a number measured here is what any client
+ * of the platform would see.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BACKENDS, PRESET_NAMES, WORKER_START, type BackendName, type PresetName, type UserConfig, type WorkerStart } from '../../config.js';
+import { now } from '../../clock.js';
+import { MfError } from '../../errors.js';
+import type { AppManifest } from '../../manifest.js';
+import { MicroFunctionsClient } from '../../sdk/client.js';
+import type { Execution, FunctionInvocation } from '../../sdk/types.js';
+import type { PlatformHandle } from '../../frontend/index.js';
+import { descendants, pssBytes, rssBytes } from '../proc.js';
+import { BaseAdapter, type Deployment, type HookAnswer, type PlatformMetrics, type ProcessSample, type SendStamps } from '../types.js';
+
+/** The presets MicroFunctions knows (docs/policies.md); the CLI's --preset choices. */
+export function microfunctionsPresets(): readonly string[] {
+  return PRESET_NAMES;
+}
+
+export interface MicroFunctionsOptions {
+  /** Sandbox backend of an embedded platform (default `process`). For a remote one: what its records must say. */
+  backend?: BackendName;
+  /** Policy preset (default `grouped`); see `microfunctionsPresets()`. */
+  preset?: string;
+  /** A running platform to drive instead of starting one in-process. */
+  url?: string;
+  /** Its bearer token (management routes). */
+  token?: string;
+  /** Embedded only: pre-booted runtimes per sandbox (platform default 2). */
+  poolSize?: number;
+  /** Embedded only: start workers on first use (default) or at deploy. */
+  workerStart?: WorkerStart;
+}
+
+/** The options as resolved, without the token. */
+export interface MicroFunctionsDescription {
+  platform: 'microfunctions';
+  mode: 'embedded' | 'remote';
+  url: string;
+  backend: string;
+  preset: string;
+  poolSize: number | null;
+  workerStart: string | null;
+  [key: string]: unknown;
+}
+
+/** Checks the options and fills in defaults; throws MF_CONFIG_INVALID naming the first bad one. */
+export function resolveMicroFunctionsOptions(o: MicroFunctionsOptions): Required<Pick<MicroFunctionsOptions, 'backend' | 'preset'>> & MicroFunctionsOptions {
+  const fail = (option: string, problem: string): never => {
+    throw new MfError('MF_CONFIG_INVALID', `microfunctions adapter: option "${option}" ${problem}`, { option });
+  };
+  const known = ['backend', 'preset', 'url', 'token', 'poolSize', 'workerStart'];
+  for (const key of Object.keys(o)) if (!known.includes(key)) fail(key, `is unknown (known: ${known.join(', ')})`);
+  const backend = o.backend ?? 'process';
+  if (!BACKENDS.includes(backend)) fail('backend', `must be one of ${BACKENDS.join(', ')}, got "${String(backend)}"`);
+  const preset = o.preset ?? 'grouped';
+  const presets = microfunctionsPresets();
+  if (!presets.includes(preset)) {
+    fail('preset', `must be one of ${presets.join(', ')}, got "${preset}"`);
+  }
+  if (o.url !== undefined) {
+    if (o.poolSize !== undefined) fail('poolSize', 'can only be set for an embedded platform (a remote one has its own config)');
+    if (o.workerStart !== undefined) fail('workerStart', 'can only be set for an embedded platform (a remote one has its own config)');
+  }
+  if (o.workerStart !== undefined && !WORKER_START.includes(o.workerStart)) fail('workerStart', `must be one of ${WORKER_START.join(', ')}`);
+  return { ...o, backend, preset };
+}
+
+interface Embedded {
+  handle: PlatformHandle;
+  dataDir: string;
+}
+
+export class MicroFunctionsAdapter extends BaseAdapter {
+  readonly platform = 'microfunctions';
+  readonly description: Readonly<MicroFunctionsDescription>;
+  readonly #client: MicroFunctionsClient;
+  readonly #embedded: Embedded | null;
+  readonly #manifests = new Map<number, AppManifest>();
+  /** Worker pid -> function, learnt from records, so that metrics can name a worker's function. */
+  readonly #workerOf = new Map<number, string>();
+
+  private constructor(description: MicroFunctionsDescription, client: MicroFunctionsClient, embedded: Embedded | null) {
+    super();
+    this.description = Object.freeze(description);
+    this.#client = client;
+    this.#embedded = embedded;
+  }
+
+  /** Starts an embedded platform (or connects to `url`) and returns the adapter. */
+  static async create(options: MicroFunctionsOptions = {}): Promise<MicroFunctionsAdapter> {
+    const o = resolveMicroFunctionsOptions(options);
+    if (o.url !== undefined) {
+      const client = new MicroFunctionsClient({ url: o.url, token: o.token });
+      await client.health(); // fail now, naming the URL, rather than in the middle of an experiment
+      return new MicroFunctionsAdapter(
+        { platform: 'microfunctions', mode: 'remote', url: client.url, backend: o.backend, preset: o.preset, poolSize: null, workerStart: null },
+        client,
+        null,
+      );
+    }
+    const dataDir = await mkdtemp(join(tmpdir(), 'mfbench-adapter-'));
+    const user: Record<string, unknown> = { port: 0, dataDir, backend: o.backend };
+    if (o.token !== undefined) user.token = o.token;
+    if (o.poolSize !== undefined) user.poolSize = o.poolSize;
+    if (o.workerStart !== undefined) user.workerStart = o.workerStart;
+    user.preset = o.preset as PresetName;
+    // Loaded lazily: a remote adapter must not load (or depend on) the platform's code.
+    const { startPlatform } = await import('../../frontend/index.js');
+    let handle: PlatformHandle;
+    try {
+      handle = await startPlatform(user as UserConfig); // resolveConfig checks every value
+    } catch (err) {
+      await rm(dataDir, { recursive: true, force: true });
+      throw err;
+    }
+    const config = handle.platform.config;
+    return new MicroFunctionsAdapter(
+      {
+        platform: 'microfunctions',
+        mode: 'embedded',
+        url: handle.url,
+        backend: config.backend,
+        preset: config.preset,
+        poolSize: config.poolSize,
+        workerStart: config.workerStart,
+      },
+      new MicroFunctionsClient({ url: handle.url, token: handle.token }),
+      { handle, dataDir },
+    );
+  }
+
+  protected async doDeploy(deployment: Deployment, manifest: AppManifest): Promise<void> {
+    await this.#client.deploy(manifest);
+    this.#manifests.set(deployment.id, manifest);
+  }
+
+  protected async doInvoke(deployment: Deployment, fn: string, input: unknown, stamps: SendStamps): Promise<HookAnswer> {
+    stamps.actualSend = now();
+    const answer = await this.#client.invokeFunction(deployment.app, fn, input);
+    stamps.receive = now();
+    return this.#answer(answer);
+  }
+
+  protected async doExecute(deployment: Deployment, workflow: string, input: unknown, stamps: SendStamps): Promise<HookAnswer> {
+    stamps.actualSend = now();
+    const answer = await this.#client.execute(deployment.app, workflow, input);
+    stamps.receive = now();
+    return this.#answer(answer);
+  }
+
+  /** Destroys every sandbox of the app (its agent, workers and pool); the app stays deployed. */
+  protected async doEnforceColdStart(deployment: Deployment): Promise<void> {
+    await this.#client.reclaim(deployment.app);
+  }
+
+  protected async doCollectMetrics(): Promise<PlatformMetrics> {
+    const at = now();
+    const apps = await this.#client.listApps();
+    const sandboxes = apps.flatMap((a) => a.sandboxes.map((s) => ({ app: a.name, id: s.id, agentPid: s.agentPid ?? null, rootPid: s.pid })));
+    const processes: ProcessSample[] = [];
+    if (this.#seesProcesses()) {
+      const sample = (pid: number, role: string, app: string | null): ProcessSample => ({ pid, role, app, rssBytes: rssBytes(pid), pssBytes: pssBytes(pid) });
+      if (this.#embedded) processes.push(sample(process.pid, 'frontend', null));
+      for (const s of sandboxes) {
+        const root = s.rootPid ?? s.agentPid;
+        if (root === null) continue;
+        const inside = [root, ...descendants(root)];
+        for (const pid of inside) {
+          const fn = this.#workerOf.get(pid);
+          const role = pid === s.agentPid ? 'agent' : fn !== undefined ? `worker:${fn}` : pid === root ? 'sandbox' : 'runtime';
+          processes.push(sample(pid, role, s.app));
+        }
+      }
+    }
+    return { at, sandboxes, processes };
+  }
+
+  protected async doRemove(deployment: Deployment): Promise<void> {
+    this.#manifests.delete(deployment.id);
+    await this.#client.deleteApp(deployment.app);
+  }
+
+  protected async doClose(): Promise<void> {
+    if (this.#embedded) {
+      await this.#embedded.handle.close();
+      await rm(this.#embedded.dataDir, { recursive: true, force: true });
+    }
+  }
+
+  /** Processes can be read from /proc only when the platform runs on this host. */
+  #seesProcesses(): boolean {
+    if (this.#embedded) return true;
+    const host = new URL(this.description.url).hostname;
+    return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+  }
+
+  #answer(answer: Execution | FunctionInvocation): HookAnswer {
+    const records = answer.records ?? [];
+    for (const r of records) if (r.workerPid > 0) this.#workerOf.set(r.workerPid, r.function);
+    const platform = { executionId: answer.executionId, t: answer.t, records };
+    if (answer.status === 'SUCCEEDED') return { platform, status: 'succeeded', output: answer.output };
+    return { platform, status: 'failed', error: answer.error ?? 'unknown', cause: answer.cause ?? '' };
+  }
+}
