@@ -6,16 +6,32 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MfError } from '../platform/errors.js';
 import type { AppManifest, FunctionManifest } from '../platform/manifest.js';
+import { anomalyDetection } from './anomaly-detection/workload.js';
+import { cpu } from './cpu/workload.js';
+import { faceRecognition } from './face-recognition/workload.js';
 import { hello } from './hello/workload.js';
+import { imagePipeline } from './image-pipeline/workload.js';
+import { noop } from './noop/workload.js';
 import { noopChain } from './noop-chain/workload.js';
+import { payload } from './payload/workload.js';
+import { sleep } from './sleep/workload.js';
+import { spiky } from './spiky/workload.js';
 import { workloadDir } from './paths.js';
 import type { Workload, WorkloadParams } from './types.js';
 
-export type { Validation, Workload, WorkloadParams } from './types.js';
+export type { ExecutionFailure, Validation, Workload, WorkloadParams } from './types.js';
 
 export const WORKLOADS = {
   hello,
   'noop-chain': noopChain,
+  noop,
+  sleep,
+  cpu,
+  payload,
+  'image-pipeline': imagePipeline,
+  'face-recognition': faceRecognition,
+  'anomaly-detection': anomalyDetection,
+  spiky,
 } as const;
 
 export type WorkloadName = keyof typeof WORKLOADS;

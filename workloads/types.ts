@@ -26,6 +26,18 @@ export interface Workload<Input = unknown, Output = unknown> {
   generateInput(size: string, seed: number): Input;
   /** Checks an execution's output against the input it was given. */
   validateOutput(input: Input, output: unknown): Validation;
+  /**
+   * Checks a FAILED execution (its ASL Error and Cause) against the input. Present on workloads whose sizes include
+   * inputs that must fail (a non-image, an empty photo, a malformed record): for those it checks the failure is the
+   * right one and names the stage; for any other input it says the failure was wrong. Without it, every failure is.
+   */
+  validateFailure?(input: Input, failure: ExecutionFailure): Validation;
+}
+
+/** What a FAILED execution reports: ASL's Error and Cause. */
+export interface ExecutionFailure {
+  error: string | null;
+  cause: string | null;
 }
 
 /** Narrows an output that passed `validateOutput` (the Output type parameter documents what a workload returns). */
