@@ -6,12 +6,18 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { appsCommand, deleteCommand, executionsCommand, logsCommand } from './commands/apps.js';
+import { compareCommand } from './commands/compare.js';
 import { demoCommand } from './commands/demo.js';
 import { deployCommand } from './commands/deploy.js';
 import { doctorCommand } from './commands/doctor.js';
+import { historyCommand } from './commands/history.js';
+import { imagesCommand } from './commands/images.js';
 import { importSfnCommand } from './commands/import-sfn.js';
 import { invokeCommand, invokeFunctionCommand } from './commands/invoke.js';
 import { platformCommand } from './commands/platform.js';
+import { reportCommand } from './commands/report.js';
+import { runCommand } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
 import { DEFAULT_URL } from './lib/args.js';
 import { EXIT, reportError, say, UsageError } from './lib/output.js';
 
@@ -44,7 +50,13 @@ export async function main(args: string[]): Promise<void> {
     .command(logsCommand)
     .command(executionsCommand)
     .command(doctorCommand)
+    .command(imagesCommand)
     .command(demoCommand)
+    .command(runCommand)
+    .command(reportCommand)
+    .command(compareCommand)
+    .command(historyCommand)
+    .command(validateCommand)
     .demandCommand(1, 'name a command (mfbench --help lists them)')
     .strict()
     .help()
