@@ -8,19 +8,17 @@
  * samples and the run manifest are written to results/runs/<run-id>/ before anything is printed. The human table
  * goes to stderr, and one JSON object is the last line on stdout.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median, quantileSorted } from 'simple-statistics';
 import { now } from '../../platform/clock.js';
 import { startPlatform, type PlatformHandle } from '../../platform/frontend/index.js';
 import type { InvocationRecord } from '../../platform/records.js';
 import { runManifest } from '../manifest.js';
+import { printBench, REPO, runIfMain, sleep, writeBenchRun } from './common.js';
 import { KeepAliveClient } from './http-client.js';
 import { ipcRtt, unixSocketRtt } from './rtt.js';
 
-const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const NOOP_DIR = join(REPO, 'experiments', 'bench', 'functions', 'noop');
 
 interface Sizes {
@@ -241,22 +239,10 @@ async function main(): Promise<void> {
   const manifest = runManifest('bench-core', { sizes, backend: 'process', poolSizes: [2, 0] });
   const progress = (s: string) => process.stderr.write(`[bench] ${s}\n`);
   const samples = await measure(sizes, progress);
-  const runDir = values.out ?? join(REPO, 'results', 'runs', manifest.runId);
-  await mkdir(runDir, { recursive: true });
-  await writeFile(join(runDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
-  await writeFile(join(runDir, 'samples.json'), JSON.stringify(samples));
+  const runDir = await writeBenchRun(manifest, samples, values.out);
   const summary = summarize(samples);
-  process.stderr.write(`\n${formatTable(summary)}\n\nraw samples and manifest: ${runDir}\n`);
-  process.stdout.write(JSON.stringify({ ...summary, run: runDir }) + '\n');
+  printBench(summary, formatTable(summary), runDir);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, 'bench', main);

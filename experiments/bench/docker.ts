@@ -12,14 +12,12 @@
  * written to results/runs/<run-id>/ before `summarize` computes and `formatTable` formats. The table goes to stderr,
  * one JSON object is the last line on stdout.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median } from 'simple-statistics';
 import { now } from '../../platform/clock.js';
-import * as platformConfig from '../../platform/config.js';
+import { PRESET_NAMES, type PresetName } from '../../platform/config.js';
 import { startPlatform, type PlatformHandle } from '../../platform/frontend/index.js';
 import type { InvocationRecord } from '../../platform/records.js';
 import { DockerBackend } from '../../platform/sandbox/docker/backend.js';
@@ -27,9 +25,9 @@ import { connectDocker, engineVersion, type Docker } from '../../platform/sandbo
 import { buildRuntimeImage, NODE_IN_IMAGE } from '../../platform/sandbox/docker/image.js';
 import { LABEL } from '../../platform/sandbox/docker/owner.js';
 import { runManifest } from '../manifest.js';
+import { printBench, REPO, runIfMain, sleep, writeBenchRun } from './common.js';
 import { KeepAliveClient } from './http-client.js';
 
-const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const NOOP_DIR = join(REPO, 'experiments', 'bench', 'functions', 'noop');
 
 interface Sizes {
@@ -148,30 +146,30 @@ async function measureDockerRun(docker: Docker, image: string, n: number, progre
 // ------------------------------------------------------------------ per-preset chains (the lead's part of issue 3)
 
 /**
- * Warm 5-step chain end to end under each policy preset on the docker backend. Runs only when the platform's config
- * has presets (`preset` in DEFAULTS, with 'grouped' and 'per-function'); otherwise it returns no samples and the
- * summary leaves the chain5 keys out.
+ * Warm 5-step chain end to end under each policy preset on the docker backend. Both platforms run at once and
+ * their samples alternate, so that the ratio between the presets is measured under the same machine conditions.
  */
-async function measureChain5Presets(dataDir: string, n: number, progress: (s: string) => void): Promise<Record<string, number[]>> {
-  const presets = (platformConfig as Record<string, unknown>).PRESET_NAMES as string[] | undefined;
-  if (!presets || !('preset' in platformConfig.DEFAULTS)) return {};
-  const out: Record<string, number[]> = {};
+async function measureChain5Presets(dataDir: string, n: number, progress: (s: string) => void): Promise<Record<PresetName, number[]>> {
   const steps = ['s1', 's2', 's3', 's4', 's5'];
-  for (const preset of ['grouped', 'per-function'].filter((x) => presets.includes(x))) {
-    progress(`chain5 under preset ${preset}: warm-up, then ${n} samples`);
-    const p = await startPlatform({ port: 0, dataDir, backend: 'docker', preset } as platformConfig.UserConfig);
-    const client = new KeepAliveClient(p.url, p.token);
-    try {
-      await p.platform.deploy({ name: 'chain5', functions: steps.map(noop), workflows: { main: chainDefinition(steps) } });
-      for (let i = 0; i < 20; i++) await timedPost(client, '/apps/chain5/workflows/main/executions?records=false', { i });
-      out[preset] = [];
-      for (let i = 0; i < n; i++) out[preset].push((await timedPost(client, '/apps/chain5/workflows/main/executions?records=false', { i })).ms);
-    } finally {
-      client.close();
-      await p.close();
+  const path = '/apps/chain5/workflows/main/executions?records=false';
+  const running: Array<{ preset: PresetName; platform: PlatformHandle; client: KeepAliveClient }> = [];
+  try {
+    for (const preset of PRESET_NAMES) {
+      const platform = await startPlatform({ port: 0, dataDir, backend: 'docker', preset });
+      running.push({ preset, platform, client: new KeepAliveClient(platform.url, platform.token) });
+      await platform.platform.deploy({ name: 'chain5', functions: steps.map(noop), workflows: { main: chainDefinition(steps) } });
+    }
+    progress(`chain5 under ${PRESET_NAMES.join(' and ')}: warm-up, then ${n} samples each, alternating`);
+    for (let i = 0; i < 20; i++) for (const r of running) await timedPost(r.client, path, { i });
+    const out = Object.fromEntries(PRESET_NAMES.map((p) => [p, [] as number[]])) as Record<PresetName, number[]>;
+    for (let i = 0; i < n; i++) for (const r of running) out[r.preset].push((await timedPost(r.client, path, { i })).ms);
+    return out;
+  } finally {
+    for (const r of running) {
+      r.client.close();
+      await r.platform.close();
     }
   }
-  return out;
 }
 
 export async function measure(sizes: Sizes, docker: Docker, image: string, progress: (s: string) => void): Promise<Samples> {
@@ -280,22 +278,10 @@ async function main(): Promise<void> {
     docker: { engine: await engineVersion(docker), image: image.tag, limits: new DockerBackend().describeLimits() },
   });
   const samples = await measure(sizes, docker, image.tag, progress);
-  const runDir = values.out ?? join(REPO, 'results', 'runs', manifest.runId);
-  await mkdir(runDir, { recursive: true });
-  await writeFile(join(runDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
-  await writeFile(join(runDir, 'samples.json'), JSON.stringify(samples));
+  const runDir = await writeBenchRun(manifest, samples, values.out);
   const summary = summarize(samples);
-  process.stderr.write(`\n${formatTable(summary)}\n\nraw samples and manifest: ${runDir}\n`);
-  process.stdout.write(JSON.stringify({ ...summary, run: runDir }) + '\n');
+  printBench(summary, formatTable(summary), runDir);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`bench:docker failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, 'bench:docker', main);

@@ -9,6 +9,7 @@
 import type { CallResult, PlatformAdapter } from '../../platform/adapters/types.js';
 import type { Temperature } from '../../platform/records.js';
 import type { WorkloadName } from '../../workloads/index.js';
+import type { MetricRecord } from '../../report/compare/stream.js';
 
 export type Size = 'quick' | 'full';
 
@@ -70,23 +71,12 @@ export interface RecordLabels {
 export type Row = Record<string, string | number | boolean | null>;
 
 /**
- * One line of the flat metric stream, records.jsonl: the `MetricRecord` of report/compare/stream.ts
- * (docs/statistics.md), which `mfbench compare` and `history` read. `platform` includes the preset
- * (`microfunctions/grouped`); `labels` hold only the dimensions that split series (backend, chain length, ...),
- * never per-request ids, because they are part of the comparison key.
+ * One line of the flat metric stream, records.jsonl (docs/statistics.md), which `mfbench compare` and `history`
+ * read. One definition, in report/compare/stream.ts, so the writer and the reader cannot drift apart. `platform`
+ * includes the preset (`microfunctions/grouped`); `labels` hold only the dimensions that split series (backend,
+ * chain length, ...), never per-request ids, because they are part of the comparison key.
  */
-export interface MetricRow {
-  experiment: string;
-  platform: string;
-  metric: string;
-  value: number | null;
-  outcome: string;
-  temperature?: string;
-  warmup?: boolean;
-  /** Epoch ms: the request's intended send time. */
-  t?: number;
-  labels?: Record<string, string | number | boolean>;
-}
+export type MetricRow = MetricRecord;
 
 /** What `process` makes of an experiment's raw records. Everything here is derived and can be rebuilt. */
 export interface Processed {

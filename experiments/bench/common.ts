@@ -1,0 +1,37 @@
+/**
+ * What every benchmark script does once it has measured: write the raw samples and the manifest to a run folder
+ * (before any statistics), then print the human table on stderr and one JSON object as the last stdout line.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunManifest } from '../manifest.js';
+
+export const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** Writes the run folder and returns its path (`out`, or results/runs/<run id>). */
+export async function writeBenchRun(manifest: RunManifest, samples: unknown, out?: string): Promise<string> {
+  const runDir = out ?? join(REPO, 'results', 'runs', manifest.runId);
+  await mkdir(runDir, { recursive: true });
+  await writeFile(join(runDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  await writeFile(join(runDir, 'samples.json'), JSON.stringify(samples));
+  return runDir;
+}
+
+export function printBench(summary: object, table: string, runDir: string): void {
+  process.stderr.write(`\n${table}\n\nraw samples and manifest: ${runDir}\n`);
+  process.stdout.write(JSON.stringify({ ...summary, run: runDir }) + '\n');
+}
+
+/** Runs `main` when `moduleUrl` is the script node was started with. */
+export function runIfMain(moduleUrl: string, label: string, main: () => Promise<void>): void {
+  if (!process.argv[1] || fileURLToPath(moduleUrl) !== process.argv[1]) return;
+  main().catch((err: unknown) => {
+    process.stderr.write(`${label} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
