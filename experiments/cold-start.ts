@@ -114,14 +114,17 @@ async function measure(ctx: RunContext, config: ColdStartConfig): Promise<void> 
 export function phasesOf(r: RawRecord): Record<(typeof PHASES)[number]['key'], number> | null {
   const rec = r.call.platform?.records[0];
   if (rec === undefined) return null;
-  const sandboxStart = rec.coldStart.sandboxStartMs ?? 0;
+  // sandboxStartMs covers the whole start; its first part, creating the process or container, is shown apart.
+  const sandboxCreate = rec.coldStart.sandboxCreateMs ?? 0;
+  const sandboxTotal = rec.coldStart.sandboxStartMs ?? 0;
+  const sandboxStart = sandboxTotal - sandboxCreate;
   const runtimeBoot = rec.coldStart.runtimeBootMs ?? 0;
   const codeLoad = rec.coldStart.codeLoadMs ?? 0;
   // Worker start as the agent saw it (queued -> workerReady) holds runtime boot and code load; the rest is handing
   // the runtime over and waiting for it (one process's stamps, so no clock offset enters).
   const workerRest = rec.t.workerReady - rec.t.queued - runtimeBoot - codeLoad;
   const handler = rec.t.handlerEnd - rec.t.handlerStart;
-  return { sandboxStart, runtimeBoot, codeLoad, workerRest, handler, other: e2eMs(r) - sandboxStart - (rec.t.workerReady - rec.t.queued) - handler };
+  return { sandboxCreate, sandboxStart, runtimeBoot, codeLoad, workerRest, handler, other: e2eMs(r) - sandboxTotal - (rec.t.workerReady - rec.t.queued) - handler };
 }
 
 function process_(raw: readonly RawRecord[]): Processed {
@@ -170,7 +173,7 @@ export const coldStart: Experiment<ColdStartConfig> = {
     id: 'fig-cold-start',
     title: 'Cold-start ladder: latency by temperature and its phases',
     caption:
-      'Left: median of each phase per temperature, stacked: sandbox start, runtime boot and code load from the records\' coldStart fields; ' +
+      'Left: median of each phase per temperature, stacked: sandbox create and start, runtime boot and code load from the records\' coldStart fields; ' +
       'rest of worker start = the agent\'s queued-to-workerReady minus boot and load; handler time from the worker\'s stamps; ' +
       'other = client latency minus all of these. Medians of phases do not add up to the median latency exactly. ' +
       'Right: every request\'s client latency (log scale), coloured by where its worker came from. ' +

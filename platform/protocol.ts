@@ -80,8 +80,8 @@ export type FrontendToAgent =
       input: unknown;
       executionName: string;
       startTime: string;
-      /** How long creating the sandbox took when this request created it; null when the sandbox existed. */
-      sandboxStartMs: number | null;
+      /** How long creating and starting the sandbox took when this request created it; null when it existed. */
+      sandboxStart: SandboxStartTimes | null;
       wantHistory: boolean;
       /** Continue at a top-level state with its input (recovery from a checkpoint) instead of at StartAt. */
       resumeAt?: { state: string; input: unknown };
@@ -91,13 +91,21 @@ export type FrontendToAgent =
       id: string;
       fn: string;
       input: unknown;
-      sandboxStartMs: number | null;
+      sandboxStart: SandboxStartTimes | null;
       /** Set when the workflow engine runs on the host and this is one of its Task hops. */
       executionId?: string;
       state?: string;
     }
   | { t: 'storage-result'; id: number; reply: StorageReply }
   | { t: 'shutdown' };
+
+/** The two phases of starting a sandbox, in milliseconds. */
+export interface SandboxStartTimes {
+  /** The backend made the isolation unit (process spawned; container created and started). */
+  createMs: number;
+  /** From the start of creation until the agent had the app deployed (so it includes createMs). */
+  totalMs: number;
+}
 
 /** One step of an execution's history (ASL engine events), kept for debugging and the console. */
 export interface HistoryEvent {

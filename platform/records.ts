@@ -33,7 +33,9 @@ export interface InvocationTimestamps {
 
 /** Phases of a cold start, in milliseconds; absent phases did not happen for this invocation. */
 export interface ColdStartPhases {
-  /** Creating and starting the sandbox (agent process or container) until its agent answered. */
+  /** Creating the sandbox: the backend made the process or the container (part of sandboxStartMs). */
+  sandboxCreateMs?: number;
+  /** Creating and starting the sandbox until its agent had the app deployed. */
   sandboxStartMs?: number;
   /** Booting a new runtime process (absent when a pooled, pre-booted process was taken). */
   runtimeBootMs?: number;

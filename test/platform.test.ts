@@ -49,6 +49,8 @@ describe('grouped sandboxing on the process backend', () => {
       seenPids.add(pid);
     }
     expect(records[0]!.coldStart.sandboxStartMs).toBeGreaterThan(0);
+    expect(records[0]!.coldStart.sandboxCreateMs).toBeGreaterThan(0);
+    expect(records[0]!.coldStart.sandboxCreateMs).toBeLessThan(records[0]!.coldStart.sandboxStartMs!);
     expect(records[1]!.coldStart.sandboxStartMs).toBeUndefined();
     for (const x of records) {
       expect(x.coldStart.codeLoadMs).toBeGreaterThanOrEqual(0);

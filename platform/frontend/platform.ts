@@ -295,7 +295,7 @@ export class Platform {
   private async runInSandbox(entry: AppEntry, exec: StoredExecution, input: unknown, startTime: string): Promise<ExecutionResult> {
     const pool = this.poolFor(entry, null);
     for (let attempt = 0; ; attempt++) {
-      const { link, startMs } = await pool.acquire();
+      const { link, start } = await pool.acquire();
       if (exec.t.dispatched === 0) exec.t.dispatched = now();
       try {
         const resumeAt = exec.checkpoint ?? undefined;
@@ -306,7 +306,7 @@ export class Platform {
           input,
           executionName: exec.executionId,
           startTime,
-          sandboxStartMs: startMs,
+          sandboxStart: start,
           wantHistory: this.config.keepHistory,
           ...(resumeAt ? { resumeAt } : {}),
         });
@@ -397,7 +397,7 @@ export class Platform {
   private async dispatch(entry: AppEntry, exec: StoredExecution, call: Hop): Promise<DoneMessage> {
     const pool = this.poolFor(entry, call.fn);
     for (let attempt = 0; ; attempt++) {
-      const { link, startMs } = await pool.acquire();
+      const { link, start } = await pool.acquire();
       if (exec.t.dispatched === 0) exec.t.dispatched = now();
       try {
         const done = await link.request({
@@ -405,7 +405,7 @@ export class Platform {
           id: randomUUID(),
           fn: call.fn,
           input: call.input,
-          sandboxStartMs: startMs,
+          sandboxStart: start,
           executionId: exec.executionId,
           ...(call.state !== null ? { state: call.state } : {}),
         });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { JsonLineChannel } from '../bus/json-lines.js';
 import { now } from '../clock.js';
 import { MfError } from '../errors.js';
-import type { AgentToFrontend, Checkpoint, FrontendToAgent, SandboxAppSpec } from '../protocol.js';
+import type { AgentToFrontend, Checkpoint, FrontendToAgent, SandboxAppSpec, SandboxStartTimes } from '../protocol.js';
 import type { Sandbox, SandboxBackend } from '../sandbox/backend.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 
@@ -39,8 +39,8 @@ export class SandboxLink {
     private readonly server: Server,
     private readonly channel: JsonLineChannel<AgentToFrontend, FrontendToAgent>,
     readonly agentPid: number,
-    /** Milliseconds from the start of create() until the app was deployed in the sandbox. */
-    readonly startMs: number,
+    /** How long the backend took to make the sandbox, and how long until the app was deployed in it. */
+    readonly startTimes: SandboxStartTimes,
     private readonly dir: string,
     private readonly handlers: LinkHandlers,
     /** The functions this sandbox holds. */
@@ -79,6 +79,7 @@ export class SandboxLink {
     try {
       const connected = new Promise<Socket>((resolve) => server.once('connection', resolve));
       sandbox = await backend.create({ sandboxId, app: app.app, dir, socketPath, readPaths, ...(where.memoryMB !== undefined ? { memoryMB: where.memoryMB } : {}) });
+      const createDone = now();
       const exited = sandbox.exited.then((exit) => {
         const tail = exit.logTail?.length ? `; its last output:\n${exit.logTail.join('\n')}` : '';
         throw new MfError('MF_SANDBOX_START_FAILED', `the sandbox agent exited before it was ready (code ${exit.code}, signal ${exit.signal})${tail}`, { sandboxId, ...exit });
@@ -108,7 +109,8 @@ export class SandboxLink {
       });
       const boot = await Promise.race([booted, exited, timeout]);
       if (!boot.deployed) throw boot.error ?? new MfError('MF_SANDBOX_START_FAILED', 'deploy into the sandbox failed');
-      link = new SandboxLink(sandbox, server, channel, boot.pid, now() - started, dir, handlers, app.functions.map((f) => f.name));
+      const startTimes = { createMs: createDone - started, totalMs: now() - started };
+      link = new SandboxLink(sandbox, server, channel, boot.pid, startTimes, dir, handlers, app.functions.map((f) => f.name));
       const self = link;
       void sandbox.exited.then(() => self.onClose());
       return link;

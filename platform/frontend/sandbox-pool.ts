@@ -5,6 +5,7 @@
  */
 import { now } from '../clock.js';
 import { MfError } from '../errors.js';
+import type { SandboxStartTimes } from '../protocol.js';
 import type { SandboxLink } from './sandbox-link.js';
 
 export interface PoolOptions {
@@ -18,8 +19,8 @@ export interface PoolOptions {
 
 export interface Slot {
   link: SandboxLink;
-  /** How long creating the sandbox took, for the request that created it; null when it existed. */
-  startMs: number | null;
+  /** How long creating and starting the sandbox took, for the request that created it; null when it existed. */
+  start: SandboxStartTimes | null;
 }
 
 interface Member {
@@ -45,7 +46,7 @@ export class SandboxPool {
     const free = this.leastLoaded();
     if (free) {
       free.inflight++;
-      return Promise.resolve({ link: free.link, startMs: null });
+      return Promise.resolve({ link: free.link, start: null });
     }
     if (this.members.length + this.creating < this.options.maxSandboxes) return this.grow();
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
@@ -117,7 +118,7 @@ export class SandboxPool {
     // The creator's request goes to the new sandbox first (its first invocation is the cold-sandbox one);
     // requests that waited for the sandbox follow on the next turn.
     setImmediate(() => this.serveWaiting());
-    return { link, startMs: link.startMs };
+    return { link, start: link.startTimes };
   }
 
   private serveWaiting(): void {
@@ -125,7 +126,7 @@ export class SandboxPool {
       const free = this.leastLoaded();
       if (!free) return;
       free.inflight++;
-      this.waiting.shift()!.resolve({ link: free.link, startMs: null });
+      this.waiting.shift()!.resolve({ link: free.link, start: null });
     }
   }
 

@@ -16,6 +16,7 @@ import type {
   HistoryEvent,
   LogLine,
   SandboxAppSpec,
+  SandboxStartTimes,
 } from '../../protocol.js';
 import { temperatureOf, type InvocationOutcome, type InvocationRecord } from '../../records.js';
 import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type TaskCall } from '../../asl/index.js';
@@ -28,7 +29,7 @@ type DoneMessage = Extract<AgentToFrontend, { t: 'done' }>;
 /** What one request (an execution or a direct invocation) accumulates while it runs. */
 interface RequestContext {
   executionId: string | null;
-  sandboxStartMs: number | null;
+  sandboxStart: SandboxStartTimes | null;
   records: InvocationRecord[];
   logs: DoneMessage['logs'];
 }
@@ -116,7 +117,7 @@ export class Agent {
       this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
       return;
     }
-    const ctx: RequestContext = { executionId: message.id, sandboxStartMs: message.sandboxStartMs, records: [], logs: [] };
+    const ctx: RequestContext = { executionId: message.id, sandboxStart: message.sandboxStart, records: [], logs: [] };
     const history: HistoryEvent[] = [];
     let result: ExecutionResult;
     try {
@@ -154,7 +155,7 @@ export class Agent {
   }
 
   private async invokeDirect(message: Extract<FrontendToAgent, { t: 'invoke' }>): Promise<void> {
-    const ctx: RequestContext = { executionId: message.executionId ?? message.id, sandboxStartMs: message.sandboxStartMs, records: [], logs: [] };
+    const ctx: RequestContext = { executionId: message.executionId ?? message.id, sandboxStart: message.sandboxStart, records: [], logs: [] };
     if (!this.spec?.functions.some((f) => f.name === message.fn)) {
       const error = new MfError('MF_FUNCTION_NOT_FOUND', `the app has no function "${message.fn}"`, { function: message.fn });
       this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
@@ -203,7 +204,7 @@ export class Agent {
       const e = toMfError(err);
       const t = now();
       const outcome: InvocationOutcome = { state: 'crashed', error: e.code, cause: e.message };
-      ctx.records.push(this.record({ invocationId, fn, state, ctx, temperature: temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStartMs !== null, firstInSandbox, workerStartedForInvocation: true }), workerPid: -1, workerOrigin: 'spawn', t: { queued, workerReady: t, handlerStart: t, handlerEnd: t, published: t }, coldStart: {}, inputBytes, outputBytes: 0, outcome }));
+      ctx.records.push(this.record({ invocationId, fn, state, ctx, temperature: temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStart !== null, firstInSandbox, workerStartedForInvocation: true }), workerPid: -1, workerOrigin: 'spawn', t: { queued, workerReady: t, handlerStart: t, handlerEnd: t, published: t }, coldStart: {}, inputBytes, outputBytes: 0, outcome }));
       return { ok: false, error: e.code, cause: e.message };
     }
     const workerReady = now();
@@ -211,8 +212,11 @@ export class Agent {
     const answer = await workers.invoke(worker, invocationId, input, ctx.executionId);
     const published = now();
 
-    const temperature = temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStartMs !== null, firstInSandbox, workerStartedForInvocation: started });
-    const coldStart = temperature === 'cold-sandbox' && ctx.sandboxStartMs !== null ? { sandboxStartMs: ctx.sandboxStartMs, ...phases } : phases;
+    const temperature = temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStart !== null, firstInSandbox, workerStartedForInvocation: started });
+    const coldStart =
+      temperature === 'cold-sandbox' && ctx.sandboxStart !== null
+        ? { sandboxCreateMs: ctx.sandboxStart.createMs, sandboxStartMs: ctx.sandboxStart.totalMs, ...phases }
+        : phases;
     const base = { invocationId, fn, state, ctx, temperature, workerPid: worker.pid, workerOrigin: started ? worker.origin : ('existing' as const), coldStart, inputBytes };
 
     if (answer.kind === 'fault') {

@@ -4,7 +4,8 @@ import { figureTitle, PALETTE, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 
 /** The phases stacked in the figure, bottom to top. `key` is the field of experiments/cold-start.ts's phasesOf. */
 export const PHASES = [
-  { key: 'sandboxStart', metric: 'sandbox_start', label: 'sandbox start' },
+  { key: 'sandboxCreate', metric: 'sandbox_create', label: 'sandbox create (process / container)' },
+  { key: 'sandboxStart', metric: 'sandbox_start', label: 'sandbox start (agent up, app deployed)' },
   { key: 'runtimeBoot', metric: 'runtime_boot', label: 'runtime boot' },
   { key: 'codeLoad', metric: 'code_load', label: 'code load' },
   { key: 'workerRest', metric: 'worker_start_rest', label: 'rest of worker start' },
