@@ -1,6 +1,7 @@
 /**
  * The docker backend's runtime image, built here since no registry can be reached: FROM scratch with this host's
- * node binary, the shared libraries `ldd` lists for it, the dynamic loader, and an empty world-writable /tmp. The
+ * node binary, the shared libraries `ldd` lists for it and for the native addons in the project's node_modules
+ * (sharp's libvips needs libresolv, which node does not), the dynamic loader, and an empty world-writable /tmp. The
  * platform's own code is not in the image: dist/ and the function code are bind-mounted at run time, so a rebuild
  * of the platform never needs a rebuild of the image.
  *
@@ -14,6 +15,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { now } from '../../clock.js';
 import { MfError } from '../../errors.js';
 import { connectDocker, errorText, statusOf, type Docker } from './engine.js';
@@ -140,11 +142,29 @@ export function runtimeImageContent(): Promise<ImageContent> {
   return memo;
 }
 
+/** The project's node_modules (bind-mounted into containers at the same path). */
+const NODE_MODULES = fileURLToPath(new URL('../../../../node_modules', import.meta.url));
+
+/**
+ * System libraries the native addons in node_modules link against. Their own libraries (e.g. sharp's libvips)
+ * stay in node_modules, which is mounted into the container; only what they need from the host goes in the image.
+ */
+async function addonSystemLibraries(): Promise<string[]> {
+  const found = await run('find', [NODE_MODULES, '-type', 'f', '(', '-name', '*.node', '-o', '-name', '*.so', '-o', '-name', '*.so.*', ')']).catch(() => '');
+  const libs = new Set<string>();
+  for (const file of found.split('\n').filter(Boolean)) {
+    const output = await run('ldd', [file]).catch(() => ''); // not a dynamic ELF object for this host: nothing to add
+    if (output.includes('=> not found')) continue; // an addon for another platform or libc variant; it cannot load here either
+    for (const lib of parseLdd(output)) if (!lib.startsWith(NODE_MODULES)) libs.add(lib);
+  }
+  return [...libs];
+}
+
 async function computeContent(): Promise<ImageContent> {
   const node = process.execPath;
   let libs: string[];
   try {
-    libs = parseLdd(await run('ldd', [node]));
+    libs = [...new Set([...parseLdd(await run('ldd', [node])), ...(await addonSystemLibraries())])];
   } catch (err) {
     throw new MfError('MF_IMAGE_MISSING', `cannot work out the libraries of ${node} for the runtime image: ${(err as Error).message}`, { node, hint: 'the image builder needs `ldd` (Debian: libc-bin)' });
   }
