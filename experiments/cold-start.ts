@@ -59,6 +59,9 @@ class IdentityCheck {
       case 'warm':
         ok = !newSandbox && record.sandboxId === this.roundSandbox && record.workerPid === this.step1Pid && record.temperature === 'warm';
         break;
+      case 'unknown':
+        ok = false; // the experiment never expects a temperature it cannot establish
+        break;
     }
     this.#sandboxes.add(record.sandboxId);
     if (record.workerPid > 0) this.#pids.add(record.workerPid);

@@ -4,8 +4,12 @@
  */
 import type { ErrorBody } from './errors.js';
 
-/** How much start-up an invocation paid for, decided from identity (see `temperatureOf`), never guessed. */
-export type Temperature = 'cold-sandbox' | 'cold-worker' | 'warm';
+/**
+ * How much start-up an invocation paid for, decided from identity (see `temperatureOf`), never guessed. `unknown`
+ * is for other platforms' records when their evidence (OpenWhisk's initTime, a container id) is missing;
+ * MicroFunctions always knows.
+ */
+export type Temperature = 'cold-sandbox' | 'cold-worker' | 'warm' | 'unknown';
 
 /** Where the worker that ran an invocation came from. */
 export type WorkerOrigin = 'existing' | 'pool' | 'spawn';

@@ -5,10 +5,8 @@
  */
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { ADAPTER_NAMES, ADAPTERS } from '../../platform/adapters/registry.js';
-import { createProgress } from '../../experiments/runner/progress.js';
+import { ADAPTER_NAMES, ADAPTERS, NOT_APPLICABLE } from '../../platform/adapters/registry.js';
 import { EXPERIMENT_NAMES, EXPERIMENTS, SUITES } from '../../experiments/runner/registry.js';
-import { runExperiments } from '../../experiments/runner/runner.js';
 import type { Size, Variant } from '../../experiments/runner/types.js';
 import type { GlobalOptions } from '../lib/args.js';
 import { defineCommand } from '../lib/command.js';
@@ -57,11 +55,13 @@ export const runCommand = defineCommand({
     const entry = ADAPTERS[argv.platform as keyof typeof ADAPTERS];
     const backends = list(argv.backend);
     const presets = list(argv.preset);
-    for (const b of backends) if (!(entry.backends() as readonly string[]).includes(b)) throw new UsageError(`--backend ${b}: ${argv.platform} offers ${entry.backends().join(', ')}`);
-    for (const p of presets) if (!(entry.presets() as readonly string[]).includes(p)) throw new UsageError(`--preset ${p}: ${argv.platform} offers ${entry.presets().join(', ')}`);
+    const offers = (what: readonly string[]) => (what.length > 0 ? what.join(', ') : 'none');
+    for (const b of backends) if (!(entry.backends as readonly string[]).includes(b)) throw new UsageError(`--backend ${b}: ${argv.platform} offers ${offers(entry.backends)}`);
+    for (const p of presets) if (!(entry.presets as readonly string[]).includes(p)) throw new UsageError(`--preset ${p}: ${argv.platform} offers ${offers(entry.presets)}`);
     const variants: Variant[] = [];
-    for (const backend of backends.length > 0 ? backends : ['process']) {
-      for (const preset of presets.length > 0 ? presets : ['grouped']) {
+    // Unset: the platform's first backend and preset, or '-' where the platform has no such dimension.
+    for (const backend of backends.length > 0 ? backends : [entry.backends[0] ?? NOT_APPLICABLE]) {
+      for (const preset of presets.length > 0 ? presets : [entry.presets[0] ?? NOT_APPLICABLE]) {
         const v: Variant = { platform: argv.platform, backend, preset };
         if (argv.url !== undefined) v.url = argv.url;
         if (argv.token !== undefined) v.token = argv.token;
@@ -70,6 +70,8 @@ export const runCommand = defineCommand({
         variants.push(v);
       }
     }
+    // Loaded here, not at the top: every CLI start loads this module for its help text.
+    const [{ createProgress }, { runExperiments }] = await Promise.all([import('../../experiments/runner/progress.js'), import('../../experiments/runner/runner.js')]);
     const progress = createProgress('auto');
     const result = await runExperiments({
       experiments,

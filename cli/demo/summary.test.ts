@@ -77,6 +77,6 @@ describe('summarize', () => {
     });
     expect(w?.problems).toEqual(['#5 FAILED: E: boom', '#6 SUCCEEDED: $.n: expected 1, got 2', '#7 ERROR: MF_APP_NOT_FOUND: x']);
     expect(other).toMatchObject({ workload: 'other', executions: 1, first: { clientMs: 7 }, warm: { clientMs: { n: 0 } } });
-    expect(countTemperatures([])).toEqual({ 'cold-sandbox': 0, 'cold-worker': 0, warm: 0 });
+    expect(countTemperatures([])).toEqual({ 'cold-sandbox': 0, 'cold-worker': 0, warm: 0, unknown: 0 });
   });
 });

@@ -45,7 +45,7 @@ export function latency(values: readonly number[]): LatencySummary {
 }
 
 export function countTemperatures(samples: readonly DemoSample[]): TemperatureCounts {
-  const counts: TemperatureCounts = { 'cold-sandbox': 0, 'cold-worker': 0, warm: 0 };
+  const counts: TemperatureCounts = { 'cold-sandbox': 0, 'cold-worker': 0, warm: 0, unknown: 0 };
   for (const s of samples) for (const t of s.temperatures) counts[t] += 1;
   return counts;
 }

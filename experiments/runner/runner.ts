@@ -35,7 +35,8 @@ export interface RunResult {
 
 export const DEFAULT_RESULTS = (): string => join(repoRoot(), 'results', 'runs');
 
-const COLDNESS: Record<Temperature, number> = { 'cold-sandbox': 2, 'cold-worker': 1, warm: 0 };
+/** For the coldest record of a call; an unknown temperature only wins when nothing is known. */
+const COLDNESS: Record<Temperature, number> = { 'cold-sandbox': 3, 'cold-worker': 2, warm: 1, unknown: 0 };
 
 /** The coldest temperature among a call's platform records (null when the platform reported none). */
 export function callTemperature(call: CallResult): Temperature | null {

@@ -26,6 +26,8 @@ export interface Variant {
   token?: string;
   poolSize?: number;
   workerStart?: 'first-use' | 'deploy';
+  /** Config of an embedded platform that an experiment needs (e.g. a short keep-alive); recorded in the manifest. */
+  platformConfig?: Record<string, unknown>;
 }
 
 /** A variant's name in tables and legends: platform/backend/preset (plus pool size when set). */

@@ -1,44 +1,16 @@
 /**
  * The platform adapters by name. The CLI's `--platform` choices come from this registry's keys
  * (`AdapterName = keyof typeof ADAPTERS`), so a new platform is one folder under platform/adapters/ and one entry
- * here (docs/adapters.md).
+ * here (docs/adapters.md). An entry loads its adapter's module only when an adapter is created: listing the
+ * platforms (every CLI start does, for its help) must not load every platform's code.
  */
+import { BACKENDS, PRESET_NAMES } from '../config.js';
 import { MfError } from '../errors.js';
-import { BACKENDS } from '../config.js';
-import { MicroFunctionsAdapter, microfunctionsPresets, type MicroFunctionsOptions } from './microfunctions/index.js';
 import type { PlatformAdapter } from './types.js';
-
-/** What the harness knows about a platform: how to create its adapter and which backends and presets it offers. */
-export interface AdapterEntry<Options> {
-  describe: string;
-  /** Sandbox backends (`--backend` choices); `[]` when the platform has no such notion. */
-  backends(): readonly string[];
-  /** Policy presets (`--preset` choices); `[]` when the platform has none. */
-  presets(): readonly string[];
-  create(options: Options): Promise<PlatformAdapter>;
-}
-
-export const ADAPTERS = {
-  microfunctions: {
-    describe: 'MicroFunctions, embedded in this process on port 0 (default) or at --url',
-    backends: () => BACKENDS,
-    presets: microfunctionsPresets,
-    create: (options: MicroFunctionsOptions) => MicroFunctionsAdapter.create(options),
-  } satisfies AdapterEntry<MicroFunctionsOptions>,
-} as const;
-
-export type AdapterName = keyof typeof ADAPTERS;
-export type AdapterOptions<N extends AdapterName> = Parameters<(typeof ADAPTERS)[N]['create']>[0];
-
-export const ADAPTER_NAMES = Object.keys(ADAPTERS) as AdapterName[];
-
-export function isAdapterName(name: string): name is AdapterName {
-  return Object.hasOwn(ADAPTERS, name);
-}
 
 /**
  * The options every adapter understands in the harness, so that an experiment can ask for a variant without
- * knowing the platform: which backend and preset, and where the platform is.
+ * knowing the platform: which backend and preset (only for platforms that offer them), and where the platform is.
  */
 export interface CommonAdapterOptions {
   backend?: string;
@@ -47,13 +19,72 @@ export interface CommonAdapterOptions {
   token?: string;
   poolSize?: number;
   workerStart?: 'first-use' | 'deploy';
+  /** Config of a platform the adapter starts itself (policy switches, keep-alive); refused by the others. */
+  platformConfig?: Record<string, unknown>;
 }
 
-/** Creates the adapter for a registered platform name. */
+/** What the harness knows about a platform: which backends and presets it offers, and how to make its adapter. */
+export interface AdapterEntry {
+  describe: string;
+  /** Sandbox backends (`--backend` choices); empty when the platform has no such notion. */
+  backends: readonly string[];
+  /** Policy presets (`--preset` choices); empty when the platform has none. */
+  presets: readonly string[];
+  /** The adapter can start the platform itself, so `platformConfig` overrides mean something. */
+  embedded: boolean;
+  /** Loads the adapter's module and creates an adapter; each adapter checks its own options. */
+  create(options: CommonAdapterOptions): Promise<PlatformAdapter>;
+}
+
+export const ADAPTERS = {
+  microfunctions: {
+    describe: 'MicroFunctions, embedded in this process on port 0 (default) or at --url',
+    backends: BACKENDS,
+    presets: PRESET_NAMES,
+    embedded: true,
+    create: async (options) => (await import('./microfunctions/index.js')).MicroFunctionsAdapter.create(options as never),
+  },
+  openwhisk: {
+    describe: 'Apache OpenWhisk at --url (or __OW_API_HOST) with --token uuid:key (or __OW_API_KEY); docs/platforms.md',
+    backends: [],
+    presets: [],
+    embedded: false,
+    create: async (options) => (await import('./openwhisk/index.js')).OpenWhiskAdapter.create(options as never),
+  },
+  openfaas: {
+    describe: 'OpenFaaS gateway at --url (or OPENFAAS_URL) with --token user:password (or OPENFAAS_USER/OPENFAAS_PASSWORD); docs/platforms.md',
+    backends: [],
+    presets: [],
+    embedded: false,
+    create: async (options) => (await import('./openfaas/index.js')).OpenFaasAdapter.create(options as never),
+  },
+} as const satisfies Record<string, AdapterEntry>;
+
+export type AdapterName = keyof typeof ADAPTERS;
+
+export const ADAPTER_NAMES = Object.keys(ADAPTERS) as AdapterName[];
+
+/** The label of a variant dimension a platform does not have (OpenWhisk has no presets). */
+export const NOT_APPLICABLE = '-';
+
+export function isAdapterName(name: string): name is AdapterName {
+  return Object.hasOwn(ADAPTERS, name);
+}
+
+/** Creates the adapter for a registered platform name, passing backend and preset only where the platform has them. */
 export async function createAdapter(name: string, options: CommonAdapterOptions): Promise<PlatformAdapter> {
   if (!isAdapterName(name)) {
     throw new MfError('MF_CONFIG_INVALID', `no platform adapter named "${name}" (known: ${ADAPTER_NAMES.join(', ')})`, { option: 'platform', platform: name });
   }
-  const entry = ADAPTERS[name];
-  return entry.create(options as AdapterOptions<typeof name>);
+  const entry: AdapterEntry = ADAPTERS[name];
+  const { backend, preset, platformConfig, ...rest } = options;
+  if (platformConfig !== undefined && Object.keys(platformConfig).length > 0 && !entry.embedded) {
+    throw new MfError('MF_CONFIG_INVALID', `platform "${name}" runs elsewhere: its config cannot be set from here (${Object.keys(platformConfig).join(', ')})`, { option: 'platformConfig', platform: name });
+  }
+  return entry.create({
+    ...rest,
+    ...(entry.backends.length > 0 && backend !== undefined ? { backend } : {}),
+    ...(entry.presets.length > 0 && preset !== undefined ? { preset } : {}),
+    ...(platformConfig !== undefined && entry.embedded ? { platformConfig } : {}),
+  });
 }

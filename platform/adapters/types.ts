@@ -90,7 +90,7 @@ export interface PlatformMetrics {
   /** Epoch ms (platform/clock.ts) when the sample was taken. */
   at: number;
   /** Sandboxes alive per app. */
-  sandboxes: Array<{ app: string; id: string; agentPid: number | null; rootPid: number | null }>;
+  sandboxes: Array<{ app: string; id: string; agentPid: number | null; rootPid: number | null; containerId?: string }>;
   /** Processes the adapter can see (empty for a remote platform it cannot look inside). */
   processes: ProcessSample[];
 }

@@ -28,6 +28,8 @@ export interface SandboxSummary {
   /** The sandbox agent's process id. */
   agentPid?: number;
   backend: string;
+  /** The container holding the sandbox (docker backend). */
+  containerId?: string;
   /** The functions the sandbox holds: all of the app's under grouped sandboxing, one under per-function. */
   functions: string[];
   /** ISO 8601. */

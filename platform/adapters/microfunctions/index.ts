@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BACKENDS, PRESET_NAMES, WORKER_START, type BackendName, type PresetName, type UserConfig, type WorkerStart } from '../../config.js';
+import { BACKENDS, PRESET_NAMES, WORKER_START, type BackendName, type PolicySwitches, type PresetName, type UserConfig, type WorkerStart } from '../../config.js';
 import { now } from '../../clock.js';
 import { MfError } from '../../errors.js';
 import type { AppManifest } from '../../manifest.js';
@@ -18,15 +18,10 @@ import type { PlatformHandle } from '../../frontend/index.js';
 import { descendants, pssBytes, rssBytes } from '../proc.js';
 import { BaseAdapter, type Deployment, type HookAnswer, type PlatformMetrics, type ProcessSample, type SendStamps } from '../types.js';
 
-/** The presets MicroFunctions knows (docs/policies.md); the CLI's --preset choices. */
-export function microfunctionsPresets(): readonly string[] {
-  return PRESET_NAMES;
-}
-
 export interface MicroFunctionsOptions {
   /** Sandbox backend of an embedded platform (default `process`). For a remote one: what its records must say. */
   backend?: BackendName;
-  /** Policy preset (default `grouped`); see `microfunctionsPresets()`. */
+  /** Policy preset (default `grouped`; docs/policies.md). */
   preset?: string;
   /** A running platform to drive instead of starting one in-process. */
   url?: string;
@@ -36,6 +31,11 @@ export interface MicroFunctionsOptions {
   poolSize?: number;
   /** Embedded only: start workers on first use (default) or at deploy. */
   workerStart?: WorkerStart;
+  /**
+   * Embedded only: any other platform config (policy switches for an ablation, keepAliveSeconds, ...). The
+   * platform checks every value; the resolved policy is in the adapter's description, so it lands in the manifest.
+   */
+  platformConfig?: UserConfig;
 }
 
 /** The options as resolved, without the token. */
@@ -47,6 +47,8 @@ export interface MicroFunctionsDescription {
   preset: string;
   poolSize: number | null;
   workerStart: string | null;
+  /** Embedded: the policy switches as the platform resolved them (docs/policies.md); remote: null. */
+  policy: PolicySwitches | null;
   [key: string]: unknown;
 }
 
@@ -55,12 +57,12 @@ export function resolveMicroFunctionsOptions(o: MicroFunctionsOptions): Required
   const fail = (option: string, problem: string): never => {
     throw new MfError('MF_CONFIG_INVALID', `microfunctions adapter: option "${option}" ${problem}`, { option });
   };
-  const known = ['backend', 'preset', 'url', 'token', 'poolSize', 'workerStart'];
+  const known = ['backend', 'preset', 'url', 'token', 'poolSize', 'workerStart', 'platformConfig'];
   for (const key of Object.keys(o)) if (!known.includes(key)) fail(key, `is unknown (known: ${known.join(', ')})`);
   const backend = o.backend ?? 'process';
   if (!BACKENDS.includes(backend)) fail('backend', `must be one of ${BACKENDS.join(', ')}, got "${String(backend)}"`);
   const preset = o.preset ?? 'grouped';
-  const presets = microfunctionsPresets();
+  const presets: readonly string[] = PRESET_NAMES;
   if (!presets.includes(preset)) {
     fail('preset', `must be one of ${presets.join(', ')}, got "${preset}"`);
   }
@@ -100,13 +102,13 @@ export class MicroFunctionsAdapter extends BaseAdapter {
       const client = new MicroFunctionsClient({ url: o.url, token: o.token });
       await client.health(); // fail now, naming the URL, rather than in the middle of an experiment
       return new MicroFunctionsAdapter(
-        { platform: 'microfunctions', mode: 'remote', url: client.url, backend: o.backend, preset: o.preset, poolSize: null, workerStart: null },
+        { platform: 'microfunctions', mode: 'remote', url: client.url, backend: o.backend, preset: o.preset, poolSize: null, workerStart: null, policy: null },
         client,
         null,
       );
     }
     const dataDir = await mkdtemp(join(tmpdir(), 'mfbench-adapter-'));
-    const user: Record<string, unknown> = { port: 0, dataDir, backend: o.backend };
+    const user: Record<string, unknown> = { ...o.platformConfig, port: 0, dataDir, backend: o.backend };
     if (o.token !== undefined) user.token = o.token;
     if (o.poolSize !== undefined) user.poolSize = o.poolSize;
     if (o.workerStart !== undefined) user.workerStart = o.workerStart;
@@ -130,6 +132,14 @@ export class MicroFunctionsAdapter extends BaseAdapter {
         preset: config.preset,
         poolSize: config.poolSize,
         workerStart: config.workerStart,
+        policy: {
+          sandboxing: config.sandboxing,
+          busMode: config.busMode,
+          workerConcurrency: config.workerConcurrency,
+          maxWorkersPerFunction: config.maxWorkersPerFunction,
+          maxSandboxesPerFunction: config.maxSandboxesPerFunction,
+          keepAliveSeconds: config.keepAliveSeconds,
+        },
       },
       new MicroFunctionsClient({ url: handle.url, token: handle.token }),
       { handle, dataDir },
@@ -163,7 +173,9 @@ export class MicroFunctionsAdapter extends BaseAdapter {
   protected async doCollectMetrics(): Promise<PlatformMetrics> {
     const at = now();
     const apps = await this.#client.listApps();
-    const sandboxes = apps.flatMap((a) => a.sandboxes.map((s) => ({ app: a.name, id: s.id, agentPid: s.agentPid ?? null, rootPid: s.pid })));
+    const sandboxes = apps.flatMap((a) =>
+      a.sandboxes.map((s) => ({ app: a.name, id: s.id, agentPid: s.agentPid ?? null, rootPid: s.pid, ...(s.containerId ? { containerId: s.containerId } : {}) })),
+    );
     const processes: ProcessSample[] = [];
     if (this.#seesProcesses()) {
       const sample = (pid: number, role: string, app: string | null): ProcessSample => ({ pid, role, app, rssBytes: rssBytes(pid), pssBytes: pssBytes(pid) });

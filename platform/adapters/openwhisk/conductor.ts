@@ -1,0 +1,139 @@
+/**
+ * Our ASL engine as an OpenWhisk conductor action (docs/conductors.md of apache/openwhisk): this module runs INSIDE
+ * OpenWhisk, zipped with the compiled engine (platform/asl) by the adapter.
+ *
+ * A conductor action decides, one activation at a time, which action to run next: it returns
+ * `{action, params, state}` to continue (OpenWhisk runs `action` on `params`, then activates the conductor again with
+ * that action's result merged with `state`), or a dictionary without `action` to finish. The engine, however, runs
+ * an execution to completion with an async invoker. The bridge is deterministic replay: `state` carries a journal of
+ * every Task result so far; each activation runs the execution from the start, answering journalled calls at once,
+ * until it is blocked only on calls not yet made; the first of those is returned as the continuation. When the run
+ * completes, its output (or its ASL failure) is the conductor's result.
+ *
+ * Calls are identified by (state name, input, occurrence), not by order, so that the interleaving of Parallel
+ * branches or Map iterations cannot shift the journal. Consequences, stated in docs/platforms.md: Task calls of
+ * Parallel/Map run one at a time; Wait states, Retry intervals and an execution's TimeoutSeconds are timed again on
+ * each replay; a journal entry costs a few dozen bytes plus the Task's output.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { loadStateMachine } from '../../asl/load.js';
+import { runExecution, TaskFailure, type TaskInvoker } from '../../asl/run.js';
+import type { ExecutionResult } from '../../protocol.js';
+import { EVENT_KEY, EXEC_KEY, STATE_KEY, eventOf, failureOf, outputOf } from './wire.js';
+
+/** What the adapter writes into the conductor's zip (workflow.json). */
+export interface ConductorConfig {
+  /** The workflow's name (the state machine name). */
+  workflow: string;
+  /** The ASL definition, as deployed. */
+  definition: unknown;
+  /** The OpenWhisk package holding the app's actions. */
+  package: string;
+}
+
+interface JournalEntry {
+  key: string;
+  output?: unknown;
+  error?: string;
+  cause?: string;
+}
+
+interface ConductorState {
+  executionId: string;
+  startTime: string;
+  input: unknown;
+  journal: JournalEntry[];
+  /** The key of the call the previous activation asked OpenWhisk to run. */
+  pending: string | null;
+}
+
+interface Pending {
+  key: string;
+  functionName: string;
+  input: unknown;
+  stateName: string;
+}
+
+type Dict = Record<string, unknown>;
+
+const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** One conductor activation: returns a continuation or the final result (see the module comment). */
+export async function conduct(params: Dict, config: ConductorConfig, env: Record<string, string | undefined> = process.env): Promise<Dict> {
+  let st: ConductorState;
+  const carried = params[STATE_KEY];
+  if (isDict(carried) && Array.isArray(carried.journal)) {
+    st = carried as unknown as ConductorState;
+    const result: Dict = { ...params };
+    delete result[STATE_KEY];
+    if (st.pending !== null) {
+      // The component's result (a Lambda error is an `error` dictionary, as the wrapper or OpenWhisk reported it).
+      if (result.error !== undefined) st.journal.push({ key: st.pending, ...failureOf(result) });
+      else st.journal.push({ key: st.pending, output: outputOf(result) });
+    }
+  } else {
+    st = { executionId: env.__OW_ACTIVATION_ID ?? randomUUID(), startTime: new Date().toISOString(), input: eventOf(params), journal: [], pending: null };
+  }
+
+  const machine = loadStateMachine(config.definition, config.workflow);
+  const done = new Map(st.journal.map((e) => [e.key, e]));
+  const occurrences = new Map<string, number>();
+  const pending: Pending[] = [];
+  let calls = 0;
+  const invoke: TaskInvoker = (call) => {
+    calls++;
+    const base = createHash('sha256').update(call.stateName).update('\u0000').update(JSON.stringify(call.input) ?? 'null').digest('base64url').slice(0, 22);
+    const n = (occurrences.get(base) ?? 0) + 1;
+    occurrences.set(base, n);
+    const key = `${base}#${n}`;
+    const entry = done.get(key);
+    if (entry) return entry.error !== undefined ? Promise.reject(new TaskFailure(entry.error, entry.cause ?? '')) : Promise.resolve(entry.output);
+    pending.push({ key, functionName: call.functionName, input: call.input, stateName: call.stateName });
+    return new Promise((_resolve, reject) => {
+      call.signal.addEventListener('abort', () => reject(new Error('suspended: the conductor continues in its next activation')), { once: true });
+    });
+  };
+
+  const abort = new AbortController();
+  let finished: ExecutionResult | null = null;
+  const run = runExecution(machine, st.input, {
+    invoke,
+    executionId: st.executionId,
+    executionName: st.executionId,
+    startTime: st.startTime,
+    stateMachineName: config.workflow,
+    signal: abort.signal,
+  }).then((r) => {
+    finished = r;
+  });
+  // Let the engine run until it finishes or is blocked only on new calls (two quiet turns of the event loop). A
+  // Wait state or a retry interval keeps it on a timer with nothing pending: keep waiting then.
+  let seen = -1;
+  let quiet = 0;
+  for (;;) {
+    await new Promise((r) => setImmediate(r));
+    if (finished !== null) break;
+    if (calls !== seen) {
+      seen = calls;
+      quiet = 0;
+      continue;
+    }
+    if (pending.length > 0) {
+      if (++quiet >= 2) break;
+    } else await new Promise((r) => setTimeout(r, 1));
+  }
+  const result = finished as ExecutionResult | null;
+  if (result !== null) {
+    if (result.status === 'SUCCEEDED') return { params: { [EVENT_KEY]: result.output } };
+    return { error: { aslError: result.error, aslCause: result.cause ?? '' } };
+  }
+  abort.abort();
+  await run;
+  const next = pending[0] as Pending;
+  const ns = env.__OW_NAMESPACE !== undefined && env.__OW_NAMESPACE !== '' ? env.__OW_NAMESPACE : '_';
+  return {
+    action: `/${ns}/${config.package}/${next.functionName}`,
+    params: { [EVENT_KEY]: next.input, [EXEC_KEY]: { executionId: st.executionId, state: next.stateName } },
+    state: { [STATE_KEY]: { ...st, pending: next.key } },
+  };
+}

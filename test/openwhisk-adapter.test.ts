@@ -1,0 +1,263 @@
+/**
+ * The OpenWhisk adapter end to end against the OpenWhisk test double (test/doubles/openwhisk: OpenWhisk's documented
+ * REST API and runtime behaviour, actions run for real in child processes): deploy (sequence and conductor), records
+ * with cold/warm from initTime, enforceColdStart, the 202 -> poll path, collectMetrics, remove, and every
+ * configuration error path.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OpenWhiskAdapter } from '../dist/platform/adapters/openwhisk/index.js';
+import { createAdapter } from '../dist/platform/adapters/registry.js';
+import { MfError } from '../dist/platform/errors.js';
+import { getWorkload } from '../dist/workloads/index.js';
+import { OpenWhiskDouble } from './doubles/openwhisk/server.js';
+import { branchyLocally, branchyWorkload, type BranchyInput } from './doubles/openwhisk/workloads.js';
+
+async function rest(ow: OpenWhiskDouble, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${ow.url}/api/v1/namespaces/_/${path}`, {
+    method,
+    headers: { authorization: `Basic ${Buffer.from(ow.auth).toString('base64')}`, 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function failureOf(p: Promise<unknown>): Promise<MfError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(MfError);
+    return err as MfError;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('OpenWhisk adapter against the OpenWhisk double', () => {
+  let ow: OpenWhiskDouble;
+  let adapter: OpenWhiskAdapter;
+
+  beforeAll(async () => {
+    ow = await OpenWhiskDouble.start();
+    adapter = await OpenWhiskAdapter.create({ url: ow.url, token: ow.auth });
+  });
+
+  afterAll(async () => {
+    await adapter?.close();
+    await ow?.close();
+  });
+
+  it('deploys noop-chain as one package: an action per function and the workflow as a sequence', async () => {
+    const d = await adapter.deploy(getWorkload('noop-chain'), { length: 3 }, { name: 'chain3' });
+    expect(ow.listing()).toEqual({ packages: ['chain3'], actions: ['chain3/step1', 'chain3/step2', 'chain3/step3', 'chain3/wf.main'] });
+    const seq = await rest(ow, 'GET', 'actions/chain3/wf.main');
+    expect(seq.body.exec).toMatchObject({ kind: 'sequence', components: ['/_/chain3/step1', '/_/chain3/step2', '/_/chain3/step3'] });
+    const fn = await rest(ow, 'GET', 'actions/chain3/step1');
+    expect(fn.body.exec).toMatchObject({ kind: 'nodejs:20', binary: true });
+    expect(fn.body.limits).toMatchObject({ concurrency: 1 });
+    await adapter.remove(d);
+    expect(ow.listing()).toEqual({ packages: [], actions: [] });
+  });
+
+  it('invokes cold then warm (initTime), and enforceColdStart makes the next call cold again', async () => {
+    const w = getWorkload('noop-chain');
+    const d = await adapter.deploy(w, { length: 2 }, { name: 'temps' });
+    const input = w.generateInput('small', 3);
+    const cold = await adapter.invoke(d, 'step1', input);
+    expect(cold.outcome).toEqual({ state: 'ok' });
+    const c = cold.platform!.records[0]!;
+    expect(c).toMatchObject({ function: 'step1', temperature: 'cold-sandbox', workerOrigin: 'spawn', backend: 'openwhisk', host: '127.0.0.1', outcome: { state: 'ok' } });
+    expect(c.coldStart.codeLoadMs).toBeGreaterThan(0);
+    // The record's times come from the activation record: queued = start - waitTime <= handler <= end.
+    expect(c.t.queued).toBeLessThanOrEqual(c.t.workerReady);
+    expect(c.t.handlerEnd).toBeLessThanOrEqual(c.t.published);
+    expect(cold.client.actualSend).toBeLessThanOrEqual(cold.client.receive);
+    const act = adapter.activations.get(c.invocationId)!;
+    expect(act.annotations!.some((a) => a.key === 'initTime')).toBe(true);
+
+    const warm = await adapter.invoke(d, 'step1', input);
+    const wr = warm.platform!.records[0]!;
+    expect(wr).toMatchObject({ temperature: 'warm', workerOrigin: 'existing', sandboxId: c.sandboxId });
+    expect(wr.coldStart).toEqual({});
+    expect(adapter.activations.get(wr.invocationId)!.annotations!.some((a) => a.key === 'initTime')).toBe(false);
+
+    const started = ow.containersStarted;
+    await adapter.enforceColdStart(d);
+    const again = await adapter.invoke(d, 'step1', input);
+    const ar = again.platform!.records[0]!;
+    expect(ar.temperature).toBe('cold-sandbox');
+    expect(ar.sandboxId).not.toBe(c.sandboxId);
+    expect(ow.containersStarted).toBe(started + 1);
+    await adapter.remove(d);
+  });
+
+  it('executes a sequence with one record per component activation (logs list their ids), states in order', async () => {
+    const w = getWorkload('noop-chain');
+    const d = await adapter.deploy(w, { length: 3 }, { name: 'seq' });
+    const input = w.generateInput('medium', 5);
+    const first = await adapter.execute(d, input);
+    expect(first.outcome).toEqual({ state: 'ok' });
+    expect(first.platform!.records.map((r) => [r.function, r.state, r.temperature])).toEqual([
+      ['step1', 'Step1', 'cold-sandbox'],
+      ['step2', 'Step2', 'cold-sandbox'],
+      ['step3', 'Step3', 'cold-sandbox'],
+    ]);
+    const primary = adapter.activations.get(first.platform!.executionId!)!;
+    expect(primary.logs).toEqual(first.platform!.records.map((r) => r.invocationId));
+    for (const r of first.platform!.records) expect(r.executionId).toBe(primary.activationId);
+    const second = await adapter.execute(d, input);
+    expect(second.outcome).toEqual({ state: 'ok' });
+    expect(second.platform!.records.map((r) => r.temperature)).toEqual(['warm', 'warm', 'warm']);
+    await adapter.remove(d);
+  });
+
+  it('runs a Choice/Parallel/Map/Catch workflow through the conductor with our ASL engine, same result as in-process', async () => {
+    const expected = new Map<string, unknown>();
+    const w = branchyWorkload(expected);
+    const d = await adapter.deploy(w, {}, { name: 'branchy' });
+    const wf = await rest(ow, 'GET', 'actions/branchy/wf.main');
+    expect(wf.body.annotations).toContainEqual({ key: 'conductor', value: true });
+    // "chain" ends in a plain Task too, but it is a chain: a sequence.
+    expect((await rest(ow, 'GET', 'actions/branchy/wf.chain')).body.exec.kind).toBe('sequence');
+    for (const seed of [1, 7, 8]) {
+      const input = w.generateInput('any', seed) as BranchyInput;
+      expected.set(JSON.stringify(input), await branchyLocally(input));
+      const r = await adapter.execute(d, input);
+      expect(r.outcome, `seed ${seed}`).toEqual({ state: 'ok' });
+      const records = r.platform!.records;
+      const tasks = records.filter((x) => x.function !== 'wf.main');
+      // Choice picked one branch, Parallel ran A, Map ran M per item, then the guarded Task.
+      expect(tasks.map((x) => x.state)).toEqual([seed * 100_000 > 500_000 ? 'Big' : 'Small', 'A', 'M', 'M', 'M', 'Guarded']);
+      // The conductor itself ran before, between and after the components (docs/conductors.md).
+      expect(records.filter((x) => x.function === 'wf.main')).toHaveLength(tasks.length + 1);
+      expect(records[0]!.function).toBe('wf.main');
+      if (seed % 2 === 0) expect(tasks.at(-1)!.outcome).toMatchObject({ state: 'error', error: 'Boom' });
+    }
+    await adapter.remove(d);
+  });
+
+  it('reports function failures and time limits as failed outcomes, not errors', async () => {
+    const w = branchyWorkload(new Map());
+    const d = await adapter.deploy(w, {}, { name: 'fails' });
+    const boom = await adapter.invoke(d, 'thrower', { fail: true });
+    expect(boom.outcome).toMatchObject({ state: 'failed', error: 'Boom' });
+    expect(JSON.parse((boom.outcome as { cause: string }).cause)).toMatchObject({ errorType: 'Boom', errorMessage: 'asked to fail' });
+    expect(boom.platform!.records[0]!.outcome).toMatchObject({ state: 'error', error: 'Boom' });
+    const late = await adapter.invoke(d, 'sleeper', { ms: 2000, n: 1 }, { validate: false });
+    expect(late.outcome).toMatchObject({ state: 'failed', error: 'States.Timeout' });
+    expect(late.platform!.records[0]!.outcome.state).toBe('timeout');
+    // A sequence stops at the failing component and fails with its error.
+    const seq = await adapter.execute(d, { fail: true }, { workflow: 'chain' });
+    expect(seq.outcome).toMatchObject({ state: 'failed', error: 'Boom' });
+    expect(seq.platform!.records.map((r) => r.function)).toEqual(['step1', 'thrower']);
+    await adapter.remove(d);
+  });
+
+  it('follows a blocking call that turned into 202 after the blocking limit by polling the activation', async () => {
+    const w = getWorkload('sleep');
+    const d = await adapter.deploy(w, {}, { name: 'slow' });
+    ow.blockingLimitMs = 150;
+    try {
+      const input = { ms: 700, n: 1 };
+      const r = await adapter.invoke(d, 'sleep', input);
+      expect(r.outcome).toEqual({ state: 'ok' });
+      expect(r.client.receive - r.client.actualSend).toBeGreaterThanOrEqual(700);
+      expect(r.platform!.records[0]!.t.handlerEnd - r.platform!.records[0]!.t.handlerStart).toBeGreaterThanOrEqual(690);
+      const ex = await adapter.execute(d, input);
+      expect(ex.outcome).toEqual({ state: 'ok' });
+      expect(ex.platform!.records).toHaveLength(1);
+    } finally {
+      ow.blockingLimitMs = 60_000;
+    }
+    await adapter.remove(d);
+  });
+
+  it('collectMetrics fetches the activation records in bulk and names the containers seen', async () => {
+    const w = getWorkload('noop-chain');
+    const d = await adapter.deploy(w, { length: 2 }, { name: 'metrics' });
+    await adapter.execute(d, w.generateInput('small', 1));
+    await adapter.execute(d, w.generateInput('small', 2));
+    const m = await adapter.collectMetrics();
+    expect(m.processes).toEqual([]);
+    const mine = m.sandboxes.filter((s) => s.app === 'metrics');
+    expect(mine).toHaveLength(2); // one container per step action, reused by the second execution
+    const all = await adapter.fetchActivations();
+    const ofApp = all.filter((a) => String(a.annotations?.find((x) => x.key === 'path')?.value).startsWith(`${ow.namespace}/metrics/`));
+    expect(ofApp).toHaveLength(6); // 2 executions x (sequence + 2 components)
+    await adapter.remove(d);
+  });
+
+  it('remove deletes only what the adapter created; close removes what is left', async () => {
+    expect((await rest(ow, 'PUT', 'packages/theirs', {})).status).toBe(200);
+    const d1 = await adapter.deploy(getWorkload('noop'), {}, { name: 'mine1' });
+    await adapter.deploy(getWorkload('noop'), {}, { name: 'mine2' });
+    expect(ow.listing().packages).toEqual(['mine1', 'mine2', 'theirs']);
+    await adapter.remove(d1);
+    expect(ow.listing().packages).toEqual(['mine2', 'theirs']);
+    // A package of that name already exists: refused, and the existing one is left alone.
+    const clash = await failureOf(adapter.deploy(getWorkload('noop'), {}, { name: 'theirs' }));
+    expect(clash.code).toBe('MF_APP_EXISTS');
+    expect(clash.message).toMatch(/already has a package "theirs"/);
+    const other = await OpenWhiskAdapter.create({ url: ow.url, token: ow.auth });
+    await other.close();
+    expect(ow.listing().packages).toEqual(['mine2', 'theirs']);
+    await rest(ow, 'DELETE', 'packages/theirs');
+  });
+
+  it('a failed deploy removes what it had created', async () => {
+    const before = ow.listing();
+    const w = branchyWorkload(new Map(), { memoryMB: 4096 }); // step2 over the deployment's memory limit
+    const err = await failureOf(adapter.deploy(w, {}, { name: 'toobig' }));
+    expect(err.code).toBe('MF_CONFIG_INVALID');
+    expect(err.message).toMatch(/PUT \/actions\/toobig\/step2.*memory 4096 MB/s);
+    expect(ow.listing()).toEqual(before);
+  });
+
+  it('is in the registry as "openwhisk" and takes the harness options (url, token, default backend/preset)', async () => {
+    const a = await createAdapter('openwhisk', { url: ow.url, token: ow.auth, backend: 'process', preset: 'grouped' });
+    expect(a.platform).toBe('openwhisk');
+    expect(a.description).toEqual({ platform: 'openwhisk', apihost: ow.url, namespace: '_', kind: 'nodejs:20', ignoreCerts: false });
+    expect(JSON.stringify(a.description)).not.toContain(ow.auth.split(':')[1]!);
+    await a.close();
+  });
+
+  it('takes __OW_API_HOST / __OW_API_KEY when no option is given', async () => {
+    const a = await OpenWhiskAdapter.create({}, { __OW_API_HOST: ow.url, __OW_API_KEY: ow.auth });
+    expect(a.description.apihost).toBe(ow.url);
+    await a.close();
+  });
+
+  describe('configuration errors are typed and say what to fix', () => {
+    let notOw: ReturnType<typeof createServer>;
+    let notOwUrl: string;
+    beforeAll(async () => {
+      notOw = createServer((_req, res) => {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('not here');
+      });
+      await new Promise<void>((r) => notOw.listen(0, '127.0.0.1', r));
+      notOwUrl = `http://127.0.0.1:${(notOw.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((r) => notOw.close(() => r())));
+
+    const cases: Array<[string, () => Record<string, unknown>, string, RegExp]> = [
+      ['wrong host (nothing listens)', () => ({ url: 'http://127.0.0.1:1', token: ow.auth }), 'MF_PLATFORM_UNREACHABLE', /cannot reach OpenWhisk at http:\/\/127\.0\.0\.1:1.*__OW_API_HOST/],
+      ['a host that is not OpenWhisk', () => ({ url: notOwUrl, token: ow.auth }), 'MF_CONFIG_INVALID', /not as an OpenWhisk API/],
+      ['wrong key', () => ({ url: ow.url, token: `${ow.auth.split(':')[0]}:wrong` }), 'MF_UNAUTHORIZED', /refused the key \(401.*__OW_API_KEY/],
+      ['a key without uuid:key form', () => ({ url: ow.url, token: 'justakey' }), 'MF_CONFIG_INVALID', /"uuid:key"/],
+      ['no host at all', () => ({ token: ow.auth }), 'MF_CONFIG_INVALID', /no API host.*__OW_API_HOST/],
+      ['no key at all', () => ({ url: ow.url }), 'MF_CONFIG_INVALID', /no credentials.*__OW_API_KEY/],
+      ['a non-Node.js kind', () => ({ url: ow.url, token: ow.auth, kind: 'python:3' }), 'MF_CONFIG_INVALID', /kind "python:3" is not supported.*nodejs:20/],
+      ['a Node.js kind the deployment lacks', () => ({ url: ow.url, token: ow.auth, kind: 'nodejs:99' }), 'MF_CONFIG_INVALID', /no runtime kind "nodejs:99"; its Node.js kinds are nodejs:18, nodejs:20, nodejs:22/],
+      ['a namespace the key may not use', () => ({ url: ow.url, token: ow.auth, namespace: 'someone-else' }), 'MF_UNAUTHORIZED', /namespace "someone-else"/],
+      ['a backend OpenWhisk does not have', () => ({ url: ow.url, token: ow.auth, backend: 'docker' }), 'MF_CONFIG_INVALID', /no sandbox backends/],
+    ];
+    for (const [what, options, code, message] of cases) {
+      it(what, async () => {
+        const err = await failureOf(OpenWhiskAdapter.create(options() as never, {}));
+        expect(err.code).toBe(code);
+        expect(err.message).toMatch(message);
+      });
+    }
+  });
+});
