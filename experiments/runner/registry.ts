@@ -6,6 +6,9 @@
 import { MfError } from '../../platform/errors.js';
 import { chainLength } from '../chain-length.js';
 import { coldStart } from '../cold-start.js';
+import { density } from '../density.js';
+import { pipelineOverhead } from '../pipeline-overhead.js';
+import { spiky } from '../spiky.js';
 import { throughput } from '../throughput.js';
 import type { AnyExperiment, Size } from './types.js';
 
@@ -13,6 +16,9 @@ export const EXPERIMENTS = {
   'cold-start': coldStart,
   'chain-length': chainLength,
   throughput,
+  'pipeline-overhead': pipelineOverhead,
+  density,
+  spiky,
 } as const satisfies Record<string, AnyExperiment>;
 
 export type ExperimentName = keyof typeof EXPERIMENTS;
