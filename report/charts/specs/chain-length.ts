@@ -6,14 +6,6 @@ import { figureTitle, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 export const AGENT = 'agent: step round trip minus handler';
 export const CLIENT = 'client: slope of latency over length';
 
-const seriesColor = {
-  field: 'series',
-  type: 'nominal',
-  title: 'Measured as',
-  scale: { domain: [AGENT, CLIENT], range: ['#4c78a8', '#f58518'] },
-  legend: { orient: 'bottom', direction: 'vertical', labelLimit: 400 },
-};
-
 function dedupe(rows: Row[]): Row[] {
   const seen = new Set<string>();
   return rows.filter((r) => {
@@ -39,10 +31,10 @@ export function chainLengthSpec(tables: Record<string, Row[]>, figure: FigureInf
     $schema: VEGA_LITE_SCHEMA,
     title: figureTitle(figure, `Figure ${figure.id}. Variant${variants.length > 1 ? 's' : ''}: ${variants.join(', ')}`),
     config: THEME,
-    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
+    // One color per variant in both panels; what solid and dashed mean is said in each panel's subtitle.
     hconcat: [
       {
-        title: 'End-to-end latency (client)',
+        title: { text: 'End-to-end latency (client)', subtitle: 'solid: median with its 95% CI; dashed: p99' },
         width: 320,
         height: 280,
         data: { values: long },
@@ -55,13 +47,7 @@ export function chainLengthSpec(tables: Record<string, Row[]>, figure: FigureInf
               x,
               y: { field: 'ms', type: 'quantitative', title: 'Latency (ms)', scale: { zero: true } },
               color,
-              strokeDash: {
-                field: 'statistic',
-                type: 'nominal',
-                title: 'Statistic',
-                scale: { domain: ['median', 'p99'], range: [[1, 0], [6, 4]] },
-                legend: { orient: 'bottom', symbolType: 'stroke', symbolStrokeColor: '#333', symbolStrokeWidth: 2, labelLimit: 400 },
-              },
+              strokeDash: { field: 'statistic', type: 'nominal', scale: { domain: ['median', 'p99'], range: [[1, 0], [6, 4]] }, legend: null },
               tooltip: [{ field: 'variant' }, { field: 'length' }, { field: 'statistic' }, { field: 'ms', format: '.3f' }],
             },
           },
@@ -73,7 +59,7 @@ export function chainLengthSpec(tables: Record<string, Row[]>, figure: FigureInf
         ],
       },
       {
-        title: 'Per-hop overhead',
+        title: { text: 'Per-hop overhead', subtitle: ['solid: measured by the agent (step round trip minus handler);', 'dashed: slope of the client latency over chain length'] },
         width: 320,
         height: 280,
         layer: [
@@ -83,8 +69,7 @@ export function chainLengthSpec(tables: Record<string, Row[]>, figure: FigureInf
             encoding: {
               x,
               y: { field: 'ms', type: 'quantitative', title: 'Overhead per hop (ms)', scale: { zero: true } },
-              color: seriesColor,
-              ...(variants.length > 1 ? { strokeDash: { field: 'variant', type: 'nominal', title: 'Variant' } } : {}),
+              color,
               tooltip: [{ field: 'variant' }, { field: 'series' }, { field: 'length' }, { field: 'ms', format: '.4f' }],
             },
           },
@@ -94,7 +79,7 @@ export function chainLengthSpec(tables: Record<string, Row[]>, figure: FigureInf
             mark: { type: 'rule', strokeWidth: 2, strokeDash: [6, 4] },
             encoding: {
               y: { field: 'ms', type: 'quantitative' },
-              color: seriesColor,
+              color,
               tooltip: [{ field: 'variant' }, { field: 'series' }, { field: 'ms', format: '.4f' }],
             },
           },

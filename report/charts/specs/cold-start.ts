@@ -4,8 +4,8 @@ import { figureTitle, PALETTE, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 
 /** The phases stacked in the figure, bottom to top. `key` is the field of experiments/cold-start.ts's phasesOf. */
 export const PHASES = [
-  { key: 'sandboxCreate', metric: 'sandbox_create', label: 'sandbox create (process / container)' },
-  { key: 'sandboxStart', metric: 'sandbox_start', label: 'sandbox start (agent up, app deployed)' },
+  { key: 'sandboxCreate', metric: 'sandbox_create', label: 'sandbox create' },
+  { key: 'sandboxStart', metric: 'sandbox_start', label: 'sandbox start (agent)' },
   { key: 'runtimeBoot', metric: 'runtime_boot', label: 'runtime boot' },
   { key: 'codeLoad', metric: 'code_load', label: 'code load' },
   { key: 'workerRest', metric: 'worker_start_rest', label: 'rest of worker start' },
@@ -20,14 +20,21 @@ export function coldStartSpec(tables: Record<string, Row[]>, figure: FigureInfo)
   const samples = (tables.samples ?? []).map((s, i) => ({ ...s, jitter: ((i * 0.6180339887) % 1) * 0.8 - 0.4 }));
   const variants = [...new Set(phases.map((p) => String(p.variant)))];
   const many = variants.length > 1;
+  // Only temperatures a variant actually has: per-function has no cold-worker level, and a 0 ms bar would read as one.
+  const measured = phases.filter((p) => typeof p.ms_median === 'number');
   const totals = new Map<string, { variant: unknown; temperature: unknown; total: number }>();
-  for (const p of phases) {
+  for (const p of measured) {
     const k = `${String(p.variant)}|${String(p.temperature)}`;
     const t = totals.get(k) ?? { variant: p.variant, temperature: p.temperature, total: 0 };
-    t.total += typeof p.ms_median === 'number' ? p.ms_median : 0;
+    t.total += p.ms_median as number;
     totals.set(k, t);
   }
-  const totalRows = [...totals.values()].map((t) => ({ ...t, label: `${t.total.toFixed(t.total < 10 ? 2 : 1)} ms` }));
+  // With several variants side by side, each bar's label names its variant (the last part: the preset).
+  const shortName = (v: unknown) => String(v).split('/').pop() ?? String(v);
+  const totalRows = [...totals.values()].map((t) => ({
+    ...t,
+    label: many ? [shortName(t.variant), `${t.total.toFixed(t.total < 10 ? 2 : 1)} ms`] : `${t.total.toFixed(t.total < 10 ? 2 : 1)} ms`,
+  }));
   const x = { field: 'temperature', type: 'nominal', sort: LADDER, title: 'Temperature', axis: { labelAngle: 0 } };
   const xOffset = many ? { xOffset: { field: 'variant', type: 'nominal', title: 'Variant' } } : {};
   return {
@@ -38,11 +45,11 @@ export function coldStartSpec(tables: Record<string, Row[]>, figure: FigureInfo)
     hconcat: [
       {
         title: 'Median of each phase, stacked',
-        width: 320,
+        width: many ? 160 * variants.length + 140 : 320,
         height: 280,
         layer: [
           {
-            data: { values: phases },
+            data: { values: measured },
             mark: { type: 'bar' },
             encoding: {
               x,
@@ -61,7 +68,7 @@ export function coldStartSpec(tables: Record<string, Row[]>, figure: FigureInfo)
           },
           {
             data: { values: totalRows },
-            mark: { type: 'text', dy: -7, fontSize: 11 },
+            mark: { type: 'text', dy: many ? -14 : -7, fontSize: many ? 10 : 11 },
             encoding: { x, ...xOffset, y: { field: 'total', type: 'quantitative' }, text: { field: 'label' } },
           },
         ],
