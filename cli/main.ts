@@ -7,6 +7,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { appsCommand, deleteCommand, executionsCommand, logsCommand } from './commands/apps.js';
 import { compareCommand } from './commands/compare.js';
+import { costModelCommand } from './commands/cost-model.js';
 import { demoCommand } from './commands/demo.js';
 import { deployCommand } from './commands/deploy.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -55,6 +56,7 @@ export async function main(args: string[]): Promise<void> {
     .command(runCommand)
     .command(reportCommand)
     .command(compareCommand)
+    .command(costModelCommand)
     .command(historyCommand)
     .command(validateCommand)
     .demandCommand(1, 'name a command (mfbench --help lists them)')

@@ -24,7 +24,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { MfError } from '../platform/errors.js';
 import { costModelSpec } from '../report/charts/specs/cost-model.js';
 import { repoRoot } from '../workloads/paths.js';
@@ -280,26 +279,4 @@ export async function runCostModel(options: { from?: string; out?: string; confi
     ) + '\n',
   );
   return { dir: out, svg: `${base}.svg`, png: `${base}.png`, csv, summary: processed.tables.summary, notes: processed.notes };
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const args = process.argv.slice(2);
-  const opt = (name: string): string | undefined => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const from = opt('--from');
-  const out = opt('--out');
-  runCostModel({ ...(from !== undefined ? { from } : {}), ...(out !== undefined ? { out } : {}) })
-    .then((r) => {
-      if (args.includes('--json')) process.stdout.write(JSON.stringify(r) + '\n');
-      else {
-        for (const n of r.notes) process.stderr.write(`${n}\n`);
-        process.stdout.write(`${r.png}\n`);
-      }
-    })
-    .catch((err: unknown) => {
-      process.stderr.write(`cost-model: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    });
 }

@@ -105,6 +105,10 @@ describe('open-loop runner on loopback', () => {
     }
     // the flag agrees with the lags measured
     expect(r.drift).toBe(r.driftReport.lateFraction > 0.1);
+    // A bound that holds even on an oversubscribed machine (measured there: p50 < 1 ms, p99 20-57 ms at load 7-14);
+    // the tight bound below runs when the machine is not oversubscribed.
+    expect(r.driftReport.sendLagMs!.p50).toBeLessThan(2);
+    expect(r.driftReport.sendLagMs!.p99).toBeLessThan(100);
   });
 
   it('keeps a 200 req/s schedule: p99 send lag < 5 ms, no drift (on a machine that is not oversubscribed)', async (ctx) => {

@@ -20,12 +20,19 @@ const engine = await connectDocker().then(
 );
 if (!engine.docker && !REQUIRED) process.stderr.write(`docker workload tests skipped: ${engine.problem} (MFBENCH_REQUIRE_DOCKER=1 makes this fail)\n`);
 
-/** Cheap but real: the microbenchmarks, the NFV chain (both paths of its Choice) and the image pipeline. */
+/** Every workload at its smallest size (and both paths of the NFV chain's Choice). */
 const CASES = [
+  ['hello', 'main', ['small']],
+  ['noop-chain', 'main', ['tiny']],
   ['noop', 'main', ['small']],
+  ['sleep', 'main', ['small']],
+  ['cpu', 'main', ['small']],
   ['payload', 'main', ['small', 'large']],
+  ['spiky', 'main', ['small']],
   ['anomaly-detection', 'main', ['small', 'clean']],
   ['image-pipeline', 'sequential', ['small']],
+  ['image-pipeline', 'refarch', ['small']],
+  ['face-recognition', 'main', ['small']],
 ] as const;
 
 describe.skipIf(!engine.docker && !REQUIRED).each(PRESET_NAMES)('workloads on the docker backend, preset %s', (preset) => {
@@ -43,7 +50,7 @@ describe.skipIf(!engine.docker && !REQUIRED).each(PRESET_NAMES)('workloads on th
     await p?.close();
   });
 
-  test.each(CASES)('%s (%s): every output passes its validator, and it ran in containers', async (name, workflow, sizes) => {
+  test.each(CASES)('%s (%s %s): every output passes its validator, and it ran in containers', async (name, workflow, sizes) => {
     const w = WORKLOADS[name];
     expect(Object.keys(w.sizes)).toEqual(expect.arrayContaining([...sizes]));
     const r = await deployAndValidate(client, w, w.app(), { sizes: [...sizes], seed: 3, workflow, runs: 1, app: name, replace: false, keep: true });
@@ -56,6 +63,7 @@ describe.skipIf(!engine.docker && !REQUIRED).each(PRESET_NAMES)('workloads on th
       expect((s as { containerId?: string }).containerId).toMatch(/^[0-9a-f]{64}$/);
     }
     // Grouped: one container for the app; per-function: one per function that ran.
+    expect(new Set(app.sandboxes.map((x) => (x as { containerId?: string }).containerId)).size).toBe(app.sandboxes.length);
     if (preset === 'grouped') expect(app.sandboxes).toHaveLength(1);
     else expect(app.sandboxes.every((s) => s.functions.length === 1)).toBe(true);
     await client.deleteApp(name);
