@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { ADAPTER_NAMES, ADAPTERS, NOT_APPLICABLE } from '../../platform/adapters/registry.js';
+import { ADAPTER_NAMES, ADAPTERS, isAdapterName, NOT_APPLICABLE, type AdapterEntry, type AdapterName } from '../../platform/adapters/registry.js';
 import { EXPERIMENT_NAMES, EXPERIMENTS, SUITES } from '../../experiments/runner/registry.js';
 import type { Size, Variant } from '../../experiments/runner/types.js';
 import type { GlobalOptions } from '../lib/args.js';
@@ -38,7 +38,12 @@ export const runCommand = defineCommand({
   builder: (y: Argv<GlobalOptions>) =>
     y
       .positional('targets', { type: 'string', array: true, demandOption: true, describe: 'experiments and/or suites' })
-      .option('platform', { type: 'string', choices: ADAPTER_NAMES, default: 'microfunctions', describe: 'platform adapter' })
+      .option('platform', {
+        type: 'string',
+        array: true,
+        default: ['microfunctions'],
+        describe: `platform adapter(s), comma-separated or repeated (${ADAPTER_NAMES.join(', ')}); with several, each remote one connects through its own environment variables (docs/platforms.md)`,
+      })
       .option('backend', { type: 'string', array: true, describe: 'sandbox backend(s), comma-separated or repeated', defaultDescription: 'process' })
       .option('preset', { type: 'string', array: true, describe: 'policy preset(s), comma-separated or repeated', defaultDescription: 'grouped' })
       .option('pool-size', { type: 'number', describe: 'embedded platform: pre-booted runtimes per sandbox', defaultDescription: 'platform default' })
@@ -52,22 +57,34 @@ export const runCommand = defineCommand({
     const started = performance.now();
     const { experiments, suite } = expandTargets(list(argv.targets));
     const size: Size = argv.quick || suite === 'quick' ? 'quick' : 'full';
-    const entry = ADAPTERS[argv.platform as keyof typeof ADAPTERS];
+    const platforms = list(argv.platform);
+    for (const name of platforms) if (!isAdapterName(name)) throw new UsageError(`--platform ${name}: known platforms are ${ADAPTER_NAMES.join(', ')}`);
+    if (platforms.length > 1 && (argv.url !== undefined || argv.token !== undefined)) {
+      throw new UsageError('--url and --token name one platform: with several --platform values, remote platforms connect through their environment variables (docs/platforms.md)');
+    }
     const backends = list(argv.backend);
     const presets = list(argv.preset);
-    const offers = (what: readonly string[]) => (what.length > 0 ? what.join(', ') : 'none');
-    for (const b of backends) if (!(entry.backends as readonly string[]).includes(b)) throw new UsageError(`--backend ${b}: ${argv.platform} offers ${offers(entry.backends)}`);
-    for (const p of presets) if (!(entry.presets as readonly string[]).includes(p)) throw new UsageError(`--preset ${p}: ${argv.platform} offers ${offers(entry.presets)}`);
+    // A backend or preset applies to the platforms that offer it; one no named platform offers is a mistake.
+    const offered = (pick: (e: AdapterEntry) => readonly string[]) => new Set(platforms.flatMap((n) => [...pick(ADAPTERS[n as AdapterName])]));
+    for (const b of backends) if (!offered((e) => e.backends).has(b)) throw new UsageError(`--backend ${b}: ${platforms.join(', ')} offer ${[...offered((e) => e.backends)].join(', ') || 'none'}`);
+    for (const p of presets) if (!offered((e) => e.presets).has(p)) throw new UsageError(`--preset ${p}: ${platforms.join(', ')} offer ${[...offered((e) => e.presets)].join(', ') || 'none'}`);
     const variants: Variant[] = [];
-    // Unset: the platform's first backend and preset, or '-' where the platform has no such dimension.
-    for (const backend of backends.length > 0 ? backends : [entry.backends[0] ?? NOT_APPLICABLE]) {
-      for (const preset of presets.length > 0 ? presets : [entry.presets[0] ?? NOT_APPLICABLE]) {
-        const v: Variant = { platform: argv.platform, backend, preset };
-        if (argv.url !== undefined) v.url = argv.url;
-        if (argv.token !== undefined) v.token = argv.token;
-        if (argv.poolSize !== undefined) v.poolSize = argv.poolSize;
-        if (argv.workerStart !== undefined) v.workerStart = argv.workerStart as Variant['workerStart'] & string;
-        variants.push(v);
+    for (const platform of platforms) {
+      const entry: AdapterEntry = ADAPTERS[platform as AdapterName];
+      const own = (asked: string[], offers: readonly string[]) => {
+        const mine = asked.filter((x) => offers.includes(x));
+        // Unset (or none of this platform's): its first one, or '-' where it has no such dimension.
+        return mine.length > 0 ? mine : [offers[0] ?? NOT_APPLICABLE];
+      };
+      for (const backend of own(backends, entry.backends)) {
+        for (const preset of own(presets, entry.presets)) {
+          const v: Variant = { platform, backend, preset };
+          if (argv.url !== undefined) v.url = argv.url;
+          if (argv.token !== undefined) v.token = argv.token;
+          if (entry.embedded && argv.poolSize !== undefined) v.poolSize = argv.poolSize;
+          if (entry.embedded && argv.workerStart !== undefined) v.workerStart = argv.workerStart as Variant['workerStart'] & string;
+          variants.push(v);
+        }
       }
     }
     // Loaded here, not at the top: every CLI start loads this module for its help text.
