@@ -29,8 +29,11 @@ export function coldStartSpec(tables: Record<string, Row[]>, figure: FigureInfo)
     t.total += p.ms_median as number;
     totals.set(k, t);
   }
-  // With several variants side by side, each bar's label names its variant (the last part: the preset).
-  const shortName = (v: unknown) => String(v).split('/').pop() ?? String(v);
+  // With several variants side by side, each bar's label names its variant: its last meaningful part (the preset,
+  // or the platform when it has none), or the whole name when those would not tell the variants apart.
+  const lastPart = (v: string) => v.split('/').filter((p) => p !== '-').pop() ?? v;
+  const distinct = new Set(variants.map(lastPart)).size === variants.length;
+  const shortName = (v: unknown) => (distinct ? lastPart(String(v)) : String(v).split('/').filter((p) => p !== '-').join('/'));
   const totalRows = [...totals.values()].map((t) => ({
     ...t,
     label: many ? [shortName(t.variant), `${t.total.toFixed(t.total < 10 ? 2 : 1)} ms`] : `${t.total.toFixed(t.total < 10 ? 2 : 1)} ms`,
