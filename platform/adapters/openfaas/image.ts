@@ -270,18 +270,22 @@ export async function pushImage(docker: Docker, tag: string, registry: string, a
   if (failed) throw fail(failed.error);
 }
 
-/** Removes an image tag this adapter created; an image still used by a container is retried briefly, then left. */
-export async function removeImage(docker: Docker, tag: string): Promise<boolean> {
+/**
+ * Removes an image tag this adapter created. An image still used by a container is retried briefly; if it is still in
+ * use then, another owner's containers hold it (two runs that built the same content share the tag), and it is left
+ * for them: `in-use`, not a failure.
+ */
+export async function removeImage(docker: Docker, tag: string): Promise<'removed' | 'in-use' | 'failed'> {
   for (let i = 0; i < 20; i++) {
     try {
       await docker.getImage(tag).remove({ noprune: false });
-      return true;
+      return 'removed';
     } catch (err) {
       const s = statusOf(err);
-      if (s === 404) return true;
-      if (s !== 409) return false;
+      if (s === 404) return 'removed';
+      if (s !== 409) return 'failed';
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  return false;
+  return 'in-use';
 }

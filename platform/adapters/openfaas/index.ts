@@ -530,7 +530,8 @@ export class OpenFaasAdapter extends BaseAdapter {
         }
       }),
     );
-    if (c.builtImage && this.#docker && !(await removeImage(this.#docker, c.image))) left.push(`image ${c.image}`);
+    // Our functions are gone by now, so an image still in use is held by another owner's containers: left for them.
+    if (c.builtImage && this.#docker && (await removeImage(this.#docker, c.image)) === 'failed') left.push(`image ${c.image}`);
     if (left.length > 0) throw new MfError('MF_PLATFORM_UNREACHABLE', `openfaas adapter: could not remove ${left.join(', ')}`, { left });
   }
 
