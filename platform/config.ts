@@ -31,6 +31,11 @@ export interface PolicySwitches {
   readonly maxWorkersPerFunction: number;
   /** Sandboxes one function may have at once under per-function sandboxing (scale-out bound). */
   readonly maxSandboxesPerFunction: number;
+  /**
+   * Sandboxes one app may have at once under grouped sandboxing: another is made when every sandbox of the app runs
+   * as many requests as its workers can take (workerConcurrency x maxWorkersPerFunction).
+   */
+  readonly maxSandboxesPerApp: number;
   /** Idle sandboxes and idle workers are reclaimed after this many seconds. */
   readonly keepAliveSeconds: number;
 }
@@ -43,6 +48,7 @@ export const PRESETS = {
     workerConcurrency: 16,
     maxWorkersPerFunction: 4,
     maxSandboxesPerFunction: 1,
+    maxSandboxesPerApp: 4,
     keepAliveSeconds: 600,
   },
   /** The container-per-function baseline: one execution at a time per sandbox, every hop through the global bus, OpenWhisk-like keep-alive. */
@@ -52,6 +58,7 @@ export const PRESETS = {
     workerConcurrency: 1,
     maxWorkersPerFunction: 1,
     maxSandboxesPerFunction: 32,
+    maxSandboxesPerApp: 1,
     keepAliveSeconds: 600,
   },
 } as const satisfies Record<string, PolicySwitches>;
@@ -156,6 +163,7 @@ export function checkConfig(c: ResolvedConfig): void {
   if (!Number.isInteger(c.workerConcurrency) || c.workerConcurrency < 1) fail('workerConcurrency', 'must be a positive integer');
   if (!Number.isInteger(c.maxWorkersPerFunction) || c.maxWorkersPerFunction < 1) fail('maxWorkersPerFunction', 'must be a positive integer');
   if (!Number.isInteger(c.maxSandboxesPerFunction) || c.maxSandboxesPerFunction < 1) fail('maxSandboxesPerFunction', 'must be a positive integer');
+  if (!Number.isInteger(c.maxSandboxesPerApp) || c.maxSandboxesPerApp < 1) fail('maxSandboxesPerApp', 'must be a positive integer');
   if (!(c.keepAliveSeconds > 0)) fail('keepAliveSeconds', 'must be a positive number of seconds');
   if (!Number.isInteger(c.recoveryAttempts) || c.recoveryAttempts < 0 || c.recoveryAttempts > 10) fail('recoveryAttempts', 'must be an integer from 0 to 10');
 }

@@ -114,6 +114,19 @@ describe.each(BACKENDS_UNDER_TEST)('on the %s backend', (backend) => {
       expect(busLines(q, 'hops')).toHaveLength(0);
     });
 
+    test("when a sandbox's workers are all busy, the app gets another sandbox holding all its functions", async () => {
+      const q = await start({ preset: 'grouped', workerConcurrency: 1, maxWorkersPerFunction: 1, maxSandboxesPerApp: 3 });
+      const answers = await Promise.all(Array.from({ length: 3 }, (_, i) => execute(q, { i, ms: 300 })));
+      for (const [i, r] of answers.entries()) expect(r.body.output).toEqual({ i, ms: 300, steps: STEPS });
+      // Each execution ran all its steps in one sandbox, and the three ran in three sandboxes of the app.
+      for (const r of answers) expect(new Set((r.body.records as InvocationRecord[]).map((x) => x.sandboxId)).size).toBe(1);
+      expect(new Set(answers.map((r) => (r.body.records as InvocationRecord[])[0]!.sandboxId)).size).toBe(3);
+      const app = (await call(q, 'GET', '/apps/p')).body;
+      expect(app.sandboxes).toHaveLength(3);
+      for (const s of app.sandboxes) expect(s.functions).toEqual(STEPS);
+      if (backend === 'docker') expect(await containers(q)).toBe(3);
+    });
+
     test('ablation: grouped sandboxing with the global bus runs the workflow on the host, hops through the bus', async () => {
       const q = await start({ preset: 'grouped', busMode: 'global' });
       const r = await execute(q, { n: 3 });
@@ -153,6 +166,7 @@ describe('policy switches are checked', () => {
     [{ busMode: 'kafka' as never }, 'busMode'],
     [{ workerConcurrency: 0 }, 'workerConcurrency'],
     [{ keepAliveSeconds: -1 }, 'keepAliveSeconds'],
+    [{ maxSandboxesPerApp: 0 }, 'maxSandboxesPerApp'],
     [{ recoveryAttempts: 99 }, 'recoveryAttempts'],
   ])('%o is rejected, naming %s', async (config, option) => {
     await expect(testPlatform(config)).rejects.toMatchObject({ code: 'MF_CONFIG_INVALID', details: { option } });

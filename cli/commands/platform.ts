@@ -45,6 +45,7 @@ export const CONFIG_OPTIONS = {
   workerConcurrency: { flag: 'worker-concurrency', type: 'number', describe: 'invocations one worker runs at once (overrides the preset)' },
   maxWorkersPerFunction: { flag: 'max-workers-per-function', type: 'number', describe: 'workers one function may have in one sandbox (overrides the preset)' },
   maxSandboxesPerFunction: { flag: 'max-sandboxes-per-function', type: 'number', describe: 'sandboxes one function may have under per-function sandboxing (overrides the preset)' },
+  maxSandboxesPerApp: { flag: 'max-sandboxes-per-app', type: 'number', describe: 'sandboxes one app may have under grouped sandboxing (overrides the preset)' },
   keepAliveSeconds: { flag: 'keep-alive-seconds', type: 'number', describe: 'idle sandboxes and workers are reclaimed after this (overrides the preset)' },
   recoveryAttempts: { flag: 'recovery-attempts', type: 'number', describe: 'resumes of an execution whose sandbox or worker died (0 disables recovery)' },
 } as const satisfies Record<keyof UserConfig, ConfigOption>;

@@ -435,9 +435,10 @@ export class Platform {
     if (!pool) {
       const only = key === GROUPED ? null : key;
       pool = new SandboxPool({
-        // Grouped: one sandbox takes every request and scales its workers; per-function: as many requests as its workers take.
-        capacity: perFunction ? this.config.workerConcurrency * this.config.maxWorkersPerFunction : Infinity,
-        maxSandboxes: perFunction ? this.config.maxSandboxesPerFunction : 1,
+        // A sandbox takes as many requests as its workers can run at once; beyond that the pool makes another sandbox
+        // of the unit (the function under per-function, the app under grouped), up to its bound.
+        capacity: this.config.workerConcurrency * this.config.maxWorkersPerFunction,
+        maxSandboxes: perFunction ? this.config.maxSandboxesPerFunction : this.config.maxSandboxesPerApp,
         keepAliveMs: this.config.keepAliveSeconds * 1000,
         create: () => this.createSandbox(entry, only),
       });

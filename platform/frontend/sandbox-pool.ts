@@ -48,8 +48,17 @@ export class SandboxPool {
       free.inflight++;
       return Promise.resolve({ link: free.link, start: null });
     }
-    if (this.members.length + this.creating < this.options.maxSandboxes) return this.grow();
+    if (this.needsAnotherSandbox(1)) return this.grow();
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /**
+   * Whether `arriving` more requests (beyond those waiting) call for another sandbox: the sandboxes being made serve
+   * their creators and capacity - 1 more each, and the pool stays within maxSandboxes.
+   */
+  private needsAnotherSandbox(arriving: number): boolean {
+    const roomInCreation = this.creating * (this.options.capacity - 1);
+    return this.waiting.length + arriving > roomInCreation && this.members.length + this.creating < this.options.maxSandboxes;
   }
 
   release(link: SandboxLink): void {
@@ -109,8 +118,8 @@ export class SandboxPool {
     this.members.push(member);
     void link.sandbox.exited.then(() => {
       this.remove(link);
-      // Requests waiting for a slot may now create a replacement.
-      while (this.waiting.length > 0 && this.members.length + this.creating < this.options.maxSandboxes) {
+      // Requests waiting for a slot may now need a replacement (the same rule as for arriving ones).
+      while (this.waiting.length > 0 && this.needsAnotherSandbox(0)) {
         const w = this.waiting.shift()!;
         this.grow().then(w.resolve, w.reject);
       }

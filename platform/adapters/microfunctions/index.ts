@@ -138,6 +138,7 @@ export class MicroFunctionsAdapter extends BaseAdapter {
           workerConcurrency: config.workerConcurrency,
           maxWorkersPerFunction: config.maxWorkersPerFunction,
           maxSandboxesPerFunction: config.maxSandboxesPerFunction,
+          maxSandboxesPerApp: config.maxSandboxesPerApp,
           keepAliveSeconds: config.keepAliveSeconds,
         },
       },
