@@ -5,7 +5,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { now } from '../../platform/clock.js';
 import type { RunManifest } from '../manifest.js';
+import type { KeepAliveClient } from './http-client.js';
 
 export const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -34,4 +36,24 @@ export function runIfMain(moduleUrl: string, label: string, main: () => Promise<
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** An ASL chain of Task states over the given functions, S1 -> S2 -> ... */
+export function chainDefinition(fns: string[]) {
+  const States: Record<string, unknown> = {};
+  fns.forEach((fn, i) => {
+    States[`S${i + 1}`] = i === fns.length - 1 ? { Type: 'Task', Resource: fn, End: true } : { Type: 'Task', Resource: fn, Next: `S${i + 2}` };
+  });
+  return { StartAt: 'S1', States };
+}
+
+/** Client-side latency of one POST, checked for success. */
+export async function timedPost(client: KeepAliveClient, path: string, body: unknown): Promise<{ ms: number; answer: any }> {
+  const t0 = now();
+  const answer = await client.post(path, body);
+  const ms = now() - t0;
+  if (answer.status !== 200 || answer.body.status !== 'SUCCEEDED') {
+    throw new Error(`bench request ${path} failed: ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
+  }
+  return { ms, answer: answer.body };
 }

@@ -11,11 +11,10 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median, quantileSorted } from 'simple-statistics';
-import { now } from '../../platform/clock.js';
 import { startPlatform, type PlatformHandle } from '../../platform/frontend/index.js';
 import type { InvocationRecord } from '../../platform/records.js';
 import { runManifest } from '../manifest.js';
-import { printBench, REPO, runIfMain, sleep, writeBenchRun } from './common.js';
+import { chainDefinition, printBench, REPO, runIfMain, sleep, timedPost, writeBenchRun } from './common.js';
 import { KeepAliveClient } from './http-client.js';
 import { ipcRtt, unixSocketRtt } from './rtt.js';
 
@@ -53,27 +52,8 @@ function noopFunctions(names: string[]) {
   return names.map((name) => ({ name, handler: 'index.handler', code: { dir: NOOP_DIR } }));
 }
 
-function chainDefinition(fns: string[]) {
-  const States: Record<string, unknown> = {};
-  fns.forEach((fn, i) => {
-    States[`S${i + 1}`] = i === fns.length - 1 ? { Type: 'Task', Resource: fn, End: true } : { Type: 'Task', Resource: fn, Next: `S${i + 2}` };
-  });
-  return { StartAt: 'S1', States };
-}
-
 async function deploy(p: PlatformHandle, manifest: unknown): Promise<void> {
   await p.platform.deploy(manifest);
-}
-
-/** Client-side latency of one POST, checked for success. */
-async function timedPost(client: KeepAliveClient, path: string, body: unknown): Promise<{ ms: number; answer: any }> {
-  const t0 = now();
-  const answer = await client.post(path, body);
-  const ms = now() - t0;
-  if (answer.status !== 200 || answer.body.status !== 'SUCCEEDED') {
-    throw new Error(`bench request ${path} failed: ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
-  }
-  return { ms, answer: answer.body };
 }
 
 /**

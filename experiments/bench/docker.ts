@@ -25,7 +25,7 @@ import { connectDocker, engineVersion, type Docker } from '../../platform/sandbo
 import { buildRuntimeImage, NODE_IN_IMAGE } from '../../platform/sandbox/docker/image.js';
 import { LABEL } from '../../platform/sandbox/docker/owner.js';
 import { runManifest } from '../manifest.js';
-import { printBench, REPO, runIfMain, sleep, writeBenchRun } from './common.js';
+import { chainDefinition, printBench, REPO, runIfMain, sleep, timedPost, writeBenchRun } from './common.js';
 import { KeepAliveClient } from './http-client.js';
 
 const NOOP_DIR = join(REPO, 'experiments', 'bench', 'functions', 'noop');
@@ -58,25 +58,6 @@ interface Samples {
 }
 
 const noop = (name: string) => ({ name, handler: 'index.handler', code: { dir: NOOP_DIR } });
-
-function chainDefinition(fns: string[]) {
-  const States: Record<string, unknown> = {};
-  fns.forEach((fn, i) => {
-    States[`S${i + 1}`] = i === fns.length - 1 ? { Type: 'Task', Resource: fn, End: true } : { Type: 'Task', Resource: fn, Next: `S${i + 2}` };
-  });
-  return { StartAt: 'S1', States };
-}
-
-/** Client-side latency of one POST, checked for success. */
-async function timedPost(client: KeepAliveClient, path: string, body: unknown): Promise<{ ms: number; answer: any }> {
-  const t0 = now();
-  const answer = await client.post(path, body);
-  const ms = now() - t0;
-  if (answer.status !== 200 || answer.body.status !== 'SUCCEEDED') {
-    throw new Error(`bench request ${path} failed: ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
-  }
-  return { ms, answer: answer.body };
-}
 
 /** Each sample deploys a fresh app and invokes it once: the invocation creates its container. */
 async function measureColdSandbox(p: PlatformHandle, client: KeepAliveClient, n: number, progress: (s: string) => void) {

@@ -14,14 +14,14 @@
  * app is not rebuilt.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MfError } from '../../errors.js';
 import type { Docker } from '../../sandbox/docker/engine.js';
 import { errorText, statusOf } from '../../sandbox/docker/engine.js';
-import { buildRuntimeImage, NODE_IN_IMAGE } from '../../sandbox/docker/image.js';
+import { buildRuntimeImage, NODE_IN_IMAGE, sha256File } from '../../sandbox/docker/image.js';
 import { tarStream, type TarEntry } from '../../sandbox/docker/tar.js';
 import type { AppDescriptor } from './protocol.js';
 
@@ -138,16 +138,6 @@ function dockerfileFor(baseImage: string): string {
     `CMD ["${NODE_IN_IMAGE}", "${WRAPPER_IN_IMAGE}"]`,
     '',
   ].join('\n');
-}
-
-function sha256File(path: string): Promise<string> {
-  return new Promise((res, rej) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (c) => h.update(c))
-      .on('error', rej)
-      .on('end', () => res(h.digest('hex')));
-  });
 }
 
 /** A repository name Docker accepts: lower case, [a-z0-9._-]. */

@@ -82,7 +82,8 @@ function run(cmd: string, args: string[]): Promise<string> {
   });
 }
 
-function sha256File(path: string): Promise<string> {
+/** The SHA-256 of a file's content, hex. */
+export function sha256File(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     createReadStream(path)
