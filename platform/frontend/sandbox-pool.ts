@@ -57,7 +57,8 @@ export class SandboxPool {
    * their creators and capacity - 1 more each, and the pool stays within maxSandboxes.
    */
   private needsAnotherSandbox(arriving: number): boolean {
-    const roomInCreation = this.creating * (this.options.capacity - 1);
+    // Guarded: with capacity Infinity, 0 * Infinity would be NaN and no request would ever make the first sandbox.
+    const roomInCreation = this.creating === 0 ? 0 : this.creating * (this.options.capacity - 1);
     return this.waiting.length + arriving > roomInCreation && this.members.length + this.creating < this.options.maxSandboxes;
   }
 
