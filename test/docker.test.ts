@@ -15,21 +15,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, chain, inlineFunction, testPlatform } from './helpers/platform.js';
 import type { PlatformHandle } from '../dist/platform/frontend/index.js';
 import type { InvocationRecord } from '../dist/platform/records.js';
-import { connectDocker, type Docker } from '../dist/platform/sandbox/docker/engine.js';
+import type { Docker } from '../dist/platform/sandbox/docker/engine.js';
 import { buildRuntimeImage, IMAGE_REPO } from '../dist/platform/sandbox/docker/image.js';
 import { DockerBackend, type DockerSandbox, type DockerSandboxExit } from '../dist/platform/sandbox/docker/backend.js';
 import { LABEL } from '../dist/platform/sandbox/docker/owner.js';
+import { dockerWithRuntimeImage, noteDockerSkipped, RUN_DOCKER_TESTS } from './helpers/docker.js';
 
-const REQUIRED = process.env.MFBENCH_REQUIRE_DOCKER === '1';
-const engine = await connectDocker().then(
-  (docker) => ({ docker, problem: null }),
-  (err: Error) => ({ docker: null, problem: err.message }),
-);
-if (!engine.docker && !REQUIRED) {
-  process.stderr.write(
-    `docker tests skipped: ${engine.problem}\n  to run them: start dockerd (as root: dockerd > /tmp/dockerd.log 2>&1 &); MFBENCH_REQUIRE_DOCKER=1 makes a missing engine fail the tests\n`,
-  );
-}
+noteDockerSkipped('docker tests');
 
 const OWNER = `${hostname()}:${process.pid}`;
 const NOOP = `export const handler = async (event, context) => ({ ...event, steps: (event.steps ?? 0) + 1, last: context.functionName });`;
@@ -80,16 +72,15 @@ function hostPidOf(containerInitPid: number, innerPid: number): number {
   throw new Error(`no process with pid ${innerPid} in the pid namespace of ${containerInitPid}`);
 }
 
-describe.skipIf(!engine.docker && !REQUIRED)('the docker backend', () => {
+describe.runIf(RUN_DOCKER_TESTS)('the docker backend', () => {
   let docker: Docker;
   let p: PlatformHandle;
   const run = (app: string, wf: string, input: unknown = {}) => call(p, 'POST', `/apps/${app}/workflows/${wf}/executions`, input);
 
   beforeAll(async () => {
-    if (!engine.docker) throw new Error(`MFBENCH_REQUIRE_DOCKER=1 but no Docker engine answers: ${engine.problem}`);
-    docker = engine.docker;
-    const image = await buildRuntimeImage({ docker }); // skipped (well under a second) when the tag exists
-    expect(image.tag).toMatch(new RegExp(`^${IMAGE_REPO}:[0-9a-f]{16}$`));
+    const ready = await dockerWithRuntimeImage(); // the build is skipped (well under a second) when the tag exists
+    docker = ready.docker;
+    expect(ready.image.tag).toMatch(new RegExp(`^${IMAGE_REPO}:[0-9a-f]{16}$`));
     p = await testPlatform({ backend: 'docker' });
     const deployed = await call(p, 'POST', '/apps', { name: 'chain5', functions: STEPS.map((s) => inlineFunction(s, NOOP)), workflows: { main: chain(STEPS) } });
     expect(deployed.status).toBe(201);

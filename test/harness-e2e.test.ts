@@ -5,17 +5,14 @@
  * byte for byte.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runExperiments } from '../dist/experiments/runner/runner.js';
-import { processRun } from '../dist/experiments/runner/process.js';
-import { createProgress } from '../dist/experiments/runner/progress.js';
 import { EXPERIMENTS } from '../dist/experiments/runner/registry.js';
 import type { RawRecord } from '../dist/experiments/runner/types.js';
 import type { HarnessManifest } from '../dist/experiments/runner/run-dir.js';
+import { removeRun, runAndProcess } from './helpers/harness.js';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
@@ -27,24 +24,16 @@ describe('mfbench run: cold-start and chain-length, quick, embedded platform', (
   let raw: RawRecord[];
 
   beforeAll(async () => {
-    parent = await mkdtemp(join(tmpdir(), 'mfh-'));
-    const result = await runExperiments({
+    ({ parent, dir, manifest, raw } = await runAndProcess('mfh-', {
       experiments: ['cold-start', 'chain-length'],
       size: 'quick',
       seed: 7,
       variants: [{ platform: 'microfunctions', backend: 'process', preset: 'grouped' }],
-      parent,
-      progress: createProgress('silent'),
-    });
-    expect(result.failed).toEqual([]);
-    dir = result.dir;
-    await processRun(dir);
-    manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-    raw = (await readFile(join(dir, 'raw.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    }));
   }, 240_000);
 
   afterAll(async () => {
-    if (parent) await rm(parent, { recursive: true, force: true });
+    await removeRun(parent);
   });
 
   it('writes a manifest that says where the numbers came from', () => {

@@ -5,21 +5,18 @@
  * the history chart (`mfbench history --out`) from the run, as SVG and PNG.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runExperiments } from '../dist/experiments/runner/runner.js';
-import { processRun } from '../dist/experiments/runner/process.js';
-import { createProgress } from '../dist/experiments/runner/progress.js';
 import { EXPERIMENTS } from '../dist/experiments/runner/registry.js';
 import { computeSumMs } from '../dist/experiments/pipeline-overhead.js';
 import { slopeCI } from '../dist/experiments/density.js';
 import { e2eMs } from '../dist/experiments/runner/describe.js';
 import type { RawRecord, Row } from '../dist/experiments/runner/types.js';
 import type { HarnessManifest } from '../dist/experiments/runner/run-dir.js';
+import { removeRun, runAndProcess } from './helpers/harness.js';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
@@ -43,25 +40,17 @@ describe('mfbench run: pipeline-overhead and density, quick, embedded platform, 
   let summary: Record<string, { summary: Row[]; notes: string[] }>;
 
   beforeAll(async () => {
-    parent = await mkdtemp(join(tmpdir(), 'mfh-od-'));
-    const result = await runExperiments({
+    ({ parent, dir, manifest, raw } = await runAndProcess('mfh-od-', {
       experiments: ['pipeline-overhead', 'density'],
       size: 'quick',
       seed: 3,
       variants: ['grouped', 'per-function'].map((preset) => ({ platform: 'microfunctions', backend: 'process', preset })),
-      parent,
-      progress: createProgress('silent'),
-    });
-    expect(result.failed).toEqual([]);
-    dir = result.dir;
-    await processRun(dir);
-    manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-    raw = (await readFile(join(dir, 'raw.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    }));
     summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).experiments;
   }, 420_000);
 
   afterAll(async () => {
-    if (parent) await rm(parent, { recursive: true, force: true });
+    await removeRun(parent);
   });
 
   it('writes one raw line per request, as many as the configs imply', () => {

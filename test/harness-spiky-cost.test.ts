@@ -10,11 +10,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COST_MODEL_CONFIG, crossover, lambdaDailyCost, readPrices, runCostModel, vmCapacity, vmDailyCost, type AwsPrices } from '../dist/experiments/cost-model.js';
 import { spiky, spikySchedule, usageFromRaw } from '../dist/experiments/spiky.js';
-import { runExperiments } from '../dist/experiments/runner/runner.js';
-import { processRun } from '../dist/experiments/runner/process.js';
-import { createProgress } from '../dist/experiments/runner/progress.js';
 import { PNG_SCALE } from '../dist/report/charts/render.js';
 import type { RawRecord } from '../dist/experiments/runner/types.js';
+import { removeRun, runAndProcess } from './helpers/harness.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'harness-run');
 const lambda = { requestPerMillion: { value: 0.2, status: 'x', source: 'x' }, gbSecond: { value: 0.0000166667, status: 'x', source: 'x' } };
@@ -149,8 +147,7 @@ describe('spiky end to end: quick, embedded platform, both presets', () => {
   let raw: RawRecord[];
 
   beforeAll(async () => {
-    parent = await mkdtemp(join(tmpdir(), 'mfh-spiky-'));
-    const result = await runExperiments({
+    ({ parent, dir, raw } = await runAndProcess('mfh-spiky-', {
       experiments: ['spiky'],
       size: 'quick',
       seed: 5,
@@ -158,17 +155,11 @@ describe('spiky end to end: quick, embedded platform, both presets', () => {
         { platform: 'microfunctions', backend: 'process', preset: 'grouped' },
         { platform: 'microfunctions', backend: 'process', preset: 'per-function' },
       ],
-      parent,
-      progress: createProgress('silent'),
-    });
-    expect(result.failed).toEqual([]);
-    dir = result.dir;
-    await processRun(dir);
-    raw = (await readFile(join(dir, 'raw.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    }));
   }, 300_000);
 
   afterAll(async () => {
-    if (parent) await rm(parent, { recursive: true, force: true });
+    await removeRun(parent);
   });
 
   it('stores every scheduled request with its drift flag, and the samples apart', () => {

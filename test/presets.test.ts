@@ -9,18 +9,12 @@ import type { PlatformHandle } from '../dist/platform/frontend/index.js';
 import type { UserConfig } from '../dist/platform/config.js';
 import type { InvocationRecord } from '../dist/platform/records.js';
 import { call, chain, inlineFunction, testPlatform, waitFor } from './helpers/platform.js';
-import { connectDocker } from '../dist/platform/sandbox/docker/engine.js';
-import { buildRuntimeImage } from '../dist/platform/sandbox/docker/image.js';
+import { dockerWithRuntimeImage, noteDockerSkipped, RUN_DOCKER_TESTS } from './helpers/docker.js';
 
 // The same suite on every backend: docker joins when an engine answers, or when MFBENCH_REQUIRE_DOCKER=1 (then a
 // missing engine fails instead of skipping).
-const REQUIRED = process.env.MFBENCH_REQUIRE_DOCKER === '1';
-const engine = await connectDocker().then(
-  (docker) => ({ docker, problem: null as string | null }),
-  (err: Error) => ({ docker: null, problem: err.message }),
-);
-const BACKENDS_UNDER_TEST = engine.docker || REQUIRED ? (['process', 'docker'] as const) : (['process'] as const);
-if (BACKENDS_UNDER_TEST.length === 1) process.stderr.write(`presets on the docker backend skipped: ${engine.problem}\n`);
+const BACKENDS_UNDER_TEST = RUN_DOCKER_TESTS ? (['process', 'docker'] as const) : (['process'] as const);
+noteDockerSkipped('presets on the docker backend');
 
 const STEP = `export const handler = async (event, context) => {
   if (event.ms) await new Promise((r) => setTimeout(r, event.ms));
@@ -38,8 +32,7 @@ afterEach(async () => {
 describe.each(BACKENDS_UNDER_TEST)('on the %s backend', (backend) => {
   beforeAll(async () => {
     if (backend !== 'docker') return;
-    if (!engine.docker) throw new Error(`MFBENCH_REQUIRE_DOCKER=1 but no Docker engine answers: ${engine.problem}`);
-    await buildRuntimeImage({ docker: engine.docker });
+    await dockerWithRuntimeImage();
   }, 180_000);
 
   async function start(config: UserConfig): Promise<PlatformHandle> {

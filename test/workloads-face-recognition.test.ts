@@ -3,30 +3,18 @@
  * over photos and overlapping bands, the gallery in context.storage. An empty photo fails naming the stage, and the
  * platform keeps serving.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { validateDeployed } from '../dist/cli/commands/validate.js';
-import type { PlatformHandle } from '../dist/platform/frontend/index.js';
-import { MicroFunctionsClient } from '../dist/platform/sdk/client.js';
 import { WORKLOADS } from '../dist/workloads/index.js';
-import { testPlatform } from './helpers/platform.js';
+import { useSuitePlatform } from './helpers/workload.js';
 
 const w = WORKLOADS['face-recognition'];
 
 describe('face-recognition on the process backend', () => {
-  let p: PlatformHandle;
-  let client: MicroFunctionsClient;
-
-  beforeAll(async () => {
-    p = await testPlatform();
-    client = new MicroFunctionsClient({ url: p.url, token: p.token });
-    await client.deploy(w.app());
-  });
-  afterAll(async () => {
-    await p?.close();
-  });
+  const suite = useSuitePlatform({ deploy: () => w.app() });
 
   test('a photo and its 0.6x copy: the model finds the same faces, and the same people get the same gallery ids', async () => {
-    const r = await validateDeployed(client, w, { sizes: ['small'], seed: 2, workflow: 'main', runs: 1, app: 'face-recognition' });
+    const r = await validateDeployed(suite.client, w, { sizes: ['small'], seed: 2, workflow: 'main', runs: 1, app: 'face-recognition' });
     expect(r.inputs[0]!.runs[0]!.verdict).toEqual({ ok: true });
     const detects = r.inputs[0]!.runs[0]!.stages.filter((s) => s.function === 'detect-faces');
     expect(detects).toHaveLength(2); // the Map ran one iteration per photo
@@ -35,7 +23,7 @@ describe('face-recognition on the process backend', () => {
 
   test('the gallery persists: the same input again matches every face to an existing id', async () => {
     const input = w.generateInput('small', 2);
-    const e = await client.execute('face-recognition', 'main', input);
+    const e = await suite.client.execute('face-recognition', 'main', input);
     expect(e.status).toBe('SUCCEEDED');
     expect(w.validateOutput(input, e.output)).toEqual({ ok: true });
     const out = e.output as { gallery: { sizeBefore: number; sizeAfter: number }; images: Array<{ faces: Array<{ isNew: boolean }> }> };
@@ -49,13 +37,13 @@ describe('face-recognition on the process backend', () => {
 
   test('an empty photo fails at split naming the image; the next execution succeeds', async () => {
     const bad = w.generateInput('empty', 1);
-    const e = await client.execute('face-recognition', 'main', bad);
+    const e = await suite.client.execute('face-recognition', 'main', bad);
     expect(e.status).toBe('FAILED');
     expect(e.error).toBe('EmptyImage');
     expect(JSON.parse(e.cause!).errorMessage).toMatch(/^split: image 1 \(empty\.jpg\) is empty \(0 bytes\)/);
     expect(w.validateFailure!(bad, { error: e.error, cause: e.cause })).toEqual({ ok: true });
     const good = w.generateInput('small', 5);
-    const after = await client.execute('face-recognition', 'main', { ...good, parallelism: 1 });
+    const after = await suite.client.execute('face-recognition', 'main', { ...good, parallelism: 1 });
     expect(after.status).toBe('SUCCEEDED');
     expect(w.validateOutput({ ...good, parallelism: 1 }, after.output)).toEqual({ ok: true });
   });

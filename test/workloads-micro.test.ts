@@ -6,24 +6,13 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { deployAndValidate } from '../dist/cli/commands/validate.js';
-import type { PlatformHandle } from '../dist/platform/frontend/index.js';
-import { MicroFunctionsClient } from '../dist/platform/sdk/client.js';
 import { WORKLOADS } from '../dist/workloads/index.js';
-import { testPlatform } from './helpers/platform.js';
+import { useSuitePlatform } from './helpers/workload.js';
 
 describe('microbenchmarks on the process backend', () => {
-  let p: PlatformHandle;
-  let client: MicroFunctionsClient;
-
-  beforeAll(async () => {
-    p = await testPlatform();
-    client = new MicroFunctionsClient({ url: p.url, token: p.token });
-  });
-  afterAll(async () => {
-    await p?.close();
-  });
+  const suite = useSuitePlatform();
 
   test.each([
     ['noop', ['small']],
@@ -32,7 +21,7 @@ describe('microbenchmarks on the process backend', () => {
     ['payload', ['small', 'medium', 'large', 'xlarge']],
   ] as const)('%s: every output is valid, cold then warm', async (name, sizes) => {
     const w = WORKLOADS[name];
-    const r = await deployAndValidate(client, w, w.app(), { sizes, seed: 7, workflow: 'main', runs: 2, app: name, replace: false, keep: false });
+    const r = await deployAndValidate(suite.client, w, w.app(), { sizes, seed: 7, workflow: 'main', runs: 2, app: name, replace: false, keep: false });
     for (const input of r.inputs) for (const run of input.runs) expect(run.verdict, `${name} ${input.size} run ${run.run}`).toEqual({ ok: true });
     expect(r.ok).toBe(true);
     const first = r.inputs[0]!.runs[0]!;
@@ -44,15 +33,15 @@ describe('microbenchmarks on the process backend', () => {
 
   test('a bad sleep input fails naming the function, and the next execution succeeds', async () => {
     const w = WORKLOADS.sleep;
-    await client.deploy(w.app());
-    const bad = await client.execute('sleep', 'main', { ms: 'soon' });
+    await suite.client.deploy(w.app());
+    const bad = await suite.client.execute('sleep', 'main', { ms: 'soon' });
     expect(bad.status).toBe('FAILED');
     expect(bad.error).toBe('InvalidInput');
     expect(JSON.parse(bad.cause!).errorMessage).toMatch(/^sleep: "ms" must be a number/);
     const input = w.generateInput('small', 1);
-    const good = await client.execute('sleep', 'main', input);
+    const good = await suite.client.execute('sleep', 'main', input);
     expect(w.validateOutput(input, good.output)).toEqual({ ok: true });
-    await client.deleteApp('sleep');
+    await suite.client.deleteApp('sleep');
   });
 });
 
