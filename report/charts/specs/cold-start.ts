@@ -1,5 +1,6 @@
 /** The vega-lite spec of Figure fig-cold-start (experiments/cold-start.ts). */
 import type { FigureInfo, Row, VegaLiteSpec } from '../../../experiments/runner/types.js';
+import { variantLabeler } from './variant-label.js';
 import { figureTitle, PALETTE, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 
 /** The phases stacked in the figure, bottom to top. `key` is the field of experiments/cold-start.ts's phasesOf. */
@@ -29,11 +30,9 @@ export function coldStartSpec(tables: Record<string, Row[]>, figure: FigureInfo)
     t.total += p.ms_median as number;
     totals.set(k, t);
   }
-  // With several variants side by side, each bar's label names its variant: its last meaningful part (the preset,
-  // or the platform when it has none), or the whole name when those would not tell the variants apart.
-  const lastPart = (v: string) => v.split('/').filter((p) => p !== '-').pop() ?? v;
-  const distinct = new Set(variants.map(lastPart)).size === variants.length;
-  const shortName = (v: unknown) => (distinct ? lastPart(String(v)) : String(v).split('/').filter((p) => p !== '-').join('/'));
+  // With several variants side by side, each bar's label names its variant, as briefly as tells them apart.
+  const label = variantLabeler(variants);
+  const shortName = (v: unknown) => label(String(v));
   const totalRows = [...totals.values()].map((t) => ({
     ...t,
     label: many ? [shortName(t.variant), `${t.total.toFixed(t.total < 10 ? 2 : 1)} ms`] : `${t.total.toFixed(t.total < 10 ? 2 : 1)} ms`,

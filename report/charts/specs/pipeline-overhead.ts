@@ -1,33 +1,30 @@
 /** The vega-lite spec of Figure fig-pipeline-overhead (experiments/pipeline-overhead.ts). */
 import type { FigureInfo, Row, VegaLiteSpec } from '../../../experiments/runner/types.js';
 import { figureTitle, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
+import { variantLabeler } from './variant-label.js';
 
 export const COMPUTE = "compute (sum of the functions' handler times)";
 export const OVERHEAD = 'platform overhead (total − compute)';
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-/** A variant's label on the x axis: the variant without the platform prefix when every bar is of one platform. */
-function labelOf(variant: string, platforms: Set<string>): string {
-  return platforms.size === 1 ? variant.slice(variant.indexOf('/') + 1) : variant;
-}
-
 export function pipelineOverheadSpec(tables: Record<string, Row[]>, figure: FigureInfo): VegaLiteSpec {
   const summary = tables.summary ?? [];
-  const platforms = new Set(summary.map((s) => String(s.variant).split('/')[0] ?? ''));
   const pipelines = [...new Set(summary.map((s) => String(s.pipeline)))];
-  const variants = [...new Set(summary.map((s) => labelOf(String(s.variant), platforms)))];
+  const fullNames = [...new Set(summary.map((s) => String(s.variant)))];
+  const labelOf = variantLabeler(fullNames);
+  const variants = [...new Set(summary.map((s) => labelOf(String(s.variant))))];
   const panels = pipelines.map((pipeline) => {
     const rows = summary.filter((s) => String(s.pipeline) === pipeline);
     const bars = rows.flatMap((s) => {
-      const x = labelOf(String(s.variant), platforms);
+      const x = labelOf(String(s.variant));
       return [
         { x, component: COMPUTE, order: 0, ms: num(s.compute_ms_median) },
         { x, component: OVERHEAD, order: 1, ms: num(s.overhead_ms_median) },
       ];
     });
     const intervals = rows.flatMap((s) => {
-      const x = labelOf(String(s.variant), platforms);
+      const x = labelOf(String(s.variant));
       return [
         { x, what: 'compute', lo: num(s.compute_ms_medianLo), hi: num(s.compute_ms_medianHi) },
         { x, what: 'total', lo: num(s.total_ms_medianLo), hi: num(s.total_ms_medianHi) },
@@ -39,13 +36,13 @@ export function pipelineOverheadSpec(tables: Record<string, Row[]>, figure: Figu
       const share = num(s.overhead_share_median);
       const top = Math.max(c + o, num(s.total_ms_medianHi) ?? 0);
       return {
-        x: labelOf(String(s.variant), platforms),
+        x: labelOf(String(s.variant)),
         top,
         label: `overhead ${share === null ? '?' : `${(share * 100).toFixed(0)}%`}`,
         sub: `total ${(num(s.total_ms_median) ?? 0).toFixed(1)} ms, n=${String(s.total_ms_n)}`,
       };
     });
-    const x = { field: 'x', type: 'nominal', title: 'Variant (backend/preset)', sort: variants, axis: { labelAngle: 0, labelLimit: 200 } };
+    const x = { field: 'x', type: 'nominal', title: 'Variant', sort: variants, axis: { labelAngle: 0, labelLimit: 200 } };
     const yMax = Math.max(1, ...labels.map((l) => l.top)) * 1.22;
     const y = { type: 'quantitative', scale: { domain: [0, yMax], nice: false } };
     return {
@@ -99,6 +96,7 @@ export function pipelineOverheadSpec(tables: Record<string, Row[]>, figure: Figu
     title: figureTitle(figure, [
       `Figure ${figure.id}. Warm executions. Bars: medians, stacked (they need not add up`,
       'to the median total). Error bars: 95% CI of the median compute (left) and total (right).',
+      `Variant${fullNames.length > 1 ? 's' : ''}: ${fullNames.join(', ')}`,
     ]),
     config: THEME,
     hconcat: panels,
