@@ -7,8 +7,9 @@
  * executions are sent one at a time, warm: the first `warmup` executions (the first of which starts the sandbox and
  * every worker) are labelled warm-up and kept out of the statistics. Per measured execution, from stored records:
  * - total = the client's end-to-end time (receive - intended send);
- * - compute = the sum over the execution's invocation records of (handlerEnd - handlerStart): the time the functions'
- *   own handlers ran, stamped inside the worker processes (each difference within one process, no clock offset);
+ * - compute = the sum over the execution's Task invocation records of (handlerEnd - handlerStart): the time the
+ *   functions' own handlers ran, stamped inside the worker processes (each difference within one process, no clock
+ *   offset); orchestration a platform reports as invocations of its own (OpenWhisk's conductor) is overhead;
  * - overhead = total - compute: everything the platform (and the HTTP round trip) adds: dispatch, hops, queueing,
  *   (de)serialisation of each stage's input and output.
  * The stages of a sequential workflow never overlap, so compute <= total; an execution where it does not hold is
@@ -17,6 +18,7 @@
 import { getWorkload, type WorkloadName } from '../workloads/index.js';
 import { pipelineOverheadSpec } from '../report/charts/specs/pipeline-overhead.js';
 import { describe, e2eMs, exclusion, exclusionNote, groupBy, metricBase, prefixed, round4, variantLabels } from './runner/describe.js';
+import type { InvocationRecord } from '../platform/records.js';
 import type { Experiment, MetricRow, Processed, RawRecord, RunContext, Row } from './runner/types.js';
 
 /** One multi-stage workflow to measure. */
@@ -66,16 +68,24 @@ async function measure(ctx: RunContext, config: PipelineOverheadConfig): Promise
   }
 }
 
-/** Sum of the handlers' own time over an execution's invocation records (ms). */
+/**
+ * The invocations that ran the workflow's Task states. Other platforms also report their orchestration as
+ * invocations without a state (OpenWhisk's conductor activations): that is platform work, so it counts as overhead.
+ */
+export function taskRecords(r: RawRecord): InvocationRecord[] {
+  return (r.call.platform?.records ?? []).filter((rec) => rec.state !== null);
+}
+
+/** Sum of the Task handlers' own time over an execution (ms). */
 export function computeSumMs(r: RawRecord): number {
-  return (r.call.platform?.records ?? []).reduce((s, rec) => s + (rec.t.handlerEnd - rec.t.handlerStart), 0);
+  return taskRecords(r).reduce((s, rec) => s + (rec.t.handlerEnd - rec.t.handlerStart), 0);
 }
 
 /** Why a request is left out here: the shared reasons, plus an execution that did not run every stage. */
 function why(r: RawRecord): string | null {
   const shared = exclusion(r);
   if (shared !== null) return shared;
-  if ((r.call.platform?.records.length ?? 0) !== Number(r.labels.stages)) return 'stages';
+  if (taskRecords(r).length !== Number(r.labels.stages)) return 'stages';
   return null;
 }
 
@@ -85,7 +95,7 @@ function process_(raw: readonly RawRecord[]): Processed {
     const base = metricBase(r, { ...variantLabels(r), pipeline: String(r.labels.pipeline) });
     const total = e2eMs(r);
     metrics.push({ ...base, metric: 'client_latency_ms', value: round4(total) });
-    if ((r.call.platform?.records.length ?? 0) > 0) {
+    if (taskRecords(r).length > 0) {
       const compute = computeSumMs(r);
       metrics.push({ ...base, metric: 'compute_sum_ms', value: round4(compute) });
       metrics.push({ ...base, metric: 'platform_overhead_ms', value: round4(total - compute) });

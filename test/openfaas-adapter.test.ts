@@ -10,16 +10,14 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { OpenFaasAdapter, parsePrometheus, serviceName, type OpenFaasMetrics } from '../dist/platform/adapters/openfaas/index.js';
 import { MfError } from '../dist/platform/errors.js';
-import { connectDocker, type Docker } from '../dist/platform/sandbox/docker/engine.js';
+import type { Docker } from '../dist/platform/sandbox/docker/engine.js';
 import { getWorkload } from '../dist/workloads/index.js';
+import { noteDockerSkipped, requireDocker, RUN_DOCKER_TESTS } from './helpers/docker.js';
 import { DOUBLE_LABEL, startOpenFaasDouble, type OpenFaasDouble } from './doubles/openfaas/gateway.js';
+import { storageAppWorkload } from './helpers/storage-app.js';
 
-const REQUIRED = process.env.MFBENCH_REQUIRE_DOCKER === '1';
-const engine = await connectDocker().then(
-  (docker) => ({ docker, problem: null as string | null }),
-  (err: Error) => ({ docker: null, problem: err.message }),
-);
-if (!engine.docker && !REQUIRED) process.stderr.write(`openfaas adapter tests skipped: ${engine.problem}\n  MFBENCH_REQUIRE_DOCKER=1 makes a missing engine fail them\n`);
+
+noteDockerSkipped('openfaas adapter tests');
 
 const AUTH = { user: 'admin', password: 'double-secret' };
 
@@ -42,16 +40,15 @@ async function expectCode(p: Promise<unknown>, code: string, message?: RegExp): 
   return err as MfError;
 }
 
-// Runs when an engine answers, or when Docker is required (then a missing engine fails, not skips).
-describe.runIf(engine.docker !== null || REQUIRED)('openfaas adapter against the gateway double (real containers)', () => {
-  if (!engine.docker) throw new Error(`MFBENCH_REQUIRE_DOCKER=1 but no Docker engine: ${engine.problem}`);
-  const docker = engine.docker;
+describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (real containers)', () => {
+  const docker = requireDocker();
   let gw: OpenFaasDouble;
   let adapter: OpenFaasAdapter;
 
   beforeAll(async () => {
     gw = await startOpenFaasDouble({ docker, ...AUTH });
-    adapter = await OpenFaasAdapter.create({ url: gw.url, ...AUTH, functionGatewayUrl: gw.internalUrl, readyTimeoutMs: 30_000 });
+    // The replicas are containers on the Docker bridge: the storage service listens where they reach it.
+    adapter = await OpenFaasAdapter.create({ url: gw.url, ...AUTH, functionGatewayUrl: gw.internalUrl, storageListen: `${new URL(gw.internalUrl).hostname}:0`, readyTimeoutMs: 30_000 });
   });
 
   afterAll(async () => {
@@ -181,6 +178,19 @@ describe.runIf(engine.docker !== null || REQUIRED)('openfaas adapter against the
     ]);
     await adapter.remove(f);
     expect(await containersOf(docker, gw.instance)).toEqual([]);
+  });
+
+  test('context.storage through the adapter\'s storage service: put and get in their own containers share global values, not the local tier', async () => {
+    const d = await adapter.deploy(storageAppWorkload(), {}, { name: 'of-stored' });
+    // The workload's validator checks get's output: put's value and count, and null for put's container-local marker.
+    for (const seed of [1, 2]) {
+      const r = await adapter.execute(d, { key: `k${seed}`, value: { seed }, puts: seed });
+      expect(r.outcome).toEqual({ state: 'ok' });
+      expect(r.platform!.records.map((x) => x.function)).toEqual(['put', 'get']);
+    }
+    expect((await adapter.invoke(d, 'get', { key: 'k2', value: { seed: 2 }, puts: 2 })).outcome).toEqual({ state: 'ok' });
+    await adapter.remove(d);
+    expect(gw.functions()).toEqual([]);
   });
 
   test('error paths: wrong URL, wrong credentials, a deploy that fails leaves nothing, a registry push that fails', async () => {

@@ -1,8 +1,10 @@
 /**
- * `mfbench run cold-start --platform openfaas --quick` against the OpenFaaS gateway double, through the real CLI (a
- * child process, as a researcher runs it): gateway URL and credentials by --url / --token, the gateway as function
- * containers see it by OPENFAAS_FUNCTION_GATEWAY. The same run directory as for MicroFunctions comes out, the
- * temperatures are confirmed by container identity, and nothing is left deployed or running afterwards.
+ * `mfbench run cold-start chain-length pipeline-overhead --platform openfaas --quick` against the OpenFaaS gateway
+ * double, through the real CLI (a child process, as a researcher runs it): gateway URL and credentials by --url /
+ * --token, the gateway as function containers see it by OPENFAAS_FUNCTION_GATEWAY, and the storage service where the
+ * containers reach it (the Docker bridge) by MFBENCH_STORAGE_LISTEN. The same run directory as for MicroFunctions
+ * comes out, the temperatures are confirmed by container identity, anomaly-detection passes its data through
+ * context.storage, and nothing is left deployed or running afterwards.
  *
  * Needs a Docker engine; skipped without one unless MFBENCH_REQUIRE_DOCKER=1 (then it fails).
  */
@@ -14,22 +16,17 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { RawRecord } from '../dist/experiments/runner/types.js';
-import { connectDocker, type Docker } from '../dist/platform/sandbox/docker/engine.js';
+import type { Docker } from '../dist/platform/sandbox/docker/engine.js';
+import { noteDockerSkipped, requireDocker, RUN_DOCKER_TESTS } from './helpers/docker.js';
 import { DOUBLE_LABEL, startOpenFaasDouble, type OpenFaasDouble } from './doubles/openfaas/gateway.js';
+
+noteDockerSkipped('openfaas CLI test');
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
-const REQUIRED = process.env.MFBENCH_REQUIRE_DOCKER === '1';
-const engine = await connectDocker().then(
-  (docker) => ({ docker, problem: null as string | null }),
-  (err: Error) => ({ docker: null, problem: err.message }),
-);
-if (!engine.docker && !REQUIRED) process.stderr.write(`openfaas CLI test skipped: ${engine.problem}\n`);
 
-// Runs when an engine answers, or when Docker is required (then a missing engine fails, not skips).
-describe.runIf(engine.docker !== null || REQUIRED)('mfbench run cold-start --platform openfaas (quick) against the gateway double', () => {
-  if (!engine.docker) throw new Error(`MFBENCH_REQUIRE_DOCKER=1 but no Docker engine: ${engine.problem}`);
-  const docker = engine.docker;
+describe.runIf(RUN_DOCKER_TESTS)('mfbench run cold-start --platform openfaas (quick) against the gateway double', () => {
+  const docker = requireDocker();
   let gw: OpenFaasDouble;
   let parent: string;
   let dir: string;
@@ -40,13 +37,13 @@ describe.runIf(engine.docker !== null || REQUIRED)('mfbench run cold-start --pla
     gw = await startOpenFaasDouble({ docker, user: 'admin', password: 'cli-secret' });
     parent = await mkdtemp(join(tmpdir(), 'ofcli-'));
     dir = join(parent, 'run');
-    const { stdout } = await run(process.execPath, [CLI, 'run', 'cold-start', '--platform', 'openfaas', '--quick', '--url', gw.url, '--token', 'admin:cli-secret', '--out', dir, '--json'], {
+    const { stdout } = await run(process.execPath, [CLI, 'run', 'cold-start', 'chain-length', 'pipeline-overhead', '--platform', 'openfaas', '--quick', '--url', gw.url, '--token', 'admin:cli-secret', '--out', dir, '--json'], {
       maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, MFBENCH_URL: '', MFBENCH_TOKEN: '', OPENFAAS_URL: '', OPENFAAS_USER: '', OPENFAAS_PASSWORD: '', OPENFAAS_FUNCTION_GATEWAY: gw.internalUrl },
+      env: { ...process.env, MFBENCH_URL: '', MFBENCH_TOKEN: '', OPENFAAS_URL: '', OPENFAAS_USER: '', OPENFAAS_PASSWORD: '', OPENFAAS_FUNCTION_GATEWAY: gw.internalUrl, MFBENCH_STORAGE_LISTEN: `${new URL(gw.internalUrl).hostname}:0` },
     });
     json = JSON.parse(stdout);
     raw = (await readFile(join(dir, 'raw.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as RawRecord);
-  }, 240_000);
+  }, 480_000);
 
   afterAll(async () => {
     await gw?.close();
@@ -55,8 +52,13 @@ describe.runIf(engine.docker !== null || REQUIRED)('mfbench run cold-start --pla
 
   test('the run succeeds and writes the same files as for MicroFunctions', async () => {
     expect(json.status).toBe('complete');
-    expect(json.experiments).toEqual([expect.objectContaining({ name: 'cold-start', status: 'complete', requests: 6 * 24 })]);
-    for (const f of ['manifest.json', 'raw.jsonl', 'records.jsonl', 'summary.json', 'index.html', 'figures/fig-cold-start.svg', 'figures/fig-cold-start.png']) expect(existsSync(join(dir, f)), f).toBe(true);
+    expect(json.experiments).toEqual([
+      expect.objectContaining({ name: 'cold-start', status: 'complete', requests: 6 * 24 }),
+      expect.objectContaining({ name: 'chain-length', status: 'complete' }),
+      expect.objectContaining({ name: 'pipeline-overhead', status: 'complete', requests: 33 }),
+    ]);
+    for (const f of ['manifest.json', 'raw.jsonl', 'records.jsonl', 'summary.json', 'index.html']) expect(existsSync(join(dir, f)), f).toBe(true);
+    for (const id of ['fig-cold-start', 'fig-chain-length', 'fig-pipeline-overhead']) for (const ext of ['.svg', '.png']) expect(existsSync(join(dir, 'figures', id + ext)), id + ext).toBe(true);
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
     const resolved = manifest.adapters[0].resolved;
     expect(resolved).toMatchObject({ platform: 'openfaas', url: gw.url, auth: true, coldStart: 'auto' });
@@ -65,7 +67,7 @@ describe.runIf(engine.docker !== null || REQUIRED)('mfbench run cold-start --pla
 
   test('temperatures are confirmed by container identity: step1 cold after every enforceColdStart, then warm in the same container', () => {
     expect(raw.every((r) => r.outcome === 'ok')).toBe(true);
-    const measured = raw.filter((r) => !r.warmup);
+    const measured = raw.filter((r) => r.experiment === 'cold-start' && !r.warmup);
     const cold = measured.filter((r) => r.expectedTemperature === 'cold-sandbox');
     expect(cold).toHaveLength(5);
     expect(cold.every((r) => r.temperatureCheck === 'ok' && r.temperature === 'cold-sandbox')).toBe(true);
@@ -77,9 +79,28 @@ describe.runIf(engine.docker !== null || REQUIRED)('mfbench run cold-start --pla
     expect(coldWorker.every((r) => r.temperatureCheck === 'mismatch' && r.temperature === 'cold-sandbox')).toBe(true);
   });
 
+  test('chain-length: every Task of every chain is a record, the orchestrator calls apart', () => {
+    const cl = raw.filter((r) => r.experiment === 'chain-length');
+    expect(cl.length).toBeGreaterThan(0);
+    for (const r of cl) expect(r.call.platform!.records.filter((x) => x.state !== null)).toHaveLength(Number(r.labels.length));
+  });
+
+  test('pipeline-overhead: anomaly-detection runs every stage, its data passing through context.storage', async () => {
+    const po = raw.filter((r) => r.experiment === 'pipeline-overhead');
+    expect(po).toHaveLength(33);
+    for (const r of po) {
+      expect(r.call.platform!.records.map((x) => x.function)).toEqual(['collect', 'entropy-detector', 'heavy-detector', 'identify-victim', 'mitigate']);
+    }
+    const rows = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).experiments['pipeline-overhead'].summary;
+    expect(rows).toEqual([expect.objectContaining({ stages: 5, excluded: 3 })]);
+    expect(rows[0].overhead_ms_median).toBeGreaterThan(0);
+  });
+
   test('nothing is left deployed or running', async () => {
     expect(gw.functions()).toEqual([]);
     expect(await docker.listContainers({ all: true, filters: { label: [`${DOUBLE_LABEL}=${gw.instance}`] } })).toEqual([]);
-    expect((await docker.listImages({ filters: { reference: ['mfbench-fn-cold-start'] } })).length).toBe(0);
+    for (const app of ['cold-start', 'chain-1', 'chain-8', 'overhead-anomaly-detection']) {
+      expect((await docker.listImages({ filters: { reference: [`mfbench-fn-${app}`] } })).length, app).toBe(0);
+    }
   });
 });

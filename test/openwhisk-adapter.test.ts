@@ -13,6 +13,7 @@ import { MfError } from '../dist/platform/errors.js';
 import { getWorkload } from '../dist/workloads/index.js';
 import { OpenWhiskDouble } from './doubles/openwhisk/server.js';
 import { branchyLocally, branchyWorkload, type BranchyInput } from './doubles/openwhisk/workloads.js';
+import { storageAppWorkload } from './helpers/storage-app.js';
 
 async function rest(ow: OpenWhiskDouble, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${ow.url}/api/v1/namespaces/_/${path}`, {
@@ -153,6 +154,40 @@ describe('OpenWhisk adapter against the OpenWhisk double', () => {
     await adapter.remove(d);
   });
 
+  it('gives functions context.storage through the adapter\'s storage service: global values shared, the local tier per container', async () => {
+    const d = await adapter.deploy(storageAppWorkload(), {}, { name: 'stored' });
+    // The workload's validator checks get's output: put's value and count, and null for put's local marker, which
+    // lives in put's container (get runs in its own, as on MicroFunctions' per-function preset).
+    for (const seed of [1, 2]) {
+      const r = await adapter.execute(d, { key: `k${seed}`, value: { seed }, puts: seed });
+      expect(r.outcome).toEqual({ state: 'ok' });
+      expect(r.platform!.records.map((x) => x.function)).toEqual(['put', 'get']);
+    }
+    // A direct invocation reaches the same app store.
+    expect((await adapter.invoke(d, 'get', { key: 'k1', value: { seed: 1 }, puts: 2 })).outcome).toEqual({ state: 'ok' });
+    // The validator does tell a wrong value.
+    expect((await adapter.invoke(d, 'get', { key: 'k1', value: { seed: 9 } })).outcome).toMatchObject({ state: 'invalid' });
+    await adapter.remove(d);
+    // Removed and deployed again: the app starts with empty storage (remove deleted the data).
+    const again = await adapter.deploy(storageAppWorkload(), {}, { name: 'stored' });
+    expect((await adapter.invoke(again, 'get', { key: 'k1', value: null, puts: null })).outcome).toEqual({ state: 'ok' });
+    await adapter.remove(again);
+  });
+
+  it('a storage service the functions cannot reach fails the call with MF_STORAGE_FAILED naming MFBENCH_STORAGE_URL', async () => {
+    const lost = await OpenWhiskAdapter.create({ url: ow.url, token: ow.auth, storageUrl: 'http://127.0.0.1:1' }, {});
+    try {
+      const d = await lost.deploy(storageAppWorkload(), {}, { name: 'lost' });
+      const r = await lost.execute(d, { key: 'k', value: 1 });
+      expect(r.outcome).toMatchObject({ state: 'failed', error: 'MF_STORAGE_FAILED' });
+      expect((r.outcome as { cause: string }).cause).toMatch(/cannot reach the storage service at http:\/\/127\.0\.0\.1:1.*MFBENCH_STORAGE_URL/);
+      await lost.remove(d);
+    } finally {
+      await lost.close();
+    }
+    expect(ow.listing().packages).not.toContain('lost');
+  });
+
   it('follows a blocking call that turned into 202 after the blocking limit by polling the activation', async () => {
     const w = getWorkload('sleep');
     const d = await adapter.deploy(w, {}, { name: 'slow' });
@@ -216,7 +251,7 @@ describe('OpenWhisk adapter against the OpenWhisk double', () => {
   it('is in the registry as "openwhisk" and takes the harness options (url, token, default backend/preset)', async () => {
     const a = await createAdapter('openwhisk', { url: ow.url, token: ow.auth, backend: 'process', preset: 'grouped' });
     expect(a.platform).toBe('openwhisk');
-    expect(a.description).toEqual({ platform: 'openwhisk', apihost: ow.url, namespace: '_', kind: 'nodejs:20', ignoreCerts: false });
+    expect(a.description).toEqual({ platform: 'openwhisk', apihost: ow.url, namespace: '_', kind: 'nodejs:20', ignoreCerts: false, storage: 'storage service on 127.0.0.1:any port, functions reach it at the address bound' });
     expect(JSON.stringify(a.description)).not.toContain(ow.auth.split(':')[1]!);
     await a.close();
   });
@@ -251,6 +286,8 @@ describe('OpenWhisk adapter against the OpenWhisk double', () => {
       ['a Node.js kind the deployment lacks', () => ({ url: ow.url, token: ow.auth, kind: 'nodejs:99' }), 'MF_CONFIG_INVALID', /no runtime kind "nodejs:99"; its Node.js kinds are nodejs:18, nodejs:20, nodejs:22/],
       ['a namespace the key may not use', () => ({ url: ow.url, token: ow.auth, namespace: 'someone-else' }), 'MF_UNAUTHORIZED', /namespace "someone-else"/],
       ['a backend OpenWhisk does not have', () => ({ url: ow.url, token: ow.auth, backend: 'docker' }), 'MF_CONFIG_INVALID', /no sandbox backends/],
+      ['a storage listen address that is not host:port', () => ({ url: ow.url, token: ow.auth, storageListen: 'a:b:c' }), 'MF_CONFIG_INVALID', /MFBENCH_STORAGE_LISTEN/],
+      ['a storage URL that is not http', () => ({ url: ow.url, token: ow.auth, storageUrl: 'ftp://x' }), 'MF_CONFIG_INVALID', /MFBENCH_STORAGE_URL/],
     ];
     for (const [what, options, code, message] of cases) {
       it(what, async () => {

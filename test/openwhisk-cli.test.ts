@@ -1,7 +1,9 @@
 /**
- * `mfbench run cold-start chain-length --platform openwhisk --quick` against the OpenWhisk double, through the real
- * CLI (a child process, as a researcher runs it): the same run directory as for MicroFunctions (manifest, raw.jsonl,
- * records.jsonl, CSV, summaries, figures, HTML report), and nothing left deployed afterwards.
+ * `mfbench run cold-start chain-length pipeline-overhead --platform openwhisk --quick` against the OpenWhisk double,
+ * through the real CLI (a child process, as a researcher runs it): the same run directory as for MicroFunctions
+ * (manifest, raw.jsonl, records.jsonl, CSV, summaries, figures, HTML report), and nothing left deployed afterwards.
+ * pipeline-overhead runs anomaly-detection, whose stages pass data through context.storage: here through the
+ * adapter's storage service, and through a conductor action, since the workflow has Choice states.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -27,7 +29,7 @@ describe('mfbench run --platform openwhisk (quick) against the OpenWhisk double'
     ow = await OpenWhiskDouble.start();
     parent = await mkdtemp(join(tmpdir(), 'owcli-'));
     dir = join(parent, 'run');
-    const { stdout } = await run(process.execPath, [CLI, 'run', 'cold-start', 'chain-length', '--platform', 'openwhisk', '--quick', '--url', ow.url, '--token', ow.auth, '--out', dir, '--json'], {
+    const { stdout } = await run(process.execPath, [CLI, 'run', 'cold-start', 'chain-length', 'pipeline-overhead', '--platform', 'openwhisk', '--quick', '--url', ow.url, '--token', ow.auth, '--out', dir, '--json'], {
       maxBuffer: 64 * 1024 * 1024,
       env: { ...process.env, MFBENCH_URL: '', MFBENCH_TOKEN: '' },
     });
@@ -40,21 +42,23 @@ describe('mfbench run --platform openwhisk (quick) against the OpenWhisk double'
     if (parent) await rm(parent, { recursive: true, force: true });
   });
 
-  it('completes both experiments', () => {
+  it('completes the three experiments', () => {
     expect(json.status).toBe('complete');
     expect(json.experiments.map((e) => [e.name, e.status])).toEqual([
       ['cold-start', 'complete'],
       ['chain-length', 'complete'],
+      ['pipeline-overhead', 'complete'],
     ]);
   });
 
   it('writes the same files as for MicroFunctions', async () => {
     for (const f of ['manifest.json', 'raw.jsonl', 'records.jsonl', 'summary.json', 'index.html']) expect(existsSync(join(dir, f)), f).toBe(true);
     const figures = await readdir(join(dir, 'figures'));
-    for (const id of ['fig-cold-start', 'fig-chain-length']) for (const ext of ['.vl.json', '.svg', '.png']) expect(figures).toContain(id + ext);
+    for (const id of ['fig-cold-start', 'fig-chain-length', 'fig-pipeline-overhead']) for (const ext of ['.vl.json', '.svg', '.png']) expect(figures).toContain(id + ext);
     const csv = await readdir(join(dir, 'csv'));
     expect(csv).toContain('cold-start.summary.csv');
     expect(csv).toContain('chain-length.summary.csv');
+    expect(csv).toContain('pipeline-overhead.summary.csv');
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
     expect(manifest.adapters[0].resolved).toMatchObject({ platform: 'openwhisk', apihost: ow.url, kind: 'nodejs:20' });
     expect(JSON.stringify(manifest)).not.toContain(ow.auth);
@@ -80,5 +84,23 @@ describe('mfbench run --platform openwhisk (quick) against the OpenWhisk double'
     expect(cl.every((r) => r.outcome === 'ok')).toBe(true);
     for (const r of cl) expect(r.call.platform!.records).toHaveLength(Number(r.labels.length));
     expect(ow.listing()).toEqual({ packages: [], actions: [] });
+  });
+
+  it('runs anomaly-detection with context.storage through the conductor: five Task records, the conductor steps apart', async () => {
+    const po = raw.filter((r) => r.experiment === 'pipeline-overhead');
+    expect(po.length).toBe(33);
+    for (const r of po) {
+      expect(r.outcome, JSON.stringify(r.call.outcome)).toBe('ok');
+      const records = r.call.platform!.records;
+      const tasks = records.filter((x) => x.state !== null);
+      // The attacked input runs every stage; the later stages read the samples that collect stored.
+      expect(tasks.map((x) => x.function)).toEqual(['collect', 'entropy-detector', 'heavy-detector', 'identify-victim', 'mitigate']);
+      expect(records.filter((x) => x.function === 'wf.main').length).toBeGreaterThan(tasks.length);
+    }
+    const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'));
+    const rows = summary.experiments['pipeline-overhead'].summary;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ stages: 5, excluded: 3 });
+    expect(rows[0].overhead_ms_median).toBeGreaterThan(0);
   });
 });

@@ -1,25 +1,33 @@
 /**
  * Live: the OpenWhisk adapter against a real deployment, when OPENWHISK_APIHOST and OPENWHISK_AUTH (uuid:key) are
  * set (OPENWHISK_NAMESPACE, OPENWHISK_IGNORE_CERTS=true and OPENWHISK_KIND optional). Skipped, saying so, otherwise.
+ * The context.storage test also needs MFBENCH_STORAGE_LISTEN / MFBENCH_STORAGE_URL: where the actions reach this host.
  */
 import { describe, expect, it } from 'vitest';
 import { OpenWhiskAdapter } from '../dist/platform/adapters/openwhisk/index.js';
 import { getWorkload } from '../dist/workloads/index.js';
+import { storageAppWorkload } from './helpers/storage-app.js';
 
 const host = process.env.OPENWHISK_APIHOST;
 const auth = process.env.OPENWHISK_AUTH;
 const live = host !== undefined && host !== '' && auth !== undefined && auth !== '';
 if (!live) console.warn('openwhisk-live: skipped (set OPENWHISK_APIHOST and OPENWHISK_AUTH=uuid:key to run it against a real OpenWhisk)');
+const storage = (process.env.MFBENCH_STORAGE_URL ?? '') !== '';
+if (live && !storage) console.warn('openwhisk-live: context.storage test skipped (set MFBENCH_STORAGE_LISTEN and MFBENCH_STORAGE_URL so that the actions reach the storage service)');
+
+function liveAdapter(): Promise<OpenWhiskAdapter> {
+  return OpenWhiskAdapter.create({
+    apihost: host,
+    auth,
+    ...(process.env.OPENWHISK_NAMESPACE ? { namespace: process.env.OPENWHISK_NAMESPACE } : {}),
+    ...(process.env.OPENWHISK_KIND ? { kind: process.env.OPENWHISK_KIND } : {}),
+    ignoreCerts: process.env.OPENWHISK_IGNORE_CERTS === 'true',
+  });
+}
 
 describe.skipIf(!live)('OpenWhisk adapter, live', () => {
   it('deploys noop-chain, invokes cold then warm, executes the sequence, forces a cold start, and cleans up', async () => {
-    const adapter = await OpenWhiskAdapter.create({
-      apihost: host,
-      auth,
-      ...(process.env.OPENWHISK_NAMESPACE ? { namespace: process.env.OPENWHISK_NAMESPACE } : {}),
-      ...(process.env.OPENWHISK_KIND ? { kind: process.env.OPENWHISK_KIND } : {}),
-      ignoreCerts: process.env.OPENWHISK_IGNORE_CERTS === 'true',
-    });
+    const adapter = await liveAdapter();
     const w = getWorkload('noop-chain');
     const d = await adapter.deploy(w, { length: 2 }, { name: `mfbench-live-${process.pid}` });
     try {
@@ -37,6 +45,17 @@ describe.skipIf(!live)('OpenWhisk adapter, live', () => {
       const again = await adapter.invoke(d, 'step1', input);
       expect(again.platform!.records[0]!.temperature).toBe('cold-sandbox');
       expect((await adapter.collectMetrics()).processes).toEqual([]);
+    } finally {
+      await adapter.close();
+    }
+  }, 300_000);
+
+  it.runIf(storage)('gives the actions context.storage through the storage service', async () => {
+    const adapter = await liveAdapter();
+    try {
+      const d = await adapter.deploy(storageAppWorkload(), {}, { name: `mfbench-live-storage-${process.pid}` });
+      expect((await adapter.execute(d, { key: 'k', value: { live: true }, puts: 1 })).outcome).toEqual({ state: 'ok' });
+      await adapter.remove(d);
     } finally {
       await adapter.close();
     }

@@ -1,5 +1,6 @@
 /**
- * One run, several platforms: `mfbench run cold-start chain-length --platform microfunctions,openwhisk,openfaas`
+ * One run, several platforms: `mfbench run cold-start chain-length pipeline-overhead --platform
+ * microfunctions,openwhisk,openfaas`
  * against the embedded MicroFunctions and the OpenWhisk and OpenFaaS doubles (connected through their documented
  * environment variables), so that the report shows the platforms side by side. The OpenFaaS double runs real
  * containers: it joins when an engine answers, or when MFBENCH_REQUIRE_DOCKER=1 (then a missing engine fails).
@@ -10,19 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { connectDocker } from '../dist/platform/sandbox/docker/engine.js';
+import { noteDockerSkipped, requireDocker, RUN_DOCKER_TESTS } from './helpers/docker.js';
 import { OpenWhiskDouble } from './doubles/openwhisk/server.js';
 import { startOpenFaasDouble, type OpenFaasDouble } from './doubles/openfaas/gateway.js';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
-const REQUIRED = process.env.MFBENCH_REQUIRE_DOCKER === '1';
-const engine = await connectDocker().then(
-  (docker) => ({ docker, problem: null as string | null }),
-  (err: Error) => ({ docker: null, problem: err.message }),
-);
-const withOpenFaas = engine.docker !== null || REQUIRED;
-if (!withOpenFaas) process.stderr.write(`side by side without OpenFaaS (its double needs Docker): ${engine.problem}\n`);
+const withOpenFaas = RUN_DOCKER_TESTS;
+noteDockerSkipped('OpenFaaS in the side-by-side run (its double needs Docker)');
 
 describe('one run across platforms', () => {
   let ow: OpenWhiskDouble;
@@ -32,13 +28,12 @@ describe('one run across platforms', () => {
   let json: { status: string; experiments: Array<{ name: string; status: string }> };
 
   beforeAll(async () => {
-    if (withOpenFaas && !engine.docker) throw new Error(`MFBENCH_REQUIRE_DOCKER=1 but no Docker engine: ${engine.problem}`);
     ow = await OpenWhiskDouble.start();
-    if (engine.docker) of = await startOpenFaasDouble({ docker: engine.docker, user: 'admin', password: 'side-secret' });
+    if (withOpenFaas) of = await startOpenFaasDouble({ docker: requireDocker(), user: 'admin', password: 'side-secret' });
     parent = await mkdtemp(join(tmpdir(), 'sidebyside-'));
     dir = join(parent, 'run');
     const platforms = ['microfunctions', 'openwhisk', ...(of ? ['openfaas'] : [])].join(',');
-    const { stdout } = await run(process.execPath, [CLI, 'run', 'cold-start', 'chain-length', '--quick', '--platform', platforms, '--preset', 'grouped,per-function', '--out', dir, '--json'], {
+    const { stdout } = await run(process.execPath, [CLI, 'run', 'cold-start', 'chain-length', 'pipeline-overhead', '--quick', '--platform', platforms, '--preset', 'grouped,per-function', '--out', dir, '--json'], {
       maxBuffer: 64 * 1024 * 1024,
       env: {
         ...process.env,
@@ -46,7 +41,10 @@ describe('one run across platforms', () => {
         MFBENCH_TOKEN: '',
         __OW_API_HOST: ow.url,
         __OW_API_KEY: ow.auth,
-        ...(of ? { OPENFAAS_URL: of.url, OPENFAAS_USER: 'admin', OPENFAAS_PASSWORD: 'side-secret', OPENFAAS_FUNCTION_GATEWAY: of.internalUrl } : {}),
+        // OpenFaaS replicas are containers on the Docker bridge: the storage service listens where they reach it.
+        ...(of
+          ? { OPENFAAS_URL: of.url, OPENFAAS_USER: 'admin', OPENFAAS_PASSWORD: 'side-secret', OPENFAAS_FUNCTION_GATEWAY: of.internalUrl, MFBENCH_STORAGE_LISTEN: `${new URL(of.internalUrl).hostname}:0` }
+          : {}),
       },
     });
     json = JSON.parse(stdout);
@@ -60,7 +58,7 @@ describe('one run across platforms', () => {
 
   test('every experiment completes for every variant, each platform with the dimensions it has', async () => {
     expect(json.status).toBe('complete');
-    expect(json.experiments.map((e) => e.status)).toEqual(['complete', 'complete']);
+    expect(json.experiments.map((e) => e.status)).toEqual(['complete', 'complete', 'complete']);
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
     const variants = [...new Set(manifest.adapters.map((a: { variant: string }) => a.variant))].sort();
     expect(variants).toEqual(
@@ -70,14 +68,17 @@ describe('one run across platforms', () => {
   });
 
   test('the figures and their tables show the platforms side by side', async () => {
-    const summary = await readFile(join(dir, 'csv', 'chain-length.summary.csv'), 'utf8');
-    for (const v of ['microfunctions/process/grouped', 'microfunctions/process/per-function', 'openwhisk/-/-', ...(of ? ['openfaas/-/-'] : [])]) {
-      expect(summary).toContain(v);
+    for (const experiment of ['chain-length', 'pipeline-overhead']) {
+      const summary = await readFile(join(dir, 'csv', `${experiment}.summary.csv`), 'utf8');
+      for (const v of ['microfunctions/process/grouped', 'microfunctions/process/per-function', 'openwhisk/-/-', ...(of ? ['openfaas/-/-'] : [])]) {
+        expect(summary, experiment).toContain(v);
+      }
     }
     const spec = JSON.parse(await readFile(join(dir, 'figures', 'fig-cold-start.vl.json'), 'utf8'));
     expect(JSON.stringify(spec)).toContain('openwhisk/-/-');
     const html = await readFile(join(dir, 'index.html'), 'utf8');
     expect(html).toContain('fig-chain-length');
+    expect(html).toContain('fig-pipeline-overhead');
   });
 
   test('--url with several platforms is a usage error (exit 2) that says why', async () => {

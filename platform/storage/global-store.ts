@@ -5,7 +5,7 @@
  * Writes to one store are applied in order; an increment is atomic because it is applied by this one process.
  */
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MfError } from '../errors.js';
 import type { StorageOp, StorageResult, StoredValue } from './types.js';
@@ -113,6 +113,14 @@ export class GlobalStorage {
       this.stores.set(app, store);
     }
     return (await store).apply(op);
+  }
+
+  /** Closes one app's store and deletes its data (a remote platform's app removed by its adapter). */
+  async drop(app: string): Promise<void> {
+    const store = this.stores.get(app);
+    this.stores.delete(app);
+    if (store) await (await store).close();
+    await rm(join(this.root, app), { recursive: true, force: true });
   }
 
   async close(): Promise<void> {

@@ -78,3 +78,50 @@ export function checkOp(op: StorageOp): void {
       return;
   }
 }
+
+const GET_TIERS: readonly GetTier[] = ['auto', 'local', 'global'];
+const PUT_MODES: readonly PutMode[] = ['global', 'local', 'local-then-global'];
+const DELETE_TIERS: readonly DeleteTier[] = ['all', 'local', 'global'];
+const LIST_TIERS: readonly ListTier[] = ['global', 'local'];
+
+/**
+ * An operation received from the network (the storage service): checks its shape as well as its key and value,
+ * since nothing typed it on the way. Throws MF_BAD_REQUEST naming what is wrong.
+ */
+export function parseStorageOp(body: unknown): StorageOp {
+  const bad = (why: string): never => {
+    throw new MfError('MF_BAD_REQUEST', `not a storage operation: ${why}`);
+  };
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) bad('expected a JSON object');
+  const o = body as Record<string, unknown>;
+  const oneOf = <T extends string>(field: string, allowed: readonly T[]): T => {
+    const v = o[field];
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) bad(`"${field}" must be one of ${allowed.join(', ')}`);
+    return v as T;
+  };
+  let op: StorageOp;
+  switch (o.op) {
+    case 'get':
+      op = { op: 'get', key: o.key as string, tier: oneOf('tier', GET_TIERS) };
+      break;
+    case 'put': {
+      const v = o.value as Record<string, unknown> | null;
+      const value = typeof v === 'object' && v !== null && ('json' in v || typeof v.bytes === 'string') ? (v as StoredValue) : bad('"value" must be {json} or {bytes: base64}');
+      op = { op: 'put', key: o.key as string, value, mode: oneOf('mode', PUT_MODES) };
+      break;
+    }
+    case 'delete':
+      op = { op: 'delete', key: o.key as string, tier: oneOf('tier', DELETE_TIERS) };
+      break;
+    case 'list':
+      op = { op: 'list', prefix: o.prefix as string, tier: oneOf('tier', LIST_TIERS) };
+      break;
+    case 'increment':
+      op = { op: 'increment', key: o.key as string, by: o.by as number };
+      break;
+    default:
+      return bad(`"op" must be get, put, delete, list or increment`);
+  }
+  checkOp(op);
+  return op;
+}

@@ -27,6 +27,7 @@ import type { InvocationRecord } from '../../records.js';
 import { compileStateMachine } from '../../asl/validate.js';
 import { connectDocker, type Docker } from '../../sandbox/docker/engine.js';
 import { formatOwner } from '../../sandbox/docker/owner.js';
+import { describeStorageHost, resolveStorageHost, STORAGE_OPTION_KEYS, StorageHost, storageKey, type ResolvedStorageHost, type StorageHostOptions } from '../storage-host.js';
 import { BaseAdapter, type Deployment, type HookAnswer, type PlatformMetrics, type PlatformReport, type SendStamps } from '../types.js';
 import { recordFrom, headerBag, factsOf } from './evidence.js';
 import { GatewayClient, parsePrometheus, type FunctionDeployment } from './gateway.js';
@@ -40,7 +41,7 @@ export { temperatureFrom, recordFrom, gatewayStartMs, type OpenFaasTemperature }
 export const COLD_START_METHODS = ['auto', 'scale-to-zero', 'update'] as const;
 export type ColdStartMethod = (typeof COLD_START_METHODS)[number];
 
-export interface OpenFaasOptions {
+export interface OpenFaasOptions extends StorageHostOptions {
   /** The gateway, e.g. http://127.0.0.1:8080 (default: OPENFAAS_URL). */
   url?: string;
   /** `user:password` for the gateway's basic auth (the harness's --token); or `user` and `password`. */
@@ -78,6 +79,8 @@ export interface OpenFaasDescription {
   functionGatewayUrl: string;
   metricsUrl: string;
   coldStart: ColdStartMethod;
+  /** Where context.storage is served from (../storage-host.ts). */
+  storage: string;
   backend: 'openfaas';
   preset: 'default';
   /** What GET /system/info said (provider, orchestration, version). */
@@ -90,6 +93,7 @@ type Resolved = Required<Pick<OpenFaasOptions, 'url' | 'functionGatewayUrl' | 'm
   password: string | undefined;
   registry: string | null;
   registryAuth: RegistryAuth | null;
+  storage: ResolvedStorageHost;
 };
 
 /** Checks the options (flags first, then OPENFAAS_* variables); throws MF_CONFIG_INVALID naming the first bad one. */
@@ -97,7 +101,7 @@ export function resolveOpenFaasOptions(o: OpenFaasOptions, env: NodeJS.ProcessEn
   const fail = (option: string, problem: string): never => {
     throw new MfError('MF_CONFIG_INVALID', `openfaas adapter: option "${option}" ${problem}`, { option });
   };
-  const known = ['url', 'token', 'user', 'password', 'registry', 'registryUser', 'registryPassword', 'functionGatewayUrl', 'metricsUrl', 'readyTimeoutMs', 'coldStart', 'backend', 'preset', 'poolSize', 'workerStart'];
+  const known = ['url', 'token', 'user', 'password', 'registry', 'registryUser', 'registryPassword', 'functionGatewayUrl', 'metricsUrl', 'readyTimeoutMs', 'coldStart', 'backend', 'preset', 'poolSize', 'workerStart', ...STORAGE_OPTION_KEYS];
   for (const [key, value] of Object.entries(o)) {
     if (!known.includes(key)) fail(key, `is unknown (known: ${known.join(', ')})`);
     if (value === undefined) continue;
@@ -137,6 +141,7 @@ export function resolveOpenFaasOptions(o: OpenFaasOptions, env: NodeJS.ProcessEn
     metricsUrl: o.metricsUrl ?? env.OPENFAAS_METRICS_URL ?? `${base}/metrics`,
     readyTimeoutMs,
     coldStart,
+    storage: resolveStorageHost(o, env),
   };
 }
 
@@ -160,6 +165,8 @@ interface Created {
   /** The adapter built (created) the local tag, so remove deletes it. */
   builtImage: boolean;
   generation: number;
+  /** The storage key space whose data remove deletes. */
+  storageKey: string;
 }
 
 /** A sample of the gateway's Prometheus metrics for this adapter's functions. */
@@ -184,6 +191,8 @@ export class OpenFaasAdapter extends BaseAdapter {
   readonly #created = new Map<number, Created>();
   readonly #owner = formatOwner({ host: hostname(), pid: process.pid });
   #docker: Docker | null = null;
+  /** Serves context.storage to the functions (started at the first deploy). */
+  readonly #storage: StorageHost;
   /** Learnt from the gateway: null until tried; false when it clamps scale-to-zero to 1 (Community Edition). */
   #scaleToZero: boolean | null = null;
 
@@ -191,6 +200,7 @@ export class OpenFaasAdapter extends BaseAdapter {
     super();
     this.#o = o;
     this.#gw = gw;
+    this.#storage = new StorageHost(o.storage);
     this.description = Object.freeze({
       platform: 'openfaas',
       url: gw.url,
@@ -199,6 +209,7 @@ export class OpenFaasAdapter extends BaseAdapter {
       functionGatewayUrl: o.functionGatewayUrl,
       metricsUrl: o.metricsUrl,
       coldStart: o.coldStart,
+      storage: describeStorageHost(o.storage),
       backend: 'openfaas',
       preset: 'default',
       gateway: info,
@@ -265,12 +276,14 @@ export class OpenFaasAdapter extends BaseAdapter {
       registry: this.#o.registry,
     });
     const labels = { 'mfbench.testbed': '1', 'mfbench.owner': this.#owner, 'mfbench.app': app };
-    const created: Created = { functions, workflows, specs: new Map(), image: plan.tag, builtImage: false, generation: 0 };
+    const created: Created = { functions, workflows, specs: new Map(), image: plan.tag, builtImage: false, generation: 0, storageKey: storageKey(deployment) };
     try {
+      const grant = await this.#storage.grant(created.storageKey);
+      const storageEnv = { MFBENCH_STORAGE_URL: grant.url, MFBENCH_STORAGE_TOKEN: grant.token };
       created.builtImage = await buildAppImage(docker, plan, labels);
       if (this.#o.registry !== null) await pushImage(docker, plan.tag, this.#o.registry, this.#o.registryAuth);
       const specs: FunctionDeployment[] = [
-        ...manifest.functions.map((f) => this.#spec(app, functions.get(f.name) as string, plan.tag, { MFBENCH_ROLE: 'function', MFBENCH_FUNCTION: f.name }, f.memoryMB)),
+        ...manifest.functions.map((f) => this.#spec(app, functions.get(f.name) as string, plan.tag, { MFBENCH_ROLE: 'function', MFBENCH_FUNCTION: f.name, ...storageEnv }, f.memoryMB)),
         ...[...workflows].map(([w, svc]) => this.#spec(app, svc, plan.tag, { MFBENCH_ROLE: 'orchestrator', MFBENCH_WORKFLOW: w, MFBENCH_GATEWAY: this.#o.functionGatewayUrl })),
       ];
       for (const spec of specs) {
@@ -532,11 +545,13 @@ export class OpenFaasAdapter extends BaseAdapter {
     );
     // Our functions are gone by now, so an image still in use is held by another owner's containers: left for them.
     if (c.builtImage && this.#docker && (await removeImage(this.#docker, c.image)) === 'failed') left.push(`image ${c.image}`);
+    await this.#storage.revoke(c.storageKey).catch(() => left.push(`the storage of ${c.storageKey}`));
     if (left.length > 0) throw new MfError('MF_PLATFORM_UNREACHABLE', `openfaas adapter: could not remove ${left.join(', ')}`, { left });
   }
 
   protected async doClose(): Promise<void> {
-    // Nothing held open: fetch's connections close with the process; the Docker client is stateless.
+    // fetch's connections close with the process and the Docker client is stateless; the storage service is ours.
+    await this.#storage.close();
   }
 
   #state(deployment: Deployment): Created {

@@ -26,6 +26,7 @@ import { now } from '../../clock.js';
 import { loadStateMachine } from '../../asl/load.js';
 import { runExecution, TaskFailure, type TaskCall } from '../../asl/run.js';
 import { invokeHandler } from '../../runtime/invoke.js';
+import { remoteStorage } from '../../storage/remote.js';
 import { loadFunction, type LoadedFunction } from '../../runtime/load.js';
 import type { FunctionSpec } from '../../manifest.js';
 import { EVIDENCE, type AppDescriptor, type OrchestratorEnvelope, type TaskCallEvidence } from './protocol.js';
@@ -36,6 +37,11 @@ const port = Number(process.env.PORT ?? 8080);
 const role = process.env.MFBENCH_ROLE ?? 'function';
 const generation = process.env.MFBENCH_GENERATION ?? '0';
 const descriptorPath = process.env.MFBENCH_APP_FILE ?? new URL('../../../../app.json', import.meta.url).pathname;
+
+// context.storage: this container's local tier over the adapter's storage service (docs/platforms.md, "Storage").
+const storageUrl = process.env.MFBENCH_STORAGE_URL;
+const storageToken = process.env.MFBENCH_STORAGE_TOKEN;
+const storage = storageUrl && storageToken ? remoteStorage({ url: storageUrl, token: storageToken }) : undefined;
 
 let served = 0;
 let readyAt: number | null = null;
@@ -93,11 +99,12 @@ async function serveFunction(req: IncomingMessage, res: ServerResponse, received
   const callId = req.headers['x-call-id'];
   const invocationId = typeof callId === 'string' && callId !== '' ? callId : randomUUID();
   const execHeader = req.headers[EVIDENCE.executionIdRequest];
-  const r = await invokeHandler(fn, event, {
-    invocationId,
-    executionId: typeof execHeader === 'string' ? execHeader : null,
-    deadline: now() + fn.spec.timeoutMs,
-  });
+  const r = await invokeHandler(
+    fn,
+    event,
+    { invocationId, executionId: typeof execHeader === 'string' ? execHeader : null, deadline: now() + fn.spec.timeoutMs },
+    storage !== undefined ? { storage } : {},
+  );
   res.setHeader(EVIDENCE.handlerStart, String(r.handlerStart));
   res.setHeader(EVIDENCE.handlerEnd, String(r.handlerEnd));
   evidence(res, seq, received);

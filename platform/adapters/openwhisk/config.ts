@@ -1,8 +1,9 @@
 /** The OpenWhisk adapter's options: defaults, the `__OW_*` environment variables, and the checks, in one pure function. */
 import type { BackendName, WorkerStart } from '../../config.js';
 import { MfError } from '../../errors.js';
+import { resolveStorageHost, STORAGE_OPTION_KEYS, type ResolvedStorageHost, type StorageHostOptions } from '../storage-host.js';
 
-export interface OpenWhiskOptions {
+export interface OpenWhiskOptions extends StorageHostOptions {
   /** The controller's API host, e.g. `https://openwhisk.example.org` or `172.17.0.1:3233` (https assumed without a scheme). */
   apihost?: string;
   /** The namespace's key, `uuid:key` (wsk's AUTH). */
@@ -40,6 +41,8 @@ export interface ResolvedOpenWhiskOptions {
   pollIntervalMs: number;
   pollTimeoutMs: number;
   keepAliveMs: number;
+  /** The storage service functions use for context.storage (../storage-host.ts). */
+  storage: ResolvedStorageHost;
 }
 
 export const OPENWHISK_DEFAULTS = {
@@ -50,10 +53,11 @@ export const OPENWHISK_DEFAULTS = {
   keepAliveMs: 10 * 60_000,
 } as const;
 
-const KNOWN = ['apihost', 'auth', 'namespace', 'ignoreCerts', 'kind', 'pollIntervalMs', 'pollTimeoutMs', 'keepAliveMs', 'url', 'token', 'backend', 'preset', 'poolSize', 'workerStart'];
+const KNOWN = ['apihost', 'auth', 'namespace', 'ignoreCerts', 'kind', 'pollIntervalMs', 'pollTimeoutMs', 'keepAliveMs', 'url', 'token', 'backend', 'preset', 'poolSize', 'workerStart', ...STORAGE_OPTION_KEYS];
 
 /**
- * Options, then `__OW_API_HOST` / `__OW_API_KEY` / `__OW_NAMESPACE` / `__OW_IGNORE_CERTS` from `env`, then defaults.
+ * Options, then `__OW_API_HOST` / `__OW_API_KEY` / `__OW_NAMESPACE` / `__OW_IGNORE_CERTS` (and MFBENCH_STORAGE_*) from
+ * `env`, then defaults.
  * Throws MF_CONFIG_INVALID naming the option and what to do.
  */
 export function resolveOpenWhiskOptions(o: OpenWhiskOptions, env: Record<string, string | undefined> = process.env): ResolvedOpenWhiskOptions {
@@ -107,5 +111,6 @@ export function resolveOpenWhiskOptions(o: OpenWhiskOptions, env: Record<string,
     pollIntervalMs: positive('pollIntervalMs'),
     pollTimeoutMs: positive('pollTimeoutMs'),
     keepAliveMs: positive('keepAliveMs'),
+    storage: resolveStorageHost(o, env),
   };
 }

@@ -17,6 +17,8 @@ import { now } from '../../clock.js';
 import { MfError } from '../../errors.js';
 import type { AppManifest, FunctionManifest } from '../../manifest.js';
 import type { ExecutionTimestamps, InvocationRecord } from '../../records.js';
+import { describeStorageHost, StorageHost, storageKey } from '../storage-host.js';
+import type { StorageGrant } from '../../storage/service-protocol.js';
 import { BaseAdapter, type Deployment, type HookAnswer, type PlatformMetrics, type PlatformReport, type SendStamps } from '../types.js';
 import { resolveOpenWhiskOptions, type OpenWhiskOptions, type ResolvedOpenWhiskOptions } from './config.js';
 import { conductorZip, functionZip } from './package.js';
@@ -107,6 +109,8 @@ export interface OpenWhiskDescription {
 const APP_ANNOTATION = 'mfbench-app';
 const GENERATION_ANNOTATION = 'mfbench-generation';
 const WORKFLOW_PREFIX = 'wf.';
+/** The default parameter that carries an app's storage grant to its actions (package.ts reads it). */
+const STORAGE_PARAM = '__mf_storage';
 /** The fields a Task may have and still be an OpenWhisk sequence component (anything else needs the engine). */
 const PLAIN_TASK_FIELDS = new Set(['Type', 'Resource', 'Next', 'End', 'Comment']);
 
@@ -157,13 +161,16 @@ export class OpenWhiskAdapter extends BaseAdapter {
   /** Activation records fetched by `fetchActivations` (id -> record), kept for later analysis. */
   readonly #activations = new Map<string, OwActivation>();
   readonly #createdAt = Date.now();
+  /** Serves context.storage to the functions (started at the first deploy). */
+  readonly #storage: StorageHost;
 
   private constructor(o: ResolvedOpenWhiskOptions, client: OwClient) {
     super();
     this.#o = o;
     this.#client = client;
     this.#host = new URL(o.apihost).hostname;
-    this.description = Object.freeze({ platform: 'openwhisk', apihost: o.apihost, namespace: o.namespace, kind: o.kind, ignoreCerts: o.ignoreCerts });
+    this.#storage = new StorageHost(o.storage);
+    this.description = Object.freeze({ platform: 'openwhisk', apihost: o.apihost, namespace: o.namespace, kind: o.kind, ignoreCerts: o.ignoreCerts, storage: describeStorageHost(o.storage) });
   }
 
   /**
@@ -211,8 +218,18 @@ export class OpenWhiskAdapter extends BaseAdapter {
   protected async doDeploy(deployment: Deployment, manifest: AppManifest): Promise<void> {
     const pkg = manifest.name;
     const functions = new Set(manifest.functions.map((f) => f.name));
+    const grant = await this.#storage.grant(storageKey(deployment));
+    try {
+      await this.#deployApp(deployment, manifest, pkg, functions, grant);
+    } catch (err) {
+      await this.#storage.revoke(storageKey(deployment)).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #deployApp(deployment: Deployment, manifest: AppManifest, pkg: string, functions: Set<string>, grant: StorageGrant): Promise<void> {
     // Build and check everything first: a bad handler or workflow fails before anything exists on OpenWhisk.
-    const actions: Array<{ name: string; body: ActionBody; code: boolean }> = manifest.functions.map((fn) => ({ name: `${pkg}/${fn.name}`, body: this.#functionBody(pkg, fn), code: true }));
+    const actions: Array<{ name: string; body: ActionBody; code: boolean }> = manifest.functions.map((fn) => ({ name: `${pkg}/${fn.name}`, body: this.#functionBody(pkg, fn, grant), code: true }));
     const workflows = new Map<string, WorkflowPlan>();
     for (const [wf, definition] of Object.entries(manifest.workflows)) {
       compileStateMachine(definition, { name: wf, functionNames: functions }); // MF_ASL_INVALID / MF_ASL_UNSUPPORTED
@@ -316,10 +333,12 @@ export class OpenWhiskAdapter extends BaseAdapter {
     if (app === undefined) return;
     this.#apps.delete(deployment.id);
     await this.#undo(app.created);
+    await this.#storage.revoke(storageKey(deployment));
   }
 
   protected async doClose(): Promise<void> {
-    // Nothing to release: the client holds no connection open between requests.
+    // The client holds no connection open between requests; the storage service is ours to stop.
+    await this.#storage.close();
   }
 
   // ------------------------------------------------------------------ internals
@@ -336,11 +355,12 @@ export class OpenWhiskAdapter extends BaseAdapter {
     return out;
   }
 
-  #functionBody(app: string, fn: FunctionManifest): ActionBody {
+  #functionBody(app: string, fn: FunctionManifest, storage: StorageGrant): ActionBody {
     const limits: ActionBody['limits'] = { concurrency: 1 };
     if (fn.memoryMB !== undefined) limits.memory = fn.memoryMB;
     if (fn.timeoutSeconds !== undefined) limits.timeout = Math.round(fn.timeoutSeconds * 1000);
-    const parameters = Object.entries(fn.env ?? {}).map(([key, value]) => ({ key, value }));
+    // A default parameter reaches the action on every activation, also as a sequence or conductor component.
+    const parameters = [...Object.entries(fn.env ?? {}).map(([key, value]) => ({ key, value })), { key: STORAGE_PARAM, value: storage }];
     return {
       exec: { kind: this.#o.kind, code: functionZip(fn).toString('base64'), binary: true },
       limits,

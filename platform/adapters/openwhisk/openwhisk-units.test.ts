@@ -65,7 +65,8 @@ describe('linearChain: which workflows become OpenWhisk sequences', () => {
 
 describe('resolveOpenWhiskOptions', () => {
   it('fills defaults, assumes https, reads __OW_* variables', () => {
-    expect(resolveOpenWhiskOptions({}, { __OW_API_HOST: 'ow.example.org:443/', __OW_API_KEY: 'u:k', __OW_NAMESPACE: 'team', __OW_IGNORE_CERTS: 'true' })).toEqual({
+    const env = { __OW_API_HOST: 'ow.example.org:443/', __OW_API_KEY: 'u:k', __OW_NAMESPACE: 'team', __OW_IGNORE_CERTS: 'true', MFBENCH_STORAGE_URL: 'http://bench:7070' };
+    expect(resolveOpenWhiskOptions({}, env)).toEqual({
       apihost: 'https://ow.example.org:443',
       auth: 'u:k',
       namespace: 'team',
@@ -74,6 +75,7 @@ describe('resolveOpenWhiskOptions', () => {
       pollIntervalMs: 100,
       pollTimeoutMs: 600_000,
       keepAliveMs: 600_000,
+      storage: { host: '127.0.0.1', port: 0, url: 'http://bench:7070' },
     });
   });
   it('options win over the environment', () => {
