@@ -335,14 +335,8 @@ export class OpenFaasAdapter extends BaseAdapter {
   // ------------------------------------------------------------------ calls
 
   protected async doInvoke(deployment: Deployment, fn: string, input: unknown, stamps: SendStamps): Promise<HookAnswer> {
-    const c = this.#state(deployment);
-    const service = c.functions.get(fn) as string;
-    const body = JSON.stringify(input ?? null);
-    stamps.actualSend = now();
-    const res = await this.#gw.invoke(`/function/${service}`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
-    const text = await res.text();
-    stamps.receive = now();
-    const h = headerBag(res.headers);
+    const service = this.#state(deployment).functions.get(fn) as string;
+    const { res, body, text, h } = await this.#call(service, input, stamps);
     const outcome = h[EVIDENCE.outcome];
     if (outcome !== 'ok' && outcome !== 'error') throw this.#callError(service, res.status, text, res.ok);
     const failed = outcome === 'error' ? lambdaError(text) : null;
@@ -369,14 +363,8 @@ export class OpenFaasAdapter extends BaseAdapter {
   }
 
   protected async doExecute(deployment: Deployment, workflow: string, input: unknown, stamps: SendStamps): Promise<HookAnswer> {
-    const c = this.#state(deployment);
-    const service = c.workflows.get(workflow) as string;
-    const body = JSON.stringify(input ?? null);
-    stamps.actualSend = now();
-    const res = await this.#gw.invoke(`/function/${service}`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
-    const text = await res.text();
-    stamps.receive = now();
-    const h = headerBag(res.headers);
+    const service = this.#state(deployment).workflows.get(workflow) as string;
+    const { res, text, h } = await this.#call(service, input, stamps);
     if (h[EVIDENCE.outcome] !== 'execution') throw this.#callError(service, res.status, text, res.ok);
     const env = JSON.parse(text) as OrchestratorEnvelope;
     const records: InvocationRecord[] = env.calls.map((call) =>
@@ -397,6 +385,16 @@ export class OpenFaasAdapter extends BaseAdapter {
     const platform: PlatformReport = { executionId: env.executionId, t: { received: f.gatewayStart ?? env.started, dispatched: env.started, completed: env.completed }, records };
     if (env.result.status === 'SUCCEEDED') return { platform, status: 'succeeded', output: env.result.output };
     return { platform, status: 'failed', error: env.result.error ?? 'unknown', cause: env.result.cause ?? '' };
+  }
+
+  /** A synchronous call through the gateway, stamped around the whole request and answer. */
+  async #call(service: string, input: unknown, stamps: SendStamps): Promise<{ res: Response; body: string; text: string; h: Record<string, string> }> {
+    const body = JSON.stringify(input ?? null);
+    stamps.actualSend = now();
+    const res = await this.#gw.invoke(`/function/${service}`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+    const text = await res.text();
+    stamps.receive = now();
+    return { res, body, text, h: headerBag(res.headers) };
   }
 
   /**
