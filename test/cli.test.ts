@@ -4,7 +4,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -293,6 +293,17 @@ describe('mfbench without a platform', () => {
     const bad = await cli(['platform', 'start', '--pool-size', '-1']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error MF_CONFIG_INVALID: config option "poolSize"/m);
+  });
+
+  it('run --keep-history starts the embedded platform with execution history on, and the manifest says so', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'mfcli-history-'));
+    const out = join(parent, 'run');
+    const r = await cli(['run', 'chain-length', '--quick', '--keep-history', '--no-report', '--out', out, '--json']);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    await rm(parent, { recursive: true, force: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(manifest.adapters.map((a: { resolved: { keepHistory: boolean } }) => a.resolved.keepHistory)).toEqual([true]);
+    expect(manifest.adapters[0].options.platformConfig).toEqual({ keepHistory: true });
   });
 
   it('the built CLI is an executable node script', () => {

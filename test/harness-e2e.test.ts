@@ -47,7 +47,8 @@ describe('mfbench run: cold-start and chain-length, quick, embedded platform', (
     expect(manifest.endedAt).not.toBeNull();
     expect(manifest.workloads.map((w) => w.name)).toEqual(['noop-chain']);
     expect(manifest.workloads[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(manifest.adapters[0]!.resolved).toMatchObject({ platform: 'microfunctions', mode: 'embedded', backend: 'process', preset: 'grouped' });
+    // keepHistory false: the embedded platform of an experiment records no execution history unless asked to.
+    expect(manifest.adapters[0]!.resolved).toMatchObject({ platform: 'microfunctions', mode: 'embedded', backend: 'process', preset: 'grouped', keepHistory: false });
     for (const a of manifest.adapters) expect(Object.keys(a.options)).not.toContain('token'); // no secrets in the manifest
     const names = manifest.experiments.map((e) => e.name);
     expect(names).toEqual(['cold-start', 'chain-length']);

@@ -48,6 +48,11 @@ export const runCommand = defineCommand({
       .option('preset', { type: 'string', array: true, describe: 'policy preset(s), comma-separated or repeated', defaultDescription: 'grouped' })
       .option('pool-size', { type: 'number', describe: 'embedded platform: pre-booted runtimes per sandbox', defaultDescription: 'platform default' })
       .option('worker-start', { type: 'string', choices: ['first-use', 'deploy'], describe: 'embedded platform: when workers start' })
+      .option('keep-history', {
+        type: 'boolean',
+        default: false,
+        describe: 'embedded platform: record execution history as `mfbench platform start` does (off in experiments: it is not part of the execution path; docs/experiments.md)',
+      })
       .option('quick', { type: 'boolean', default: false, describe: 'quick sizes (the `quick` suite implies it)' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the input generators and schedules' })
       .option('out', { type: 'string', describe: 'run directory to create', defaultDescription: 'results/runs/<run-id>' })
@@ -83,6 +88,7 @@ export const runCommand = defineCommand({
           if (argv.token !== undefined) v.token = argv.token;
           if (entry.embedded && argv.poolSize !== undefined) v.poolSize = argv.poolSize;
           if (entry.embedded && argv.workerStart !== undefined) v.workerStart = argv.workerStart as Variant['workerStart'] & string;
+          if (entry.embedded && argv.keepHistory) v.platformConfig = { keepHistory: true };
           variants.push(v);
         }
       }

@@ -47,6 +47,8 @@ export interface MicroFunctionsDescription {
   preset: string;
   poolSize: number | null;
   workerStart: string | null;
+  /** Embedded: whether the platform records execution history (off unless platformConfig turns it on); remote: absent. */
+  keepHistory?: boolean;
   /** Embedded: the policy switches as the platform resolved them (docs/policies.md); remote: null. */
   policy: PolicySwitches | null;
   [key: string]: unknown;
@@ -108,7 +110,11 @@ export class MicroFunctionsAdapter extends BaseAdapter {
       );
     }
     const dataDir = await mkdtemp(join(tmpdir(), 'mfbench-adapter-'));
-    const user: Record<string, unknown> = { ...o.platformConfig, port: 0, dataDir, backend: o.backend };
+    // Execution history is the console's debugging record, not part of the execution path, and the other platforms'
+    // adapters record none: off unless asked for. Under grouped sandboxing it would cross the sandbox boundary with
+    // every state's input and output (1.5 MB for one anomaly-detection execution), a cost per-function's host
+    // engine does not pay, so leaving it on would skew the comparison of the presets (docs/experiments.md).
+    const user: Record<string, unknown> = { keepHistory: false, ...o.platformConfig, port: 0, dataDir, backend: o.backend };
     if (o.token !== undefined) user.token = o.token;
     if (o.poolSize !== undefined) user.poolSize = o.poolSize;
     if (o.workerStart !== undefined) user.workerStart = o.workerStart;
@@ -132,6 +138,7 @@ export class MicroFunctionsAdapter extends BaseAdapter {
         preset: config.preset,
         poolSize: config.poolSize,
         workerStart: config.workerStart,
+        keepHistory: config.keepHistory,
         policy: {
           sandboxing: config.sandboxing,
           busMode: config.busMode,
