@@ -14,7 +14,7 @@ import type { Docker } from '../dist/platform/sandbox/docker/engine.js';
 import { getWorkload } from '../dist/workloads/index.js';
 import { noteDockerSkipped, requireDocker, RUN_DOCKER_TESTS } from './helpers/docker.js';
 import { DOUBLE_LABEL, startOpenFaasDouble, type OpenFaasDouble } from './doubles/openfaas/gateway.js';
-import { storageAppWorkload } from './helpers/storage-app.js';
+import { putThenGet, storageAppWorkload } from './helpers/storage-app.js';
 
 
 noteDockerSkipped('openfaas adapter tests');
@@ -183,8 +183,7 @@ describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (r
   test('context.storage through the adapter\'s storage service: put and get in their own containers share global values, not the local tier', async () => {
     const d = await adapter.deploy(storageAppWorkload(), {}, { name: 'of-stored' });
     // The workload's validator checks get's output: put's value and count, and null for put's container-local marker.
-    for (const seed of [1, 2]) {
-      const r = await adapter.execute(d, { key: `k${seed}`, value: { seed }, puts: seed });
+    for (const r of await putThenGet(adapter, d)) {
       expect(r.outcome).toEqual({ state: 'ok' });
       expect(r.platform!.records.map((x) => x.function)).toEqual(['put', 'get']);
     }

@@ -8,7 +8,7 @@
 import { describe, expect, test } from 'vitest';
 import { OpenFaasAdapter } from '../dist/platform/adapters/openfaas/index.js';
 import { getWorkload } from '../dist/workloads/index.js';
-import { storageAppWorkload } from './helpers/storage-app.js';
+import { storageAppRoundTrip } from './helpers/storage-app.js';
 
 const LIVE = ['OPENFAAS_URL', 'OPENFAAS_USER', 'OPENFAAS_PASSWORD'].every((k) => (process.env[k] ?? '') !== '');
 if (!LIVE) process.stderr.write('openfaas live tests skipped: set OPENFAAS_URL, OPENFAAS_USER and OPENFAAS_PASSWORD to run them against a real gateway\n');
@@ -42,9 +42,7 @@ describe.runIf(LIVE)('openfaas adapter against a live gateway', () => {
   test.runIf(STORAGE)('context.storage through the storage service: put and get share global values', { timeout: 600_000 }, async () => {
     const adapter = await OpenFaasAdapter.create({ readyTimeoutMs: 300_000 });
     try {
-      const d = await adapter.deploy(storageAppWorkload(), {}, { name: `mfbench-live-storage-${process.pid}` });
-      expect((await adapter.execute(d, { key: 'k', value: { live: true }, puts: 1 })).outcome).toEqual({ state: 'ok' });
-      await adapter.remove(d);
+      expect((await storageAppRoundTrip(adapter, `mfbench-live-storage-${process.pid}`)).outcome).toEqual({ state: 'ok' });
     } finally {
       await adapter.close();
     }

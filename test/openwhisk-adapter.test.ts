@@ -13,7 +13,7 @@ import { MfError } from '../dist/platform/errors.js';
 import { getWorkload } from '../dist/workloads/index.js';
 import { OpenWhiskDouble } from './doubles/openwhisk/server.js';
 import { branchyLocally, branchyWorkload, type BranchyInput } from './doubles/openwhisk/workloads.js';
-import { storageAppWorkload } from './helpers/storage-app.js';
+import { putThenGet, storageAppWorkload } from './helpers/storage-app.js';
 
 async function rest(ow: OpenWhiskDouble, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${ow.url}/api/v1/namespaces/_/${path}`, {
@@ -158,8 +158,7 @@ describe('OpenWhisk adapter against the OpenWhisk double', () => {
     const d = await adapter.deploy(storageAppWorkload(), {}, { name: 'stored' });
     // The workload's validator checks get's output: put's value and count, and null for put's local marker, which
     // lives in put's container (get runs in its own, as on MicroFunctions' per-function preset).
-    for (const seed of [1, 2]) {
-      const r = await adapter.execute(d, { key: `k${seed}`, value: { seed }, puts: seed });
+    for (const r of await putThenGet(adapter, d)) {
       expect(r.outcome).toEqual({ state: 'ok' });
       expect(r.platform!.records.map((x) => x.function)).toEqual(['put', 'get']);
     }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { OpenWhiskAdapter } from '../dist/platform/adapters/openwhisk/index.js';
 import { getWorkload } from '../dist/workloads/index.js';
-import { storageAppWorkload } from './helpers/storage-app.js';
+import { storageAppRoundTrip } from './helpers/storage-app.js';
 
 const host = process.env.OPENWHISK_APIHOST;
 const auth = process.env.OPENWHISK_AUTH;
@@ -53,9 +53,7 @@ describe.skipIf(!live)('OpenWhisk adapter, live', () => {
   it.runIf(storage)('gives the actions context.storage through the storage service', async () => {
     const adapter = await liveAdapter();
     try {
-      const d = await adapter.deploy(storageAppWorkload(), {}, { name: `mfbench-live-storage-${process.pid}` });
-      expect((await adapter.execute(d, { key: 'k', value: { live: true }, puts: 1 })).outcome).toEqual({ state: 'ok' });
-      await adapter.remove(d);
+      expect((await storageAppRoundTrip(adapter, `mfbench-live-storage-${process.pid}`)).outcome).toEqual({ state: 'ok' });
     } finally {
       await adapter.close();
     }

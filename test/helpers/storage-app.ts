@@ -3,6 +3,7 @@
  * value and a local-tier marker, `get` reads them back. Workflow `main` is the plain chain put -> get.
  */
 import { join } from 'node:path';
+import type { CallResult, Deployment, PlatformAdapter } from '../../dist/platform/adapters/types.js';
 import type { AnyWorkload } from '../../dist/workloads/index.js';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'storage-app');
@@ -44,4 +45,21 @@ export function storageAppWorkload(): AnyWorkload {
       return JSON.stringify(got) === JSON.stringify(want) ? { ok: true as const } : { ok: false as const, reason: `got ${JSON.stringify(got)}, want ${JSON.stringify(want)}` };
     },
   };
+}
+
+/** Executes put -> get once per seed (key `k<seed>`, value `{seed}`), each checked by the validator: the count of puts so far included. */
+export async function putThenGet(adapter: PlatformAdapter, d: Deployment, seeds: readonly number[] = [1, 2]): Promise<CallResult[]> {
+  const results: CallResult[] = [];
+  for (const seed of seeds) results.push(await adapter.execute(d, { key: `k${seed}`, value: { seed }, puts: seed }));
+  return results;
+}
+
+/** Deploys the storage app under `name`, runs putThenGet once, and removes it (the live tests' round trip). */
+export async function storageAppRoundTrip(adapter: PlatformAdapter, name: string): Promise<CallResult> {
+  const d = await adapter.deploy(storageAppWorkload(), {}, { name });
+  try {
+    return (await putThenGet(adapter, d, [1]))[0] as CallResult;
+  } finally {
+    await adapter.remove(d);
+  }
 }
