@@ -55,6 +55,10 @@ export function resolveStorageHost(o: StorageHostOptions, env: Record<string, st
     }
     url = rawUrl.replace(/\/+$/, '');
   }
+  // Bound to every interface, the service has no one address to give the functions: the researcher must name it.
+  if (url === null && (host === '0.0.0.0' || host === '::')) {
+    fail('storageUrl', `MFBENCH_STORAGE_LISTEN is ${listen}, which functions cannot connect to: set MFBENCH_STORAGE_URL to this host's address as they see it`);
+  }
   return { host, port, url };
 }
 

@@ -157,12 +157,12 @@ describe('storage service', () => {
 describe('resolveStorageHost (MFBENCH_STORAGE_LISTEN / MFBENCH_STORAGE_URL)', () => {
   it.each([
     [{}, {}, { host: '127.0.0.1', port: 0, url: null }],
-    [{ storageListen: '0.0.0.0:7070' }, {}, { host: '0.0.0.0', port: 7070, url: null }],
+    [{ storageListen: '0.0.0.0:7070', storageUrl: 'http://bench-host:7070' }, {}, { host: '0.0.0.0', port: 7070, url: 'http://bench-host:7070' }],
     [{}, { MFBENCH_STORAGE_LISTEN: '172.17.0.1' }, { host: '172.17.0.1', port: 0, url: null }],
     [{}, { MFBENCH_STORAGE_LISTEN: ':9000' }, { host: '127.0.0.1', port: 9000, url: null }],
     [{}, { MFBENCH_STORAGE_LISTEN: '[::1]:9000' }, { host: '::1', port: 9000, url: null }],
     [{ storageUrl: 'http://bench-host:7070/' }, {}, { host: '127.0.0.1', port: 0, url: 'http://bench-host:7070' }],
-    [{ storageListen: '10.0.0.1:1' }, { MFBENCH_STORAGE_LISTEN: '0.0.0.0:2' }, { host: '10.0.0.1', port: 1, url: null }],
+    [{ storageListen: '10.0.0.1:1' }, { MFBENCH_STORAGE_LISTEN: '127.0.0.2:2' }, { host: '10.0.0.1', port: 1, url: null }],
   ])('%j with env %j resolves to %j', (o, env, expected) => {
     expect(resolveStorageHost(o, env)).toEqual(expected);
   });
@@ -172,6 +172,8 @@ describe('resolveStorageHost (MFBENCH_STORAGE_LISTEN / MFBENCH_STORAGE_URL)', ()
     [{ storageListen: 'a:b:c' }, 'storageListen'],
     [{ storageUrl: 'not a url' }, 'storageUrl'],
     [{ storageUrl: 'ftp://bench-host:7070' }, 'storageUrl'],
+    [{ storageListen: '0.0.0.0:7070' }, 'storageUrl'],
+    [{ storageListen: '[::]:7070' }, 'storageUrl'],
   ])('refuses %j naming the option', (o, option) => {
     expect(() => resolveStorageHost(o, {})).toThrow(expect.objectContaining({ code: 'MF_CONFIG_INVALID', details: { option } }));
   });

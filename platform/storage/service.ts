@@ -57,7 +57,10 @@ export class StorageService {
     try {
       await new Promise<void>((resolve, reject) => {
         service.#server.once('error', reject);
-        service.#server.listen(options.port ?? 0, host, () => resolve());
+        service.#server.listen(options.port ?? 0, host, () => {
+          service.#server.off('error', reject);
+          resolve();
+        });
       });
     } catch (err) {
       await service.close();
