@@ -9,5 +9,6 @@ export default defineConfig({
     // Timing-sensitive and process-heavy suites must not fight each other for the two cores.
     fileParallelism: false,
     pool: 'forks',
+    globalSetup: ['test/global-setup.ts'],
   },
 });
