@@ -18,6 +18,12 @@ export interface FunctionManifest {
   timeoutSeconds?: number;
   /** Extra environment variables for the function's worker. */
   env?: Record<string, string>;
+  /**
+   * npm packages the code loads by name at run time, which a scan of its imports cannot find (a model bundle found
+   * with require.resolve). MicroFunctions resolves them from the project's node_modules; the OpenWhisk and OpenFaaS
+   * adapters package them with the code, as they do the packages it imports.
+   */
+  packages?: string[];
 }
 
 export interface AppManifest {

@@ -285,6 +285,7 @@ describe('bad deploys leave nothing half-deployed', () => {
     ['a path escaping the code folder', { name: 'a5', functions: [{ ...noop, code: { files: { '../x.mjs': 'eA==' } } }], workflows: {} }, 'MF_MANIFEST_INVALID'],
     ['a relative code dir', { name: 'a6', functions: [{ ...noop, code: { dir: 'relative/path' } }], workflows: {} }, 'MF_MANIFEST_INVALID'],
     ['a silly memory limit', { name: 'a7', functions: [{ ...noop, memoryMB: 1 }], workflows: {} }, 'MF_MANIFEST_INVALID'],
+    ['packages that are not npm names', { name: 'a8', functions: [{ ...noop, packages: ['Not A Package'] }], workflows: {} }, 'MF_MANIFEST_INVALID'],
     ['not an object', [1, 2, 3], 'MF_MANIFEST_INVALID'],
   ])('%s is rejected with %s', async (_what, manifest, code) => {
     const r = await call(p, 'POST', '/apps', manifest);

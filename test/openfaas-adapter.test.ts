@@ -192,6 +192,13 @@ describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (r
     expect(gw.functions()).toEqual([]);
   });
 
+  test('workloads that need npm packages: image-pipeline (sharp, exifr, the Human bundle it declares) runs from the app image', async () => {
+    const w = getWorkload('image-pipeline');
+    const d = await adapter.deploy(w, {}, { name: 'of-images' });
+    expect((await adapter.execute(d, w.generateInput('small', 1), { workflow: 'sequential' })).outcome).toEqual({ state: 'ok' });
+    await adapter.remove(d);
+  });
+
   test('error paths: wrong URL, wrong credentials, a deploy that fails leaves nothing, a registry push that fails', async () => {
     await expectCode(OpenFaasAdapter.create({ url: 'http://127.0.0.1:1' }), 'MF_PLATFORM_UNREACHABLE', /cannot be reached.*--url/);
     await expectCode(OpenFaasAdapter.create({ url: gw.url, user: 'admin', password: 'wrong' }), 'MF_UNAUTHORIZED', /OPENFAAS_USER/);

@@ -297,3 +297,38 @@ describe('OpenWhisk adapter against the OpenWhisk double', () => {
     }
   });
 });
+
+describe('OpenWhisk adapter: workloads that need npm packages (sharp, the face-api and Human model bundles)', () => {
+  it('packages what the code imports or declares: face-recognition and image-pipeline run when the action size allows', async () => {
+    // ML actions carry their model bundles: a deployment must allow 2 GB actions and, for tag-objects (57 MB of
+    // base64), more than OpenWhisk's default 48 MB of code.
+    const ow = await OpenWhiskDouble.start({ limits: { maxMemory: 2048, maxCodeMB: 64 } });
+    const adapter = await OpenWhiskAdapter.create({ url: ow.url, token: ow.auth });
+    try {
+      for (const [name, workflow] of [['face-recognition', 'main'], ['image-pipeline', 'sequential']] as const) {
+        const w = getWorkload(name);
+        const d = await adapter.deploy(w, {}, { name });
+        const r = await adapter.execute(d, w.generateInput('small', 1), { workflow });
+        expect(r.outcome, name).toEqual({ state: 'ok' }); // the workload's own validator passed
+        await adapter.remove(d);
+      }
+    } finally {
+      await adapter.close();
+      await ow.close();
+    }
+  }, 180_000);
+
+  it('an action over the deployment\'s code-size limit is MF_PAYLOAD_TOO_LARGE naming it, and the deploy leaves nothing', async () => {
+    const ow = await OpenWhiskDouble.start({ limits: { maxMemory: 2048 } }); // the default 48 MB of code
+    const adapter = await OpenWhiskAdapter.create({ url: ow.url, token: ow.auth });
+    try {
+      const err = await failureOf(adapter.deploy(getWorkload('image-pipeline'), {}, { name: 'too-big' }));
+      expect(err.code).toBe('MF_PAYLOAD_TOO_LARGE');
+      expect(err.message).toMatch(/PUT \/actions\/too-big\/tag-objects.*413/);
+      expect(ow.listing()).toEqual({ packages: [], actions: [] });
+    } finally {
+      await adapter.close();
+      await ow.close();
+    }
+  }, 120_000);
+});

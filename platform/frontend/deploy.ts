@@ -19,6 +19,9 @@ export interface PreparedApp {
   codeRoot: string | null;
 }
 
+/** An npm package name: lower case, optionally scoped (docs.npmjs.com, package.json "name"). */
+const NPM_NAME = /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/;
+
 const HANDLER_EXTENSIONS = ['.mjs', '.js', '.cjs'];
 const MAX_MEMORY_MB = 10_240;
 const MAX_TIMEOUT_SECONDS = 900;
@@ -81,6 +84,9 @@ function checkManifest(body: unknown, config: ResolvedConfig): AppManifest {
     }
     if (f.env !== undefined && !(isObject(f.env) && Object.values(f.env).every((v) => typeof v === 'string'))) {
       return bad(`function "${f.name}": env must map names to strings`, { function: f.name });
+    }
+    if (f.packages !== undefined && !(Array.isArray(f.packages) && f.packages.every((p) => typeof p === 'string' && NPM_NAME.test(p)))) {
+      return bad(`function "${f.name}": packages must list npm package names (e.g. "sharp", "@scope/name")`, { function: f.name });
     }
     const code = f.code;
     if (!isObject(code)) return bad(`function "${f.name}": code must be {"files": {...}} or {"dir": "..."}`, { function: f.name });

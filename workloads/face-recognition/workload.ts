@@ -76,9 +76,10 @@ export const faceRecognition: Workload<FaceRecognitionInput, FaceRecognitionOutp
     return {
       name: 'face-recognition',
       functions: [
-        fn('split', { memoryMB: 512, timeoutSeconds: 60 }),
+        // split reads the sample photos an input names from their package (face-api's), so it declares that package.
+        fn('split', { memoryMB: 512, timeoutSeconds: 60, packages: ['@vladmandic/face-api'] }),
         // Measured (process backend): a detect-faces worker holds ~300 MB with the three models, ~700 MB after many photos.
-        fn('detect-faces', { memoryMB: 1536, timeoutSeconds: 120 }),
+        fn('detect-faces', { memoryMB: 1536, timeoutSeconds: 120, packages: ['@vladmandic/face-api', '@tensorflow/tfjs-backend-wasm'] }),
         fn('match', { memoryMB: 256, timeoutSeconds: 60 }),
       ],
       workflows: {

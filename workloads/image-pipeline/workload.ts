@@ -233,7 +233,7 @@ export const imagePipeline: Workload<ImagePipelineInput, ImagePipelineOutput> = 
         fn('extract-metadata', { memoryMB: 512, timeoutSeconds: 60 }),
         fn('verify-transform'),
         // Measured (process backend): a tag-objects worker peaks at ~285 MB resident on a 12 MP image; init ~4 s.
-        fn('tag-objects', { memoryMB: 1024, timeoutSeconds: 120 }),
+        fn('tag-objects', { memoryMB: 1024, timeoutSeconds: 120, packages: ['@vladmandic/human', '@tensorflow/tfjs-backend-wasm'] }),
         fn('thumbnail', { memoryMB: 512, timeoutSeconds: 60 }),
         fn('store-result'),
       ],

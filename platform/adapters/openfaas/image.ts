@@ -6,7 +6,8 @@
  * - `dist/`: the function wrapper (wrapper.ts) and exactly the compiled modules it imports (the Lambda runtime and
  *   the ASL engine), found by following the relative imports from the wrapper;
  * - `code/<n>/`: each distinct function code folder of the app;
- * - `node_modules/`: the packages function code imports, with their dependencies, copied from the project;
+ * - `node_modules/`: the packages function code imports or declares (../packages.ts), with their dependencies,
+ *   copied from the project;
  * - `app.json`: the app descriptor (functions, their OpenFaaS names, the workflows) and a package.json marking ESM.
  *
  * One image per app: every function of the app is deployed from it (MFBENCH_FUNCTION selects the handler), so an
@@ -14,8 +15,7 @@
  * app is not rebuilt.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MfError } from '../../errors.js';
@@ -23,6 +23,7 @@ import type { Docker } from '../../sandbox/docker/engine.js';
 import { errorText, statusOf } from '../../sandbox/docker/engine.js';
 import { buildRuntimeImage, NODE_IN_IMAGE, sha256File } from '../../sandbox/docker/image.js';
 import { tarStream, type TarEntry } from '../../sandbox/docker/tar.js';
+import { codePackages, importsOf, packageClosure, packageOf, walk } from '../packages.js';
 import type { AppDescriptor } from './protocol.js';
 
 /** dist/ of this build (the wrapper and the modules it needs are copied from here). */
@@ -48,21 +49,6 @@ export interface AppImagePlan {
   baseImage: string;
 }
 
-const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)['"]([^'"]+)['"]/g;
-
-/** Specifiers a JS file imports (static, dynamic and require with a literal). */
-export function importsOf(source: string): string[] {
-  return [...source.matchAll(IMPORT_RE)].map((m) => m[1] ?? '').filter((s) => s !== '');
-}
-
-/** The package name of a bare specifier (`@scope/pkg/sub` -> `@scope/pkg`), or null for relative, node: and builtins. */
-export function packageOf(spec: string): string | null {
-  if (spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('node:') || spec.startsWith('file:') || spec.startsWith('data:')) return null;
-  const parts = spec.split('/');
-  const name = spec.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? '');
-  return builtinModules.includes(name) ? null : name;
-}
-
 /** The compiled wrapper and every dist module it reaches through relative imports; plus the packages they import. */
 function distClosure(): { files: string[]; packages: Set<string> } {
   const seen = new Set<string>();
@@ -82,42 +68,6 @@ function distClosure(): { files: string[]; packages: Set<string> } {
     }
   }
   return { files: [...seen].sort(), packages };
-}
-
-function walk(dir: string, skip: (name: string) => boolean = () => false): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (skip(entry.name)) continue;
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...walk(p, skip));
-    else if (entry.isFile() || entry.isSymbolicLink()) {
-      if (statSync(p).isFile()) out.push(p);
-    }
-  }
-  return out;
-}
-
-/** A package and its dependencies (dependencies + optionalDependencies present on disk), from the project's node_modules. */
-function packageClosure(roots: Iterable<string>, nodeModules: string): string[] {
-  const found = new Set<string>();
-  const queue = [...roots];
-  while (queue.length > 0) {
-    const name = queue.pop() as string;
-    if (found.has(name)) continue;
-    const dir = join(nodeModules, name);
-    if (!existsSync(join(dir, 'package.json'))) {
-      throw new MfError('MF_MANIFEST_INVALID', `function code imports the package "${name}", which is not installed in ${nodeModules}`, { package: name });
-    }
-    found.add(name);
-    const pj = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
-    for (const dep of Object.keys({ ...pj.dependencies, ...pj.optionalDependencies })) {
-      if (existsSync(join(nodeModules, dep, 'package.json'))) queue.push(dep);
-      else if (!(pj.optionalDependencies && dep in pj.optionalDependencies)) {
-        throw new MfError('MF_MANIFEST_INVALID', `package "${name}" depends on "${dep}", which is not installed in ${nodeModules}`, { package: dep });
-      }
-    }
-  }
-  return [...found].sort();
 }
 
 function fileEntry(hostPath: string, imagePath: string): FileEntry {
@@ -150,7 +100,7 @@ function repoName(app: string): string {
  * each function to its code folder on this host; `registry` prefixes the tag (e.g. `registry.local:5000/team`).
  */
 export async function planAppImage(input: {
-  descriptor: Omit<AppDescriptor, 'functions'> & { functions: Array<Omit<AppDescriptor['functions'][number], 'codeDir'> & { hostDir: string }> };
+  descriptor: Omit<AppDescriptor, 'functions'> & { functions: Array<Omit<AppDescriptor['functions'][number], 'codeDir'> & { hostDir: string; packages?: readonly string[] }> };
   baseImage: string;
   registry: string | null;
   nodeModules?: string;
@@ -166,14 +116,9 @@ export async function planAppImage(input: {
     if (!existsSync(hostDir) || !statSync(hostDir).isDirectory()) {
       throw new MfError('MF_MANIFEST_INVALID', `function code folder ${hostDir} does not exist`, { path: hostDir });
     }
-    for (const f of walk(hostDir, (n) => n === 'node_modules' || n === '.git')) {
-      files.push(fileEntry(f, `${inImage}/${relative(hostDir, f).split(sep).join('/')}`));
-      if (/\.(mjs|cjs|js)$/.test(f)) for (const s of importsOf(readFileSync(f, 'utf8'))) {
-        const pkg = packageOf(s);
-        if (pkg !== null) packages.add(pkg);
-      }
-    }
+    for (const f of walk(hostDir, (n) => n === 'node_modules' || n === '.git')) files.push(fileEntry(f, `${inImage}/${relative(hostDir, f).split(sep).join('/')}`));
   }
+  for (const f of input.descriptor.functions) for (const pkg of codePackages(f.hostDir, f.packages ?? [])) packages.add(pkg);
   for (const pkg of packageClosure(packages, nodeModules)) {
     const dir = join(nodeModules, pkg);
     for (const f of walk(dir, (n) => n === '.git')) files.push(fileEntry(f, `node_modules/${pkg}/${relative(dir, f).split(sep).join('/')}`));
@@ -182,7 +127,7 @@ export async function planAppImage(input: {
 
   const descriptor: AppDescriptor = {
     app: input.descriptor.app,
-    functions: input.descriptor.functions.map(({ hostDir, ...f }) => ({ ...f, codeDir: codeDirOf.get(resolve(hostDir)) as string })),
+    functions: input.descriptor.functions.map(({ hostDir, packages: _packages, ...f }) => ({ ...f, codeDir: codeDirOf.get(resolve(hostDir)) as string })),
     workflows: input.descriptor.workflows,
   };
   const dockerfile = dockerfileFor(input.baseImage);

@@ -266,6 +266,7 @@ export class OpenFaasAdapter extends BaseAdapter {
           service: functions.get(f.name) as string,
           handler: f.handler,
           hostDir: (f.code as { dir: string }).dir,
+          packages: f.packages ?? [],
           memoryMB: f.memoryMB ?? 256,
           timeoutSeconds: f.timeoutSeconds ?? 60,
           env: f.env ?? {},

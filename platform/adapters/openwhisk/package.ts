@@ -4,7 +4,7 @@
  * handler (ESM or CommonJS) with a dynamic import(), which CommonJS can do on every Node version OpenWhisk runs.
  *
  * - A function's zip: package.json, main.js (the wrapper), fn/** (the function's code folder, its own
- *   node_modules included when it has one).
+ *   node_modules included when it has one, plus the npm packages it imports or declares), lib/** (the storage client).
  * - A conductor's zip: package.json, main.js, workflow.json (the definition) and lib/** (the compiled conductor
  *   and the ASL engine modules it imports, found by following the relative imports of dist/).
  */
@@ -15,6 +15,7 @@ import { MfError } from '../../errors.js';
 import type { FunctionManifest } from '../../manifest.js';
 import { repoRoot } from '../../../workloads/paths.js';
 import type { ConductorConfig } from './conductor.js';
+import { codePackages, packageClosure } from '../packages.js';
 import { entriesOfDir, zip, type ZipEntry } from './zip.js';
 
 const HANDLER_EXTENSIONS = ['.mjs', '.js', '.cjs'] as const;
@@ -157,7 +158,27 @@ export function functionZip(fn: FunctionManifest): Buffer {
   const code = codeEntries(fn);
   const { file, exportPath } = resolveHandler(fn, new Set(code.map((e) => e.path)));
   const pkg = { name: `mfbench-${fn.name.toLowerCase()}`, version: '1.0.0', private: true, main: 'main.js' };
-  return zip([{ path: 'package.json', data: JSON.stringify(pkg, null, 2) }, { path: 'main.js', data: wrapperSource(fn, file, exportPath) }, ...libEntries(STORAGE_MODULE), ...code]);
+  return zip([
+    { path: 'package.json', data: JSON.stringify(pkg, null, 2) },
+    { path: 'main.js', data: wrapperSource(fn, file, exportPath) },
+    ...libEntries(STORAGE_MODULE),
+    ...code,
+    ...packageEntries(fn, new Set(code.map((e) => e.path))),
+  ]);
+}
+
+/**
+ * The npm packages the function imports or declares (../packages.ts), with their dependencies, from the project's
+ * node_modules into fn/node_modules, where Node resolves them from the handler; a package the code folder already
+ * carries in its own node_modules is left as it is.
+ */
+function packageEntries(fn: FunctionManifest, present: ReadonlySet<string>): ZipEntry[] {
+  const declared = fn.packages ?? [];
+  const wanted = 'dir' in fn.code ? codePackages(fn.code.dir, declared) : new Set(declared);
+  const nodeModules = join(repoRoot(), 'node_modules');
+  return packageClosure(wanted, nodeModules)
+    .filter((name) => !present.has(`fn/node_modules/${name}/package.json`))
+    .flatMap((name) => entriesOfDir(join(nodeModules, name), `fn/node_modules/${name}`));
 }
 
 /** A compiled module of ours and everything it imports, as zip entries under lib/ (ES modules there). */

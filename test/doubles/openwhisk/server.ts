@@ -34,7 +34,7 @@ export interface OpenWhiskDoubleOptions {
   blockingLimitMs?: number;
   /** Idle containers are destroyed after this (OpenWhisk default: 10 min). */
   idleContainerMs?: number;
-  /** System limits (OpenWhisk defaults: memory 128..512 MB, timeout 100 ms..5 min, concurrency 1, 50 components). */
+  /** System limits (OpenWhisk defaults: memory 128..512 MB, timeout 100 ms..5 min, concurrency 1, 50 components, code 48 MB). */
   limits?: Partial<Limits>;
 }
 
@@ -45,6 +45,8 @@ interface Limits {
   maxTimeout: number;
   maxConcurrency: number;
   sequenceMaxLength: number;
+  /** Per-action code size (docs/reference.md, "codeSize": 48 MB), checked on the code as sent (base64 for a zip). */
+  maxCodeMB: number;
 }
 
 interface Action {
@@ -148,7 +150,7 @@ export class OpenWhiskDouble {
     this.kinds = o.kinds ?? ['nodejs:18', 'nodejs:20', 'nodejs:22'];
     this.blockingLimitMs = o.blockingLimitMs ?? 60_000;
     this.#idleMs = o.idleContainerMs ?? 600_000;
-    this.#limits = { minMemory: 128, maxMemory: 512, minTimeout: 100, maxTimeout: 300_000, maxConcurrency: 1, sequenceMaxLength: 50, ...o.limits };
+    this.#limits = { minMemory: 128, maxMemory: 512, minTimeout: 100, maxTimeout: 300_000, maxConcurrency: 1, sequenceMaxLength: 50, maxCodeMB: 48, ...o.limits };
   }
 
   static async start(o: OpenWhiskDoubleOptions = {}): Promise<OpenWhiskDouble> {
@@ -361,6 +363,9 @@ export class OpenWhiskDouble {
         throw new HttpError(400, `The request content was malformed:\nkind '${exec.kind}' not in Set(${this.kinds.join(', ')}, sequence)`);
       }
       if (typeof exec.code !== 'string' || exec.code === '') throw new HttpError(400, 'The request content was malformed:\nexec malformed: no code');
+      const size = Buffer.byteLength(exec.code);
+      const max = this.#limits.maxCodeMB * 1024 * 1024;
+      if (size > max) throw new HttpError(413, `The request content was too large (${size} B > ${max} B).`);
     }
     const l = isDict(body.limits) ? body.limits : {};
     const limits = { timeout: 60_000, memory: 256, logs: 10, concurrency: 1, ...existing?.limits } as Action['limits'];
