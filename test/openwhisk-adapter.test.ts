@@ -187,6 +187,16 @@ describe('OpenWhisk adapter against the OpenWhisk double', () => {
     expect(ow.listing().packages).not.toContain('lost');
   });
 
+  it('concurrent calls of a fresh action each get their own initialised container', async () => {
+    const d = await adapter.deploy(getWorkload('sleep'), {}, { name: 'burst' });
+    const calls = await Promise.all(Array.from({ length: 4 }, () => adapter.invoke(d, 'sleep', { ms: 300, n: 1 })));
+    for (const r of calls) expect(r.outcome).toEqual({ state: 'ok' });
+    const records = calls.map((r) => r.platform!.records[0]!);
+    expect(records.map((r) => r.temperature)).toEqual(['cold-sandbox', 'cold-sandbox', 'cold-sandbox', 'cold-sandbox']);
+    expect(new Set(records.map((r) => r.sandboxId)).size).toBe(4);
+    await adapter.remove(d);
+  });
+
   it('follows a blocking call that turned into 202 after the blocking limit by polling the activation', async () => {
     const w = getWorkload('sleep');
     const d = await adapter.deploy(w, {}, { name: 'slow' });

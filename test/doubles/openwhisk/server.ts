@@ -580,7 +580,9 @@ export class OpenWhiskDouble {
   async #spawn(key: string, revision: number): Promise<Container> {
     const child = fork(CONTAINER_MAIN, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
     this.containersStarted++;
-    const c: Container = { id: this.#nextContainer++, key: `${key}@${revision}`, child, busy: false, idleTimer: null, lines: { stdout: [], stderr: [] }, sentinels: 0, onSentinels: null, pending: null, dead: false };
+    // Busy from birth: it belongs to the activation that started it until released, so a concurrent activation
+    // never takes it before its /init (which would run an action that has no main yet).
+    const c: Container = { id: this.#nextContainer++, key: `${key}@${revision}`, child, busy: true, idleTimer: null, lines: { stdout: [], stderr: [] }, sentinels: 0, onSentinels: null, pending: null, dead: false };
     const list = this.#containers.get(c.key) ?? [];
     list.push(c);
     this.#containers.set(c.key, list);
