@@ -257,8 +257,12 @@ function process_(raw: readonly RawRecord[]): Processed {
     const labels = { ...variantLabels(p.r), phase: p.phase, [p.phase === 'idle' ? 'k' : 'c']: p.x };
     const { temperature: _temperature, ...common } = metricBase(p.r, labels); // a memory sample has no temperature
     const base = { ...common, outcome: p.valid ? ('ok' as const) : p.r.outcome === 'ok' ? ('invalid' as const) : p.r.outcome, warmup: false };
-    metrics.push({ ...base, metric: 'memory_pss_mb', value: round4(mem.pss) });
-    metrics.push({ ...base, metric: 'memory_rss_mb', value: round4(mem.rss) });
+    // No process of the app visible on this host (a remote platform): nothing was measured, which is not 0 MB.
+    const mb = (v: number): number | null => (mem.processes === 0 ? null : round4(v));
+    if (mem.processes > 0) {
+      metrics.push({ ...base, metric: 'memory_pss_mb', value: round4(mem.pss) });
+      metrics.push({ ...base, metric: 'memory_rss_mb', value: round4(mem.rss) });
+    }
     samples.push({
       variant: p.r.variant,
       preset: p.r.preset,
@@ -266,12 +270,12 @@ function process_(raw: readonly RawRecord[]): Processed {
       phase: p.phase,
       x: p.x,
       round: Number(p.r.labels.round),
-      pss_mb: round4(mem.pss),
-      rss_mb: round4(mem.rss),
-      agent_pss_mb: round4(mem.agent),
-      workers_pss_mb: round4(mem.workers),
-      runtimes_pss_mb: round4(mem.runtimes),
-      other_pss_mb: round4(mem.other),
+      pss_mb: mb(mem.pss),
+      rss_mb: mb(mem.rss),
+      agent_pss_mb: mb(mem.agent),
+      workers_pss_mb: mb(mem.workers),
+      runtimes_pss_mb: mb(mem.runtimes),
+      other_pss_mb: mb(mem.other),
       container_mb: containerMb === null ? null : round4(containerMb),
       sandboxes: p.sample.sandboxes.filter((s) => s.app === app).length,
       processes: mem.processes,

@@ -1,13 +1,13 @@
 /** The vega-lite spec of Figure fig-density (experiments/density.ts). */
 import type { FigureInfo, Row, VegaLiteSpec } from '../../../experiments/runner/types.js';
 import { figureTitle, PALETTE, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
+import { variantLabeler } from './variant-label.js';
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-/** A variant's legend entry: backend/preset and the fitted slope with its interval. */
-function legendLabel(s: Row, unit: string): string {
-  const v = String(s.variant);
-  const name = v.slice(v.indexOf('/') + 1);
+/** A variant's legend entry: its short name and the fitted slope with its interval (or why there is none). */
+function legendLabel(s: Row, unit: string, name: string, measured: boolean): string {
+  if (!measured) return `${name}: no memory visible (its processes are not on this host)`;
   const slope = num(s.pss_mb_slope);
   const lo = num(s.pss_mb_slope_lo);
   const hi = num(s.pss_mb_slope_hi);
@@ -20,12 +20,14 @@ export function densitySpec(tables: Record<string, Row[]>, figure: FigureInfo): 
   const samples = tables.samples ?? [];
   const variants = [...new Set(samples.map((s) => String(s.variant)))].sort();
   const colorRange = variants.map((_, i) => PALETTE[i % PALETTE.length] as string);
+  const shortName = variantLabeler(variants);
   const panel = (phase: 'idle' | 'concurrent') => {
     const per = phase === 'idle' ? 'idle function' : 'concurrent execution';
     const unit = phase === 'idle' ? 'per function' : 'per execution';
     const fits = summary.filter((s) => s.per === per);
-    const labelOf = new Map(fits.map((s) => [String(s.variant), legendLabel(s, unit)]));
     const mine = samples.filter((s) => s.phase === phase);
+    const measured = (v: string) => mine.some((p) => p.variant === v && num(p.pss_mb) !== null);
+    const labelOf = new Map(fits.map((s) => [String(s.variant), legendLabel(s, unit, shortName(String(s.variant)), measured(String(s.variant)))]));
     const pts = mine.map((s): Row => ({ ...s, series: labelOf.get(String(s.variant)) ?? String(s.variant), shape: s.valid === true ? 'counted' : 'left out' }));
     const xs = mine.map((p) => Number(p.x));
     const x0 = Math.min(...xs, 1);
