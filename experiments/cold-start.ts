@@ -19,6 +19,7 @@ import { getWorkload } from '../workloads/index.js';
 import { coldStartSpec, PHASES } from '../report/charts/specs/cold-start.js';
 import { describe, e2eMs, exclusion, exclusionNote, groupBy, metricBase, prefixed, round4, variantLabels } from './runner/describe.js';
 import type { Experiment, MetricRow, Processed, RawRecord, RunContext, Row } from './runner/types.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ColdStartConfig {
   /** Measured rounds (one cold-sandbox sample each), after one warm-up round. */
@@ -69,7 +70,6 @@ class IdentityCheck {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function measure(ctx: RunContext, config: ColdStartConfig): Promise<void> {
   const workload = getWorkload('noop-chain');

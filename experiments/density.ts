@@ -29,6 +29,7 @@ import { densitySpec } from '../report/charts/specs/density.js';
 import { studentTQuantile } from '../report/stats/distributions.js';
 import { exclusionNote, groupBy, metricBase, round4, variantLabels } from './runner/describe.js';
 import type { Experiment, MetricRow, Processed, RawRecord, RunContext, Row, Variant } from './runner/types.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface DensityConfig {
   /** Functions per app for the idle measurement (k). */
@@ -74,7 +75,6 @@ export interface StoredSample {
   containersNote: string | null;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The containers' own memory accounting, when the adapter names the sandboxes' containers. */
 async function containerMemory(variant: Variant, metrics: PlatformMetrics): Promise<Pick<StoredSample, 'containers' | 'containersNote'>> {

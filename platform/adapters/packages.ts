@@ -8,6 +8,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { MfError } from '../errors.js';
+import { repoRoot } from '../../workloads/paths.js';
+
+/** The project's node_modules, where packaged functions take their packages from. */
+export function projectNodeModules(): string {
+  return join(repoRoot(), 'node_modules');
+}
 
 const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)['"]([^'"]+)['"]/g;
 

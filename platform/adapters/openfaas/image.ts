@@ -21,15 +21,14 @@ import { fileURLToPath } from 'node:url';
 import { MfError } from '../../errors.js';
 import type { Docker } from '../../sandbox/docker/engine.js';
 import { errorText, statusOf } from '../../sandbox/docker/engine.js';
-import { buildRuntimeImage, NODE_IN_IMAGE, sha256File } from '../../sandbox/docker/image.js';
+import { buildRuntimeImage, imageExists, NODE_IN_IMAGE, sha256File } from '../../sandbox/docker/image.js';
 import { tarStream, type TarEntry } from '../../sandbox/docker/tar.js';
-import { codePackages, importsOf, packageClosure, packageOf, walk } from '../packages.js';
+import { codePackages, importsOf, packageClosure, packageOf, projectNodeModules, walk } from '../packages.js';
 import type { AppDescriptor } from './protocol.js';
 
 /** dist/ of this build (the wrapper and the modules it needs are copied from here). */
 const DIST_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const WRAPPER = fileURLToPath(new URL('./wrapper.js', import.meta.url));
-const PROJECT_NODE_MODULES = resolve(DIST_ROOT, '..', 'node_modules');
 export const WRAPPER_IN_IMAGE = `/app/dist/${relative(DIST_ROOT, WRAPPER).split(sep).join('/')}`;
 
 interface FileEntry {
@@ -105,7 +104,7 @@ export async function planAppImage(input: {
   registry: string | null;
   nodeModules?: string;
 }): Promise<AppImagePlan> {
-  const nodeModules = input.nodeModules ?? PROJECT_NODE_MODULES;
+  const nodeModules = input.nodeModules ?? projectNodeModules();
   const files: FileEntry[] = [];
   const { files: dist, packages } = distClosure();
   for (const f of dist) files.push(fileEntry(f, `dist/${relative(DIST_ROOT, f).split(sep).join('/')}`));
@@ -117,8 +116,9 @@ export async function planAppImage(input: {
       throw new MfError('MF_MANIFEST_INVALID', `function code folder ${hostDir} does not exist`, { path: hostDir });
     }
     for (const f of walk(hostDir, (n) => n === 'node_modules' || n === '.git')) files.push(fileEntry(f, `${inImage}/${relative(hostDir, f).split(sep).join('/')}`));
+    for (const pkg of codePackages(hostDir)) packages.add(pkg); // once per folder, however many functions share it
   }
-  for (const f of input.descriptor.functions) for (const pkg of codePackages(f.hostDir, f.packages ?? [])) packages.add(pkg);
+  for (const f of input.descriptor.functions) for (const pkg of f.packages ?? []) packages.add(pkg);
   for (const pkg of packageClosure(packages, nodeModules)) {
     const dir = join(nodeModules, pkg);
     for (const f of walk(dir, (n) => n === '.git')) files.push(fileEntry(f, `node_modules/${pkg}/${relative(dir, f).split(sep).join('/')}`));
@@ -157,15 +157,6 @@ export function contextEntries(plan: AppImagePlan): TarEntry[] {
   return entries;
 }
 
-export async function imageExists(docker: Docker, tag: string): Promise<boolean> {
-  try {
-    await docker.getImage(tag).inspect();
-    return true;
-  } catch (err) {
-    if (statusOf(err) === 404) return false;
-    throw err;
-  }
-}
 
 /** The base image: the docker backend's runtime image for this host's node, built when missing. */
 export async function baseImage(docker: Docker): Promise<string> {

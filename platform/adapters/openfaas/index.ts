@@ -33,6 +33,7 @@ import { recordFrom, headerBag, factsOf } from './evidence.js';
 import { GatewayClient, parsePrometheus, type FunctionDeployment } from './gateway.js';
 import { baseImage, buildAppImage, planAppImage, pushImage, removeImage, type RegistryAuth } from './image.js';
 import { EVIDENCE, type OrchestratorEnvelope } from './protocol.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export { parsePrometheus } from './gateway.js';
 export { temperatureFrom, recordFrom, gatewayStartMs, type OpenFaasTemperature } from './evidence.js';
@@ -181,7 +182,6 @@ export interface OpenFaasMetrics extends PlatformMetrics {
   gateway: GatewayMetrics | null;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class OpenFaasAdapter extends BaseAdapter {
   readonly platform = 'openfaas';

@@ -23,6 +23,7 @@ import { BaseAdapter, type Deployment, type HookAnswer, type PlatformMetrics, ty
 import { resolveOpenWhiskOptions, type OpenWhiskOptions, type ResolvedOpenWhiskOptions } from './config.js';
 import { conductorZip, functionZip } from './package.js';
 import { EVENT_KEY, failureOf, metaOf, outputOf } from './wire.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export { resolveOpenWhiskOptions, type OpenWhiskOptions, type ResolvedOpenWhiskOptions } from './config.js';
 
@@ -114,7 +115,6 @@ const STORAGE_PARAM = '__mf_storage';
 /** The fields a Task may have and still be an OpenWhisk sequence component (anything else needs the engine). */
 const PLAIN_TASK_FIELDS = new Set(['Type', 'Resource', 'Next', 'End', 'Comment']);
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function annotationsOf(a: OwActivation): Record<string, unknown> {
   const out: Record<string, unknown> = {};

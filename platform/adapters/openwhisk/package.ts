@@ -15,7 +15,7 @@ import { MfError } from '../../errors.js';
 import type { FunctionManifest } from '../../manifest.js';
 import { repoRoot } from '../../../workloads/paths.js';
 import type { ConductorConfig } from './conductor.js';
-import { codePackages, packageClosure } from '../packages.js';
+import { codePackages, packageClosure, projectNodeModules } from '../packages.js';
 import { entriesOfDir, zip, type ZipEntry } from './zip.js';
 
 const HANDLER_EXTENSIONS = ['.mjs', '.js', '.cjs'] as const;
@@ -175,7 +175,7 @@ export function functionZip(fn: FunctionManifest): Buffer {
 function packageEntries(fn: FunctionManifest, present: ReadonlySet<string>): ZipEntry[] {
   const declared = fn.packages ?? [];
   const wanted = 'dir' in fn.code ? codePackages(fn.code.dir, declared) : new Set(declared);
-  const nodeModules = join(repoRoot(), 'node_modules');
+  const nodeModules = projectNodeModules();
   return packageClosure(wanted, nodeModules)
     .filter((name) => !present.has(`fn/node_modules/${name}/package.json`))
     .flatMap((name) => entriesOfDir(join(nodeModules, name), `fn/node_modules/${name}`));

@@ -215,7 +215,8 @@ export interface BuildResult {
   seconds: number;
 }
 
-async function imageExists(docker: Docker, tag: string): Promise<boolean> {
+/** Whether the engine has an image with this tag (a 404 is no; any other failure is thrown). */
+export async function imageExists(docker: Docker, tag: string): Promise<boolean> {
   try {
     await docker.getImage(tag).inspect();
     return true;
