@@ -141,6 +141,12 @@ export type AgentToFrontend =
    */
   | { t: 'checkpoints'; items: Checkpoint[] };
 
+/** The agent's answer to an execute or invoke request. */
+export type DoneMessage = Extract<AgentToFrontend, { t: 'done' }>;
+
+/** A request the frontend sends to run something in the sandbox; answered by 'done' or 'rejected'. */
+export type SandboxRequest = Extract<FrontendToAgent, { t: 'execute' | 'invoke' }>;
+
 /** An execution's newest top-level transition, with the records of the invocations that finished since the last one. */
 export interface Checkpoint {
   id: string;

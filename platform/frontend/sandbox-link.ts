@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { JsonLineChannel } from '../bus/json-lines.js';
 import { now } from '../clock.js';
 import { MfError } from '../errors.js';
-import type { AgentToFrontend, Checkpoint, FrontendToAgent, SandboxAppSpec, SandboxStartTimes } from '../protocol.js';
+import type { AgentToFrontend, Checkpoint, DoneMessage, FrontendToAgent, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
 import type { Sandbox, SandboxBackend } from '../sandbox/backend.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 
@@ -20,9 +20,6 @@ export interface LinkHandlers {
   /** Receives the newest checkpoints of executions running in the sandbox. */
   checkpoints(items: Checkpoint[]): void;
 }
-
-export type DoneMessage = Extract<AgentToFrontend, { t: 'done' }>;
-type Request = Extract<FrontendToAgent, { t: 'execute' | 'invoke' }>;
 
 /** How long a sandbox may take from create() to a deployed app (covers workers started at deploy). */
 const START_TIMEOUT_MS = 30_000;
@@ -125,7 +122,7 @@ export class SandboxLink {
   }
 
   /** Sends an execute or invoke request and resolves with the agent's answer. */
-  request(message: Request): Promise<DoneMessage> {
+  request(message: SandboxRequest): Promise<DoneMessage> {
     if (this.dead) return Promise.reject(new MfError('MF_SANDBOX_EXITED', `sandbox ${this.id} has exited`, { sandboxId: this.id }));
     return new Promise<DoneMessage>((resolve, reject) => {
       this.pending.set(message.id, { resolve, reject });

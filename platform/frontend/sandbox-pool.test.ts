@@ -1,6 +1,6 @@
 /**
  * SandboxPool as a unit, with real sandboxes. The pool's only collaborator is its create() factory; the tests pass
- * what platform.ts passes (SandboxLink.create on the process backend), so every sandbox is a real agent process.
+ * what sandboxes.ts passes (SandboxLink.create on the process backend), so every sandbox is a real agent process.
  * Those processes run from the compiled dist/ (docs/development.md), so the pool and its collaborators are imported
  * from there too: run `npm run build` first.
  */
@@ -54,7 +54,7 @@ afterAll(async () => {
 });
 
 /**
- * The create() input of a pool: real sandboxes (as platform.ts makes them), plus a record of every call and every
+ * The create() input of a pool: real sandboxes (as sandboxes.ts makes them), plus a record of every call and every
  * link made, so tests can count sandbox starts. `broken` switches later starts to an app whose deploy fails.
  */
 class Sandboxes {
@@ -83,7 +83,7 @@ function makePool(options: Pick<PoolOptions, 'capacity' | 'maxSandboxes'> & Part
   return { pool, sandboxes };
 }
 
-/** The pool options platform.ts derives from a config (poolFor): capacity is what one sandbox's workers can take. */
+/** The pool options sandboxes.ts derives from a config (AppSandboxes.pool): capacity is what one sandbox's workers can take. */
 function unitOptions(c: ResolvedConfig): { capacity: number; maxSandboxes: number } {
   return {
     capacity: c.workerConcurrency * c.maxWorkersPerFunction,
@@ -320,7 +320,7 @@ describe('SandboxPool: sandboxes that die or fail to start', () => {
     expect(pool.sandboxes).toEqual([slot.link]);
     expect(held.link.alive).toBe(false);
 
-    // Releasing the dead sandbox's slot (as platform.ts does after the request failed) changes nothing.
+    // Releasing the dead sandbox's slot (as AppSandboxes.request does after the request failed) changes nothing.
     pool.release(held.link);
     expect(pool.sandboxes).toEqual([slot.link]);
     pool.release(slot.link);

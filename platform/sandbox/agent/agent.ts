@@ -12,6 +12,7 @@ import type {
   AgentToFrontend,
   Checkpoint,
   ExecutionResult,
+  DoneMessage,
   FrontendToAgent,
   HistoryEvent,
   LogLine,
@@ -23,8 +24,6 @@ import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type Ta
 import { SandboxStorage } from '../../storage/local-tier.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
 import { Workers } from './workers.js';
-
-type DoneMessage = Extract<AgentToFrontend, { t: 'done' }>;
 
 /** What one request (an execution or a direct invocation) accumulates while it runs. */
 interface RequestContext {

@@ -1,0 +1,80 @@
+/**
+ * The answers of the HTTP API (docs/api.md): declared once, here, for the frontend that sends them and the SDK that
+ * returns them.
+ */
+import type { LogLine } from './protocol.js';
+import type { ExecutionStatus, ExecutionTimestamps, InvocationRecord } from './records.js';
+
+export type { ExecutionStatus, ExecutionTimestamps, InvocationRecord } from './records.js';
+export type { HistoryEvent } from './protocol.js';
+
+/** `GET /healthz`. */
+export interface Health {
+  ok: boolean;
+  apps: number;
+  uptimeMs: number;
+}
+
+export interface FunctionSummary {
+  name: string;
+  handler: string;
+  memoryMB: number;
+  timeoutSeconds: number;
+}
+
+export interface SandboxSummary {
+  id: string;
+  /** The sandbox's main process (null when the backend has none to show, e.g. a container not yet inspected). */
+  pid: number | null;
+  /** The sandbox agent's process id. */
+  agentPid?: number;
+  backend: string;
+  /** The container holding the sandbox (docker backend). */
+  containerId?: string;
+  /** The functions the sandbox holds: all of the app's under grouped sandboxing, one under per-function. */
+  functions: string[];
+  /** ISO 8601. */
+  createdAt: string;
+}
+
+/** An app as `POST /apps`, `GET /apps` and `GET /apps/{app}` describe it. */
+export interface AppSummary {
+  name: string;
+  functions: FunctionSummary[];
+  workflows: string[];
+  sandboxes: SandboxSummary[];
+  /** ISO 8601. */
+  deployedAt: string;
+}
+
+/** One execution of a workflow (`POST …/executions?mode=sync`, `GET /executions/{id}`). */
+export interface Execution {
+  executionId: string;
+  app: string;
+  workflow: string;
+  status: ExecutionStatus;
+  /** Present only when status is SUCCEEDED. */
+  output?: unknown;
+  /** ASL's Error and Cause when status is FAILED, null otherwise. */
+  error: string | null;
+  cause: string | null;
+  t: ExecutionTimestamps;
+  /** One record per function invocation; absent when the request asked `records=false`. */
+  records?: InvocationRecord[];
+}
+
+/** `POST …/executions?mode=async`: the execution runs on; poll `GET /executions/{id}`. */
+export interface ExecutionStarted {
+  executionId: string;
+}
+
+/** `POST /apps/{app}/functions/{fn}/invocations`: an execution-shaped answer with one record. */
+export type FunctionInvocation = Omit<Execution, 'workflow'> & { workflow?: string | null; function?: string };
+
+/** A log line as `GET /apps/{app}/logs` returns it: what the function wrote, attributed to its invocation. */
+export type LogEntry = LogLine & { invocationId?: string; executionId?: string | null; function?: string; [key: string]: unknown };
+
+export interface DeletedApp {
+  deleted: string;
+}
+

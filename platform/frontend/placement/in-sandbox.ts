@@ -1,0 +1,57 @@
+/**
+ * The engine in the sandbox (SAND's grouped design): the whole workflow runs in one sandbox of the app, whose agent
+ * hands each state's output to the next function's worker on the sandbox's local bus. The agent reports each
+ * top-level transition (a checkpoint); the newest one is kept with the execution and copied to the global bus off
+ * the hot path. If the sandbox dies, the execution resumes from that checkpoint (or from the start) in another
+ * sandbox, up to recoveryAttempts times; the caller sees one result.
+ */
+import { now } from '../../clock.js';
+import type { GlobalBus } from '../../bus/global/index.js';
+import type { Checkpoint, ExecutionResult } from '../../protocol.js';
+import type { DeployedApp } from '../apps.js';
+import type { ExecutionStore, StoredExecution } from '../executions.js';
+import type { ExecutionPlacement } from './placement.js';
+
+const TOPIC_CHECKPOINTS = 'checkpoints';
+
+export class InSandboxPlacement implements ExecutionPlacement {
+  readonly workflowsInSandbox = true;
+
+  constructor(
+    private readonly keepHistory: boolean,
+    private readonly executions: ExecutionStore,
+    private readonly bus: GlobalBus,
+  ) {}
+
+  async run(app: DeployedApp, exec: StoredExecution, input: unknown, startTime: string): Promise<ExecutionResult> {
+    const done = await app.sandboxes.request(
+      null,
+      exec,
+      (sandboxStart) => ({
+        t: 'execute',
+        id: exec.executionId,
+        workflow: exec.workflow!,
+        input,
+        executionName: exec.executionId,
+        startTime,
+        sandboxStart,
+        wantHistory: this.keepHistory,
+        ...(exec.checkpoint ? { resumeAt: exec.checkpoint } : {}),
+      }),
+      (attempt, cause) => exec.history.push({ t: now(), type: 'ExecutionRecovering', state: exec.checkpoint?.state ?? 'StartAt', attempt, cause }),
+    );
+    app.collect(exec, done);
+    return done.result;
+  }
+
+  checkpoints(items: Checkpoint[]): void {
+    for (const { id, state, input, records } of items) {
+      const exec = this.executions.running(id);
+      if (!exec) continue;
+      exec.checkpoint = { state, input };
+      exec.records.push(...records);
+      // The global copy of the local bus's progress, off the hot path.
+      void this.bus.publish(TOPIC_CHECKPOINTS, id, { state, input }).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The sandboxes of one app: a pool per unit of sandboxing (the whole app under grouped sandboxing, each function
+ * under per-function), how a sandbox of a unit is made, and the one loop that runs a request on a sandbox and runs
+ * it again on another when the sandbox dies.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { now } from '../clock.js';
+import type { ResolvedConfig } from '../config.js';
+import { isMfError } from '../errors.js';
+import type { Checkpoint, DoneMessage, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
+import type { SandboxBackend } from '../sandbox/backend.js';
+import type { StorageOp, StorageReply } from '../storage/types.js';
+import type { PreparedApp } from './deploy.js';
+import type { StoredExecution } from './executions.js';
+import { SandboxLink } from './sandbox-link.js';
+import { SandboxPool } from './sandbox-pool.js';
+
+/** The pool key of an app's sandboxes under grouped sandboxing. */
+const GROUPED = '*';
+
+/** Memory of a sandbox agent or an idle runtime process, for the sandbox's memory limit (measured: ~46 MB RSS). */
+const SANDBOX_OVERHEAD_MB = 64;
+
+/** Platform code the sandboxes must be able to read (the compiled dist folder). */
+const DIST_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** What every app's sandboxes share: chosen once, where the platform is composed. */
+export interface SandboxEnvironment {
+  readonly config: ResolvedConfig;
+  readonly backend: SandboxBackend;
+  /** Sandbox folders go under <runDir>/sb. */
+  readonly runDir: string;
+  /** Whether sandboxes carry the app's workflows and report checkpoints (the engine runs inside them). */
+  readonly workflowsInSandbox: boolean;
+  /** Serves one app's global-tier storage; the app comes from the sandbox, never from the request. */
+  storage(app: string, op: StorageOp): Promise<StorageReply>;
+  checkpoints(items: Checkpoint[]): void;
+}
+
+export class AppSandboxes {
+  /** Pools by unit: GROUPED, or a function name under per-function sandboxing. */
+  private readonly pools = new Map<string, SandboxPool>();
+
+  constructor(
+    private readonly app: PreparedApp,
+    private readonly env: SandboxEnvironment,
+  ) {}
+
+  /**
+   * Runs one request on a sandbox of `fn`'s unit (null: the app's own unit). If the sandbox dies during it, the
+   * request runs again on another sandbox, up to recoveryAttempts times; `recovering` is told of each new attempt.
+   */
+  async request(
+    fn: string | null,
+    exec: StoredExecution,
+    message: (sandboxStart: SandboxStartTimes | null) => SandboxRequest,
+    recovering: (attempt: number, cause: string) => void,
+  ): Promise<DoneMessage> {
+    const pool = this.pool(fn);
+    for (let attempt = 0; ; attempt++) {
+      const { link, start } = await pool.acquire();
+      if (exec.t.dispatched === 0) exec.t.dispatched = now();
+      try {
+        return await link.request(message(start));
+      } catch (err) {
+        if (!isMfError(err, 'MF_SANDBOX_EXITED') || attempt >= this.env.config.recoveryAttempts) throw err;
+        recovering(attempt + 1, err.message);
+      } finally {
+        pool.release(link);
+      }
+    }
+  }
+
+  /** The sandboxes alive now, across units. */
+  live(): SandboxLink[] {
+    return [...this.pools.values()].flatMap((pool) => pool.sandboxes).filter((link) => link.alive);
+  }
+
+  /** workerStart: deploy: every sandbox of the app, and its workers, start now. */
+  async startAll(): Promise<void> {
+    const units = this.env.config.sandboxing === 'per-function' ? this.app.functions.map((f) => f.name) : [null];
+    await Promise.all(
+      units.map(async (fn) => {
+        const pool = this.pool(fn);
+        const { link } = await pool.acquire();
+        pool.release(link);
+      }),
+    );
+  }
+
+  /** Destroys sandboxes idle for longer than keep-alive. */
+  reclaimIdle(): void {
+    for (const pool of this.pools.values()) void pool.reclaimIdle();
+  }
+
+  /** Destroys every sandbox; `close` also refuses new requests (the app is being removed). Returns how many. */
+  async destroyAll(options: { close?: boolean } = {}): Promise<number> {
+    const counts = await Promise.all([...this.pools.values()].map((pool) => pool.destroyAll(options)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  private pool(fn: string | null): SandboxPool {
+    const { config } = this.env;
+    const perFunction = config.sandboxing === 'per-function';
+    const key = perFunction && fn !== null ? fn : GROUPED;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      const only = key === GROUPED ? null : key;
+      pool = new SandboxPool({
+        // A sandbox takes as many requests as its workers can run at once; beyond that the pool makes another sandbox
+        // of the unit (the function under per-function, the app under grouped), up to its bound.
+        capacity: config.workerConcurrency * config.maxWorkersPerFunction,
+        maxSandboxes: perFunction ? config.maxSandboxesPerFunction : config.maxSandboxesPerApp,
+        keepAliveMs: config.keepAliveSeconds * 1000,
+        create: () => this.create(only),
+      });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Creates one sandbox holding the whole app (fn null) or one function of it. */
+  private create(fn: string | null): Promise<SandboxLink> {
+    const { config, backend, runDir, workflowsInSandbox } = this.env;
+    const id = randomBytes(4).toString('hex');
+    const functions = fn === null ? this.app.functions : this.app.functions.filter((f) => f.name === fn);
+    const spec: SandboxAppSpec = {
+      app: this.app.name,
+      functions,
+      // Only a sandbox that runs workflows itself needs them.
+      workflows: workflowsInSandbox ? this.app.workflows : {},
+      startWorkersAtDeploy: config.workerStart === 'deploy',
+      policy: {
+        poolSize: config.poolSize,
+        workerConcurrency: config.workerConcurrency,
+        maxWorkersPerFunction: config.maxWorkersPerFunction,
+        keepAliveMs: config.keepAliveSeconds * 1000,
+        recoveryAttempts: config.recoveryAttempts,
+        checkpoints: workflowsInSandbox && config.recoveryAttempts > 0,
+      },
+    };
+    // The sandbox's memory: its functions' limits (each may run maxWorkersPerFunction workers) plus the agent and the pool.
+    const memoryMB = functions.reduce((sum, f) => sum + f.memoryMB * config.maxWorkersPerFunction, 0) + SANDBOX_OVERHEAD_MB * (1 + config.poolSize);
+    const where = { sandboxId: id, dir: join(runDir, 'sb', id), readPaths: [DIST_ROOT, ...functions.map((f) => f.codeDir)], memoryMB };
+    return SandboxLink.create(backend, where, spec, {
+      storage: (op) => this.env.storage(this.app.name, op),
+      checkpoints: (items) => this.env.checkpoints(items),
+    });
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The composition root: turns a user config into a running platform. Every variant is chosen here, once, from the
+ * resolved config: the sandbox backend, where the workflow engine runs (placement) and how a hop travels
+ * (transport). Nothing below this file branches on those choices.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { JournalBus, type GlobalBus } from '../bus/global/index.js';
+import { resolveConfig, type ResolvedConfig, type UserConfig } from '../config.js';
+import { createBackend } from '../sandbox/backends.js';
+import { GlobalStorage } from '../storage/global-store.js';
+import { AppRegistry } from './apps.js';
+import { ExecutionStore } from './executions.js';
+import { startHttpServer } from './http.js';
+import { InSandboxPlacement } from './placement/in-sandbox.js';
+import { OnHostPlacement } from './placement/on-host.js';
+import type { ExecutionPlacement } from './placement/placement.js';
+import { Platform } from './platform.js';
+import { DirectTransport } from './transport/direct.js';
+import { JournalTransport } from './transport/journal.js';
+import type { HopTransport } from './transport/transport.js';
+
+/** A running platform. `close()` stops every sandbox and the HTTP server. */
+export interface PlatformHandle {
+  readonly url: string;
+  readonly token: string;
+  readonly dataDir: string;
+  readonly platform: Platform;
+  close(): Promise<void>;
+}
+
+export async function startPlatform(user: UserConfig = {}): Promise<PlatformHandle> {
+  const config = resolveConfig(user);
+  await mkdir(config.dataDir, { recursive: true });
+  const token = config.token ?? (await loadOrCreateToken(join(config.dataDir, 'token')));
+  const runDir = await mkdtemp(join(config.dataDir, 'run-'));
+  const platform = composePlatform(config, runDir);
+  try {
+    const server = await startHttpServer(platform, config, token);
+    let closing: Promise<void> | null = null;
+    return {
+      url: server.url,
+      token,
+      dataDir: config.dataDir,
+      platform,
+      close() {
+        closing ??= (async () => {
+          await server.close();
+          await platform.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await platform.close();
+    throw err;
+  }
+}
+
+/** The platform's parts, one variant of each seam, as the config asks. */
+export function composePlatform(config: ResolvedConfig, runDir: string): Platform {
+  const apps = new AppRegistry();
+  const executions = new ExecutionStore(config.maxStoredExecutions);
+  const bus: GlobalBus = new JournalBus(join(runDir, 'bus'));
+  const transport: HopTransport = config.busMode === 'global' ? new JournalTransport(bus, apps, executions) : new DirectTransport();
+  const placement: ExecutionPlacement = engineInSandbox(config)
+    ? new InSandboxPlacement(config.keepHistory, executions, bus)
+    : new OnHostPlacement(config.keepHistory, transport);
+  return new Platform({
+    config,
+    backend: createBackend(config.backend),
+    runDir,
+    apps,
+    executions,
+    storage: new GlobalStorage(join(config.dataDir, 'storage')),
+    bus,
+    placement,
+    transport,
+  });
+}
+
+/**
+ * The engine runs in the sandbox when a sandbox holds the whole app and hops stay on its local bus (SAND's design);
+ * otherwise (per-function sandboxes, or every hop through the global bus) it runs on the host.
+ */
+export function engineInSandbox(config: Pick<ResolvedConfig, 'sandboxing' | 'busMode'>): boolean {
+  return config.sandboxing === 'grouped' && config.busMode === 'hierarchical';
+}
+
+async function loadOrCreateToken(path: string): Promise<string> {
+  try {
+    const existing = (await readFile(path, 'utf8')).trim();
+    if (existing.length >= 8) return existing;
+  } catch {
+    // no token yet
+  }
+  const token = randomBytes(24).toString('base64url');
+  await writeFile(path, token + '\n', { mode: 0o600 });
+  return token;
+}

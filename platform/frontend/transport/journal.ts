@@ -1,0 +1,75 @@
+/**
+ * The journal transport (busMode global), as OpenWhisk routes work through Kafka: a hop is published to the global
+ * bus, a dispatcher consumes it and runs it on a sandbox, and its result comes back over the bus. The bus here is
+ * the embedded journal in the platform's run folder, so publisher and dispatcher are this process (docs/bus.md).
+ */
+import { randomUUID } from 'node:crypto';
+import { now } from '../../clock.js';
+import { MfError, toMfError, type ErrorBody } from '../../errors.js';
+import type { DoneMessage } from '../../protocol.js';
+import type { GlobalBus, Subscription } from '../../bus/global/index.js';
+import type { AppRegistry, DeployedApp } from '../apps.js';
+import type { ExecutionStore, StoredExecution } from '../executions.js';
+import { runHop, type Hop, type HopTransport } from './transport.js';
+
+const TOPIC_HOPS = 'hops';
+const TOPIC_RESULTS = 'hop-results';
+
+type BusHop = Hop & { hopId: string; app: string; executionId: string };
+type BusResult = { hopId: string; done: DoneMessage } | { hopId: string; error: ErrorBody };
+
+export class JournalTransport implements HopTransport {
+  /** Hops published to the bus, waiting for their result message. */
+  private readonly waiting = new Map<string, { resolve(done: DoneMessage): void; reject(err: unknown): void }>();
+  private consumers: Promise<Subscription[]> | null = null;
+
+  constructor(
+    private readonly bus: GlobalBus,
+    private readonly apps: AppRegistry,
+    private readonly executions: ExecutionStore,
+  ) {}
+
+  async hop(app: DeployedApp, exec: StoredExecution, call: Hop): Promise<DoneMessage> {
+    await this.startConsumers();
+    const hopId = randomUUID();
+    const done = new Promise<DoneMessage>((resolve, reject) => this.waiting.set(hopId, { resolve, reject }));
+    if (exec.t.dispatched === 0) exec.t.dispatched = now();
+    await this.bus.publish<BusHop>(TOPIC_HOPS, exec.executionId, { hopId, app: app.name, executionId: exec.executionId, ...call });
+    return done;
+  }
+
+  async close(): Promise<void> {
+    for (const sub of (await this.consumers?.catch(() => [])) ?? []) await sub.close();
+  }
+
+  private startConsumers(): Promise<Subscription[]> {
+    this.consumers ??= Promise.all([
+      // Acked when picked up (OpenWhisk's invoker commits on pickup): a hop is dispatched once, not redelivered mid-run.
+      this.bus.subscribe<BusHop>(TOPIC_HOPS, 'dispatcher', (m) => {
+        void this.dispatch(m.payload);
+      }),
+      this.bus.subscribe<BusResult>(TOPIC_RESULTS, 'frontend', (m) => {
+        const waiter = this.waiting.get(m.payload.hopId);
+        if (!waiter) return;
+        this.waiting.delete(m.payload.hopId);
+        if ('done' in m.payload) waiter.resolve(m.payload.done);
+        else waiter.reject(MfError.fromJSON(m.payload.error));
+      }),
+    ]);
+    return this.consumers;
+  }
+
+  private async dispatch(hop: BusHop): Promise<void> {
+    let result: BusResult;
+    try {
+      result = { hopId: hop.hopId, done: await runHop(this.apps.get(hop.app), this.executions.get(hop.executionId), hop) };
+    } catch (err) {
+      result = { hopId: hop.hopId, error: toMfError(err).toJSON() };
+    }
+    await this.bus.publish<BusResult>(TOPIC_RESULTS, hop.executionId, result).catch((err: unknown) => {
+      const waiter = this.waiting.get(hop.hopId);
+      this.waiting.delete(hop.hopId);
+      waiter?.reject(err);
+    });
+  }
+}

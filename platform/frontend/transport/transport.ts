@@ -1,0 +1,48 @@
+/**
+ * The hop transport seam: how one Task hop (a function invocation on behalf of an execution) travels from the
+ * workflow engine to a worker of its function, and how its result comes back. One file per variant:
+ * direct.ts (straight over the sandbox link) and journal.ts (through the embedded global bus). The composition root
+ * (start.ts) picks one from the resolved config.
+ */
+import { randomUUID } from 'node:crypto';
+import { now } from '../../clock.js';
+import type { DoneMessage } from '../../protocol.js';
+import type { DeployedApp } from '../apps.js';
+import type { StoredExecution } from '../executions.js';
+
+/** One Task hop: the function, its input, and the state it runs for (null for a direct function invocation). */
+export interface Hop {
+  fn: string;
+  input: unknown;
+  state: string | null;
+}
+
+export interface HopTransport {
+  /** Runs `call` on a worker of `app` and resolves with the sandbox's answer; a platform fault rejects. */
+  hop(app: DeployedApp, exec: StoredExecution, call: Hop): Promise<DoneMessage>;
+  /** Stops taking hops and lets go of what the transport holds (not the global bus: the platform owns it). */
+  close(): Promise<void>;
+}
+
+/**
+ * The end of every transport: the hop runs on a sandbox of its function's unit, again on another sandbox if that one
+ * dies, and what the sandbox reports is kept with the execution.
+ */
+export async function runHop(app: DeployedApp, exec: StoredExecution, call: Hop): Promise<DoneMessage> {
+  const done = await app.sandboxes.request(
+    call.fn,
+    exec,
+    (sandboxStart) => ({
+      t: 'invoke',
+      id: randomUUID(),
+      fn: call.fn,
+      input: call.input,
+      sandboxStart,
+      executionId: exec.executionId,
+      ...(call.state !== null ? { state: call.state } : {}),
+    }),
+    (attempt, cause) => exec.history.push({ t: now(), type: 'TaskRecovering', state: call.state ?? call.fn, attempt, cause }),
+  );
+  app.collect(exec, done);
+  return done;
+}
