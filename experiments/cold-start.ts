@@ -13,7 +13,7 @@
  * this round. Requests whose records do not confirm the expectation are kept and labelled `mismatch`.
  * A first round is labelled warm-up (the HTTP connection, the frontend's JIT) and kept out of the statistics.
  */
-import type { CallResult, Deployment, PlatformAdapter } from '../platform/adapters/types.js';
+import type { CallResult, Deployment, PlatformAdapter } from '../harness/types.js';
 import type { InvocationRecord, Temperature } from '../platform/records.js';
 import { getWorkload } from '../workloads/index.js';
 import { coldStartSpec, PHASES } from '../report/charts/specs/cold-start.js';

@@ -22,7 +22,7 @@
  * it was taken during (concurrent: the batch's first execution). `process` derives everything from it.
  */
 import { linearRegression } from 'simple-statistics';
-import type { PlatformAdapter, PlatformMetrics } from '../platform/adapters/types.js';
+import type { PlatformAdapter, PlatformMetrics } from '../harness/types.js';
 import { now } from '../platform/clock.js';
 import { getWorkload } from '../workloads/index.js';
 import { densitySpec } from '../report/charts/specs/density.js';

@@ -25,8 +25,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { now } from '../platform/clock.js';
 import { MfError } from '../platform/errors.js';
-import { pssBytes, rssBytes } from '../platform/adapters/proc.js';
-import type { CallResult, PlatformAdapter, PlatformMetrics } from '../platform/adapters/types.js';
+import { pssBytes, rssBytes } from '../harness/proc.js';
+import type { CallResult, PlatformAdapter, PlatformMetrics } from '../harness/types.js';
 import { exponential, seededRng } from '../report/stats/random.js';
 import { windowSummaries } from '../report/stats/windows.js';
 import { spikySpec } from '../report/charts/specs/spiky.js';

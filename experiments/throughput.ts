@@ -16,7 +16,7 @@ import { quantileSorted } from 'simple-statistics';
 import { runOpenLoop } from './load/open-loop.js';
 import { poisson } from './load/schedule.js';
 import { getWorkload } from '../workloads/index.js';
-import type { CallResult } from '../platform/adapters/types.js';
+import type { CallResult } from '../harness/types.js';
 import { throughputSpec } from '../report/charts/specs/throughput.js';
 import { describe, e2eMs, exclusion, exclusionNote, groupBy, metricBase, prefixed, round4, variantLabels } from './runner/describe.js';
 import type { Experiment, MetricRow, Processed, RawRecord, RunContext, Row } from './runner/types.js';

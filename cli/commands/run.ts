@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { ADAPTER_NAMES, ADAPTERS, isAdapterName, NOT_APPLICABLE, type AdapterEntry, type AdapterName } from '../../platform/adapters/registry.js';
+import { ADAPTER_NAMES, ADAPTERS, isAdapterName, NOT_APPLICABLE, type AdapterEntry, type AdapterName } from '../../harness/registry.js';
 import { EXPERIMENT_NAMES, EXPERIMENTS, SUITES } from '../../experiments/runner/registry.js';
 import type { Size, Variant } from '../../experiments/runner/types.js';
 import type { GlobalOptions } from '../lib/args.js';

@@ -6,8 +6,8 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { MfError } from '../../platform/errors.js';
-import { createAdapter } from '../../platform/adapters/registry.js';
-import type { CallResult, PlatformAdapter } from '../../platform/adapters/types.js';
+import { createAdapter } from '../../harness/registry.js';
+import type { CallResult, PlatformAdapter } from '../../harness/types.js';
 import type { Temperature } from '../../platform/records.js';
 import { repoRoot } from '../../workloads/paths.js';
 import { getExperiment } from './registry.js';

@@ -6,7 +6,7 @@
  * - `process` computes: a pure function from the stored raw records to metrics and tables; `chart` turns the
  *   tables into a vega-lite spec. Both run again from stored records alone (`mfbench report <run-dir>`).
  */
-import type { CallResult, PlatformAdapter } from '../../platform/adapters/types.js';
+import type { CallResult, PlatformAdapter } from '../../harness/types.js';
 import type { Temperature } from '../../platform/records.js';
 import type { WorkloadName } from '../../workloads/index.js';
 import type { MetricRecord } from '../../report/compare/stream.js';
