@@ -35,7 +35,9 @@ import { loadRateSchedule, type RATE_SCHEDULES } from '../workloads/spiky/schedu
 import { runOpenLoop } from './load/open-loop.js';
 import { checkSchedule, SCHEDULE_FORMAT, type Schedule, type SchedulePhase } from './load/schedule.js';
 import { describe, e2eMs, groupBy, metricBase, round4 } from './runner/describe.js';
-import type { Experiment, Labels, MetricRow, Processed, RawRecord, RunContext, Row, Variant } from './runner/types.js';
+import type { Experiment, RunContext, Variant } from './runner/types.js';
+import type { Labels, RawRecord } from '../report/run-dir.js';
+import type { MetricRecord, Processed, Row } from '../report/types.js';
 
 export interface SpikyConfig {
   /** Rate file of workloads/spiky/schedules. */
@@ -302,7 +304,7 @@ export function usageFromRaw(raw: readonly RawRecord[], span?: { fromMs: number;
 }
 
 function process_(raw: readonly RawRecord[], config: SpikyConfig): Processed {
-  const metrics: MetricRow[] = [];
+  const metrics: MetricRecord[] = [];
   const summary: Row[] = [];
   const windows: Row[] = [];
   const samplesTable: Row[] = [];
