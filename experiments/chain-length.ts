@@ -17,7 +17,9 @@ import { linearRegression } from 'simple-statistics';
 import { getWorkload } from '../workloads/index.js';
 import { AGENT, chainLengthSpec, CLIENT } from '../report/charts/specs/chain-length.js';
 import { describe, e2eMs, exclusion, exclusionNote, groupBy, metricBase, prefixed, round4, variantLabels } from './runner/describe.js';
-import type { Experiment, MetricRow, Processed, RawRecord, RunContext, Row } from './runner/types.js';
+import type { Experiment, RunContext } from './runner/types.js';
+import type { MetricRecord, Processed, Row } from '../report/types.js';
+import type { RawRecord } from '../report/run-dir.js';
 
 export interface ChainLengthConfig {
   lengths: number[];
@@ -61,7 +63,7 @@ export function handlerSumMs(r: RawRecord): number {
 }
 
 function process_(raw: readonly RawRecord[]): Processed {
-  const metrics: MetricRow[] = [];
+  const metrics: MetricRecord[] = [];
   for (const r of raw) {
     const base = metricBase(r, { ...variantLabels(r), length: Number(r.labels.length) });
     metrics.push({ ...base, metric: 'client_latency_ms', value: round4(e2eMs(r)) });

@@ -13,12 +13,14 @@
  * this round. Requests whose records do not confirm the expectation are kept and labelled `mismatch`.
  * A first round is labelled warm-up (the HTTP connection, the frontend's JIT) and kept out of the statistics.
  */
-import type { CallResult, Deployment, PlatformAdapter } from '../platform/adapters/types.js';
+import type { CallResult, Deployment, PlatformAdapter } from '../harness/types.js';
 import type { InvocationRecord, Temperature } from '../platform/records.js';
 import { getWorkload } from '../workloads/index.js';
 import { coldStartSpec, PHASES } from '../report/charts/specs/cold-start.js';
 import { describe, e2eMs, exclusion, exclusionNote, groupBy, metricBase, prefixed, round4, variantLabels } from './runner/describe.js';
-import type { Experiment, MetricRow, Processed, RawRecord, RunContext, Row } from './runner/types.js';
+import type { Experiment, RunContext } from './runner/types.js';
+import type { MetricRecord, Processed, Row } from '../report/types.js';
+import type { RawRecord } from '../report/run-dir.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ColdStartConfig {
@@ -131,7 +133,7 @@ export function phasesOf(r: RawRecord): Record<(typeof PHASES)[number]['key'], n
 }
 
 function process_(raw: readonly RawRecord[]): Processed {
-  const metrics: MetricRow[] = [];
+  const metrics: MetricRecord[] = [];
   for (const r of raw) {
     const base = metricBase(r, variantLabels(r));
     metrics.push({ ...base, metric: 'client_latency_ms', value: round4(e2eMs(r)) });

@@ -27,10 +27,10 @@ import { join, resolve } from 'node:path';
 import { MfError } from '../platform/errors.js';
 import { costModelSpec } from '../report/charts/specs/cost-model.js';
 import { repoRoot } from '../workloads/paths.js';
-import { readRun } from './runner/run-dir.js';
+import { readRun, type RawRecord } from '../report/run-dir.js';
 import { round4 } from './runner/describe.js';
 import { usageFromRaw, usageSpan, type SpikyConfig, type Usage } from './spiky.js';
-import type { FigureInfo, Processed, RawRecord, Row } from './runner/types.js';
+import type { FigureInfo, Processed, Row } from '../report/types.js';
 
 export interface CostModelConfig {
   /** Price tables, file names in experiments/data/prices. */
@@ -245,7 +245,7 @@ export async function runCostModel(options: { from?: string; out?: string; confi
   const spikyEntry = run?.manifest.experiments.find((e) => e.name === 'spiky');
   const processed = costModelProcess(config, aws.data, self.data, run === null || spikyEntry === undefined ? null : { raw: run.raw, config: spikyEntry.config as unknown as SpikyConfig, dir: run.dir });
   const { renderSpec } = await import('../report/charts/render.js');
-  const { toCsv } = await import('./runner/process.js');
+  const { toCsv } = await import('../report/process.js');
   mkdirSync(join(out, 'csv'), { recursive: true });
   mkdirSync(join(out, 'figures'), { recursive: true });
   const csv: string[] = [];

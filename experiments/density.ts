@@ -22,13 +22,15 @@
  * it was taken during (concurrent: the batch's first execution). `process` derives everything from it.
  */
 import { linearRegression } from 'simple-statistics';
-import type { PlatformAdapter, PlatformMetrics } from '../platform/adapters/types.js';
+import type { PlatformAdapter, PlatformMetrics } from '../harness/types.js';
 import { now } from '../platform/clock.js';
 import { getWorkload } from '../workloads/index.js';
 import { densitySpec } from '../report/charts/specs/density.js';
 import { studentTQuantile } from '../report/stats/distributions.js';
 import { exclusionNote, groupBy, metricBase, round4, variantLabels } from './runner/describe.js';
-import type { Experiment, MetricRow, Processed, RawRecord, RunContext, Row, Variant } from './runner/types.js';
+import type { Experiment, RunContext, Variant } from './runner/types.js';
+import type { MetricRecord, Processed, Row } from '../report/types.js';
+import type { RawRecord } from '../report/run-dir.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface DensityConfig {
@@ -243,7 +245,7 @@ function pointsOf(raw: readonly RawRecord[]): Point[] {
 }
 
 function process_(raw: readonly RawRecord[]): Processed {
-  const metrics: MetricRow[] = [];
+  const metrics: MetricRecord[] = [];
   const points = pointsOf(raw);
   for (const r of raw) {
     if (r.labels.phase === 'concurrent') metrics.push({ ...metricBase(r, { ...variantLabels(r), c: Number(r.labels.c) }), metric: 'client_latency_ms', value: round4(r.call.client.receive - r.call.client.intendedSend) });

@@ -1,23 +1,11 @@
 /**
- * The manifest of a run: everything needed to say where a number came from (commit, runtime, machine, config).
- * Written next to the raw samples of every benchmark and experiment run.
+ * Gathers the manifest of a run: everything needed to say where a number came from (commit, runtime, machine,
+ * config). Written next to the raw samples of every benchmark and experiment run. Its shape, RunManifest, is in
+ * report/types.ts, because the report reads it back.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, release, totalmem, hostname } from 'node:os';
-
-export interface RunManifest {
-  runId: string;
-  kind: string;
-  startedAt: string;
-  git: { commit: string | null; dirty: boolean | null };
-  node: string;
-  kernel: string;
-  cpu: { model: string; count: number };
-  memoryBytes: number;
-  host: string;
-  timer: string;
-  config: Record<string, unknown>;
-}
+import type { RunManifest } from '../report/types.js';
 
 export function runManifest(kind: string, config: Record<string, unknown>): RunManifest {
   const startedAt = new Date().toISOString();

@@ -19,7 +19,9 @@ import { getWorkload, type WorkloadName } from '../workloads/index.js';
 import { pipelineOverheadSpec } from '../report/charts/specs/pipeline-overhead.js';
 import { describe, e2eMs, exclusion, exclusionNote, groupBy, metricBase, prefixed, round4, variantLabels } from './runner/describe.js';
 import type { InvocationRecord } from '../platform/records.js';
-import type { Experiment, MetricRow, Processed, RawRecord, RunContext, Row } from './runner/types.js';
+import type { Experiment, RunContext } from './runner/types.js';
+import type { MetricRecord, Processed, Row } from '../report/types.js';
+import type { RawRecord } from '../report/run-dir.js';
 
 /** One multi-stage workflow to measure. */
 export interface Pipeline {
@@ -90,7 +92,7 @@ function why(r: RawRecord): string | null {
 }
 
 function process_(raw: readonly RawRecord[]): Processed {
-  const metrics: MetricRow[] = [];
+  const metrics: MetricRecord[] = [];
   for (const r of raw) {
     const base = metricBase(r, { ...variantLabels(r), pipeline: String(r.labels.pipeline) });
     const total = e2eMs(r);

@@ -25,8 +25,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { now } from '../platform/clock.js';
 import { MfError } from '../platform/errors.js';
-import { pssBytes, rssBytes } from '../platform/adapters/proc.js';
-import type { CallResult, PlatformAdapter, PlatformMetrics } from '../platform/adapters/types.js';
+import { pssBytes, rssBytes } from '../harness/proc.js';
+import type { CallResult, PlatformAdapter, PlatformMetrics } from '../harness/types.js';
 import { exponential, seededRng } from '../report/stats/random.js';
 import { windowSummaries } from '../report/stats/windows.js';
 import { spikySpec } from '../report/charts/specs/spiky.js';
@@ -35,7 +35,9 @@ import { loadRateSchedule, type RATE_SCHEDULES } from '../workloads/spiky/schedu
 import { runOpenLoop } from './load/open-loop.js';
 import { checkSchedule, SCHEDULE_FORMAT, type Schedule, type SchedulePhase } from './load/schedule.js';
 import { describe, e2eMs, groupBy, metricBase, round4 } from './runner/describe.js';
-import type { Experiment, Labels, MetricRow, Processed, RawRecord, RunContext, Row, Variant } from './runner/types.js';
+import type { Experiment, RunContext, Variant } from './runner/types.js';
+import type { Labels, RawRecord } from '../report/run-dir.js';
+import type { MetricRecord, Processed, Row } from '../report/types.js';
 
 export interface SpikyConfig {
   /** Rate file of workloads/spiky/schedules. */
@@ -302,7 +304,7 @@ export function usageFromRaw(raw: readonly RawRecord[], span?: { fromMs: number;
 }
 
 function process_(raw: readonly RawRecord[], config: SpikyConfig): Processed {
-  const metrics: MetricRow[] = [];
+  const metrics: MetricRecord[] = [];
   const summary: Row[] = [];
   const windows: Row[] = [];
   const samplesTable: Row[] = [];

@@ -16,10 +16,12 @@ import { quantileSorted } from 'simple-statistics';
 import { runOpenLoop } from './load/open-loop.js';
 import { poisson } from './load/schedule.js';
 import { getWorkload } from '../workloads/index.js';
-import type { CallResult } from '../platform/adapters/types.js';
+import type { CallResult } from '../harness/types.js';
 import { throughputSpec } from '../report/charts/specs/throughput.js';
 import { describe, e2eMs, exclusion, exclusionNote, groupBy, metricBase, prefixed, round4, variantLabels } from './runner/describe.js';
-import type { Experiment, MetricRow, Processed, RawRecord, RunContext, Row } from './runner/types.js';
+import type { Experiment, RunContext } from './runner/types.js';
+import type { MetricRecord, Processed, Row } from '../report/types.js';
+import type { RawRecord } from '../report/run-dir.js';
 
 export interface ThroughputConfig {
   warmup: number;
@@ -101,7 +103,7 @@ async function measure(ctx: RunContext, config: ThroughputConfig): Promise<void>
 }
 
 function process_(raw: readonly RawRecord[], config: ThroughputConfig): Processed {
-  const metrics: MetricRow[] = [];
+  const metrics: MetricRecord[] = [];
   for (const r of raw) {
     const value = r.outcome === 'ok' ? e2eMs(r) : Number.NaN;
     metrics.push({

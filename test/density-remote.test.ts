@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXPERIMENTS } from '../dist/experiments/runner/registry.js';
-import type { RawRecord } from '../dist/experiments/runner/types.js';
+import type { RawRecord } from '../dist/report/run-dir.js';
 
 const raw = readFileSync(join(import.meta.dirname, 'fixtures', 'openwhisk-density', 'raw.jsonl'), 'utf8')
   .trim()

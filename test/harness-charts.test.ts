@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processRun, type ProcessResult } from '../dist/experiments/runner/process.js';
-import { EXPERIMENT_NAMES } from '../dist/experiments/runner/registry.js';
+import { processRun, type ProcessResult } from '../dist/report/process.js';
+import { EXPERIMENT_NAMES, findExperiment } from '../dist/experiments/runner/registry.js';
 import { PNG_SCALE } from '../dist/report/charts/render.js';
 import { metricRecordProblem } from '../dist/report/compare/stream.js';
 
@@ -22,7 +22,7 @@ describe('figures from stored records', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mfh-charts-'));
     await cp(FIXTURE, dir, { recursive: true });
-    result = await processRun(dir);
+    result = await processRun(dir, findExperiment);
   }, 60_000);
 
   afterAll(async () => {
@@ -60,7 +60,7 @@ describe('figures from stored records', () => {
   it('gives the same CSV when processed again', async () => {
     const names = (await readdir(join(dir, 'csv'))).sort();
     const first = await Promise.all(names.map((n) => readFile(join(dir, 'csv', n), 'utf8')));
-    await processRun(dir);
+    await processRun(dir, findExperiment);
     const second = await Promise.all(names.map((n) => readFile(join(dir, 'csv', n), 'utf8')));
     expect(second).toEqual(first);
   });

@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPERIMENTS } from '../dist/experiments/runner/registry.js';
-import type { RawRecord } from '../dist/experiments/runner/types.js';
-import type { HarnessManifest } from '../dist/experiments/runner/run-dir.js';
+import type { RawRecord, HarnessManifest } from '../dist/report/run-dir.js';
 import { removeRun, runAndProcess } from './helpers/harness.js';
 
 const run = promisify(execFile);

@@ -14,8 +14,8 @@ import { EXPERIMENTS } from '../dist/experiments/runner/registry.js';
 import { computeSumMs } from '../dist/experiments/pipeline-overhead.js';
 import { slopeCI } from '../dist/experiments/density.js';
 import { e2eMs } from '../dist/experiments/runner/describe.js';
-import type { RawRecord, Row } from '../dist/experiments/runner/types.js';
-import type { HarnessManifest } from '../dist/experiments/runner/run-dir.js';
+import type { RawRecord, HarnessManifest } from '../dist/report/run-dir.js';
+import type { Row } from '../dist/report/types.js';
 import { removeRun, runAndProcess } from './helpers/harness.js';
 
 const run = promisify(execFile);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COST_MODEL_CONFIG, crossover, lambdaDailyCost, readPrices, runCostModel, vmCapacity, vmDailyCost, type AwsPrices } from '../dist/experiments/cost-model.js';
 import { spiky, spikySchedule, usageFromRaw } from '../dist/experiments/spiky.js';
 import { PNG_SCALE } from '../dist/report/charts/render.js';
-import type { RawRecord } from '../dist/experiments/runner/types.js';
+import type { RawRecord } from '../dist/report/run-dir.js';
 import { removeRun, runAndProcess } from './helpers/harness.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'harness-run');

@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { OpenFaasAdapter, parsePrometheus, serviceName, type OpenFaasMetrics } from '../dist/platform/adapters/openfaas/index.js';
+import { OpenFaasAdapter, parsePrometheus, serviceName, type OpenFaasMetrics } from '../dist/harness/openfaas/index.js';
 import { MfError } from '../dist/platform/errors.js';
 import type { Docker } from '../dist/platform/sandbox/docker/engine.js';
 import { getWorkload } from '../dist/workloads/index.js';

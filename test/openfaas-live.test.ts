@@ -6,7 +6,7 @@
  * also needs MFBENCH_STORAGE_LISTEN / MFBENCH_STORAGE_URL: where the cluster's containers reach this host.
  */
 import { describe, expect, test } from 'vitest';
-import { OpenFaasAdapter } from '../dist/platform/adapters/openfaas/index.js';
+import { OpenFaasAdapter } from '../dist/harness/openfaas/index.js';
 import { getWorkload } from '../dist/workloads/index.js';
 import { storageAppRoundTrip } from './helpers/storage-app.js';
 

@@ -7,8 +7,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OpenWhiskAdapter } from '../dist/platform/adapters/openwhisk/index.js';
-import { createAdapter } from '../dist/platform/adapters/registry.js';
+import { OpenWhiskAdapter } from '../dist/harness/openwhisk/index.js';
+import { createAdapter } from '../dist/harness/registry.js';
 import { MfError } from '../dist/platform/errors.js';
 import { getWorkload } from '../dist/workloads/index.js';
 import { OpenWhiskDouble } from './doubles/openwhisk/server.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RawRecord } from '../dist/experiments/runner/types.js';
+import type { RawRecord } from '../dist/report/run-dir.js';
 import { OpenWhiskDouble } from './doubles/openwhisk/server.js';
 
 const run = promisify(execFile);

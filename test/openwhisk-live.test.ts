@@ -4,7 +4,7 @@
  * The context.storage test also needs MFBENCH_STORAGE_LISTEN / MFBENCH_STORAGE_URL: where the actions reach this host.
  */
 import { describe, expect, it } from 'vitest';
-import { OpenWhiskAdapter } from '../dist/platform/adapters/openwhisk/index.js';
+import { OpenWhiskAdapter } from '../dist/harness/openwhisk/index.js';
 import { getWorkload } from '../dist/workloads/index.js';
 import { storageAppRoundTrip } from './helpers/storage-app.js';
 

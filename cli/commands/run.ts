@@ -5,9 +5,10 @@
  */
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { ADAPTER_NAMES, ADAPTERS, isAdapterName, NOT_APPLICABLE, type AdapterEntry, type AdapterName } from '../../platform/adapters/registry.js';
-import { EXPERIMENT_NAMES, EXPERIMENTS, SUITES } from '../../experiments/runner/registry.js';
-import type { Size, Variant } from '../../experiments/runner/types.js';
+import { ADAPTER_NAMES, ADAPTERS, isAdapterName, NOT_APPLICABLE, type AdapterEntry, type AdapterName } from '../../harness/registry.js';
+import { EXPERIMENT_NAMES, EXPERIMENTS, findExperiment, SUITES } from '../../experiments/runner/registry.js';
+import type { Variant } from '../../experiments/runner/types.js';
+import type { Size } from '../../report/run-dir.js';
 import type { GlobalOptions } from '../lib/args.js';
 import { defineCommand } from '../lib/command.js';
 import { EXIT, out, outJson, say, UsageError } from '../lib/output.js';
@@ -110,8 +111,8 @@ export const runCommand = defineCommand({
     if (argv.report) {
       progress.note('processing: CSV, summaries, figures (SVG, PNG), HTML report');
       // Loaded here: vega and sharp are heavy, and only this step needs them.
-      const { processRun } = await import('../../experiments/runner/process.js');
-      const processed = await processRun(result.dir);
+      const { processRun } = await import('../../report/process.js');
+      const processed = await processRun(result.dir, findExperiment);
       report = processed.report;
       summaries = processed.summaries;
       say(`report: ${report}`);

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { now } from '../../platform/clock.js';
-import type { RunManifest } from '../manifest.js';
+import type { RunManifest } from '../../report/types.js';
 import type { KeepAliveClient } from './http-client.js';
 
 export const REPO = fileURLToPath(new URL('../../..', import.meta.url));

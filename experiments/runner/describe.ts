@@ -5,7 +5,8 @@
  */
 import { max, mean, min, quantileSorted } from 'simple-statistics';
 import { medianCI } from '../../report/stats/intervals.js';
-import type { MetricRow, RawRecord, Row } from './types.js';
+import type { MetricRecord, Row } from '../../report/types.js';
+import type { RawRecord } from '../../report/run-dir.js';
 
 export interface Description {
   n: number;
@@ -94,9 +95,9 @@ export function exclusionNote(experiment: string, raw: readonly RawRecord[]): st
  * The common fields of a request's metric-stream lines. `outcome` is the call's outcome, or `wrong-temperature`
  * when the records did not confirm the temperature the experiment aimed for.
  */
-export function metricBase(r: RawRecord, groupLabels: Record<string, string | number | boolean> = {}): Omit<MetricRow, 'metric' | 'value'> {
+export function metricBase(r: RawRecord, groupLabels: Record<string, string | number | boolean> = {}): Omit<MetricRecord, 'metric' | 'value'> {
   const outcome = r.outcome === 'ok' && r.temperatureCheck === 'mismatch' ? 'wrong-temperature' : r.outcome;
-  const base: Omit<MetricRow, 'metric' | 'value'> = {
+  const base: Omit<MetricRecord, 'metric' | 'value'> = {
     experiment: r.experiment,
     platform: `${r.platform}/${r.preset}`,
     outcome,

@@ -10,7 +10,8 @@ import { density } from '../density.js';
 import { pipelineOverhead } from '../pipeline-overhead.js';
 import { spiky } from '../spiky.js';
 import { throughput } from '../throughput.js';
-import type { AnyExperiment, Size } from './types.js';
+import type { AnyExperiment } from './types.js';
+import type { Size } from '../../report/run-dir.js';
 
 export const EXPERIMENTS = {
   'cold-start': coldStart,
@@ -32,6 +33,14 @@ export const SUITES: Readonly<Record<Size, readonly ExperimentName[]>> = {
 
 export function isExperimentName(name: string): name is ExperimentName {
   return Object.hasOwn(EXPERIMENTS, name);
+}
+
+/**
+ * The experiment of that name, or undefined: the lookup the processing step (report/process.ts) takes, which skips
+ * the entries of an experiment since removed from the registry.
+ */
+export function findExperiment(name: string): AnyExperiment | undefined {
+  return isExperimentName(name) ? EXPERIMENTS[name] : undefined;
 }
 
 export function getExperiment(name: string): AnyExperiment {

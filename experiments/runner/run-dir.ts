@@ -1,72 +1,16 @@
 /**
- * The run directory, results/runs/<run-id>/ (docs/experiments.md#run-directory):
- *
- *   manifest.json   where every number came from: commit, machine, runtimes, resolved configs, adapters, workload hashes
- *   raw.jsonl       append-only, one line per request (RawRecord): client timestamps + platform records + labels
- *   ---- derived by the processing step (experiments/runner/process.ts), rebuilt by `mfbench report <run-dir>` ----
- *   metrics.jsonl   the flat metric stream
- *   summary.json    per experiment: summary table and notes
- *   csv/            one CSV per experiment table
- *   figures/        <figure-id>.vl.json (the spec), .svg and .png
- *   index.html      the report
+ * The write side of the run directory (results/runs/<run-id>/): creates it, writes the manifest, appends raw
+ * records. Its format (file names, RawRecord, HarnessManifest) and the read side are in report/run-dir.ts, where
+ * the processing step reads it back.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { MfError } from '../../platform/errors.js';
+import { MANIFEST_FILE, RAW_FILE, type HarnessManifest, type RawRecord, type Size, type WorkloadHash } from '../../report/run-dir.js';
 import { workloadDir } from '../../workloads/paths.js';
-import { runManifest, type RunManifest } from '../manifest.js';
-import type { RawRecord, Size } from './types.js';
-
-export const RAW_FILE = 'raw.jsonl';
-export const MANIFEST_FILE = 'manifest.json';
-
-export interface WorkloadHash {
-  name: string;
-  /** sha256 over every file of workloads/<name>/ (relative path and content, in path order). */
-  sha256: string;
-  files: number;
-}
-
-export interface ExperimentEntry {
-  name: string;
-  figure: string;
-  size: Size;
-  /** The resolved config the experiment ran with. */
-  config: Record<string, unknown>;
-  startedAt: string | null;
-  endedAt: string | null;
-  durationMs: number | null;
-  requests: number;
-  /** The host's 1-minute load average when the experiment started and ended: a busy machine shows here. */
-  loadAvg: { start: number | null; end: number | null };
-  status: 'pending' | 'running' | 'complete' | 'failed';
-  error?: string;
-}
-
-export interface AdapterEntryRecord {
-  variant: string;
-  /** The options asked for (token left out). */
-  options: Record<string, unknown>;
-  /** The adapter's own description of what it resolved them to. */
-  resolved: Record<string, unknown>;
-}
-
-/** The manifest of an `mfbench run`: the shared run manifest plus what the harness adds. */
-export interface HarnessManifest extends RunManifest {
-  kind: 'mfbench-run';
-  format: 1;
-  size: Size;
-  seed: number;
-  docker: string | null;
-  status: 'running' | 'complete' | 'failed';
-  endedAt: string | null;
-  experiments: ExperimentEntry[];
-  adapters: AdapterEntryRecord[];
-  workloads: WorkloadHash[];
-  files: { raw: string };
-}
+import { runManifest } from '../manifest.js';
 
 /** Hash of a workload's folder, so that a figure can say exactly which code ran. */
 export function hashWorkload(name: string): WorkloadHash {
@@ -144,35 +88,4 @@ export class RunDirectory {
   writeManifest(): void {
     writeFileSync(join(this.dir, MANIFEST_FILE), JSON.stringify(this.manifest, null, 2) + '\n');
   }
-}
-
-/** A stored run, read back for processing. */
-export interface StoredRun {
-  dir: string;
-  manifest: HarnessManifest;
-  raw: RawRecord[];
-}
-
-export function readRun(dir: string): StoredRun {
-  let manifest: HarnessManifest;
-  try {
-    manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8')) as HarnessManifest;
-  } catch (err) {
-    throw new MfError('MF_BAD_REQUEST', `${dir} is not a run directory: cannot read ${MANIFEST_FILE} (${(err as Error).message})`, { path: dir });
-  }
-  if (manifest.kind !== 'mfbench-run') {
-    throw new MfError('MF_BAD_REQUEST', `${dir} holds a "${String(manifest.kind)}" run, not an mfbench run`, { path: dir });
-  }
-  const text = readFileSync(join(dir, manifest.files.raw), 'utf8');
-  const raw: RawRecord[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    try {
-      raw.push(JSON.parse(line) as RawRecord);
-    } catch {
-      // A torn last line (the run was killed mid-write) is reported, not silently skipped.
-      throw new MfError('MF_BAD_REQUEST', `${join(dir, manifest.files.raw)} line ${i + 1} is not JSON`, { path: dir, line: i + 1 });
-    }
-  });
-  return { dir, manifest, raw };
 }

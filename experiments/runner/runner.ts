@@ -1,18 +1,19 @@
 /**
  * Runs experiments into one run directory: writes the manifest, creates the adapters the experiments ask for,
  * appends every request's raw record, and records each experiment's measured duration. Processing (CSV, summaries,
- * charts, HTML) is a separate step (process.ts) that only reads what this wrote.
+ * charts, HTML) is a separate step (report/process.ts) that only reads what this wrote.
  */
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { MfError } from '../../platform/errors.js';
-import { createAdapter } from '../../platform/adapters/registry.js';
-import type { CallResult, PlatformAdapter } from '../../platform/adapters/types.js';
+import { createAdapter } from '../../harness/registry.js';
+import type { CallResult, PlatformAdapter } from '../../harness/types.js';
 import type { Temperature } from '../../platform/records.js';
 import { repoRoot } from '../../workloads/paths.js';
 import { getExperiment } from './registry.js';
-import { RunDirectory, type ExperimentEntry } from './run-dir.js';
-import { variantKey, type AnyExperiment, type Progress, type RawRecord, type RecordLabels, type RunContext, type Size, type Variant } from './types.js';
+import { RunDirectory } from './run-dir.js';
+import type { ExperimentEntry, RawRecord, Size } from '../../report/run-dir.js';
+import { variantKey, type AnyExperiment, type Progress, type RecordLabels, type RunContext, type Variant } from './types.js';
 
 export interface RunOptions {
   experiments: readonly string[];

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveStorageHost } from '../adapters/storage-host.js';
+import { resolveStorageHost } from '../../harness/storage-host.js';
 import { remoteStorage } from './remote.js';
 import { MAX_OPERATION_BYTES, StorageService } from './service.js';
 import { STORAGE_PATH } from './service-protocol.js';

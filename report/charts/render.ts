@@ -5,7 +5,7 @@
 import sharp from 'sharp';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { VegaLiteSpec } from '../../experiments/runner/types.js';
+import type { VegaLiteSpec } from '../types.js';
 
 /** PNG pixels per SVG pixel (2: sharp enough for a paper column at its printed size). */
 export const PNG_SCALE = 2;

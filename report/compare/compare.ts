@@ -6,7 +6,8 @@
 import { median as ssMedian } from 'simple-statistics';
 import { summarizeSamples } from '../stats/summary.js';
 import { bootstrapMedianRatio } from './bootstrap.js';
-import { readMetricStream, type MetricRecord, type MetricStream } from './stream.js';
+import { readMetricStream, type MetricStream } from './stream.js';
+import type { MetricRecord } from '../types.js';
 
 export interface CompareOptions {
   /** Relative change that matters: 0.10 = 10%. */

@@ -1,38 +1,15 @@
 /**
  * The flat metric stream (docs/statistics.md#the-flat-metric-stream): what `compare`, `history` and the summaries
- * read from a run directory. A run directory holds `manifest.json` (experiments/manifest.ts RunManifest) and
- * `records.jsonl`, one JSON object per line, each with at least the fields of `MetricRecord`. Lines may carry
- * more fields (ids, timestamps, the whole InvocationRecord); they are kept in the parsed object and ignored here.
+ * read from a run directory. A run directory holds `manifest.json` (RunManifest, report/types.ts) and
+ * `records.jsonl`, one JSON object per line, each with at least the fields of `MetricRecord` (report/types.ts).
+ * Lines may carry more fields (ids, timestamps, the whole InvocationRecord); they are kept in the parsed object
+ * and ignored here.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunManifest } from '../../experiments/manifest.js';
 import { MfError } from '../../platform/errors.js';
-
-/** The file names inside a run directory. */
-export const RUN_FILES = { manifest: 'manifest.json', records: 'records.jsonl' } as const;
-
-/** One line of the flat metric stream. */
-export interface MetricRecord {
-  /** The experiment that produced it, e.g. 'cold-start'. */
-  experiment: string;
-  /** The system under test, including its preset when it has one, e.g. 'microfunctions/grouped'. */
-  platform: string;
-  /** What was measured, with its unit as a suffix, e.g. 'client_latency_ms', 'handler_ms'. */
-  metric: string;
-  /** The value, in the metric's unit. Null is allowed only for a sample whose outcome is not 'ok'. */
-  value: number | null;
-  /** 'ok', or how it failed: 'error' | 'timeout' | 'crashed' | 'not-sent' | ... (counted apart, never averaged). */
-  outcome: string;
-  /** 'cold-sandbox' | 'cold-worker' | 'warm' (platform/records.ts), when the metric has one. */
-  temperature?: string;
-  /** A warm-up sample: excluded from statistics, counted. */
-  warmup?: boolean;
-  /** When the sample was taken, epoch ms (for client latency: the intended send time). */
-  t?: number;
-  /** Further dimensions that split groups (backend, chain length, payload size...); part of the comparison key. */
-  labels?: Record<string, string | number | boolean>;
-}
+import { MANIFEST_FILE, METRICS_FILE } from '../run-dir.js';
+import type { MetricRecord, RunManifest } from '../types.js';
 
 export interface MetricStream {
   runDir: string;
@@ -88,13 +65,13 @@ export function parseMetricStream(text: string, source = 'records.jsonl'): Metri
 
 /** Reads and checks a run directory's manifest. */
 export async function readRunManifest(runDir: string): Promise<RunManifest> {
-  const path = join(runDir, RUN_FILES.manifest);
+  const path = join(runDir, MANIFEST_FILE);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     const exists = await stat(runDir).then((s) => s.isDirectory(), () => false);
-    throw invalid(exists ? `${runDir} has no ${RUN_FILES.manifest}: not a run directory` : `no such run directory: ${runDir}`, {
+    throw invalid(exists ? `${runDir} has no ${MANIFEST_FILE}: not a run directory` : `no such run directory: ${runDir}`, {
       path,
       cause: (err as Error).message,
     });
@@ -115,12 +92,12 @@ export async function readRunManifest(runDir: string): Promise<RunManifest> {
 /** Reads a run directory: its manifest and its flat metric stream (`records.jsonl`). */
 export async function readMetricStream(runDir: string): Promise<MetricStream> {
   const manifest = await readRunManifest(runDir);
-  const path = join(runDir, RUN_FILES.records);
+  const path = join(runDir, METRICS_FILE);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw invalid(`${runDir} has no ${RUN_FILES.records}`, { path, cause: (err as Error).message });
+    throw invalid(`${runDir} has no ${METRICS_FILE}`, { path, cause: (err as Error).message });
   }
   return { runDir, manifest, records: parseMetricStream(text, path) };
 }

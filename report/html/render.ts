@@ -3,8 +3,8 @@
  * processing notes (what was left out and why), and a provenance line under each figure. Pure: a function of the
  * stored manifest and the processed results, so regenerating it from the same run gives the same page.
  */
-import type { HarnessManifest } from '../../experiments/runner/run-dir.js';
-import type { Row } from '../../experiments/runner/types.js';
+import type { HarnessManifest } from '../run-dir.js';
+import type { Row } from '../types.js';
 
 export interface ReportFigure {
   experiment: string;

@@ -6,11 +6,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { processRun } from '../../dist/experiments/runner/process.js';
+import { processRun } from '../../dist/report/process.js';
+import { findExperiment } from '../../dist/experiments/runner/registry.js';
 import { createProgress } from '../../dist/experiments/runner/progress.js';
 import { runExperiments, type RunOptions } from '../../dist/experiments/runner/runner.js';
-import type { HarnessManifest } from '../../dist/experiments/runner/run-dir.js';
-import type { RawRecord } from '../../dist/experiments/runner/types.js';
+import type { HarnessManifest, RawRecord } from '../../dist/report/run-dir.js';
 
 export interface ProcessedRun {
   /** The temporary folder holding the run directory: remove it with removeRun in afterAll. */
@@ -31,7 +31,7 @@ export async function runAndProcess(prefix: string, options: Omit<RunOptions, 'p
     const result = await runExperiments({ ...options, parent, progress: createProgress('silent') });
     expect(result.failed).toEqual([]);
     const dir = result.dir;
-    await processRun(dir);
+    await processRun(dir, findExperiment);
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as HarnessManifest;
     const raw = (await readFile(join(dir, 'raw.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as RawRecord);
     return { parent, dir, manifest, raw };

@@ -3,7 +3,7 @@
  * value and a local-tier marker, `get` reads them back. Workflow `main` is the plain chain put -> get.
  */
 import { join } from 'node:path';
-import type { CallResult, Deployment, PlatformAdapter } from '../../dist/platform/adapters/types.js';
+import type { CallResult, Deployment, PlatformAdapter } from '../../dist/harness/types.js';
 import type { AnyWorkload } from '../../dist/workloads/index.js';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'storage-app');

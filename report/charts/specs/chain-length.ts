@@ -1,5 +1,5 @@
 /** The vega-lite spec of Figure fig-chain-length (experiments/chain-length.ts). */
-import type { FigureInfo, Row, VegaLiteSpec } from '../../../experiments/runner/types.js';
+import type { FigureInfo, Row, VegaLiteSpec } from '../../types.js';
 import { figureTitle, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 
 /** The two ways per-hop overhead is measured (experiments/chain-length.ts writes these series names). */

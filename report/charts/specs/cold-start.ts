@@ -1,5 +1,5 @@
 /** The vega-lite spec of Figure fig-cold-start (experiments/cold-start.ts). */
-import type { FigureInfo, Row, VegaLiteSpec } from '../../../experiments/runner/types.js';
+import type { FigureInfo, Row, VegaLiteSpec } from '../../types.js';
 import { variantLabeler } from './variant-label.js';
 import { figureTitle, PALETTE, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 

@@ -1,5 +1,5 @@
 /** The vega-lite spec of Figure fig-cost-model (experiments/cost-model.ts): (a) cost vs spikes a day, (b) per preset. */
-import type { FigureInfo, Row, VegaLiteSpec } from '../../../experiments/runner/types.js';
+import type { FigureInfo, Row, VegaLiteSpec } from '../../types.js';
 import { figureTitle, PALETTE, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 
 export function costModelSpec(tables: Record<string, Row[]>, figure: FigureInfo, config: { functionMs: number; memoryGB: number; baseRps: number; spikeRps: number; spikeSeconds: number; vmType: string }): VegaLiteSpec {

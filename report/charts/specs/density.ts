@@ -1,5 +1,5 @@
 /** The vega-lite spec of Figure fig-density (experiments/density.ts). */
-import type { FigureInfo, Row, VegaLiteSpec } from '../../../experiments/runner/types.js';
+import type { FigureInfo, Row, VegaLiteSpec } from '../../types.js';
 import { figureTitle, PALETTE, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 import { variantLabeler } from './variant-label.js';
 

@@ -2,7 +2,7 @@
  * The vega-lite spec of `mfbench history --out`: a metric's median per stored run, with its 95% interval, in the
  * order the runs started; the x labels are the runs' short commits ('*' when the tree was dirty) over their start time.
  */
-import type { VegaLiteSpec } from '../../../experiments/runner/types.js';
+import type { VegaLiteSpec } from '../../types.js';
 import type { History, HistoryPoint } from '../../compare/history.js';
 import { figureTitle, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 

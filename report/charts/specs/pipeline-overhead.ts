@@ -1,5 +1,5 @@
 /** The vega-lite spec of Figure fig-pipeline-overhead (experiments/pipeline-overhead.ts). */
-import type { FigureInfo, Row, VegaLiteSpec } from '../../../experiments/runner/types.js';
+import type { FigureInfo, Row, VegaLiteSpec } from '../../types.js';
 import { figureTitle, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 import { variantLabeler } from './variant-label.js';
 

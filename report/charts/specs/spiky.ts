@@ -1,5 +1,5 @@
 /** The vega-lite spec of Figure fig-spiky (experiments/spiky.ts): one column per variant, three rows over time. */
-import type { FigureInfo, Row, VegaLiteSpec } from '../../../experiments/runner/types.js';
+import type { FigureInfo, Row, VegaLiteSpec } from '../../types.js';
 import { figureTitle, PALETTE, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 
 const W = 300;

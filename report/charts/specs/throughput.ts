@@ -1,5 +1,5 @@
 /** The vega-lite spec of Figure fig-throughput (experiments/throughput.ts). */
-import type { FigureInfo, Row, VegaLiteSpec } from '../../../experiments/runner/types.js';
+import type { FigureInfo, Row, VegaLiteSpec } from '../../types.js';
 import { figureTitle, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 
 export function throughputSpec(tables: Record<string, Row[]>, figure: FigureInfo, limitLabel: string): VegaLiteSpec {

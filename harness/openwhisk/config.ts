@@ -1,6 +1,6 @@
 /** The OpenWhisk adapter's options: defaults, the `__OW_*` environment variables, and the checks, in one pure function. */
-import type { BackendName, WorkerStart } from '../../config.js';
-import { MfError } from '../../errors.js';
+import type { BackendName, WorkerStart } from '../../platform/config.js';
+import { MfError } from '../../platform/errors.js';
 import { resolveStorageHost, STORAGE_OPTION_KEYS, type ResolvedStorageHost, type StorageHostOptions } from '../storage-host.js';
 
 export interface OpenWhiskOptions extends StorageHostOptions {

@@ -8,13 +8,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BACKENDS, PRESET_NAMES, WORKER_START, type BackendName, type PolicySwitches, type PresetName, type UserConfig, type WorkerStart } from '../../config.js';
-import { now } from '../../clock.js';
-import { MfError } from '../../errors.js';
-import type { AppManifest } from '../../manifest.js';
-import { MicroFunctionsClient } from '../../sdk/client.js';
-import type { Execution, FunctionInvocation } from '../../sdk/types.js';
-import type { PlatformHandle } from '../../frontend/index.js';
+import { BACKENDS, PRESET_NAMES, WORKER_START, type BackendName, type PolicySwitches, type PresetName, type UserConfig, type WorkerStart } from '../../platform/config.js';
+import { now } from '../../platform/clock.js';
+import { MfError } from '../../platform/errors.js';
+import type { AppManifest } from '../../platform/manifest.js';
+import { MicroFunctionsClient } from '../../platform/sdk/client.js';
+import type { Execution, FunctionInvocation } from '../../platform/sdk/types.js';
+import type { PlatformHandle } from '../../platform/frontend/index.js';
 import { descendants, pssBytes, rssBytes } from '../proc.js';
 import { BaseAdapter, type Deployment, type HookAnswer, type PlatformMetrics, type ProcessSample, type SendStamps } from '../types.js';
 
@@ -120,7 +120,7 @@ export class MicroFunctionsAdapter extends BaseAdapter {
     if (o.workerStart !== undefined) user.workerStart = o.workerStart;
     user.preset = o.preset as PresetName;
     // Loaded lazily: a remote adapter must not load (or depend on) the platform's code.
-    const { startPlatform } = await import('../../frontend/index.js');
+    const { startPlatform } = await import('../../platform/frontend/index.js');
     let handle: PlatformHandle;
     try {
       handle = await startPlatform(user as UserConfig); // resolveConfig checks every value

@@ -1,11 +1,11 @@
 /**
  * The platform adapters by name. The CLI's `--platform` choices come from this registry's keys
- * (`AdapterName = keyof typeof ADAPTERS`), so a new platform is one folder under platform/adapters/ and one entry
+ * (`AdapterName = keyof typeof ADAPTERS`), so a new platform is one folder under harness/ and one entry
  * here (docs/adapters.md). An entry loads its adapter's module only when an adapter is created: listing the
  * platforms (every CLI start does, for its help) must not load every platform's code.
  */
-import { BACKENDS, PRESET_NAMES } from '../config.js';
-import { MfError } from '../errors.js';
+import { BACKENDS, PRESET_NAMES } from '../platform/config.js';
+import { MfError } from '../platform/errors.js';
 import type { PlatformAdapter } from './types.js';
 
 /**

@@ -2,7 +2,7 @@
  * What the OpenFaaS adapter and its function containers (wrapper.ts) agree on: the app descriptor baked into the
  * image, the evidence headers every answer carries, and the orchestrator's answer envelope.
  */
-import type { ExecutionResult } from '../../protocol.js';
+import type { ExecutionResult } from '../../platform/protocol.js';
 
 /** Response headers set by the function wrapper (lower case, as Node and fetch report them). */
 export const EVIDENCE = {

@@ -22,13 +22,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { now } from '../../clock.js';
-import { loadStateMachine } from '../../asl/load.js';
-import { runExecution, TaskFailure, type TaskCall } from '../../asl/run.js';
-import { invokeHandler } from '../../runtime/invoke.js';
-import { remoteStorage } from '../../storage/remote.js';
-import { loadFunction, type LoadedFunction } from '../../runtime/load.js';
-import type { FunctionSpec } from '../../manifest.js';
+import { now } from '../../platform/clock.js';
+import { loadStateMachine } from '../../platform/asl/load.js';
+import { runExecution, TaskFailure, type TaskCall } from '../../platform/asl/run.js';
+import { invokeHandler } from '../../platform/runtime/invoke.js';
+import { remoteStorage } from '../../platform/storage/remote.js';
+import { loadFunction, type LoadedFunction } from '../../platform/runtime/load.js';
+import type { FunctionSpec } from '../../platform/manifest.js';
 import { EVIDENCE, type AppDescriptor, type OrchestratorEnvelope, type TaskCallEvidence } from './protocol.js';
 
 const bootAt = performance.timeOrigin;
@@ -36,7 +36,7 @@ const containerId = `${hostname()}-${randomBytes(4).toString('hex')}`;
 const port = Number(process.env.PORT ?? 8080);
 const role = process.env.MFBENCH_ROLE ?? 'function';
 const generation = process.env.MFBENCH_GENERATION ?? '0';
-const descriptorPath = process.env.MFBENCH_APP_FILE ?? new URL('../../../../app.json', import.meta.url).pathname;
+const descriptorPath = process.env.MFBENCH_APP_FILE ?? new URL('../../../app.json', import.meta.url).pathname;
 
 // context.storage: this container's local tier over the adapter's storage service (docs/platforms.md, "Storage").
 const storageUrl = process.env.MFBENCH_STORAGE_URL;
@@ -198,7 +198,7 @@ async function main(): Promise<void> {
     const name = process.env.MFBENCH_FUNCTION ?? '';
     const f = descriptor.functions.find((x) => x.name === name);
     if (!f) fail(`MFBENCH_FUNCTION="${name}" names no function of app ${descriptor.app} (has: ${descriptor.functions.map((x) => x.name).join(', ')})`);
-    const codeDir = new URL(`../../../../${f.codeDir}`, import.meta.url).pathname.replace(/\/+$/, '');
+    const codeDir = new URL(`../../../${f.codeDir}`, import.meta.url).pathname.replace(/\/+$/, '');
     const spec: FunctionSpec = { app: descriptor.app, name: f.name, handler: f.handler, codeDir, memoryMB: f.memoryMB, timeoutMs: f.timeoutSeconds * 1000, env: f.env };
     try {
       loaded = await loadFunction(spec);

@@ -11,14 +11,14 @@
  *   activations named in `logs`.
  */
 import openwhisk from 'openwhisk';
-import { compileStateMachine } from '../../asl/index.js';
-import { functionNameFromRef } from '../../asl/resource.js';
-import { now } from '../../clock.js';
-import { MfError } from '../../errors.js';
-import type { AppManifest, FunctionManifest } from '../../manifest.js';
-import type { ExecutionTimestamps, InvocationRecord } from '../../records.js';
+import { compileStateMachine } from '../../platform/asl/index.js';
+import { functionNameFromRef } from '../../platform/asl/resource.js';
+import { now } from '../../platform/clock.js';
+import { MfError } from '../../platform/errors.js';
+import type { AppManifest, FunctionManifest } from '../../platform/manifest.js';
+import type { ExecutionTimestamps, InvocationRecord } from '../../platform/records.js';
 import { describeStorageHost, StorageHost, storageKey } from '../storage-host.js';
-import type { StorageGrant } from '../../storage/service-protocol.js';
+import type { StorageGrant } from '../../platform/storage/service-protocol.js';
 import { BaseAdapter, type Deployment, type HookAnswer, type PlatformMetrics, type PlatformReport, type SendStamps } from '../types.js';
 import { resolveOpenWhiskOptions, type OpenWhiskOptions, type ResolvedOpenWhiskOptions } from './config.js';
 import { conductorZip, functionZip } from './package.js';

@@ -7,8 +7,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
-import { MfError } from '../errors.js';
-import { repoRoot } from '../../workloads/paths.js';
+import { MfError } from '../platform/errors.js';
+import { repoRoot } from '../workloads/paths.js';
 
 /** The project's node_modules, where packaged functions take their packages from. */
 export function projectNodeModules(): string {

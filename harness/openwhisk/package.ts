@@ -11,9 +11,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MfError } from '../../errors.js';
-import type { FunctionManifest } from '../../manifest.js';
-import { repoRoot } from '../../../workloads/paths.js';
+import { MfError } from '../../platform/errors.js';
+import type { FunctionManifest } from '../../platform/manifest.js';
+import { repoRoot } from '../../workloads/paths.js';
 import type { ConductorConfig } from './conductor.js';
 import { codePackages, packageClosure, projectNodeModules } from '../packages.js';
 import { entriesOfDir, zip, type ZipEntry } from './zip.js';
@@ -66,7 +66,7 @@ const EXPORT = ${j(exportPath)};
 const MEMORY_MB = ${j(fn.memoryMB ?? 256)};
 let handler = null;
 let count = 0;
-// Same rules as platform/adapters/openwhisk/wire.ts (this file imports nothing of ours but the storage client in lib/).
+// Same rules as harness/openwhisk/wire.ts (this file imports nothing of ours but the storage client in lib/).
 function eventOf(params) {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) return params;
   if (Object.prototype.hasOwnProperty.call(params, '__mf_event')) return params.__mf_event;
@@ -191,10 +191,10 @@ function libEntries(entry: string): ZipEntry[] {
 /** The compiled dist/ folder that holds the conductor module (also when this module runs from source). */
 export function distRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  if (existsSync(join(here, 'conductor.js'))) return resolve(here, '..', '..', '..');
+  if (existsSync(join(here, 'conductor.js'))) return resolve(here, '..', '..');
   const dist = join(repoRoot(), 'dist');
-  if (existsSync(join(dist, 'platform', 'adapters', 'openwhisk', 'conductor.js'))) return dist;
-  throw new MfError('MF_INTERNAL', `the compiled conductor (dist/platform/adapters/openwhisk/conductor.js) is missing: run npm run build`, {});
+  if (existsSync(join(dist, 'harness', 'openwhisk', 'conductor.js'))) return dist;
+  throw new MfError('MF_INTERNAL', `the compiled conductor (dist/harness/openwhisk/conductor.js) is missing: run npm run build`, {});
 }
 
 const IMPORT_RE = /(?:^|[\s;}])(?:import|export)\s*(?:[^'";]*?\sfrom\s*)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
@@ -217,7 +217,7 @@ export function moduleClosure(root: string, entry: string): string[] {
   return [...seen].sort();
 }
 
-const CONDUCTOR_ENTRY = 'platform/adapters/openwhisk/conductor.js';
+const CONDUCTOR_ENTRY = 'harness/openwhisk/conductor.js';
 
 /** The conductor action's zip: our ASL engine, compiled, with the workflow definition. */
 export function conductorZip(config: ConductorConfig): Buffer {

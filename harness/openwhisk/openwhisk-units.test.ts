@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadStateMachine, runExecution } from '../../asl/index.js';
+import { loadStateMachine, runExecution } from '../../platform/asl/index.js';
 import { conduct } from './conductor.js';
 import { resolveOpenWhiskOptions } from './config.js';
 import { linearChain } from './index.js';

@@ -16,9 +16,9 @@
  * each replay; a journal entry costs a few dozen bytes plus the Task's output.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { loadStateMachine } from '../../asl/load.js';
-import { runExecution, TaskFailure, type TaskInvoker } from '../../asl/run.js';
-import type { ExecutionResult } from '../../protocol.js';
+import { loadStateMachine } from '../../platform/asl/load.js';
+import { runExecution, TaskFailure, type TaskInvoker } from '../../platform/asl/run.js';
+import type { ExecutionResult } from '../../platform/protocol.js';
 import { EVENT_KEY, EXEC_KEY, STATE_KEY, eventOf, failureOf, outputOf } from './wire.js';
 
 /** What the adapter writes into the conductor's zip (workflow.json). */

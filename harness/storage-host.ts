@@ -7,9 +7,9 @@
  * containers reach this host: `storageListen` (MFBENCH_STORAGE_LISTEN, `host:port`, default 127.0.0.1:0) and
  * `storageUrl` (MFBENCH_STORAGE_URL, default the address bound).
  */
-import { MfError } from '../errors.js';
-import { StorageService } from '../storage/service.js';
-import type { StorageGrant } from '../storage/service-protocol.js';
+import { MfError } from '../platform/errors.js';
+import { StorageService } from '../platform/storage/service.js';
+import type { StorageGrant } from '../platform/storage/service-protocol.js';
 
 export interface StorageHostOptions {
   /** Where the storage service listens: `host:port`, `host` or `:port` (default 127.0.0.1:0, any free port). */

@@ -6,16 +6,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { metricRecordProblem } from '../../report/compare/stream.js';
-import { renderSpec } from '../../report/charts/render.js';
-import { renderReport, type ReportFigure } from '../../report/html/render.js';
-import { MfError } from '../../platform/errors.js';
-import { getExperiment, isExperimentName } from './registry.js';
-import { readRun } from './run-dir.js';
-import type { MetricRow, Row } from './types.js';
+import { MfError } from '../platform/errors.js';
+import { renderSpec } from './charts/render.js';
+import { metricRecordProblem } from './compare/stream.js';
+import { renderReport, type ReportFigure } from './html/render.js';
+import { METRICS_FILE, readRun, REPORT_FILE, SUMMARY_FILE, type RawRecord } from './run-dir.js';
+import type { ExperimentProcessing, MetricRecord, Row } from './types.js';
 
-export const METRICS_FILE = 'records.jsonl';
-export const REPORT_FILE = 'index.html';
+/**
+ * Finds the experiment that wrote a run's entry (the caller passes its registry: this library does not know the
+ * experiments); undefined for one since removed from the registry, whose entry is then skipped.
+ */
+export type ExperimentLookup = (name: string) => ExperimentProcessing<RawRecord, Record<string, unknown>> | undefined;
 
 export interface ProcessResult {
   dir: string;
@@ -32,16 +34,16 @@ export function toCsv(rows: readonly Row[]): string {
   return stringify(rows as Row[], { header: true, columns, cast: { boolean: (v) => String(v) } });
 }
 
-export async function processRun(dir: string): Promise<ProcessResult> {
+export async function processRun(dir: string, lookup: ExperimentLookup): Promise<ProcessResult> {
   const run = readRun(dir);
   mkdirSync(join(dir, 'csv'), { recursive: true });
   mkdirSync(join(dir, 'figures'), { recursive: true });
-  const metrics: MetricRow[] = [];
+  const metrics: MetricRecord[] = [];
   const figures: ReportFigure[] = [];
   const result: ProcessResult = { dir, report: join(dir, REPORT_FILE), figures: [], summaries: {}, csv: [] };
   for (const entry of run.manifest.experiments) {
-    if (!isExperimentName(entry.name)) continue; // an experiment since removed from the registry: its raw lines stay
-    const experiment = getExperiment(entry.name);
+    const experiment = lookup(entry.name);
+    if (experiment === undefined) continue; // an experiment since removed from the registry: its raw lines stay
     const raw = run.raw.filter((r) => r.experiment === entry.name);
     if (raw.length === 0) {
       result.summaries[entry.name] = { summary: [], notes: [`${entry.name}: no requests recorded (${entry.status}${entry.error ? `: ${entry.error}` : ''})`] };
@@ -84,7 +86,7 @@ export async function processRun(dir: string): Promise<ProcessResult> {
     });
   }
   writeFileSync(join(dir, METRICS_FILE), metrics.map((m) => JSON.stringify(m)).join('\n') + (metrics.length > 0 ? '\n' : ''));
-  writeFileSync(join(dir, 'summary.json'), JSON.stringify({ runId: run.manifest.runId, experiments: result.summaries }, null, 2) + '\n');
+  writeFileSync(join(dir, SUMMARY_FILE), JSON.stringify({ runId: run.manifest.runId, experiments: result.summaries }, null, 2) + '\n');
   writeFileSync(result.report, renderReport(run.manifest, figures));
   return result;
 }

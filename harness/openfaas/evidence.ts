@@ -8,7 +8,7 @@
  * (a function not built by this adapter, or a gateway error) it is `unknown`. OpenFaaS has no cold-worker level:
  * a container runs one function in one process.
  */
-import type { InvocationRecord, Temperature } from '../../records.js';
+import type { InvocationRecord, Temperature } from '../../platform/records.js';
 import { EVIDENCE } from './protocol.js';
 
 /** Temperature on OpenFaaS: the records' levels, or `unknown` when the answer carries no evidence. */

@@ -8,7 +8,7 @@
  * Failures are typed (platform/errors.ts): an unreachable gateway is MF_PLATFORM_UNREACHABLE, refused credentials
  * MF_UNAUTHORIZED, each with what to fix.
  */
-import { MfError } from '../../errors.js';
+import { MfError } from '../../platform/errors.js';
 
 /** FunctionDeployment (the deploy and update body). */
 export interface FunctionDeployment {

@@ -19,14 +19,14 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { now } from '../../clock.js';
-import type { BackendName, WorkerStart } from '../../config.js';
-import { MfError } from '../../errors.js';
-import type { AppManifest } from '../../manifest.js';
-import type { InvocationRecord } from '../../records.js';
-import { compileStateMachine } from '../../asl/validate.js';
-import { connectDocker, type Docker } from '../../sandbox/docker/engine.js';
-import { formatOwner } from '../../sandbox/docker/owner.js';
+import { now } from '../../platform/clock.js';
+import type { BackendName, WorkerStart } from '../../platform/config.js';
+import { MfError } from '../../platform/errors.js';
+import type { AppManifest } from '../../platform/manifest.js';
+import type { InvocationRecord } from '../../platform/records.js';
+import { compileStateMachine } from '../../platform/asl/validate.js';
+import { connectDocker, type Docker } from '../../platform/sandbox/docker/engine.js';
+import { formatOwner } from '../../platform/sandbox/docker/owner.js';
 import { describeStorageHost, resolveStorageHost, STORAGE_OPTION_KEYS, StorageHost, storageKey, type ResolvedStorageHost, type StorageHostOptions } from '../storage-host.js';
 import { BaseAdapter, type Deployment, type HookAnswer, type PlatformMetrics, type PlatformReport, type SendStamps } from '../types.js';
 import { recordFrom, headerBag, factsOf } from './evidence.js';

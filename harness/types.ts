@@ -11,10 +11,10 @@
  * timestamps (intended send, actual send, receive) apart from what the platform reported about itself (its
  * execution timestamps and one InvocationRecord per function invocation, when the platform gives them).
  */
-import { now } from '../clock.js';
-import { MfError } from '../errors.js';
-import type { ExecutionTimestamps, InvocationRecord } from '../records.js';
-import type { AnyWorkload, WorkloadParams } from '../../workloads/index.js';
+import { now } from '../platform/clock.js';
+import { MfError } from '../platform/errors.js';
+import type { ExecutionTimestamps, InvocationRecord } from '../platform/records.js';
+import type { AnyWorkload, WorkloadParams } from '../workloads/index.js';
 
 /** Client-side timestamps of one request, epoch milliseconds on platform/clock.ts's time base. */
 export interface ClientTimestamps {
