@@ -9,7 +9,7 @@
  *
  * Each is a median over >= 20 samples, over HTTP with a keep-alive client, as in bench/core.ts. Measuring (`measure*`)
  * only collects samples and the records that prove each sample's temperature; raw samples and the run manifest are
- * written to results/runs/<run-id>/ before `summarize` computes and `formatTable` formats. The table goes to stderr,
+ * written to results/runs/<run-id>/ before `summarize` computes and `summaryTable` formats. The table goes to stderr,
  * one JSON object is the last line on stdout.
  */
 import { hostname } from 'node:os';
@@ -24,6 +24,7 @@ import { DockerBackend } from '../../platform/sandbox/docker/backend.js';
 import { connectDocker, engineVersion, type Docker } from '../../platform/sandbox/docker/engine.js';
 import { buildRuntimeImage, NODE_IN_IMAGE } from '../../platform/sandbox/docker/image.js';
 import { LABEL } from '../../platform/sandbox/docker/owner.js';
+import { formatTable } from '../../report/table.js';
 import { runManifest } from '../manifest.js';
 import { chainDefinition, printBench, REPO, runIfMain, sleep, timedPost, writeBenchRun } from './common.js';
 import { KeepAliveClient } from './http-client.js';
@@ -227,7 +228,7 @@ export function summarize(s: Samples): Summary {
 
 // ------------------------------------------------------------------ formatting
 
-export function formatTable(s: Summary): string {
+export function summaryTable(s: Summary): string {
   const ci = (c: [number, number]) => `95% CI ${c[0]}-${c[1]} ms`;
   const rows: Array<[string, string, string]> = [
     ['bare docker run of node (engine floor), p50', `${s.docker_run_node_ms_p50} ms`, 'issue 3: about 300 ms on this machine'],
@@ -242,9 +243,7 @@ export function formatTable(s: Summary): string {
     const ratio = s.chain5_grouped_ms_p50 ? ` (${(s.chain5_perfunction_ms_p50 / s.chain5_grouped_ms_p50).toFixed(1)}x grouped; target >= 5x)` : '';
     rows.push(['warm 5-step chain, preset per-function, p50', `${s.chain5_perfunction_ms_p50} ms`, ratio.trim()]);
   }
-  const w0 = Math.max(...rows.map((r) => r[0].length));
-  const w1 = Math.max(...rows.map((r) => r[1].length));
-  return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`).join('\n');
+  return formatTable(null, rows, { align: ['left', 'right', 'left'] });
 }
 
 async function main(): Promise<void> {
@@ -261,7 +260,7 @@ async function main(): Promise<void> {
   const samples = await measure(sizes, docker, image.tag, progress);
   const runDir = await writeBenchRun(manifest, samples, values.out);
   const summary = summarize(samples);
-  printBench(summary, formatTable(summary), runDir);
+  printBench(summary, summaryTable(summary), runDir);
 }
 
 
