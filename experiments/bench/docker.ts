@@ -24,6 +24,7 @@ import { DockerBackend } from '../../platform/sandbox/docker/backend.js';
 import { connectDocker, engineVersion, type Docker } from '../../platform/sandbox/docker/engine.js';
 import { buildRuntimeImage, NODE_IN_IMAGE } from '../../platform/sandbox/docker/image.js';
 import { LABEL } from '../../platform/sandbox/docker/owner.js';
+import { medianCI } from '../../report/stats/intervals.js';
 import { formatTable } from '../../report/table.js';
 import { runManifest } from '../manifest.js';
 import { chainDefinition, printBench, REPO, runIfMain, sleep, timedPost, writeBenchRun } from './common.js';
@@ -183,8 +184,8 @@ export interface Summary {
   docker_sandbox_start_ms_p50: number;
   /** Cold-worker as a fraction of cold-sandbox (issue 3's target: <= 0.10). */
   cold_worker_over_cold_sandbox: number;
-  /** 95% confidence intervals of the three medians (Le Boudec's order-statistic interval). */
-  ci95: { cold_sandbox: [number, number]; cold_worker: [number, number]; warm: [number, number] };
+  /** 95% confidence intervals of the three medians (Le Boudec's order-statistic interval); null with 20 samples or fewer. */
+  ci95: { cold_sandbox: [number, number] | null; cold_worker: [number, number] | null; warm: [number, number] | null };
   chain5_grouped_ms_p50?: number;
   chain5_perfunction_ms_p50?: number;
   samples: { cold_sandbox: number; cold_worker: number; warm: number; docker_run: number; chain5: number };
@@ -192,13 +193,10 @@ export interface Summary {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-/** Le Boudec, Performance Evaluation of Computer and Communication Systems, Thm 2.1: a 95% CI of the median, n >= 6. */
-export function medianCi95(xs: number[]): [number, number] {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  const lo = Math.max(1, Math.floor(0.5 * n - 0.98 * Math.sqrt(n)));
-  const hi = Math.min(n, Math.ceil(0.5 * n + 1 + 0.98 * Math.sqrt(n)));
-  return [round(s[lo - 1] ?? NaN), round(s[hi - 1] ?? NaN)];
+/** The median's 95% interval (report/stats: Le Boudec, docs/statistics.md), rounded; null for n <= 20, which gets none. */
+function medianCi95(xs: number[]): [number, number] | null {
+  const { ci } = medianCI(xs, 0.95);
+  return ci.available ? [round(ci.lower), round(ci.upper)] : null;
 }
 
 export function summarize(s: Samples): Summary {
@@ -229,7 +227,7 @@ export function summarize(s: Samples): Summary {
 // ------------------------------------------------------------------ formatting
 
 export function summaryTable(s: Summary): string {
-  const ci = (c: [number, number]) => `95% CI ${c[0]}-${c[1]} ms`;
+  const ci = (c: [number, number] | null) => (c === null ? 'no 95% CI with 20 samples or fewer' : `95% CI ${c[0]}-${c[1]} ms`);
   const rows: Array<[string, string, string]> = [
     ['bare docker run of node (engine floor), p50', `${s.docker_run_node_ms_p50} ms`, 'issue 3: about 300 ms on this machine'],
     ['docker cold-sandbox (new container), p50', `${s.docker_cold_sandbox_ms_p50} ms`, ci(s.ci95.cold_sandbox)],
