@@ -15,7 +15,7 @@ import { startPlatform, type PlatformHandle } from '../../platform/frontend/inde
 import type { InvocationRecord } from '../../platform/records.js';
 import { formatTable } from '../../report/table.js';
 import { runManifest } from '../manifest.js';
-import { chainDefinition, printBench, REPO, runIfMain, sleep, timedPost, writeBenchRun } from './common.js';
+import { chainDefinition, recordAndReport, REPO, runIfMain, sleep, timedPost } from './common.js';
 import { KeepAliveClient } from './http-client.js';
 import { ipcRtt, unixSocketRtt } from './rtt.js';
 
@@ -218,9 +218,7 @@ async function main(): Promise<void> {
   const manifest = runManifest('bench-core', { sizes, backend: 'process', poolSizes: [2, 0] });
   const progress = (s: string) => process.stderr.write(`[bench] ${s}\n`);
   const samples = await measure(sizes, progress);
-  const runDir = await writeBenchRun(manifest, samples, values.out);
-  const summary = summarize(samples);
-  printBench(summary, summaryTable(summary), runDir);
+  await recordAndReport(manifest, samples, values.out, summarize, summaryTable);
 }
 
 

@@ -27,7 +27,7 @@ import { LABEL } from '../../platform/sandbox/docker/owner.js';
 import { medianCI } from '../../report/stats/intervals.js';
 import { formatTable } from '../../report/table.js';
 import { runManifest } from '../manifest.js';
-import { chainDefinition, printBench, REPO, runIfMain, sleep, timedPost, writeBenchRun } from './common.js';
+import { chainDefinition, recordAndReport, REPO, runIfMain, sleep, timedPost } from './common.js';
 import { KeepAliveClient } from './http-client.js';
 
 const NOOP_DIR = join(REPO, 'experiments', 'bench', 'functions', 'noop');
@@ -256,9 +256,7 @@ async function main(): Promise<void> {
     docker: { engine: await engineVersion(docker), image: image.tag, limits: new DockerBackend().describeLimits() },
   });
   const samples = await measure(sizes, docker, image.tag, progress);
-  const runDir = await writeBenchRun(manifest, samples, values.out);
-  const summary = summarize(samples);
-  printBench(summary, summaryTable(summary), runDir);
+  await recordAndReport(manifest, samples, values.out, summarize, summaryTable);
 }
 
 
