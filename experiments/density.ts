@@ -22,7 +22,7 @@
  * it was taken during (concurrent: the batch's first execution). `process` derives everything from it.
  */
 import { linearRegression } from 'simple-statistics';
-import type { PlatformAdapter, PlatformMetrics } from '../harness/types.js';
+import type { PlatformAdapter, ResourceSnapshot } from '../harness/types.js';
 import { now } from '../platform/clock.js';
 import { getWorkload } from '../workloads/index.js';
 import { densitySpec } from '../report/charts/specs/density.js';
@@ -79,7 +79,7 @@ export interface StoredSample {
 
 
 /** The containers' own memory accounting, when the adapter names the sandboxes' containers. */
-async function containerMemory(variant: Variant, metrics: PlatformMetrics): Promise<Pick<StoredSample, 'containers' | 'containersNote'>> {
+async function containerMemory(variant: Variant, metrics: ResourceSnapshot): Promise<Pick<StoredSample, 'containers' | 'containersNote'>> {
   if (variant.backend !== 'docker') return { containers: null, containersNote: 'not the docker backend' };
   // The adapter's metrics do not name containers yet (docs/experiments.md#density); read them when they do.
   const named = metrics.sandboxes.map((s) => ({ ...s, containerId: (s as { containerId?: unknown }).containerId })).filter((s): s is typeof s & { containerId: string } => typeof s.containerId === 'string');

@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { now } from '../platform/clock.js';
 import { MfError } from '../platform/errors.js';
 import { pssBytes, rssBytes } from '../harness/proc.js';
-import type { CallResult, PlatformAdapter, PlatformMetrics } from '../harness/types.js';
+import type { CallResult, PlatformAdapter, ResourceSnapshot } from '../harness/types.js';
 import { exponential, seededRng } from '../report/stats/random.js';
 import { windowSummaries } from '../report/stats/windows.js';
 import { spikySpec } from '../report/charts/specs/spiky.js';
@@ -135,7 +135,7 @@ async function withKeepAlive<T>(
   });
 }
 
-function sampleLabels(m: PlatformMetrics, offsetMs: number, keepAlive: number | null): Labels {
+function sampleLabels(m: ResourceSnapshot, offsetMs: number, keepAlive: number | null): Labels {
   const inSandboxes = m.processes.filter((p) => p.role !== 'frontend');
   const sum = (xs: Array<number | null>): number => xs.reduce<number>((a, x) => a + (x ?? 0), 0);
   return {
@@ -173,7 +173,7 @@ async function measure(ctx: RunContext, config: SpikyConfig): Promise<void> {
 
       // The sampler runs alongside the load; t0 is the load's, known once runOpenLoop returns, so samples keep their
       // epoch times here and get their offsets below.
-      const samples: Array<{ call: CallResult; m: PlatformMetrics }> = [];
+      const samples: Array<{ call: CallResult; m: ResourceSnapshot }> = [];
       let sampling = true;
       const sampler = (async () => {
         for (let next = now(); sampling; ) {

@@ -85,8 +85,11 @@ export interface ProcessSample {
   pssBytes: number | null;
 }
 
-/** A point-in-time view of the platform's resources. */
-export interface PlatformMetrics {
+/**
+ * A point-in-time view of the platform's resources: its sandboxes and the processes the adapter can see (what
+ * `collectMetrics()` returns; not the Prometheus metrics the MicroFunctions frontend serves, platform/frontend/metrics.ts).
+ */
+export interface ResourceSnapshot {
   /** Epoch ms (platform/clock.ts) when the sample was taken. */
   at: number;
   /** Sandboxes alive per app. */
@@ -118,7 +121,7 @@ export interface PlatformAdapter {
   /** Makes the next request to the deployment start from nothing: no sandbox, no worker. */
   enforceColdStart(deployment: Deployment): Promise<void>;
   /** Samples the platform's sandboxes and processes now. */
-  collectMetrics(): Promise<PlatformMetrics>;
+  collectMetrics(): Promise<ResourceSnapshot>;
   /** Removes a deployment from the platform. */
   remove(deployment: Deployment): Promise<void>;
   /** Removes what is still deployed and releases the platform (stops an embedded one). Idempotent. */
@@ -196,7 +199,7 @@ export abstract class BaseAdapter implements PlatformAdapter {
     await this.doEnforceColdStart(deployment);
   }
 
-  async collectMetrics(): Promise<PlatformMetrics> {
+  async collectMetrics(): Promise<ResourceSnapshot> {
     this.#checkOpen('collectMetrics');
     return this.doCollectMetrics();
   }
@@ -233,7 +236,7 @@ export abstract class BaseAdapter implements PlatformAdapter {
   protected abstract doInvoke(deployment: Deployment, fn: string, input: unknown, stamps: SendStamps): Promise<HookAnswer>;
   protected abstract doExecute(deployment: Deployment, workflow: string, input: unknown, stamps: SendStamps): Promise<HookAnswer>;
   protected abstract doEnforceColdStart(deployment: Deployment): Promise<void>;
-  protected abstract doCollectMetrics(): Promise<PlatformMetrics>;
+  protected abstract doCollectMetrics(): Promise<ResourceSnapshot>;
   protected abstract doRemove(deployment: Deployment): Promise<void>;
   protected abstract doClose(): Promise<void>;
 

@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { RawRecord } from '../dist/report/run-dir.js';
-import type { Docker } from '../dist/platform/sandbox/docker/engine.js';
 import { noteDockerSkipped, requireDocker, RUN_DOCKER_TESTS } from './helpers/docker.js';
 import { DOUBLE_LABEL, startOpenFaasDouble, type OpenFaasDouble } from './doubles/openfaas/gateway.js';
 

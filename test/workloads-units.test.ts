@@ -110,7 +110,7 @@ describe('spike schedules', () => {
   test('the Azure slice is in the 2019 per-minute format; a wrong header is refused', () => {
     const rows = loadAzureSlice();
     expect(rows.length).toBeGreaterThan(3);
-    for (const r of rows) expect(r.perMinute).toHaveLength(60);
+    for (const r of rows) expect(r.counts).toHaveLength(60);
     expect(() => parseAzureTrace('a,b\n1,2\n')).toThrow(/HashOwner,HashApp,HashFunction,Trigger/);
   });
 });

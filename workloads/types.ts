@@ -9,7 +9,11 @@ export type WorkloadParams = Record<string, string | number>;
 
 export type Validation = { ok: true } | { ok: false; reason: string };
 
-export interface Workload<Input = unknown, Output = unknown> {
+/**
+ * `Input` is what generateInput makes; `_Output` documents what the workflow returns (unused by the interface:
+ * validateOutput checks an `unknown`, since an output is only known good once it has passed).
+ */
+export interface Workload<Input = unknown, _Output = unknown> {
   /** Registry name and default app name, e.g. "noop-chain". */
   readonly name: string;
   /** One line for `--help` and docs. */
@@ -39,6 +43,3 @@ export interface ExecutionFailure {
   error: string | null;
   cause: string | null;
 }
-
-/** Narrows an output that passed `validateOutput` (the Output type parameter documents what a workload returns). */
-export type OutputOf<W> = W extends Workload<unknown, infer O> ? O : never;

@@ -1,36 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DemoSample } from './measure.js';
-import { countTemperatures, percentile, summarize } from './summary.js';
-
-describe('percentile (nearest rank)', () => {
-  // A fixed sample, deliberately unsorted: sorted it is 1..10 with 10 values.
-  const sample = [7, 3, 10, 1, 9, 2, 8, 4, 6, 5];
-  it.each([
-    [0, 1],
-    [10, 1],
-    [11, 2],
-    [50, 5],
-    [51, 6],
-    [90, 9],
-    [91, 10],
-    [99, 10],
-    [100, 10],
-  ])('p%d of 1..10 is %d', (p, expected) => {
-    expect(percentile(sample, p)).toBe(expected);
-  });
-  it('handles one value, fractions, and no values', () => {
-    expect(percentile([4.5], 99)).toBe(4.5);
-    expect(percentile([0.25, 0.125, 0.5], 50)).toBe(0.25);
-    expect(percentile([], 50)).toBeNaN();
-  });
-  it('does not reorder its input and rejects p outside 0..100', () => {
-    const copy = [...sample];
-    percentile(sample, 50);
-    expect(sample).toEqual(copy);
-    expect(() => percentile(sample, 101)).toThrow(RangeError);
-    expect(() => percentile(sample, Number.NaN)).toThrow(RangeError);
-  });
-});
+import { countTemperatures, latency, summarize } from './summary.js';
 
 function sample(over: Partial<DemoSample>): DemoSample {
   return {
@@ -78,5 +48,6 @@ describe('summarize', () => {
     expect(w?.problems).toEqual(['#5 FAILED: E: boom', '#6 SUCCEEDED: $.n: expected 1, got 2', '#7 ERROR: MF_APP_NOT_FOUND: x']);
     expect(other).toMatchObject({ workload: 'other', executions: 1, first: { clientMs: 7 }, warm: { clientMs: { n: 0 } } });
     expect(countTemperatures([])).toEqual({ 'cold-sandbox': 0, 'cold-worker': 0, warm: 0, unknown: 0 });
+    expect(latency([])).toEqual({ n: 0, p50: NaN, p90: NaN, p99: NaN });
   });
 });

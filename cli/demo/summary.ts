@@ -1,18 +1,7 @@
-/** Pure statistics over the demo's samples (a fuller stats module comes later; this one is nearest-rank only). */
+/** Pure statistics over the demo's samples; the percentiles are report/stats' exact nearest-rank ones. */
 import type { Temperature } from '../../platform/records.js';
+import { exactPercentiles } from '../../report/stats/percentiles.js';
 import type { DemoSample } from './measure.js';
-
-/**
- * Nearest-rank percentile: the smallest value such that at least p% of the values are <= it
- * (rank = ceil(p/100 * n), 1-based; p = 0 gives the minimum). NaN for no values.
- */
-export function percentile(values: readonly number[], p: number): number {
-  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be within 0..100, got ${p}`);
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[rank - 1] as number;
-}
 
 export type TemperatureCounts = Record<Temperature, number>;
 
@@ -40,8 +29,10 @@ export interface WorkloadSummary {
   problems: string[];
 }
 
+/** Nearest-rank p50/p90/p99 (NaN for no values). */
 export function latency(values: readonly number[]): LatencySummary {
-  return { n: values.length, p50: percentile(values, 50), p90: percentile(values, 90), p99: percentile(values, 99) };
+  const p = exactPercentiles(values, [50, 90, 99] as const);
+  return { n: values.length, p50: p[50], p90: p[90], p99: p[99] };
 }
 
 export function countTemperatures(samples: readonly DemoSample[]): TemperatureCounts {

@@ -11,17 +11,23 @@ import type { KeepAliveClient } from './http-client.js';
 
 export const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 
-/** Writes the run folder and returns its path (`out`, or results/runs/<run id>). */
-export async function writeBenchRun(manifest: RunManifest, samples: unknown, out?: string): Promise<string> {
+/**
+ * Once a benchmark has measured, in this order: writes the manifest and the raw samples to the run folder (`out`, or
+ * results/runs/<run id>), computes the summary from the samples, and only then formats and prints it.
+ */
+export async function recordAndReport<S, Summary extends object>(
+  manifest: RunManifest,
+  samples: S,
+  out: string | undefined,
+  summarize: (samples: S) => Summary,
+  table: (summary: Summary) => string,
+): Promise<void> {
   const runDir = out ?? join(REPO, 'results', 'runs', manifest.runId);
   await mkdir(runDir, { recursive: true });
   await writeFile(join(runDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   await writeFile(join(runDir, 'samples.json'), JSON.stringify(samples));
-  return runDir;
-}
-
-export function printBench(summary: object, table: string, runDir: string): void {
-  process.stderr.write(`\n${table}\n\nraw samples and manifest: ${runDir}\n`);
+  const summary = summarize(samples);
+  process.stderr.write(`\n${table(summary)}\n\nraw samples and manifest: ${runDir}\n`);
   process.stdout.write(JSON.stringify({ ...summary, run: runDir }) + '\n');
 }
 

@@ -4,7 +4,7 @@
  * ((chain of 10 - chain of 1) / 9) with and without execution history, cold-worker start with the pool on and off, and the physical floors (a Unix
  * socket and a Node IPC round trip between two processes).
  *
- * Measuring (this file's `measure*`) only collects samples; `summarize` computes; `formatTable` formats. The raw
+ * Measuring (this file's `measure*`) only collects samples; `summarize` computes; `summaryTable` formats. The raw
  * samples and the run manifest are written to results/runs/<run-id>/ before anything is printed. The human table
  * goes to stderr, and one JSON object is the last line on stdout.
  */
@@ -13,8 +13,9 @@ import { parseArgs } from 'node:util';
 import { median, quantileSorted } from 'simple-statistics';
 import { startPlatform, type PlatformHandle } from '../../platform/frontend/index.js';
 import type { InvocationRecord } from '../../platform/records.js';
+import { formatTable } from '../../report/table.js';
 import { runManifest } from '../manifest.js';
-import { chainDefinition, printBench, REPO, runIfMain, sleep, timedPost, writeBenchRun } from './common.js';
+import { chainDefinition, recordAndReport, REPO, runIfMain, sleep, timedPost } from './common.js';
 import { KeepAliveClient } from './http-client.js';
 import { ipcRtt, unixSocketRtt } from './rtt.js';
 
@@ -194,7 +195,7 @@ export function summarize(s: Samples): Summary {
 
 // ------------------------------------------------------------------ formatting
 
-export function formatTable(s: Summary): string {
+export function summaryTable(s: Summary): string {
   const rows: Array<[string, string, string]> = [
     ['warm 1-Task workflow over HTTP, p50', `${s.warm_e2e_ms_p50} ms`, 'target <= 2 ms'],
     ['warm 1-Task workflow over HTTP, p99', `${s.warm_e2e_ms_p99} ms`, ''],
@@ -208,9 +209,7 @@ export function formatTable(s: Summary): string {
     ['Node IPC round trip, p50 (floor)', `${s.ipc_rtt_ms_p50} ms`, 'the local bus, one hot peer'],
     ['Node IPC round trip, 10 processes in turn', `${s.ipc_rtt_10_processes_ms_p50} ms`, 'floor of a hop between distinct workers'],
   ];
-  const w0 = Math.max(...rows.map((r) => r[0].length));
-  const w1 = Math.max(...rows.map((r) => r[1].length));
-  return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`).join('\n');
+  return formatTable(null, rows, { align: ['left', 'right', 'left'] });
 }
 
 async function main(): Promise<void> {
@@ -219,9 +218,7 @@ async function main(): Promise<void> {
   const manifest = runManifest('bench-core', { sizes, backend: 'process', poolSizes: [2, 0] });
   const progress = (s: string) => process.stderr.write(`[bench] ${s}\n`);
   const samples = await measure(sizes, progress);
-  const runDir = await writeBenchRun(manifest, samples, values.out);
-  const summary = summarize(samples);
-  printBench(summary, formatTable(summary), runDir);
+  await recordAndReport(manifest, samples, values.out, summarize, summaryTable);
 }
 
 

@@ -9,7 +9,7 @@
  *
  * Each is a median over >= 20 samples, over HTTP with a keep-alive client, as in bench/core.ts. Measuring (`measure*`)
  * only collects samples and the records that prove each sample's temperature; raw samples and the run manifest are
- * written to results/runs/<run-id>/ before `summarize` computes and `formatTable` formats. The table goes to stderr,
+ * written to results/runs/<run-id>/ before `summarize` computes and `summaryTable` formats. The table goes to stderr,
  * one JSON object is the last line on stdout.
  */
 import { hostname } from 'node:os';
@@ -24,8 +24,10 @@ import { DockerBackend } from '../../platform/sandbox/docker/backend.js';
 import { connectDocker, engineVersion, type Docker } from '../../platform/sandbox/docker/engine.js';
 import { buildRuntimeImage, NODE_IN_IMAGE } from '../../platform/sandbox/docker/image.js';
 import { LABEL } from '../../platform/sandbox/docker/owner.js';
+import { medianCI } from '../../report/stats/intervals.js';
+import { formatTable } from '../../report/table.js';
 import { runManifest } from '../manifest.js';
-import { chainDefinition, printBench, REPO, runIfMain, sleep, timedPost, writeBenchRun } from './common.js';
+import { chainDefinition, recordAndReport, REPO, runIfMain, sleep, timedPost } from './common.js';
 import { KeepAliveClient } from './http-client.js';
 
 const NOOP_DIR = join(REPO, 'experiments', 'bench', 'functions', 'noop');
@@ -182,8 +184,8 @@ export interface Summary {
   docker_sandbox_start_ms_p50: number;
   /** Cold-worker as a fraction of cold-sandbox (issue 3's target: <= 0.10). */
   cold_worker_over_cold_sandbox: number;
-  /** 95% confidence intervals of the three medians (Le Boudec's order-statistic interval). */
-  ci95: { cold_sandbox: [number, number]; cold_worker: [number, number]; warm: [number, number] };
+  /** 95% confidence intervals of the three medians (Le Boudec's order-statistic interval); null with 20 samples or fewer. */
+  ci95: { cold_sandbox: [number, number] | null; cold_worker: [number, number] | null; warm: [number, number] | null };
   chain5_grouped_ms_p50?: number;
   chain5_perfunction_ms_p50?: number;
   samples: { cold_sandbox: number; cold_worker: number; warm: number; docker_run: number; chain5: number };
@@ -191,13 +193,10 @@ export interface Summary {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-/** Le Boudec, Performance Evaluation of Computer and Communication Systems, Thm 2.1: a 95% CI of the median, n >= 6. */
-export function medianCi95(xs: number[]): [number, number] {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  const lo = Math.max(1, Math.floor(0.5 * n - 0.98 * Math.sqrt(n)));
-  const hi = Math.min(n, Math.ceil(0.5 * n + 1 + 0.98 * Math.sqrt(n)));
-  return [round(s[lo - 1] ?? NaN), round(s[hi - 1] ?? NaN)];
+/** The median's 95% interval (report/stats: Le Boudec, docs/statistics.md), rounded; null for n <= 20, which gets none. */
+function medianCi95(xs: number[]): [number, number] | null {
+  const { ci } = medianCI(xs, 0.95);
+  return ci.available ? [round(ci.lower), round(ci.upper)] : null;
 }
 
 export function summarize(s: Samples): Summary {
@@ -227,8 +226,8 @@ export function summarize(s: Samples): Summary {
 
 // ------------------------------------------------------------------ formatting
 
-export function formatTable(s: Summary): string {
-  const ci = (c: [number, number]) => `95% CI ${c[0]}-${c[1]} ms`;
+export function summaryTable(s: Summary): string {
+  const ci = (c: [number, number] | null) => (c === null ? 'no 95% CI with 20 samples or fewer' : `95% CI ${c[0]}-${c[1]} ms`);
   const rows: Array<[string, string, string]> = [
     ['bare docker run of node (engine floor), p50', `${s.docker_run_node_ms_p50} ms`, 'issue 3: about 300 ms on this machine'],
     ['docker cold-sandbox (new container), p50', `${s.docker_cold_sandbox_ms_p50} ms`, ci(s.ci95.cold_sandbox)],
@@ -242,9 +241,7 @@ export function formatTable(s: Summary): string {
     const ratio = s.chain5_grouped_ms_p50 ? ` (${(s.chain5_perfunction_ms_p50 / s.chain5_grouped_ms_p50).toFixed(1)}x grouped; target >= 5x)` : '';
     rows.push(['warm 5-step chain, preset per-function, p50', `${s.chain5_perfunction_ms_p50} ms`, ratio.trim()]);
   }
-  const w0 = Math.max(...rows.map((r) => r[0].length));
-  const w1 = Math.max(...rows.map((r) => r[1].length));
-  return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`).join('\n');
+  return formatTable(null, rows, { align: ['left', 'right', 'left'] });
 }
 
 async function main(): Promise<void> {
@@ -259,9 +256,7 @@ async function main(): Promise<void> {
     docker: { engine: await engineVersion(docker), image: image.tag, limits: new DockerBackend().describeLimits() },
   });
   const samples = await measure(sizes, docker, image.tag, progress);
-  const runDir = await writeBenchRun(manifest, samples, values.out);
-  const summary = summarize(samples);
-  printBench(summary, formatTable(summary), runDir);
+  await recordAndReport(manifest, samples, values.out, summarize, summaryTable);
 }
 
 

@@ -49,6 +49,12 @@ describe('Azure Functions 2019 trace', () => {
     expect(() => parseAzureTrace('HashOwner,HashApp,HashFunction,Trigger,1,3\n')).toThrow(/minute column 2/);
     expect(() => parseAzureTrace('HashOwner,HashApp,HashFunction,Trigger,1,2\no,a,f,http,1\n')).toThrow(/line 2 .* 5 cells/);
     expect(() => parseAzureTrace('HashOwner,HashApp,HashFunction,Trigger,1,2\no,a,f,http,1,x\n')).toThrow(/minute 2 .*"x" is not a count/);
+    expect(() => parseAzureTrace('HashOwner,HashApp,HashFunction,Trigger,1,2\no,a,f,http,1,\n')).toThrow(/line 2, minute 2 .*"" is not a count/);
+    expect(() => parseAzureTrace('HashOwner,HashApp,HashFunction,Trigger,1,2\no,a,f,http,1,-1\n')).toThrow(/minute 2 .*"-1" is not a count/);
+    expect(() => parseAzureTrace('HashOwner,HashApp,HashFunction,Trigger,1\no,a,f,http,1\no,"a,b",f,http,1\n')).toThrow(/line 3 .* has quotes/);
+    expect(() => parseAzureTrace('HashOwner,HashApp,HashFunction,Trigger\n')).toThrow(/no minute columns/);
+    expect(() => parseAzureTrace('\n\n')).toThrow(/is empty/);
+    expect(() => parseAzureTrace('a,b\n1,2\n')).toThrow(expect.objectContaining({ code: 'MF_CONFIG_INVALID', message: expect.stringMatching(/column 1 is "a"/) }));
     expect(() => fromAzureTrace(CSV, { minutes: 6, spread: 'uniform', seed: 1, scale: 1 })).toThrow(/within 1..5/);
     expect(() => fromAzureTrace(CSV, { minutes: 5, functionRow: 9, spread: 'uniform', seed: 1, scale: 1 })).toThrow(/no function row 9/);
   });

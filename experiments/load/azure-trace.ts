@@ -4,50 +4,18 @@
  * `invocations_per_function_md.anon.dNN.csv`, with the header `HashOwner,HashApp,HashFunction,Trigger,1,2,...,1440`
  * and one row per function and day; column `m` holds the invocations in minute m of the day (UTC).
  * The trace gives counts per minute only, so the arrival times within a minute are drawn from a seeded distribution.
+ * The one parser of the format is workloads/spiky/schedules.ts (the spiky workload ships a slice of it); it is
+ * re-exported here as part of the load module.
  */
 import { MfError } from '../../platform/errors.js';
 import { assertSeed, exponential, seededRng, type Rng } from '../../report/stats/random.js';
+import { parseAzureTrace, type AzureTraceRow } from '../../workloads/spiky/schedules.js';
 import { SCHEDULE_FORMAT, type Schedule, type SchedulePhase } from './schedule.js';
 
-export interface AzureTraceRow {
-  hashOwner: string;
-  hashApp: string;
-  hashFunction: string;
-  trigger: string;
-  /** counts[m - 1] = invocations in minute m. */
-  counts: number[];
-}
-
-const KEY_COLUMNS = ['HashOwner', 'HashApp', 'HashFunction', 'Trigger'] as const;
+export { parseAzureTrace, type AzureTraceRow };
 
 function bad(message: string, details: Record<string, unknown> = {}): MfError {
   return new MfError('MF_CONFIG_INVALID', message, details);
-}
-
-/** Parses the CSV text (plain comma-separated, no quoting: the trace's hashes and trigger names have no commas). */
-export function parseAzureTrace(csvText: string): AzureTraceRow[] {
-  const lines = csvText.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const header = lines[0]?.split(',').map((c) => c.trim());
-  if (header === undefined) throw bad('the Azure trace CSV is empty');
-  KEY_COLUMNS.forEach((name, i) => {
-    if (header[i] !== name) throw bad(`the Azure trace CSV must start with the columns ${KEY_COLUMNS.join(',')}; column ${i + 1} is "${header[i] ?? ''}"`, { header: header.slice(0, 6) });
-  });
-  const minutes = header.slice(KEY_COLUMNS.length);
-  if (minutes.length === 0) throw bad('the Azure trace CSV has no minute columns');
-  minutes.forEach((m, i) => {
-    if (m !== String(i + 1)) throw bad(`minute column ${i + 1} of the Azure trace CSV is named "${m}"; expected "${i + 1}"`, { column: KEY_COLUMNS.length + i + 1 });
-  });
-  return lines.slice(1).map((line, r) => {
-    if (line.includes('"')) throw bad(`line ${r + 2} of the Azure trace CSV has quotes, which this format never has`, { line: r + 2 });
-    const cells = line.split(',').map((c) => c.trim());
-    if (cells.length !== header.length) throw bad(`line ${r + 2} of the Azure trace CSV has ${cells.length} cells; the header has ${header.length}`, { line: r + 2 });
-    const counts = cells.slice(KEY_COLUMNS.length).map((c, i) => {
-      const v = Number(c);
-      if (c === '' || !Number.isInteger(v) || v < 0) throw bad(`line ${r + 2}, minute ${i + 1} of the Azure trace CSV: "${c}" is not a count`, { line: r + 2, minute: i + 1 });
-      return v;
-    });
-    return { hashOwner: cells[0] as string, hashApp: cells[1] as string, hashFunction: cells[2] as string, trigger: cells[3] as string, counts };
-  });
 }
 
 export interface AzureTraceOptions {

@@ -16,7 +16,7 @@ import { MicroFunctionsClient } from '../../platform/sdk/client.js';
 import type { Execution, FunctionInvocation } from '../../platform/sdk/types.js';
 import type { PlatformHandle } from '../../platform/frontend/index.js';
 import { descendants, pssBytes, rssBytes } from '../proc.js';
-import { BaseAdapter, type Deployment, type HookAnswer, type PlatformMetrics, type ProcessSample, type SendStamps } from '../types.js';
+import { BaseAdapter, type Deployment, type HookAnswer, type ProcessSample, type ResourceSnapshot, type SendStamps } from '../types.js';
 
 export interface MicroFunctionsOptions {
   /** Sandbox backend of an embedded platform (default `process`). For a remote one: what its records must say. */
@@ -178,7 +178,7 @@ export class MicroFunctionsAdapter extends BaseAdapter {
     await this.#client.reclaim(deployment.app);
   }
 
-  protected async doCollectMetrics(): Promise<PlatformMetrics> {
+  protected async doCollectMetrics(): Promise<ResourceSnapshot> {
     const at = now();
     const apps = await this.#client.listApps();
     const sandboxes = apps.flatMap((a) =>

@@ -28,7 +28,7 @@ import { compileStateMachine } from '../../platform/asl/validate.js';
 import { connectDocker, type Docker } from '../../platform/sandbox/docker/engine.js';
 import { formatOwner } from '../../platform/sandbox/docker/owner.js';
 import { describeStorageHost, resolveStorageHost, STORAGE_OPTION_KEYS, StorageHost, storageKey, type ResolvedStorageHost, type StorageHostOptions } from '../storage-host.js';
-import { BaseAdapter, type Deployment, type HookAnswer, type PlatformMetrics, type PlatformReport, type SendStamps } from '../types.js';
+import { BaseAdapter, type Deployment, type HookAnswer, type PlatformReport, type ResourceSnapshot, type SendStamps } from '../types.js';
 import { recordFrom, headerBag, factsOf } from './evidence.js';
 import { GatewayClient, parsePrometheus, type FunctionDeployment } from './gateway.js';
 import { baseImage, buildAppImage, planAppImage, pushImage, removeImage, type RegistryAuth } from './image.js';
@@ -176,8 +176,8 @@ export interface GatewayMetrics {
   seconds: Array<{ function: string; count: number; sum: number }>;
 }
 
-/** PlatformMetrics plus what OpenFaaS reports: replicas per function and the gateway's metrics (null when unreachable). */
-export interface OpenFaasMetrics extends PlatformMetrics {
+/** ResourceSnapshot plus what OpenFaaS reports: replicas per function and the gateway's metrics (null when unreachable). */
+export interface OpenFaasMetrics extends ResourceSnapshot {
   replicas: Array<{ app: string; function: string; replicas: number | null; available: number | null; invocationCount: number | null }>;
   gateway: GatewayMetrics | null;
 }
@@ -486,7 +486,7 @@ export class OpenFaasAdapter extends BaseAdapter {
     }
     const listed = await this.#gw.list().catch(() => []);
     const replicas: OpenFaasMetrics['replicas'] = [];
-    const sandboxes: PlatformMetrics['sandboxes'] = [];
+    const sandboxes: ResourceSnapshot['sandboxes'] = [];
     for (const [svc, who] of ours) {
       const st = listed.find((s) => s.name === svc);
       replicas.push({ app: who.app, function: svc, replicas: st?.replicas ?? null, available: st?.availableReplicas ?? null, invocationCount: st?.invocationCount ?? null });

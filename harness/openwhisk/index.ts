@@ -19,7 +19,7 @@ import type { AppManifest, FunctionManifest } from '../../platform/manifest.js';
 import type { ExecutionTimestamps, InvocationRecord } from '../../platform/records.js';
 import { describeStorageHost, StorageHost, storageKey } from '../storage-host.js';
 import type { StorageGrant } from '../../platform/storage/service-protocol.js';
-import { BaseAdapter, type Deployment, type HookAnswer, type PlatformMetrics, type PlatformReport, type SendStamps } from '../types.js';
+import { BaseAdapter, type Deployment, type HookAnswer, type PlatformReport, type ResourceSnapshot, type SendStamps } from '../types.js';
 import { resolveOpenWhiskOptions, type OpenWhiskOptions, type ResolvedOpenWhiskOptions } from './config.js';
 import { conductorZip, functionZip } from './package.js';
 import { EVENT_KEY, failureOf, metaOf, outputOf } from './wire.js';
@@ -310,7 +310,7 @@ export class OpenWhiskAdapter extends BaseAdapter {
    * wrapper) that served one of this adapter's activations within the keep-alive window: an estimate of what is
    * warm. The activation records themselves are fetched in bulk and kept (`activations`, `fetchActivations()`).
    */
-  protected async doCollectMetrics(): Promise<PlatformMetrics> {
+  protected async doCollectMetrics(): Promise<ResourceSnapshot> {
     const at = now();
     const activations = await this.fetchActivations();
     const appOf = new Map([...this.#apps.values()].map((a) => [a.pkg, a.pkg]));

@@ -24,7 +24,6 @@ import type {
   ResultPathSpec,
   Retrier,
   Selector,
-  State,
   StateMachine,
   SubMachine,
   SucceedState,

@@ -29,7 +29,11 @@ export interface InvokeOptions {
   storage?: FunctionStorage;
 }
 
-export type InvocationOutcome = { ok: true; value: unknown } | { ok: false; error: LambdaError };
+/**
+ * What the handler returned: its value, or the Lambda error it failed with. (The record's InvocationOutcome,
+ * platform/records.ts, is the platform's view of the whole invocation, including timeouts and crashes.)
+ */
+export type HandlerResult = { ok: true; value: unknown } | { ok: false; error: LambdaError };
 
 export interface HandlerOutcome {
   /** Epoch ms just before the handler was called. */
@@ -38,7 +42,7 @@ export interface HandlerOutcome {
   handlerEnd: number;
   /** The lines the function logged during the invocation (bounded; see logs.ts). */
   logs: LogLine[];
-  outcome: InvocationOutcome;
+  outcome: HandlerResult;
 }
 
 /** The `context` object a handler receives (Lambda's fields plus our `executionId` and `log`). */
@@ -113,7 +117,7 @@ export function invokeHandler(
     let finished = false;
     let handlerStart = 0;
 
-    const finish = (outcome: InvocationOutcome): void => {
+    const finish = (outcome: HandlerResult): void => {
       if (finished) return;
       finished = true;
       const handlerEnd = now();

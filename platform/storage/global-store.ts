@@ -21,10 +21,10 @@ export class AppStore {
   private journal: WriteStream | null = null;
   private entries = 0;
 
-  private constructor(private readonly dir: string) {}
+  private constructor() {}
 
   static async open(dir: string): Promise<AppStore> {
-    const store = new AppStore(dir);
+    const store = new AppStore();
     await mkdir(dir, { recursive: true });
     const path = join(dir, 'journal.jsonl');
     if (existsSync(path)) {

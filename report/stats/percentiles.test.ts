@@ -15,6 +15,31 @@ describe('exact percentiles (nearest rank)', () => {
     expect(exactPercentile([], 50)).toBeNaN();
     expect(() => exactPercentile(xs, 0)).toThrow(RangeError);
   });
+
+  // A fixed sample, deliberately unsorted: sorted it is 1..10 with 10 values.
+  const oneToTen = [7, 3, 10, 1, 9, 2, 8, 4, 6, 5];
+  it.each([
+    [10, 1],
+    [11, 2],
+    [50, 5],
+    [51, 6],
+    [90, 9],
+    [91, 10],
+    [99, 10],
+    [100, 10],
+  ])('p%d of 1..10 is %d', (p, expected) => {
+    expect(exactPercentile(oneToTen, p)).toBe(expected);
+  });
+
+  it('handle one value and fractions, leave the input in its order, and reject p outside (0, 100]', () => {
+    expect(exactPercentile([4.5], 99)).toBe(4.5);
+    expect(exactPercentile([0.25, 0.125, 0.5], 50)).toBe(0.25);
+    const copy = [...oneToTen];
+    exactPercentiles(oneToTen, [50, 99]);
+    expect(oneToTen).toEqual(copy);
+    expect(() => exactPercentile(oneToTen, 101)).toThrow(RangeError);
+    expect(() => exactPercentile(oneToTen, Number.NaN)).toThrow(RangeError);
+  });
 });
 
 describe('histograms', () => {

@@ -25,13 +25,14 @@ export interface RateSchedule {
   rates: number[];
 }
 
+/** One data row of an Azure Functions 2019 per-minute trace: one function on one day. */
 export interface AzureTraceRow {
-  owner: string;
-  app: string;
-  function: string;
+  hashOwner: string;
+  hashApp: string;
+  hashFunction: string;
   trigger: string;
-  /** Invocations in minute 1, 2, ... */
-  perMinute: number[];
+  /** counts[m - 1] = invocations in minute m. */
+  counts: number[];
 }
 
 export const RATE_SCHEDULES = ['nfv-spike', 'befaas-spike', 'cold-to-spike'] as const;
@@ -49,20 +50,39 @@ export function loadRateSchedule(name: (typeof RATE_SCHEDULES)[number]): RateSch
   return s;
 }
 
-/** Parses a trace slice in the Azure Functions 2019 per-minute format. */
-export function parseAzureTrace(text: string): AzureTraceRow[] {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const header = (lines[0] ?? '').split(',');
-  if (header.slice(0, 4).join(',') !== 'HashOwner,HashApp,HashFunction,Trigger' || header.slice(4).some((h, i) => h !== String(i + 1))) {
-    throw new MfError('MF_BAD_REQUEST', 'not an Azure Functions 2019 per-minute trace: the header must be HashOwner,HashApp,HashFunction,Trigger,1,2,...', {});
-  }
-  return lines.slice(1).map((line, i) => {
-    const cells = line.split(',');
-    const perMinute = cells.slice(4).map(Number);
-    if (cells.length !== header.length || perMinute.some((n) => !Number.isInteger(n) || n < 0)) {
-      throw new MfError('MF_BAD_REQUEST', `Azure trace row ${i + 1}: expected ${header.length} cells with non-negative integer counts`, { row: i + 1 });
-    }
-    return { owner: cells[0] ?? '', app: cells[1] ?? '', function: cells[2] ?? '', trigger: cells[3] ?? '', perMinute };
+const AZURE_KEY_COLUMNS = ['HashOwner', 'HashApp', 'HashFunction', 'Trigger'] as const;
+
+function badTrace(message: string, details: Record<string, unknown> = {}): MfError {
+  return new MfError('MF_CONFIG_INVALID', message, details);
+}
+
+/**
+ * Parses a trace in the Azure Functions 2019 per-minute format (the shipped slice, or a real day's file of any
+ * number of minute columns). Plain comma-separated, no quoting: the trace's hashes and trigger names have no commas.
+ * A malformed file is an MF_CONFIG_INVALID error naming the line and column or minute.
+ */
+export function parseAzureTrace(csvText: string): AzureTraceRow[] {
+  const lines = csvText.split(/\r?\n/).filter((l) => l.trim() !== '');
+  const header = lines[0]?.split(',').map((c) => c.trim());
+  if (header === undefined) throw badTrace('the Azure trace CSV is empty');
+  AZURE_KEY_COLUMNS.forEach((name, i) => {
+    if (header[i] !== name) throw badTrace(`the Azure trace CSV must start with the columns ${AZURE_KEY_COLUMNS.join(',')}; column ${i + 1} is "${header[i] ?? ''}"`, { header: header.slice(0, 6) });
+  });
+  const minutes = header.slice(AZURE_KEY_COLUMNS.length);
+  if (minutes.length === 0) throw badTrace('the Azure trace CSV has no minute columns');
+  minutes.forEach((m, i) => {
+    if (m !== String(i + 1)) throw badTrace(`minute column ${i + 1} of the Azure trace CSV is named "${m}"; expected "${i + 1}"`, { column: AZURE_KEY_COLUMNS.length + i + 1 });
+  });
+  return lines.slice(1).map((line, r) => {
+    if (line.includes('"')) throw badTrace(`line ${r + 2} of the Azure trace CSV has quotes, which this format never has`, { line: r + 2 });
+    const cells = line.split(',').map((c) => c.trim());
+    if (cells.length !== header.length) throw badTrace(`line ${r + 2} of the Azure trace CSV has ${cells.length} cells; the header has ${header.length}`, { line: r + 2 });
+    const counts = cells.slice(AZURE_KEY_COLUMNS.length).map((c, i) => {
+      const v = Number(c);
+      if (c === '' || !Number.isInteger(v) || v < 0) throw badTrace(`line ${r + 2}, minute ${i + 1} of the Azure trace CSV: "${c}" is not a count`, { line: r + 2, minute: i + 1 });
+      return v;
+    });
+    return { hashOwner: cells[0] as string, hashApp: cells[1] as string, hashFunction: cells[2] as string, trigger: cells[3] as string, counts };
   });
 }
 
