@@ -3,11 +3,11 @@
  * (MicroFunctions embedded or remote, and later OpenWhisk and OpenFaaS). Experiments only ever talk to this
  * interface, so a new platform is a new adapter, never a change to an experiment (docs/adapters.md).
  *
- * The base class owns the lifecycle (conventions #2): the public methods check arguments and state (closed? a
+ * The base class owns the lifecycle (docs/conventions.md#2): the public methods check arguments and state (closed? a
  * deployment that was removed or belongs to another adapter? an unknown function?) and then call the protected
  * `do*` hooks, which subclasses implement without repeating any check.
  *
- * Measuring only records (conventions #6): an adapter call returns a `CallResult` holding the client's three
+ * Measuring only records (docs/conventions.md#6): an adapter call returns a `CallResult` holding the client's three
  * timestamps (intended send, actual send, receive) apart from what the platform reported about itself (its
  * execution timestamps and one InvocationRecord per function invocation, when the platform gives them).
  */
@@ -37,7 +37,7 @@ export interface PlatformReport {
 }
 
 /**
- * The outcome of one request as the client saw it (a discriminated union, conventions #9):
+ * The outcome of one request as the client saw it (a discriminated union, docs/conventions.md#9):
  * - `ok`: the platform answered with success and the output passed the workload's validator;
  * - `invalid`: success, but the output failed the validator (`reason` names the first difference);
  * - `failed`: the platform answered that the execution failed (an ASL error and cause);
@@ -49,7 +49,7 @@ export type CallOutcome =
   | { state: 'failed'; error: string; cause: string }
   | { state: 'error'; code: string; message: string };
 
-/** The result of one adapter call: client timing and platform report kept apart (conventions #8). */
+/** The result of one adapter call: client timing and platform report kept apart (docs/conventions.md#8). */
 export interface CallResult {
   kind: 'execution' | 'invocation';
   /** The workflow executed, or the function invoked. */

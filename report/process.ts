@@ -1,5 +1,5 @@
 /**
- * The processing step (conventions #7): from a run directory's stored raw records to everything derived — the flat
+ * The processing step (docs/conventions.md#7): from a run directory's stored raw records to everything derived — the flat
  * metric stream (records.jsonl), CSV tables, summary.json, figures (vega-lite spec, SVG, PNG) and the HTML report.
  * It never measures, so `mfbench report <run-dir>` redraws a figure without rerunning, and gives the same CSV.
  */

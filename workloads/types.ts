@@ -1,5 +1,5 @@
 /**
- * A workload is one self-describing folder (conventions #5): its functions, the app it deploys (functions +
+ * A workload is one self-describing folder (docs/conventions.md#5): its functions, the app it deploys (functions +
  * workflows), its input sizes, a deterministic input generator and an output validator.
  */
 import type { AppManifest } from '../platform/manifest.js';

@@ -20,7 +20,7 @@ interface ConfigOption {
 
 /**
  * Every UserConfig key mapped to its flag: `satisfies Record<keyof UserConfig, …>` makes a new config key a type
- * error here until it has a flag (conventions #4). Defaults are not repeated: resolveConfig owns them, the help text
+ * error here until it has a flag (docs/conventions.md#4). Defaults are not repeated: resolveConfig owns them, the help text
  * only shows them.
  */
 export const CONFIG_OPTIONS = {

@@ -1,6 +1,6 @@
 /**
  * The demo's measuring loop: executes a workload's default workflow and keeps one sample per execution.
- * Only timestamps and facts are taken here; summary.ts computes, format.ts prints (conventions #6).
+ * Only timestamps and facts are taken here; summary.ts computes, format.ts prints (docs/conventions.md#6).
  */
 import { performance } from 'node:perf_hooks';
 import { toMfError } from '../../platform/errors.js';

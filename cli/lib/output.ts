@@ -1,5 +1,5 @@
 /**
- * Where the CLI writes (conventions #13): the result on stdout (only JSON with --json), everything meant for a
+ * Where the CLI writes (docs/conventions.md#13): the result on stdout (only JSON with --json), everything meant for a
  * person (progress, summaries, errors) on stderr.
  */
 import { MfError } from '../../platform/errors.js';

@@ -1,5 +1,5 @@
 /**
- * Did a run keep to its schedule? A pure check over the per-request send times (CONVENTIONS #11): the run is flagged
+ * Did a run keep to its schedule? A pure check over the per-request send times (docs/conventions.md#11): the run is flagged
  * when the number of issued requests differs from the intended number by more than 10%, or when more than 10% of
  * the issued requests left later than a lag tolerance after their intended time. docs/load.md explains the bounds.
  */

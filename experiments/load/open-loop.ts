@@ -1,5 +1,5 @@
 /**
- * The open-loop runner (CONVENTIONS #11; docs/load.md): every request is fired at its intended time from the
+ * The open-loop runner (docs/conventions.md#11; docs/load.md): every request is fired at its intended time from the
  * schedule, whether or not earlier requests have been answered, so a slow server cannot slow the arrivals down and
  * hide its queueing (no coordinated omission). Latency is measured from the intended send time. The runner only
  * records timestamps (platform/clock.ts) and outcomes; `checkDrift` judges afterwards whether the run kept to the

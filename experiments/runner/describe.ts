@@ -72,7 +72,7 @@ export function e2eMs(r: RawRecord): number {
   return receive - intendedSend;
 }
 
-/** Why a request is left out of a figure's statistics, or null when it counts (conventions #8: kept, counted apart). */
+/** Why a request is left out of a figure's statistics, or null when it counts (docs/conventions.md#8: kept, counted apart). */
 export function exclusion(r: RawRecord): 'warmup' | 'failed' | 'wrong-temperature' | null {
   if (r.warmup) return 'warmup';
   if (r.outcome !== 'ok') return 'failed';

@@ -1,5 +1,5 @@
 /**
- * Progress for a person, on stderr only (conventions #13): a cli-progress bar when stderr is a terminal, plain lines
+ * Progress for a person, on stderr only (docs/conventions.md#13): a cli-progress bar when stderr is a terminal, plain lines
  * otherwise (CI logs, pipes), and nothing at all when silenced.
  */
 import cliProgress from 'cli-progress';

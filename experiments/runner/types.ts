@@ -1,7 +1,7 @@
 /**
  * What an experiment is, what it stores, and what the runner gives it (docs/experiments.md).
  *
- * An experiment has two halves that never meet (conventions #6, #7):
+ * An experiment has two halves that never meet (docs/conventions.md#6, #7):
  * - `run` measures: it drives platform adapters and appends one raw record per request to the run directory;
  * - `process` computes: a pure function from the stored raw records to metrics and tables; `chart` turns the
  *   tables into a vega-lite spec. Both run again from stored records alone (`mfbench report <run-dir>`).

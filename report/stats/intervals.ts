@@ -1,5 +1,5 @@
 /**
- * Confidence intervals (CONVENTIONS #10): Student-t for the mean, and Le Boudec's non-parametric order-statistic
+ * Confidence intervals (docs/conventions.md#10): Student-t for the mean, and Le Boudec's non-parametric order-statistic
  * interval for the median. Pure functions over plain numbers; docs/statistics.md gives the formulas and sources.
  */
 import { mean as ssMean, median as ssMedian, sampleStandardDeviation } from 'simple-statistics';
@@ -62,7 +62,7 @@ export const LE_BOUDEC_TABLE_95: Readonly<Record<number, readonly [number, numbe
   63: [24, 40], 64: [24, 40], 65: [25, 41], 66: [25, 41], 67: [26, 42], 68: [26, 43], 69: [26, 44], 70: [27, 44],
 });
 
-/** The smallest n for which the median interval is reported (CONVENTIONS #10: "Le Boudec ... for medians (n > 20)"). */
+/** The smallest n for which the median interval is reported (docs/conventions.md#10: the Le Boudec median interval only for n > 20). */
 export const MEDIAN_CI_MIN_N = 21;
 
 /** Exact coverage of [x_(j), x_(k)] as an interval for the median: P(j <= B <= k-1), B ~ Binomial(n, 1/2). */

@@ -1,5 +1,5 @@
 /**
- * Percentiles, two ways (CONVENTIONS #10: merge histograms, never average percentiles):
+ * Percentiles, two ways (docs/conventions.md#10: merge histograms, never average percentiles):
  * - exact, from raw samples: the nearest-rank definition, x_(⌈p/100 · n⌉), always an observed value;
  * - from HdrHistograms (hdr-histogram-js), for samples kept per worker or per time window as histograms: merge the
  *   histograms, then read the percentile. Values are recorded as integer microseconds with 3 significant digits,

@@ -1,5 +1,5 @@
 /**
- * Summaries of labelled samples (CONVENTIONS #8): failures and warm-up are counted apart and never mixed into the
+ * Summaries of labelled samples (docs/conventions.md#8): failures and warm-up are counted apart and never mixed into the
  * statistics; everything else is mean ± Student-t CI, median ± Le Boudec CI, and exact nearest-rank p90/p99.
  */
 import { DEFAULT_LEVEL, meanCI, medianCI, type Estimate } from './intervals.js';
