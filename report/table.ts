@@ -1,7 +1,7 @@
 /**
  * Plain-text tables for the terminal: columns padded with spaces, numbers right-aligned. No colours.
  * The testbed's one table formatter: the CLI (through cli/lib/table.ts) and the benchmark scripts (experiments/bench)
- * both print with it. It only lays out values computed before (conventions #6: nothing here measures or computes).
+ * both print with it. It only lays out values computed before (docs/conventions.md#6: nothing here measures or computes).
  */
 
 export type Cell = string | number | null | undefined;
