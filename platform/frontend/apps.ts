@@ -80,10 +80,6 @@ export class AppRegistry {
     this.apps.delete(name);
   }
 
-  names(): string[] {
-    return [...this.apps.keys()];
-  }
-
   all(): DeployedApp[] {
     return [...this.apps.values()];
   }

@@ -170,7 +170,7 @@ export class Platform {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
-    await Promise.all(this.apps.names().map((name) => this.deleteApp(name).catch(() => undefined)));
+    await Promise.all(this.apps.all().map((app) => this.deleteApp(app.name).catch(() => undefined)));
     const { backend, transport, bus, storage, runDir } = this.parts;
     await backend.close();
     await transport.close();
