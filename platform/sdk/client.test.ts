@@ -59,6 +59,36 @@ describe('MicroFunctionsClient without a platform', () => {
     }
   });
 
+  it('sends an idempotent call again, once, when the connection is reset under it; never a POST', async () => {
+    // A server that resets the first connection after reading the request, then answers every later one.
+    let connections = 0;
+    const server: Server = createServer((socket) => {
+      const n = ++connections;
+      socket.once('data', () => {
+        if (n === 1) {
+          socket.resetAndDestroy();
+          return;
+        }
+        socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: close\r\n\r\n{"apps":[]}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const client = new MicroFunctionsClient({ url: `http://127.0.0.1:${port}` });
+    try {
+      expect(await client.listApps()).toEqual([]);
+      expect(connections).toBe(2);
+
+      connections = 0;
+      const e = await caught(client.execute('app', 'main', { n: 1 }, { mode: 'async' }));
+      expect(e.code).toBe('MF_PLATFORM_UNREACHABLE');
+      expect(e.message).toMatch(/closed the connection during POST/);
+      expect(connections).toBe(1);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('rejects a URL that is not http(s)', () => {
     expect(() => new MicroFunctionsClient({ url: 'not a url' })).toThrow(/not a valid platform URL/);
     expect(() => new MicroFunctionsClient({ url: 'ftp://x' })).toThrow(/must be http/);

@@ -42,6 +42,15 @@ const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 /** Network error codes that mean nothing is listening (or nothing can be reached) at the URL. */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 
+/** Methods that mean the same when sent twice (RFC 9110 §9.2.2), so a reset connection may be retried once. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+function isReset(err: unknown): boolean {
+  const code = errCode((err as { cause?: unknown }).cause) ?? errCode(err);
+  return code !== undefined && RESET_CODES.has(code);
+}
+
 export class MicroFunctionsClient {
   readonly url: string;
   readonly #token: string | undefined;
@@ -150,11 +159,17 @@ export class MicroFunctionsClient {
     const target = this.url + path;
     let res: Response;
     let text: string;
-    try {
-      res = await fetch(target, { method, headers, body: payload, signal: AbortSignal.timeout(this.#timeoutMs) });
-      text = await res.text();
-    } catch (err) {
-      throw this.#networkError(err, method, path, payload);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await fetch(target, { method, headers, body: payload, signal: AbortSignal.timeout(this.#timeoutMs) });
+        text = await res.text();
+        break;
+      } catch (err) {
+        // A reused keep-alive connection can be reset under the request (the server closed it, or a busy machine
+        // dropped it). An idempotent call is safe to send again, once; undici opens a fresh connection for it.
+        if (attempt === 1 && IDEMPOTENT.has(method) && isReset(err)) continue;
+        throw this.#networkError(err, method, path, payload);
+      }
     }
     if (res.ok) return { status: res.status, text };
     throw errorFromResponse(res.status, text, method, path, this.url);
