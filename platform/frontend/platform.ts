@@ -15,6 +15,7 @@ import type { SandboxBackend } from '../sandbox/backend.js';
 import type { GlobalStorage } from '../storage/global-store.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import type { GlobalBus } from '../bus/global/index.js';
+import { AppUsers } from './app-users.js';
 import { DeployedApp, type AppLogLine, type AppRegistry } from './apps.js';
 import { prepareApp } from './deploy.js';
 import { executionView, type ExecutionStore, type ExecutionView, type StoredExecution } from './executions.js';
@@ -48,6 +49,8 @@ export class Platform {
   private readonly apps: AppRegistry;
   private readonly executions: ExecutionStore;
   private readonly sandboxEnvironment: SandboxEnvironment;
+  /** Each app's own OS user when the platform runs as root (docs/security.md). */
+  private readonly users = new AppUsers();
   /** Reclaims idle sandboxes after keep-alive. */
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
@@ -64,6 +67,9 @@ export class Platform {
       workflowsInSandbox: placement.workflowsInSandbox,
       storage: (app, op) => this.storageFor(app, op),
       checkpoints: (items) => placement.checkpoints(items),
+      output: (app, line, stream) => {
+        if (this.apps.has(app)) this.apps.get(app).keepOutput(line, stream);
+      },
     };
     this.sweeper = setInterval(() => {
       for (const app of this.apps.all()) app.sandboxes.reclaimIdle();
@@ -79,7 +85,7 @@ export class Platform {
     if (typeof name === 'string' && this.apps.has(name)) {
       throw new MfError('MF_APP_EXISTS', `an app named "${name}" is already deployed; delete it first`, { app: name });
     }
-    const prepared = await prepareApp(manifest, this.config, join(this.parts.runDir, 'apps'));
+    const prepared = await prepareApp(manifest, this.config, join(this.parts.runDir, 'apps'), (app) => this.users.forApp(app));
     if (this.apps.has(prepared.name)) {
       // Lost a race with a concurrent deploy of the same name.
       if (prepared.codeRoot) await rm(prepared.codeRoot, { recursive: true, force: true });
@@ -113,6 +119,7 @@ export class Platform {
     this.metrics.apps.set(this.apps.size);
     await app.sandboxes.destroyAll({ close: true });
     if (app.prepared.codeRoot) await rm(app.prepared.codeRoot, { recursive: true, force: true });
+    this.users.release(name);
   }
 
   /** Destroys every sandbox of the app (the app stays deployed), so that its next execution starts cold. */

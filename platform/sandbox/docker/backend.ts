@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { dirname, resolve, sep } from 'node:path';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { MfError } from '../../errors.js';
@@ -22,6 +22,9 @@ import { formatOwner, isOrphan, LABEL, processStartTicks, thisHost } from './own
 const DIST_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The project's node_modules (beside dist/), which function code may import packages from. */
 const PROJECT_NODE_MODULES = resolve(DIST_ROOT, '..', 'node_modules');
+
+/** The container's only writable place besides its sandbox folder (its root filesystem is read-only). */
+const TMPFS_SIZE = '64m';
 
 /** Lines of container output kept for error messages. */
 const LOG_TAIL_LINES = 30;
@@ -39,7 +42,7 @@ export interface DockerBackendOptions {
   stopTimeoutSeconds?: number;
   /** Mount the project's node_modules read-only at its host path (functions may import packages from it). */
   mountNodeModules?: boolean;
-  /** Forward container output (agent and worker stdout/stderr) to this process's stderr. */
+  /** Also echo container output (agent and worker stdout/stderr) to this process's stderr, for debugging; it always goes to the app's logs. */
   forwardOutput?: boolean;
   /** Extra node flags for the agent process (e.g. `--cpu-prof`); workers are forked without them. */
   nodeOptions?: string[];
@@ -51,7 +54,7 @@ export const DOCKER_DEFAULTS: Required<Omit<DockerBackendOptions, 'image'>> = Ob
   pidsLimit: 512,
   stopTimeoutSeconds: 1,
   mountNodeModules: true,
-  forwardOutput: true,
+  forwardOutput: false,
   nodeOptions: [],
 });
 
@@ -89,7 +92,7 @@ export class DockerBackend extends SandboxBackend {
   /** The limits and isolation every container of this backend gets (for run manifests). */
   describeLimits(): Record<string, unknown> {
     const o = this.options;
-    return { image: o.image ?? 'content-hash tag of this host', memoryMB: o.memoryMB, cpus: o.cpus, pidsLimit: o.pidsLimit, network: 'none', capDrop: 'ALL', user: 'host uid:gid' };
+    return { image: o.image ?? 'content-hash tag of this host', memoryMB: o.memoryMB, cpus: o.cpus, pidsLimit: o.pidsLimit, network: 'none', capDrop: 'ALL', user: 'the app user (root platforms) or the host uid:gid', rootFilesystem: 'read-only', tmp: `tmpfs ${TMPFS_SIZE}` };
   }
 
   /**
@@ -131,8 +134,8 @@ export class DockerBackend extends SandboxBackend {
         Cmd: [NODE_IN_IMAGE, ...o.nodeOptions, AGENT_MAIN, '--socket', spec.socketPath, '--sandbox-id', spec.sandboxId],
         Env: ['MFBENCH_SANDBOX_BACKEND=docker', 'HOME=/tmp', `PATH=${dirname(NODE_IN_IMAGE)}`],
         WorkingDir: spec.dir,
-        // The host user: files the sandbox writes in its folder belong to whoever runs the platform.
-        User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+        // Never root: the app's own user when the platform is root (its folders belong to that user), else the host user.
+        User: spec.user ? `${spec.user.uid}:${spec.user.gid}` : `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
         Labels: {
           [LABEL.testbed]: '1',
           [LABEL.owner]: this.owner,
@@ -152,6 +155,8 @@ export class DockerBackend extends SandboxBackend {
           NanoCpus: Math.round((spec.cpus ?? o.cpus) * 1e9),
           PidsLimit: o.pidsLimit,
           CapDrop: ['ALL'],
+          ReadonlyRootfs: true,
+          Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${TMPFS_SIZE}` },
           SecurityOpt: ['no-new-privileges'],
           AutoRemove: true,
           LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } },
@@ -162,18 +167,21 @@ export class DockerBackend extends SandboxBackend {
     }
 
     const tail = new LogTail(LOG_TAIL_LINES, o.forwardOutput ? process.stderr : null);
+    const output = { stdout: new PassThrough(), stderr: new PassThrough() };
     let settled = false;
     let exited: Promise<DockerSandboxExit>;
     try {
       // As `docker run` does: attach and wait before start, so no output and no exit can be missed.
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-      docker.modem.demuxStream(stream, tail.writable(), tail.writable());
+      docker.modem.demuxStream(stream, tail.writable(output.stdout), tail.writable(output.stderr));
       const waited: Promise<{ StatusCode?: number }> = container.wait({ condition: 'removed' });
       exited = waited
         .then((r) => exitOf(r.StatusCode ?? null), () => ({ code: null, signal: null }) as SandboxExit)
         .then((exit): DockerSandboxExit => {
           settled = true;
           (stream as unknown as { destroy?: () => void }).destroy?.();
+          output.stdout.end();
+          output.stderr.end();
           return exit.code === 0 ? exit : { ...exit, logTail: tail.lines() };
         });
       await container.start();
@@ -203,6 +211,7 @@ export class DockerBackend extends SandboxBackend {
       backend: this.name,
       pid,
       containerId: container.id,
+      output,
       containerName: `mfbench-${process.pid}-${spec.sandboxId}`,
       exited,
       destroy() {
@@ -296,10 +305,12 @@ class LogTail {
     private readonly echo: NodeJS.WritableStream | null,
   ) {}
 
-  writable(): Writable {
+  /** A sink that keeps the tail and passes every chunk on to `to`. */
+  writable(to: Writable): Writable {
     return new Writable({
       write: (chunk: Buffer, _enc, done) => {
         this.echo?.write(chunk);
+        to.write(chunk);
         const text = this.partial + chunk.toString('utf8');
         const parts = text.split('\n');
         this.partial = parts.pop() ?? '';
