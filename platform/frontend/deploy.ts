@@ -11,7 +11,7 @@ import type { ResolvedConfig } from '../config.js';
 import { MfError } from '../errors.js';
 import { NAME_PATTERN, type AppManifest, type FunctionManifest, type FunctionSpec } from '../manifest.js';
 import type { AppUser } from '../sandbox/backend.js';
-import { makePrivateTo } from './app-users.js';
+import { makeReadOnlyFor } from './app-users.js';
 
 export interface PreparedApp {
   name: string;
@@ -54,7 +54,7 @@ export async function prepareApp(body: unknown, config: ResolvedConfig, appsDir:
       compileStateMachine(definition, { name, functionNames });
     }
     const user = userOf(manifest.name);
-    if (user && wroteCode) await makePrivateTo(codeRoot, user);
+    if (user && wroteCode) await makeReadOnlyFor(codeRoot, user);
     return { name: manifest.name, functions, workflows: manifest.workflows, codeRoot: wroteCode ? codeRoot : null, user };
   } catch (err) {
     if (wroteCode) await rm(codeRoot, { recursive: true, force: true });

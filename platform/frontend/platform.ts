@@ -50,7 +50,7 @@ export class Platform {
   private readonly executions: ExecutionStore;
   private readonly sandboxEnvironment: SandboxEnvironment;
   /** Each app's own OS user when the platform runs as root (docs/security.md). */
-  private readonly users = new AppUsers();
+  private readonly users: AppUsers;
   /** Reclaims idle sandboxes after keep-alive. */
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
@@ -58,6 +58,8 @@ export class Platform {
   constructor(readonly parts: PlatformParts) {
     const { config, backend, runDir, placement } = parts;
     this.config = config;
+    this.users = new AppUsers(config.dataDir);
+    if (this.users.warning) process.stderr.write(`${this.users.warning}\n`);
     this.apps = parts.apps;
     this.executions = parts.executions;
     this.sandboxEnvironment = {
@@ -75,6 +77,11 @@ export class Platform {
       for (const app of this.apps.all()) app.sandboxes.reclaimIdle();
     }, Math.min(1000, (config.keepAliveSeconds * 1000) / 2));
     this.sweeper.unref();
+  }
+
+  /** Whether each app runs as an OS user of its own (a root platform whose data folder they can reach). */
+  get appUsers(): boolean {
+    return this.users.enabled;
   }
 
   // ------------------------------------------------------------------ apps

@@ -35,9 +35,9 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
   await mkdir(config.dataDir, { recursive: true });
   const token = config.token ?? (await loadOrCreateToken(join(config.dataDir, 'token')));
   const runDir = await mkdtemp(join(config.dataDir, 'run-'));
-  if (process.getuid?.() === 0) await keepPlatformFilesPrivate(config.dataDir, runDir);
   const platform = composePlatform(config, runDir);
   try {
+    if (platform.appUsers) await keepPlatformFilesPrivate(config.dataDir, runDir);
     const server = await startHttpServer(platform, config, token);
     let closing: Promise<void> | null = null;
     return {
