@@ -43,6 +43,8 @@ export interface PlatformParts {
   readonly transport: HopTransport;
 }
 
+let warnedOnce = false;
+
 export class Platform {
   readonly config: ResolvedConfig;
   readonly metrics = new PlatformMetrics(() => this.liveSandboxes());
@@ -59,7 +61,10 @@ export class Platform {
     const { config, backend, runDir, placement } = parts;
     this.config = config;
     this.users = new AppUsers(config.dataDir);
-    if (this.users.warning) process.stderr.write(`${this.users.warning}\n`);
+    if (this.users.warning !== null && !warnedOnce) {
+      warnedOnce = true; // once per process: an embedding process may start many platforms in one place
+      process.stderr.write(`${this.users.warning}\n`);
+    }
     this.apps = parts.apps;
     this.executions = parts.executions;
     this.sandboxEnvironment = {
