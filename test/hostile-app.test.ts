@@ -63,6 +63,8 @@ interface Outcome {
   victimAfterReclaim: unknown;
   spyLogs: string[];
   childrenLeft: number[];
+  /** Children the spy started in its own process group that outlived the platform. */
+  groupChildrenLeft: number[];
 }
 
 const MARKER_NAME = `MFBENCH_HOSTILE_${randomBytes(4).toString('hex').toUpperCase()}`;
@@ -72,6 +74,7 @@ async function attack(target: Target): Promise<Outcome> {
   const p = { url: target.url, token: target.token };
   const stdoutMarker = `hostile-stdout-${randomBytes(6).toString('hex')}`;
   const childMarker = `hostile-child-${randomBytes(6).toString('hex')}`;
+  const groupChildMarker = `hostile-group-child-${randomBytes(6).toString('hex')}`;
   const listener = await openListener();
   try {
     const fn = (name: string, file: string) => ({ name, handler: 'index.handler', code: { files: { 'index.mjs': fixture(file) } } });
@@ -99,6 +102,7 @@ async function attack(target: Target): Promise<Outcome> {
       victimPids: roots.flatMap((pid) => [pid, ...descendants(pid)]),
       stdoutMarker,
       childMarker,
+      groupChildMarker,
     };
     const spied = await call(p, 'POST', '/apps/spy/functions/spy/invocations', event);
     expect(spied.body.status, JSON.stringify(spied.body)).toBe('SUCCEEDED');
@@ -110,13 +114,14 @@ async function attack(target: Target): Promise<Outcome> {
     const spyLogs = ((await call(p, 'GET', '/apps/spy/logs')).body.logs as Array<{ message: string }>).map((l) => l.message);
     await target.close();
     const childrenLeft = await settle(() => processesWith(childMarker));
+    const groupChildrenLeft = await settle(() => processesWith(groupChildMarker));
 
     const breached = new Set<Breach>(BREACHES.filter((b) => report[b].breached));
     if (childrenLeft.length > 0) breached.add('leaveChildren');
-    return { report, breached, listenerConnections: listener.connections(), victimAfterReclaim: after.body.output, spyLogs, childrenLeft: childrenLeft.concat() };
+    return { report, breached, listenerConnections: listener.connections(), victimAfterReclaim: after.body.output, spyLogs, childrenLeft, groupChildrenLeft };
   } finally {
     listener.server.close();
-    for (const pid of processesWith(childMarker)) process.kill(pid, 'SIGKILL'); // the plain case leaves one
+    for (const pid of [...processesWith(childMarker), ...processesWith(groupChildMarker)]) process.kill(pid, 'SIGKILL'); // the plain case leaves one
   }
 }
 
@@ -127,6 +132,7 @@ function expectContained(o: Outcome, stdoutOfPlatform: string): void {
   expect(o.listenerConnections).toBe(0);
   expect(o.victimAfterReclaim).toEqual({ version: 'original' });
   expect(o.childrenLeft).toEqual([]);
+  expect(o.groupChildrenLeft).toEqual([]);
   // What the spy printed is in its app's logs, and never in the platform's stdout.
   expect(o.spyLogs.some((l) => l.startsWith('hostile-stdout-'))).toBe(true);
   expect(stdoutOfPlatform).not.toMatch(/hostile-stdout-/);
@@ -196,7 +202,8 @@ describe('hostile app: plain process backend, platform not root', () => {
       ['callManagementApi', 'leaveChildren', 'outboundConnection', 'overwriteOwnCode', 'overwriteVictimCode', 'reachPlatformPort', 'readPlatformEnv', 'readToken', 'readVictimCode', 'readVictimStorage', 'signalVictim'].sort(),
     );
     expect(o.report.readPlatformEnv.detail).toMatch(/proc/);
-    expect(o.victimAfterReclaim).toEqual({ version: 'tampered' }); // not through its own environment: that is scrubbed
+    expect(o.victimAfterReclaim).toEqual({ version: 'tampered' });
+    expect(o.groupChildrenLeft).toEqual([]); // a child in its worker's process group goes with the sandbox // not through its own environment: that is scrubbed
     // What it does stop: a function's own output goes to the app's logs, not into the {url, token} channel.
     expect(o.spyLogs.some((l) => l.startsWith('hostile-stdout-'))).toBe(true);
     expect(target.stdout()).not.toMatch(/hostile-stdout-[0-9a-f]+\n/);

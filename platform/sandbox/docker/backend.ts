@@ -6,13 +6,14 @@
  * sandbox folder. docs/docker.md describes the image, mounts, limits, labels and orphan cleanup.
  */
 import { existsSync } from 'node:fs';
+import { chown } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { dirname, resolve, sep } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { MfError } from '../../errors.js';
-import { SandboxBackend, type Sandbox, type SandboxExit, type SandboxSpec } from '../backend.js';
+import { SandboxBackend, type AppUser, type Sandbox, type SandboxExit, type SandboxSpec } from '../backend.js';
 import { AGENT_MAIN } from '../process-backend.js';
 import { connectDocker, errorText, statusOf, type Docker } from './engine.js';
 import { NODE_IN_IMAGE, requireRuntimeImage } from './image.js';
@@ -22,6 +23,9 @@ import { formatOwner, isOrphan, LABEL, processStartTicks, thisHost } from './own
 const DIST_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The project's node_modules (beside dist/), which function code may import packages from. */
 const PROJECT_NODE_MODULES = resolve(DIST_ROOT, '..', 'node_modules');
+
+/** Whom a container of a root platform runs as when the app has no user of its own: never root. */
+const NOBODY: AppUser = { uid: 65534, gid: 65534 };
 
 /** The container's only writable place besides its sandbox folder (its root filesystem is read-only). */
 const TMPFS_SIZE = '64m';
@@ -92,7 +96,7 @@ export class DockerBackend extends SandboxBackend {
   /** The limits and isolation every container of this backend gets (for run manifests). */
   describeLimits(): Record<string, unknown> {
     const o = this.options;
-    return { image: o.image ?? 'content-hash tag of this host', memoryMB: o.memoryMB, cpus: o.cpus, pidsLimit: o.pidsLimit, network: 'none', capDrop: 'ALL', user: 'the app user (root platforms) or the host uid:gid', rootFilesystem: 'read-only', tmp: `tmpfs ${TMPFS_SIZE}` };
+    return { image: o.image ?? 'content-hash tag of this host', memoryMB: o.memoryMB, cpus: o.cpus, pidsLimit: o.pidsLimit, network: 'none', capDrop: 'ALL', user: 'the app user, or nobody, on root platforms; else the host uid:gid', rootFilesystem: 'read-only', tmp: `tmpfs ${TMPFS_SIZE}` };
   }
 
   /**
@@ -124,6 +128,7 @@ export class DockerBackend extends SandboxBackend {
 
   private async createContainer(spec: SandboxSpec & SpecExtras): Promise<DockerSandbox> {
     const { docker, image } = await this.prepare();
+    const user = await containerUser(spec);
     const o = this.options;
     const memoryBytes = Math.round((spec.memoryMB ?? o.memoryMB) * 2 ** 20);
     let container: Docker.Container;
@@ -135,7 +140,7 @@ export class DockerBackend extends SandboxBackend {
         Env: ['MFBENCH_SANDBOX_BACKEND=docker', 'HOME=/tmp', `PATH=${dirname(NODE_IN_IMAGE)}`],
         WorkingDir: spec.dir,
         // Never root: the app's own user when the platform is root (its folders belong to that user), else the host user.
-        User: spec.user ? `${spec.user.uid}:${spec.user.gid}` : `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+        User: `${user.uid}:${user.gid}`,
         Labels: {
           [LABEL.testbed]: '1',
           [LABEL.owner]: this.owner,
@@ -261,6 +266,18 @@ export class DockerBackend extends SandboxBackend {
     }
     return new MfError('MF_SANDBOX_START_FAILED', `the sandbox container could not be created: ${errorText(err)}`, { sandboxId: spec.sandboxId, app: spec.app, image }, { cause: err });
   }
+}
+
+/**
+ * The container's user: the app's own on a root platform, else the host user, and never root. A root platform whose
+ * apps have no users of their own runs containers as nobody, and hands it the sandbox's folder and socket.
+ */
+async function containerUser(spec: SandboxSpec): Promise<AppUser> {
+  if (spec.user) return spec.user;
+  const host = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  if (host.uid !== 0) return host;
+  for (const path of [spec.dir, spec.socketPath]) await chown(path, NOBODY.uid, NOBODY.gid);
+  return NOBODY;
 }
 
 /** Bind mounts: the sandbox folder read-write, every read path (and dist/, node_modules) read-only, same paths. */
