@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MfError } from '../errors.js';
 import { SandboxBackend, type Sandbox, type SandboxSpec } from './backend.js';
 import { startChildSandbox } from './child-sandbox.js';
 import { AGENT_MAIN } from './process-backend.js';
@@ -30,6 +31,8 @@ export class BwrapBackend extends SandboxBackend {
   readonly name = 'bwrap';
 
   protected async doCreate(spec: SandboxSpec): Promise<Sandbox> {
+    const usable = bwrapUsable();
+    if (!usable.ok) throw new MfError('MF_SANDBOX_START_FAILED', `the bwrap backend cannot start a sandbox: ${usable.detail}`, { sandboxId: spec.sandboxId, app: spec.app, hint: 'run `mfbench doctor`' });
     const args = [...bwrapArgs(spec), process.execPath, AGENT_MAIN, '--socket', spec.socketPath, '--sandbox-id', spec.sandboxId];
     return startChildSandbox(spec, { backend: this.name, command: BWRAP ?? 'bwrap', args, env: sandboxEnv(this.name), user: spec.user });
   }

@@ -10,6 +10,8 @@ import type { AppUser, Sandbox, SandboxExit, SandboxSpec } from './backend.js';
 
 /** How long destroy() waits after SIGTERM before SIGKILL. */
 const KILL_GRACE_MS = 2000;
+/** The end of the sandbox's stderr kept for the error when it fails (bwrap says there why it could not start). */
+const STDERR_TAIL_CHARS = 4096;
 
 export interface ChildSandboxOptions {
   readonly backend: string;
@@ -29,11 +31,16 @@ export async function startChildSandbox(spec: SandboxSpec, o: ChildSandboxOption
     ...(o.user ? { uid: o.user.uid, gid: o.user.gid } : {}),
   });
   const pid = child.pid;
+  let stderrTail = '';
+  child.stderr.on('data', (chunk: Buffer | string) => {
+    stderrTail = (stderrTail + chunk.toString()).slice(-STDERR_TAIL_CHARS);
+  });
   const exited = new Promise<SandboxExit>((resolve) => {
     child.once('exit', (code, signal) => {
       // The root is gone; whatever it left in its group goes with it.
       if (pid !== undefined) signalGroup(pid, 'SIGKILL');
-      resolve({ code, signal });
+      const failed = code !== 0 && stderrTail !== '';
+      resolve(failed ? { code, signal, logTail: stderrTail.trimEnd().split('\n').slice(-20) } : { code, signal });
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -276,7 +276,7 @@ async function containerUser(spec: SandboxSpec): Promise<AppUser> {
   if (spec.user) return spec.user;
   const host = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
   if (host.uid !== 0) return host;
-  for (const path of [spec.dir, spec.socketPath]) await chown(path, NOBODY.uid, NOBODY.gid);
+  for (const path of [spec.dir, spec.socketPath]) if (existsSync(path)) await chown(path, NOBODY.uid, NOBODY.gid);
   return NOBODY;
 }
 
