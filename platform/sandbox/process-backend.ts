@@ -6,6 +6,8 @@
  * else, functions run as the platform's user: docs/security.md lists what that does not stop.
  */
 import { existsSync } from 'node:fs';
+import { chown, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SandboxBackend, type Sandbox, type SandboxSpec } from './backend.js';
 import { killProcessesOf, startChildSandbox } from './child-sandbox.js';
@@ -23,8 +25,14 @@ export class ProcessBackend extends SandboxBackend {
 
   protected async doCreate(spec: SandboxSpec): Promise<Sandbox> {
     const agent = [process.execPath, AGENT_MAIN, '--socket', spec.socketPath, '--sandbox-id', spec.sandboxId];
-    const env = sandboxEnv(this.name);
-    if (spec.user) this.users.add(spec.user.uid);
+    // A temporary folder of the sandbox's own (os.tmpdir() follows TMPDIR); /tmp itself is the host's, shared.
+    const tmp = join(spec.dir, 'tmp');
+    await mkdir(tmp, { mode: 0o700 });
+    const env = { ...sandboxEnv(this.name), TMPDIR: tmp };
+    if (spec.user) {
+      await chown(tmp, spec.user.uid, spec.user.gid);
+      this.users.add(spec.user.uid);
+    }
     if (spec.user && !spec.network && UNSHARE !== null) {
       const { uid, gid } = spec.user;
       return startChildSandbox(spec, { backend: this.name, command: UNSHARE, args: ['--net', `--setgid=${gid}`, `--setuid=${uid}`, '--', ...agent], env });
