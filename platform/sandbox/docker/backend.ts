@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { MfError } from '../../errors.js';
 import { SandboxBackend, type AppUser, type Sandbox, type SandboxExit, type SandboxSpec } from '../backend.js';
 import { AGENT_MAIN } from '../process-backend.js';
+import { sandboxEnv } from '../sandbox-env.js';
 import { connectDocker, errorText, statusOf, type Docker } from './engine.js';
 import { NODE_IN_IMAGE, requireRuntimeImage } from './image.js';
 import { formatOwner, isOrphan, LABEL, processStartTicks, thisHost } from './owner.js';
@@ -137,7 +138,7 @@ export class DockerBackend extends SandboxBackend {
         name: `mfbench-${process.pid}-${spec.sandboxId}`,
         Image: image,
         Cmd: [NODE_IN_IMAGE, ...o.nodeOptions, AGENT_MAIN, '--socket', spec.socketPath, '--sandbox-id', spec.sandboxId],
-        Env: ['MFBENCH_SANDBOX_BACKEND=docker', 'HOME=/tmp', `PATH=${dirname(NODE_IN_IMAGE)}`],
+        Env: Object.entries(sandboxEnv(this.name, dirname(NODE_IN_IMAGE))).map(([k, v]) => `${k}=${v}`),
         WorkingDir: spec.dir,
         // Never root: the app's own user when the platform is root (its folders belong to that user), else the host user.
         User: `${user.uid}:${user.gid}`,
