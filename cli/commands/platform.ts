@@ -5,6 +5,7 @@
  */
 import type { Argv, Options } from 'yargs';
 import { BACKENDS, BUS_MODES, DEFAULTS, PRESET_NAMES, SANDBOXING, WORKER_START, resolveConfig, type UserConfig } from '../../platform/config.js';
+import { strongestBackend } from '../../platform/sandbox/backends.js';
 import type { GlobalOptions } from '../lib/args.js';
 import { defineCommand } from '../lib/command.js';
 import { EXIT, outJson, reportError, say } from '../lib/output.js';
@@ -31,7 +32,7 @@ export const CONFIG_OPTIONS = {
   invocationAuth: { flag: 'invocation-auth', type: 'boolean', describe: 'require the token on invocation routes too' },
   maxBodyBytes: { flag: 'max-body-bytes', type: 'number', describe: 'largest request body accepted, in bytes' },
   allowLocalCode: { flag: 'allow-local-code', type: 'boolean', describe: 'accept manifests whose code is a {dir} on this host (--no-allow-local-code refuses)' },
-  backend: { flag: 'backend', type: 'string', choices: BACKENDS, describe: 'sandbox backend' },
+  backend: { flag: 'backend', type: 'string', choices: BACKENDS, describe: 'sandbox backend (platform start: bwrap where it works, else process with a warning)' },
   poolSize: { flag: 'pool-size', type: 'number', describe: 'pre-booted runtime processes per sandbox (0 disables the pool)' },
   workerStart: { flag: 'worker-start', type: 'string', choices: WORKER_START, describe: "start a function's worker at deploy or on first use" },
   defaultMemoryMB: { flag: 'default-memory-mb', type: 'number', describe: 'memory limit (MB) of functions whose manifest gives none' },
@@ -84,6 +85,12 @@ const start = defineCommand({
   builder: (y: Argv<GlobalOptions>) => withConfigOptions(y),
   handler: async (argv) => {
     const user = userConfigFromArgv(argv as unknown as Record<string, unknown>);
+    // A served platform runs code it is given: unless told otherwise, isolate it as well as this machine allows.
+    if (user.backend === undefined) {
+      const chosen = strongestBackend();
+      user.backend = chosen.backend;
+      if (chosen.warning !== null) say(chosen.warning);
+    }
     const config = resolveConfig(user); // checks the options before anything starts (MF_CONFIG_INVALID -> exit 2)
 
     // Listen for signals before starting, and keep listening throughout: a signal during start-up closes the platform

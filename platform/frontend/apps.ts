@@ -2,6 +2,7 @@
  * The deployed apps: each one's prepared code, its sandboxes and its logs, by name.
  */
 import type { AppSummary } from '../api.js';
+import { now } from '../clock.js';
 import { MfError } from '../errors.js';
 import type { DoneMessage, LogLine } from '../protocol.js';
 import type { PreparedApp } from './deploy.js';
@@ -31,6 +32,19 @@ export class DeployedApp {
     if (done.history.length > 0) exec.history.push(...done.history);
     if (done.logs.length === 0) return;
     for (const line of done.logs) this.logs.push({ ...line, executionId: exec.executionId });
+    this.trimLogs();
+  }
+
+  /**
+   * Keeps a line the app's sandbox printed outside any invocation's captured log (a process it spawned, a direct
+   * write to stdout, a worker's crash report): it belongs to the app, not to the platform's own output.
+   */
+  keepOutput(message: string, stream: 'stdout' | 'stderr'): void {
+    this.logs.push({ t: now(), level: stream === 'stderr' ? 'error' : 'info', message, invocationId: '', function: '', executionId: '' });
+    this.trimLogs();
+  }
+
+  private trimLogs(): void {
     if (this.logs.length > this.maxLogLines) this.logs.splice(0, this.logs.length - this.maxLogLines);
   }
 

@@ -10,6 +10,8 @@ import { compileStateMachine } from '../asl/index.js';
 import type { ResolvedConfig } from '../config.js';
 import { MfError } from '../errors.js';
 import { NAME_PATTERN, type AppManifest, type FunctionManifest, type FunctionSpec } from '../manifest.js';
+import type { AppUser } from '../sandbox/backend.js';
+import { makeReadOnlyFor } from './app-users.js';
 
 export interface PreparedApp {
   name: string;
@@ -17,6 +19,8 @@ export interface PreparedApp {
   workflows: Record<string, unknown>;
   /** Folder holding inline code, removed when the app is deleted; null when all code came as {dir}. */
   codeRoot: string | null;
+  /** The app's own OS user on a root platform: its sandboxes run as it and its inline code belongs to it. */
+  user?: AppUser | undefined;
 }
 
 /** An npm package name: lower case, optionally scoped (docs.npmjs.com, package.json "name"). */
@@ -26,7 +30,7 @@ const HANDLER_EXTENSIONS = ['.mjs', '.js', '.cjs'];
 const MAX_MEMORY_MB = 10_240;
 const MAX_TIMEOUT_SECONDS = 900;
 
-export async function prepareApp(body: unknown, config: ResolvedConfig, appsDir: string): Promise<PreparedApp> {
+export async function prepareApp(body: unknown, config: ResolvedConfig, appsDir: string, userOf: (app: string) => AppUser | undefined = () => undefined): Promise<PreparedApp> {
   const manifest = checkManifest(body, config);
   const codeRoot = join(appsDir, manifest.name);
   const wroteCode = manifest.functions.some((f) => 'files' in f.code);
@@ -49,7 +53,9 @@ export async function prepareApp(body: unknown, config: ResolvedConfig, appsDir:
     for (const [name, definition] of Object.entries(manifest.workflows)) {
       compileStateMachine(definition, { name, functionNames });
     }
-    return { name: manifest.name, functions, workflows: manifest.workflows, codeRoot: wroteCode ? codeRoot : null };
+    const user = userOf(manifest.name);
+    if (user && wroteCode) await makeReadOnlyFor(codeRoot, user);
+    return { name: manifest.name, functions, workflows: manifest.workflows, codeRoot: wroteCode ? codeRoot : null, user };
   } catch (err) {
     if (wroteCode) await rm(codeRoot, { recursive: true, force: true });
     throw err;

@@ -15,6 +15,7 @@ import type { SandboxBackend } from '../sandbox/backend.js';
 import type { GlobalStorage } from '../storage/global-store.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import type { GlobalBus } from '../bus/global/index.js';
+import { AppUsers } from './app-users.js';
 import { DeployedApp, type AppLogLine, type AppRegistry } from './apps.js';
 import { prepareApp } from './deploy.js';
 import { executionView, type ExecutionStore, type ExecutionView, type StoredExecution } from './executions.js';
@@ -42,12 +43,16 @@ export interface PlatformParts {
   readonly transport: HopTransport;
 }
 
+let warnedOnce = false;
+
 export class Platform {
   readonly config: ResolvedConfig;
   readonly metrics = new PlatformMetrics(() => this.liveSandboxes());
   private readonly apps: AppRegistry;
   private readonly executions: ExecutionStore;
   private readonly sandboxEnvironment: SandboxEnvironment;
+  /** Each app's own OS user when the platform runs as root (docs/security.md). */
+  private readonly users: AppUsers;
   /** Reclaims idle sandboxes after keep-alive. */
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
@@ -55,6 +60,11 @@ export class Platform {
   constructor(readonly parts: PlatformParts) {
     const { config, backend, runDir, placement } = parts;
     this.config = config;
+    this.users = new AppUsers(config.dataDir);
+    if (this.users.warning !== null && !warnedOnce) {
+      warnedOnce = true; // once per process: an embedding process may start many platforms in one place
+      process.stderr.write(`${this.users.warning}\n`);
+    }
     this.apps = parts.apps;
     this.executions = parts.executions;
     this.sandboxEnvironment = {
@@ -64,11 +74,19 @@ export class Platform {
       workflowsInSandbox: placement.workflowsInSandbox,
       storage: (app, op) => this.storageFor(app, op),
       checkpoints: (items) => placement.checkpoints(items),
+      output: (app, line, stream) => {
+        if (this.apps.has(app)) this.apps.get(app).keepOutput(line, stream);
+      },
     };
     this.sweeper = setInterval(() => {
       for (const app of this.apps.all()) app.sandboxes.reclaimIdle();
     }, Math.min(1000, (config.keepAliveSeconds * 1000) / 2));
     this.sweeper.unref();
+  }
+
+  /** Whether each app runs as an OS user of its own (a root platform whose data folder they can reach). */
+  get appUsers(): boolean {
+    return this.users.enabled;
   }
 
   // ------------------------------------------------------------------ apps
@@ -79,7 +97,7 @@ export class Platform {
     if (typeof name === 'string' && this.apps.has(name)) {
       throw new MfError('MF_APP_EXISTS', `an app named "${name}" is already deployed; delete it first`, { app: name });
     }
-    const prepared = await prepareApp(manifest, this.config, join(this.parts.runDir, 'apps'));
+    const prepared = await prepareApp(manifest, this.config, join(this.parts.runDir, 'apps'), (app) => this.users.forApp(app));
     if (this.apps.has(prepared.name)) {
       // Lost a race with a concurrent deploy of the same name.
       if (prepared.codeRoot) await rm(prepared.codeRoot, { recursive: true, force: true });
@@ -113,6 +131,7 @@ export class Platform {
     this.metrics.apps.set(this.apps.size);
     await app.sandboxes.destroyAll({ close: true });
     if (app.prepared.codeRoot) await rm(app.prepared.codeRoot, { recursive: true, force: true });
+    this.users.release(name);
   }
 
   /** Destroys every sandbox of the app (the app stays deployed), so that its next execution starts cold. */

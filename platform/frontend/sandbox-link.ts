@@ -3,15 +3,16 @@
  * connects to it, deploys the app into it, and then carries requests and their results. When the sandbox dies,
  * every request in flight fails with MF_SANDBOX_EXITED and the link reports itself dead.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { JsonLineChannel } from '../bus/json-lines.js';
 import { now } from '../clock.js';
 import { MfError } from '../errors.js';
 import type { AgentToFrontend, Checkpoint, DoneMessage, FrontendToAgent, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
-import type { Sandbox, SandboxBackend } from '../sandbox/backend.js';
+import type { AppUser, Sandbox, SandboxBackend } from '../sandbox/backend.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
+import { forEachLine } from './output-lines.js';
 
 /** What a sandbox asks of the platform while it runs. */
 export interface LinkHandlers {
@@ -19,6 +20,8 @@ export interface LinkHandlers {
   storage(op: StorageOp): Promise<StorageReply>;
   /** Receives the newest checkpoints of executions running in the sandbox. */
   checkpoints(items: Checkpoint[]): void;
+  /** Receives each line the sandbox's processes print (function output included), for the app's logs. */
+  output(line: string, stream: 'stdout' | 'stderr'): void;
 }
 
 /** How long a sandbox may take from create() to a deployed app (covers workers started at deploy). */
@@ -55,7 +58,7 @@ export class SandboxLink {
   /** Creates a sandbox with `backend`, waits for its agent, deploys `app` into it. Leaves nothing behind on failure. */
   static async create(
     backend: SandboxBackend,
-    where: { sandboxId: string; dir: string; readPaths: string[]; memoryMB?: number },
+    where: { sandboxId: string; dir: string; readPaths: string[]; memoryMB?: number; user?: AppUser | undefined },
     app: SandboxAppSpec,
     handlers: LinkHandlers,
   ): Promise<SandboxLink> {
@@ -65,18 +68,36 @@ export class SandboxLink {
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
       throw new MfError('MF_CONFIG_INVALID', `the sandbox socket path is too long for a Unix socket (${socketPath}); choose a shorter dataDir`, { socketPath });
     }
+    const { user } = where;
     await mkdir(dir, { recursive: true });
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(socketPath, () => resolve());
     });
+    if (user) {
+      // The sandbox's folder and socket belong to the app's user alone (docs/security.md).
+      await chown(socketPath, user.uid, user.gid);
+      await chmod(socketPath, 0o600);
+      await chown(dir, user.uid, user.gid);
+      await chmod(dir, 0o700);
+    }
     let sandbox: Sandbox | null = null;
     let timer: NodeJS.Timeout | undefined;
     try {
       const connected = new Promise<Socket>((resolve) => server.once('connection', resolve));
-      sandbox = await backend.create({ sandboxId, app: app.app, dir, socketPath, readPaths, ...(where.memoryMB !== undefined ? { memoryMB: where.memoryMB } : {}) });
+      sandbox = await backend.create({
+        sandboxId,
+        app: app.app,
+        dir,
+        socketPath,
+        readPaths,
+        ...(where.memoryMB !== undefined ? { memoryMB: where.memoryMB } : {}),
+        ...(user ? { user } : {}),
+      });
       const createDone = now();
+      forEachLine(sandbox.output.stdout, (line) => handlers.output(line, 'stdout'));
+      forEachLine(sandbox.output.stderr, (line) => handlers.output(line, 'stderr'));
       const exited = sandbox.exited.then((exit) => {
         const tail = exit.logTail?.length ? `; its last output:\n${exit.logTail.join('\n')}` : '';
         throw new MfError('MF_SANDBOX_START_FAILED', `the sandbox agent exited before it was ready (code ${exit.code}, signal ${exit.signal})${tail}`, { sandboxId, ...exit });

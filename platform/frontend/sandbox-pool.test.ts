@@ -69,6 +69,7 @@ class Sandboxes {
     const handlers = {
       storage: async () => ({ ok: false as const, error: new MfError('MF_INTERNAL', 'no storage in this test').toJSON() }),
       checkpoints: () => undefined,
+      output: () => undefined,
     };
     const link = await SandboxLink.create(backend, where, appSpec(this.broken), handlers);
     this.made.push(link);

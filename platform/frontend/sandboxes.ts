@@ -37,6 +37,8 @@ export interface SandboxEnvironment {
   /** Serves one app's global-tier storage; the app comes from the sandbox, never from the request. */
   storage(app: string, op: StorageOp): Promise<StorageReply>;
   checkpoints(items: Checkpoint[]): void;
+  /** Keeps a line one of the app's sandboxes printed in the app's logs. */
+  output(app: string, line: string, stream: 'stdout' | 'stderr'): void;
 }
 
 export class AppSandboxes {
@@ -143,10 +145,11 @@ export class AppSandboxes {
     };
     // The sandbox's memory: its functions' limits (each may run maxWorkersPerFunction workers) plus the agent and the pool.
     const memoryMB = functions.reduce((sum, f) => sum + f.memoryMB * config.maxWorkersPerFunction, 0) + SANDBOX_OVERHEAD_MB * (1 + config.poolSize);
-    const where = { sandboxId: id, dir: join(runDir, 'sb', id), readPaths: [DIST_ROOT, ...functions.map((f) => f.codeDir)], memoryMB };
+    const where = { sandboxId: id, dir: join(runDir, 'sb', id), readPaths: [DIST_ROOT, ...functions.map((f) => f.codeDir)], memoryMB, user: this.app.user };
     return SandboxLink.create(backend, where, spec, {
       storage: (op) => this.env.storage(this.app.name, op),
       checkpoints: (items) => this.env.checkpoints(items),
+      output: (line, stream) => this.env.output(this.app.name, line, stream),
     });
   }
 }

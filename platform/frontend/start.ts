@@ -4,7 +4,7 @@
  * (transport). Nothing below this file branches on those choices.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JournalBus, type GlobalBus } from '../bus/global/index.js';
 import { resolveConfig, type ResolvedConfig, type UserConfig } from '../config.js';
@@ -37,6 +37,7 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
   const runDir = await mkdtemp(join(config.dataDir, 'run-'));
   const platform = composePlatform(config, runDir);
   try {
+    if (platform.appUsers) await keepPlatformFilesPrivate(config.dataDir, runDir);
     const server = await startHttpServer(platform, config, token);
     let closing: Promise<void> | null = null;
     return {
@@ -86,6 +87,20 @@ export function composePlatform(config: ResolvedConfig, runDir: string): Platfor
  */
 export function engineInSandbox(config: Pick<ResolvedConfig, 'sandboxing' | 'busMode'>): boolean {
   return config.sandboxing === 'grouped' && config.busMode === 'hierarchical';
+}
+
+/**
+ * On a root platform, apps run as users of their own (app-users.ts). They may pass through the data and run folders
+ * to reach their own sandbox and code folders (0711: no listing), and nothing else: the token (0600), the global
+ * storage journals and the embedded bus are root's alone (0700).
+ */
+async function keepPlatformFilesPrivate(dataDir: string, runDir: string): Promise<void> {
+  for (const dir of [dataDir, runDir]) await chmod(dir, 0o711);
+  for (const dir of ['apps', 'sb']) await mkdir(join(runDir, dir), { mode: 0o711 });
+  for (const dir of [join(runDir, 'bus'), join(dataDir, 'storage')]) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+  }
 }
 
 async function loadOrCreateToken(path: string): Promise<string> {

@@ -4,7 +4,14 @@
  * isolation unit so that the agent connects to that socket. Everything above the backend (deploy, invocation,
  * records) is the same for every backend, so a docker backend slots in without touching the platform.
  */
+import type { Readable } from 'node:stream';
 import { MfError } from '../errors.js';
+
+/** The OS user an app's sandboxes run as when the platform runs as root (docs/security.md). */
+export interface AppUser {
+  readonly uid: number;
+  readonly gid: number;
+}
 
 export interface SandboxSpec {
   /** Short unique id, also the folder name. */
@@ -20,8 +27,10 @@ export interface SandboxSpec {
   readonly memoryMB?: number;
   /** CPU limit in cores. */
   readonly cpus?: number;
-  /** Whether the sandbox may use the network (false: loopback only, where the backend can enforce it). */
+  /** Whether the sandbox may use the network (false: no network at all, where the backend can enforce it). */
   readonly network?: boolean;
+  /** The app's own OS user (root platforms only): the sandbox's processes run as it, and its folders belong to it. */
+  readonly user?: AppUser;
 }
 
 export interface SandboxExit {
@@ -39,6 +48,8 @@ export interface Sandbox {
   readonly pid: number | null;
   /** The container holding the sandbox, for container backends. */
   readonly containerId?: string;
+  /** What the sandbox's processes print, captured for the app's logs; never the platform's own stdout or stderr. */
+  readonly output: { readonly stdout: Readable; readonly stderr: Readable };
   /** Resolves once when the sandbox has stopped, however it stopped. */
   readonly exited: Promise<SandboxExit>;
   /** Stops the sandbox and everything in it; idempotent. */

@@ -6,14 +6,16 @@
  * sandbox folder. docs/docker.md describes the image, mounts, limits, labels and orphan cleanup.
  */
 import { existsSync } from 'node:fs';
+import { chown } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { dirname, resolve, sep } from 'node:path';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { MfError } from '../../errors.js';
-import { SandboxBackend, type Sandbox, type SandboxExit, type SandboxSpec } from '../backend.js';
+import { SandboxBackend, type AppUser, type Sandbox, type SandboxExit, type SandboxSpec } from '../backend.js';
 import { AGENT_MAIN } from '../process-backend.js';
+import { sandboxEnv } from '../sandbox-env.js';
 import { connectDocker, errorText, statusOf, type Docker } from './engine.js';
 import { NODE_IN_IMAGE, requireRuntimeImage } from './image.js';
 import { formatOwner, isOrphan, LABEL, processStartTicks, thisHost } from './owner.js';
@@ -22,6 +24,12 @@ import { formatOwner, isOrphan, LABEL, processStartTicks, thisHost } from './own
 const DIST_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The project's node_modules (beside dist/), which function code may import packages from. */
 const PROJECT_NODE_MODULES = resolve(DIST_ROOT, '..', 'node_modules');
+
+/** Whom a container of a root platform runs as when the app has no user of its own: never root. */
+const NOBODY: AppUser = { uid: 65534, gid: 65534 };
+
+/** The container's only writable place besides its sandbox folder (its root filesystem is read-only). */
+const TMPFS_SIZE = '64m';
 
 /** Lines of container output kept for error messages. */
 const LOG_TAIL_LINES = 30;
@@ -39,7 +47,7 @@ export interface DockerBackendOptions {
   stopTimeoutSeconds?: number;
   /** Mount the project's node_modules read-only at its host path (functions may import packages from it). */
   mountNodeModules?: boolean;
-  /** Forward container output (agent and worker stdout/stderr) to this process's stderr. */
+  /** Also echo container output (agent and worker stdout/stderr) to this process's stderr, for debugging; it always goes to the app's logs. */
   forwardOutput?: boolean;
   /** Extra node flags for the agent process (e.g. `--cpu-prof`); workers are forked without them. */
   nodeOptions?: string[];
@@ -51,7 +59,7 @@ export const DOCKER_DEFAULTS: Required<Omit<DockerBackendOptions, 'image'>> = Ob
   pidsLimit: 512,
   stopTimeoutSeconds: 1,
   mountNodeModules: true,
-  forwardOutput: true,
+  forwardOutput: false,
   nodeOptions: [],
 });
 
@@ -89,7 +97,7 @@ export class DockerBackend extends SandboxBackend {
   /** The limits and isolation every container of this backend gets (for run manifests). */
   describeLimits(): Record<string, unknown> {
     const o = this.options;
-    return { image: o.image ?? 'content-hash tag of this host', memoryMB: o.memoryMB, cpus: o.cpus, pidsLimit: o.pidsLimit, network: 'none', capDrop: 'ALL', user: 'host uid:gid' };
+    return { image: o.image ?? 'content-hash tag of this host', memoryMB: o.memoryMB, cpus: o.cpus, pidsLimit: o.pidsLimit, network: 'none', capDrop: 'ALL', user: 'the app user, or nobody, on root platforms; else the host uid:gid', rootFilesystem: 'read-only', tmp: `tmpfs ${TMPFS_SIZE}` };
   }
 
   /**
@@ -121,6 +129,7 @@ export class DockerBackend extends SandboxBackend {
 
   private async createContainer(spec: SandboxSpec & SpecExtras): Promise<DockerSandbox> {
     const { docker, image } = await this.prepare();
+    const user = await containerUser(spec);
     const o = this.options;
     const memoryBytes = Math.round((spec.memoryMB ?? o.memoryMB) * 2 ** 20);
     let container: Docker.Container;
@@ -129,10 +138,10 @@ export class DockerBackend extends SandboxBackend {
         name: `mfbench-${process.pid}-${spec.sandboxId}`,
         Image: image,
         Cmd: [NODE_IN_IMAGE, ...o.nodeOptions, AGENT_MAIN, '--socket', spec.socketPath, '--sandbox-id', spec.sandboxId],
-        Env: ['MFBENCH_SANDBOX_BACKEND=docker', 'HOME=/tmp', `PATH=${dirname(NODE_IN_IMAGE)}`],
+        Env: Object.entries(sandboxEnv(this.name, dirname(NODE_IN_IMAGE))).map(([k, v]) => `${k}=${v}`),
         WorkingDir: spec.dir,
-        // The host user: files the sandbox writes in its folder belong to whoever runs the platform.
-        User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+        // Never root: the app's own user when the platform is root (its folders belong to that user), else the host user.
+        User: `${user.uid}:${user.gid}`,
         Labels: {
           [LABEL.testbed]: '1',
           [LABEL.owner]: this.owner,
@@ -152,6 +161,8 @@ export class DockerBackend extends SandboxBackend {
           NanoCpus: Math.round((spec.cpus ?? o.cpus) * 1e9),
           PidsLimit: o.pidsLimit,
           CapDrop: ['ALL'],
+          ReadonlyRootfs: true,
+          Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${TMPFS_SIZE}` },
           SecurityOpt: ['no-new-privileges'],
           AutoRemove: true,
           LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } },
@@ -162,18 +173,21 @@ export class DockerBackend extends SandboxBackend {
     }
 
     const tail = new LogTail(LOG_TAIL_LINES, o.forwardOutput ? process.stderr : null);
+    const output = { stdout: new PassThrough(), stderr: new PassThrough() };
     let settled = false;
     let exited: Promise<DockerSandboxExit>;
     try {
       // As `docker run` does: attach and wait before start, so no output and no exit can be missed.
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-      docker.modem.demuxStream(stream, tail.writable(), tail.writable());
+      docker.modem.demuxStream(stream, tail.writable(output.stdout), tail.writable(output.stderr));
       const waited: Promise<{ StatusCode?: number }> = container.wait({ condition: 'removed' });
       exited = waited
         .then((r) => exitOf(r.StatusCode ?? null), () => ({ code: null, signal: null }) as SandboxExit)
         .then((exit): DockerSandboxExit => {
           settled = true;
           (stream as unknown as { destroy?: () => void }).destroy?.();
+          output.stdout.end();
+          output.stderr.end();
           return exit.code === 0 ? exit : { ...exit, logTail: tail.lines() };
         });
       await container.start();
@@ -203,6 +217,7 @@ export class DockerBackend extends SandboxBackend {
       backend: this.name,
       pid,
       containerId: container.id,
+      output,
       containerName: `mfbench-${process.pid}-${spec.sandboxId}`,
       exited,
       destroy() {
@@ -254,6 +269,18 @@ export class DockerBackend extends SandboxBackend {
   }
 }
 
+/**
+ * The container's user: the app's own on a root platform, else the host user, and never root. A root platform whose
+ * apps have no users of their own runs containers as nobody, and hands it the sandbox's folder and socket.
+ */
+async function containerUser(spec: SandboxSpec): Promise<AppUser> {
+  if (spec.user) return spec.user;
+  const host = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  if (host.uid !== 0) return host;
+  for (const path of [spec.dir, spec.socketPath]) if (existsSync(path)) await chown(path, NOBODY.uid, NOBODY.gid);
+  return NOBODY;
+}
+
 /** Bind mounts: the sandbox folder read-write, every read path (and dist/, node_modules) read-only, same paths. */
 export function mountsFor(spec: SandboxSpec, mountNodeModules: boolean): Docker.MountSettings[] {
   const dir = resolve(spec.dir);
@@ -296,10 +323,12 @@ class LogTail {
     private readonly echo: NodeJS.WritableStream | null,
   ) {}
 
-  writable(): Writable {
+  /** A sink that keeps the tail and passes every chunk on to `to`. */
+  writable(to: Writable): Writable {
     return new Writable({
       write: (chunk: Buffer, _enc, done) => {
         this.echo?.write(chunk);
+        to.write(chunk);
         const text = this.partial + chunk.toString('utf8');
         const parts = text.split('\n');
         this.partial = parts.pop() ?? '';
