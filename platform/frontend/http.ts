@@ -13,6 +13,12 @@ import type { FinishedExecution } from './executions.js';
 import type { Platform } from './platform.js';
 
 type Auth = 'none' | 'management' | 'invocation';
+
+/**
+ * Connections the kernel may queue before we accept them (capped by net.core.somaxconn). Node's default of 511
+ * drops the SYNs of a burst of 1,000 clients, which then retry after 1, 3, 7... seconds: accept latency in seconds.
+ */
+const LISTEN_BACKLOG = 4096;
 type Params = string[];
 type Handler = (ctx: RequestContext, params: Params) => Promise<Reply> | Reply;
 
@@ -110,7 +116,7 @@ export async function startHttpServer(platform: Platform, config: ResolvedConfig
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -138,7 +144,7 @@ function buildRoutes(platform: Platform): Route[] {
       const input = await ctx.body();
       const mode = ctx.query.get('mode') ?? 'sync';
       if (mode !== 'sync' && mode !== 'async') throw new MfError('MF_BAD_REQUEST', `mode must be "sync" or "async", not "${mode}"`);
-      const { executionId, wait } = platform.startExecution(app!, workflow!, input, ctx.received);
+      const { executionId, wait } = platform.startExecution(app!, workflow!, input, ctx.received, { later: mode === 'async' });
       if (mode === 'async') {
         wait.catch(() => undefined); // the failure is kept with the execution
         return { status: 202, body: { executionId } };

@@ -52,6 +52,8 @@ export class Platform {
   /** Reclaims idle sandboxes after keep-alive. */
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
+  /** Async executions accepted and not yet started (see startExecution). */
+  private readonly startQueue: Array<() => void> = [];
 
   constructor(readonly parts: PlatformParts) {
     const { config, backend, runDir, placement } = parts;
@@ -130,10 +132,11 @@ export class Platform {
   // ------------------------------------------------------------------ executions
 
   /**
-   * Starts an execution of a workflow. `wait` resolves when it has finished; for async callers the execution is
-   * already stored (as RUNNING) when this returns.
+   * Starts an execution of a workflow. `wait` resolves when it has finished; the execution is already stored (as
+   * RUNNING) when this returns. `later`: an async caller's execution starts after the current I/O has been served
+   * (batched with the others accepted meanwhile), so that accepting a burst does not wait for dispatching it.
    */
-  startExecution(appName: string, workflow: string, input: unknown, received: number): { executionId: string; wait: Promise<FinishedExecution> } {
+  startExecution(appName: string, workflow: string, input: unknown, received: number, options: { later?: boolean } = {}): { executionId: string; wait: Promise<FinishedExecution> } {
     this.checkOpen();
     const app = this.apps.get(appName);
     if (!Object.hasOwn(app.prepared.workflows, workflow)) {
@@ -141,7 +144,8 @@ export class Platform {
     }
     const exec = this.executions.create(appName, workflow, null, received);
     const startTime = new Date().toISOString();
-    const wait = this.finish(exec, this.parts.placement.run(app, exec, input, startTime));
+    const run = () => this.parts.placement.run(app, exec, input, startTime);
+    const wait = this.finish(exec, options.later ? this.soon(run) : run());
     return { executionId: exec.executionId, wait };
   }
 
@@ -244,6 +248,17 @@ export class Platform {
     exec.checkpoint = null;
     this.metrics.recordExecution(exec.app, exec.workflow ?? `fn:${exec.function}`, status, (exec.t.completed - exec.t.received) / 1000, exec.records);
     return this.executions.finish(exec, outputJson);
+  }
+
+  /** Runs `start` once the I/O now pending has been served; every start queued meanwhile shares one turn. */
+  private soon<T>(start: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve) => {
+      if (this.startQueue.push(() => resolve(start())) === 1) {
+        setImmediate(() => {
+          for (const queued of this.startQueue.splice(0)) queued();
+        });
+      }
+    });
   }
 
   /** Global-tier storage for one app; the app comes from the sandbox's link, never from the request, so apps stay apart. */
