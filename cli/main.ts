@@ -5,7 +5,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { appsCommand, deleteCommand, executionsCommand, logsCommand } from './commands/apps.js';
+import { appsCommand, deleteCommand, executionsCommand, logsCommand, stopCommand } from './commands/apps.js';
 import { compareCommand } from './commands/compare.js';
 import { costModelCommand } from './commands/cost-model.js';
 import { demoCommand } from './commands/demo.js';
@@ -50,6 +50,7 @@ export async function main(args: string[]): Promise<void> {
     .command(deleteCommand)
     .command(logsCommand)
     .command(executionsCommand)
+    .command(stopCommand)
     .command(doctorCommand)
     .command(imagesCommand)
     .command(demoCommand)

@@ -55,7 +55,7 @@ export interface Execution {
   status: ExecutionStatus;
   /** Present only when status is SUCCEEDED. */
   output?: unknown;
-  /** ASL's Error and Cause when status is FAILED, null otherwise. */
+  /** ASL's Error and Cause when status is FAILED (the stop's, if any, when ABORTED), null otherwise. */
   error: string | null;
   cause: string | null;
   t: ExecutionTimestamps;

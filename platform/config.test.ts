@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULTS, resolveConfig, type UserConfig } from './config.js';
+import { DEFAULTS, isLoopbackHost, resolveConfig, type UserConfig } from './config.js';
 import { MfError } from './errors.js';
 
 describe('resolveConfig', () => {
@@ -26,6 +26,12 @@ describe('resolveConfig', () => {
     ['maxBodyBytes', { maxBodyBytes: 10 }],
     ['defaultTimeoutSeconds', { defaultTimeoutSeconds: 0 }],
     ['defaultMemoryMB', { defaultMemoryMB: 8 }],
+    ['maxJsonDepth', { maxJsonDepth: 0 }],
+    ['requestTimeoutSeconds', { requestTimeoutSeconds: 0 }],
+    ['maxResultBytes', { maxResultBytes: 10 }],
+    ['maxStoredExecutionBytes', { maxStoredExecutionBytes: -1 }],
+    ['maxTransitions', { maxTransitions: 0 }],
+    ['maxExecutionSeconds', { maxExecutionSeconds: -5 }],
   ])('a bad %s is MF_CONFIG_INVALID naming the option', (option, user) => {
     try {
       resolveConfig(user);
@@ -35,6 +41,26 @@ describe('resolveConfig', () => {
       expect((err as MfError).code).toBe('MF_CONFIG_INVALID');
       expect((err as MfError).details.option).toBe(option);
     }
+  });
+
+  test('the bounds default to AWS-like values (docs/limits.md)', () => {
+    expect(resolveConfig()).toMatchObject({ maxResultBytes: 6 * 1024 * 1024, maxTransitions: 25_000, maxJsonDepth: 128, requestTimeoutSeconds: 30 });
+  });
+
+  test.each([
+    ['127.0.0.1', false],
+    ['127.8.9.10', false],
+    ['localhost', false],
+    ['::1', false],
+    ['[::1]', false],
+    ['0.0.0.0', true],
+    ['::', true],
+    ['192.168.1.20', true],
+  ])('listening on %s, invocation needs the token: %s (unless set)', (host, auth) => {
+    expect(isLoopbackHost(host)).toBe(!auth);
+    expect(resolveConfig({ host }).invocationAuth).toBe(auth);
+    expect(resolveConfig({ host, invocationAuth: false }).invocationAuth).toBe(false);
+    expect(resolveConfig({ host, invocationAuth: true }).invocationAuth).toBe(true);
   });
 
   test('an unknown option is rejected, not ignored', () => {

@@ -79,10 +79,16 @@ export interface ResolvedConfig extends PolicySwitches {
   readonly dataDir: string;
   /** Bearer token for the management API; null generates one at first start (kept in dataDir/token). */
   readonly token: string | null;
-  /** Require the token on invocation routes as well. */
+  /** Require the token on invocation routes as well. Unset, it is on whenever `host` is not a loopback address. */
   readonly invocationAuth: boolean;
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes: number;
+  /** Deepest nesting of arrays and objects a JSON request body may have (docs/limits.md). */
+  readonly maxJsonDepth: number;
+  /** A request body that has not fully arrived after this many seconds is refused (408) and its connection closed. */
+  readonly requestTimeoutSeconds: number;
+  /** Largest result (a function's return value, an execution's output) as JSON, in bytes; Lambda's 6 MB by default. */
+  readonly maxResultBytes: number;
   /** Accept `code: {dir}` manifests (code read from this host's disk). */
   readonly allowLocalCode: boolean;
   /** Sandbox backend that creates the app sandboxes. */
@@ -94,8 +100,14 @@ export interface ResolvedConfig extends PolicySwitches {
   /** Default function memory limit (MB) and timeout (s) when the manifest gives none. */
   readonly defaultMemoryMB: number;
   readonly defaultTimeoutSeconds: number;
-  /** Executions kept in memory for GET /executions/{id}, newest first; older ones are forgotten. */
+  /** Executions kept for GET /executions/{id}, newest first; older ones are forgotten. */
   readonly maxStoredExecutions: number;
+  /** Bytes of finished executions' inputs and outputs kept in memory; older ones are spilled to the data directory. */
+  readonly maxStoredExecutionBytes: number;
+  /** State transitions one execution may make (AWS stops a standard workflow at 25,000 history events). */
+  readonly maxTransitions: number;
+  /** Longest an execution may run, in seconds, whatever its definition says. */
+  readonly maxExecutionSeconds: number;
   /** Log lines kept per app. */
   readonly maxLogLinesPerApp: number;
   /** Keep each execution's state transitions (GET /executions/{id}/history); off saves work on the hot path. */
@@ -114,6 +126,9 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   token: null,
   invocationAuth: false,
   maxBodyBytes: 6 * 1024 * 1024,
+  maxJsonDepth: 128,
+  requestTimeoutSeconds: 30,
+  maxResultBytes: 6 * 1024 * 1024,
   allowLocalCode: true,
   backend: 'process',
   poolSize: 2,
@@ -121,6 +136,9 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   defaultMemoryMB: 256,
   defaultTimeoutSeconds: 30,
   maxStoredExecutions: 10_000,
+  maxStoredExecutionBytes: 64 * 1024 * 1024,
+  maxTransitions: 25_000,
+  maxExecutionSeconds: 3600,
   maxLogLinesPerApp: 10_000,
   keepHistory: true,
 });
@@ -136,6 +154,8 @@ export function resolveConfig(user: UserConfig = {}): ResolvedConfig {
     if (!(key in DEFAULTS)) throw new MfError('MF_CONFIG_INVALID', `unknown config option "${key}"`, { option: key });
     if (value !== undefined) merged[key] = value;
   }
+  // Invocation is open on loopback (a researcher's own machine) and token-protected wherever else it listens.
+  if (user.invocationAuth === undefined) merged.invocationAuth = !isLoopbackHost(String(merged.host));
   const config = merged as unknown as ResolvedConfig;
   checkConfig(config);
   return Object.freeze(config);
@@ -156,6 +176,12 @@ export function checkConfig(c: ResolvedConfig): void {
   if (!Number.isInteger(c.maxBodyBytes) || c.maxBodyBytes < 1024) fail('maxBodyBytes', 'must be an integer of at least 1024');
   if (!Number.isInteger(c.defaultMemoryMB) || c.defaultMemoryMB < 64) fail("defaultMemoryMB", "must be an integer of at least 64");
   if (!(c.defaultTimeoutSeconds > 0)) fail('defaultTimeoutSeconds', 'must be a positive number');
+  if (!Number.isInteger(c.maxJsonDepth) || c.maxJsonDepth < 1 || c.maxJsonDepth > 10_000) fail('maxJsonDepth', 'must be an integer from 1 to 10000');
+  if (!(c.requestTimeoutSeconds > 0)) fail('requestTimeoutSeconds', 'must be a positive number of seconds');
+  if (!Number.isInteger(c.maxResultBytes) || c.maxResultBytes < 1024) fail('maxResultBytes', 'must be an integer of at least 1024');
+  if (!Number.isInteger(c.maxStoredExecutionBytes) || c.maxStoredExecutionBytes < 0) fail('maxStoredExecutionBytes', 'must be a non-negative integer');
+  if (!Number.isInteger(c.maxTransitions) || c.maxTransitions < 1) fail('maxTransitions', 'must be a positive integer');
+  if (!(c.maxExecutionSeconds > 0)) fail('maxExecutionSeconds', 'must be a positive number of seconds');
   if (!Number.isInteger(c.maxStoredExecutions) || c.maxStoredExecutions < 1) fail('maxStoredExecutions', 'must be a positive integer');
   if (!Number.isInteger(c.maxLogLinesPerApp) || c.maxLogLinesPerApp < 1) fail('maxLogLinesPerApp', 'must be a positive integer');
   if (!SANDBOXING.includes(c.sandboxing)) fail('sandboxing', `must be one of ${SANDBOXING.join(', ')}`);
@@ -166,4 +192,10 @@ export function checkConfig(c: ResolvedConfig): void {
   if (!Number.isInteger(c.maxSandboxesPerApp) || c.maxSandboxesPerApp < 1) fail('maxSandboxesPerApp', 'must be a positive integer');
   if (!(c.keepAliveSeconds > 0)) fail('keepAliveSeconds', 'must be a positive number of seconds');
   if (!Number.isInteger(c.recoveryAttempts) || c.recoveryAttempts < 0 || c.recoveryAttempts > 10) fail('recoveryAttempts', 'must be an integer from 0 to 10');
+}
+
+/** Whether a listen address only takes connections from this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }

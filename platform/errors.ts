@@ -7,6 +7,7 @@
 export const ERROR_CODES = {
   MF_BAD_REQUEST: { status: 400, meaning: 'The request is malformed (bad JSON, wrong field types, unknown option).' },
   MF_PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is larger than the configured limit.' },
+  MF_REQUEST_TIMEOUT: { status: 408, meaning: 'The request body did not arrive within requestTimeoutSeconds; the connection is closed.' },
   MF_UNAUTHORIZED: { status: 401, meaning: 'The bearer token is missing or wrong.' },
   MF_NOT_FOUND: { status: 404, meaning: 'No such route.' },
   MF_APP_NOT_FOUND: { status: 404, meaning: 'No app with that name is deployed.' },
@@ -15,6 +16,7 @@ export const ERROR_CODES = {
   MF_FUNCTION_NOT_FOUND: { status: 404, meaning: 'The app has no function with that name.' },
   MF_EXECUTION_NOT_FOUND: { status: 404, meaning: 'No execution with that id is known.' },
   MF_MANIFEST_INVALID: { status: 400, meaning: 'The app manifest is invalid (names, handler, code, limits).' },
+  MF_LOCAL_CODE_REFUSED: { status: 400, meaning: 'The manifest names code by a folder of the host (code.dir) and allowLocalCode is off; send code.files.' },
   MF_ASL_INVALID: { status: 400, meaning: 'A workflow definition is not valid Amazon States Language.' },
   MF_ASL_UNSUPPORTED: { status: 400, meaning: 'A workflow uses an ASL construct this engine does not run.' },
   MF_HANDLER_NOT_FOUND: { status: 400, meaning: "A function's handler file or exported handler does not exist." },
@@ -22,6 +24,7 @@ export const ERROR_CODES = {
   MF_FUNCTION_ERROR: { status: 200, meaning: 'The function threw or reported an error (the execution fails, the platform is fine).' },
   MF_FUNCTION_TIMEOUT: { status: 200, meaning: 'The function ran past its timeout; its worker was killed.' },
   MF_FUNCTION_MEMORY_EXCEEDED: { status: 200, meaning: 'The worker went over its memory limit and was killed.' },
+  MF_RESULT_TOO_LARGE: { status: 200, meaning: "A function's result or an execution's output is larger than maxResultBytes (the execution fails)." },
   MF_WORKER_EXITED: { status: 200, meaning: 'The worker process exited or was killed during the invocation.' },
   MF_SANDBOX_START_FAILED: { status: 503, meaning: 'The sandbox (agent process or container) could not be started.' },
   MF_SANDBOX_EXITED: { status: 503, meaning: 'The sandbox died while serving the request.' },

@@ -58,6 +58,14 @@ export interface SandboxAppSpec {
   policy: SandboxPolicy;
 }
 
+/** The platform's bounds on one execution, for the ASL engine wherever it runs (docs/limits.md). */
+export interface ExecutionLimits {
+  /** States entered, counting those inside Parallel branches and Map iterations (AWS bounds history events). */
+  maxTransitions: number;
+  /** Wall-clock bound, in milliseconds. */
+  maxDurationMs: number;
+}
+
 /** How the agent scales, reclaims and recovers its workers (from the platform's policy switches). */
 export interface SandboxPolicy {
   /** Pre-booted, not yet specialised runtime processes kept ready in the sandbox; 0 disables the pool. */
@@ -69,6 +77,10 @@ export interface SandboxPolicy {
   recoveryAttempts: number;
   /** Send checkpoints (next state and its input) to the frontend at top-level transitions. */
   checkpoints: boolean;
+  /** The platform's bounds on one execution (maxTransitions, maxExecutionSeconds). */
+  limits: ExecutionLimits;
+  /** A function result larger than this, as JSON, fails the invocation with MF_RESULT_TOO_LARGE. */
+  maxResultBytes: number;
 }
 
 export type FrontendToAgent =
@@ -97,6 +109,8 @@ export type FrontendToAgent =
       state?: string;
     }
   | { t: 'storage-result'; id: number; reply: StorageReply }
+  /** StopExecution: end this execution (it is answered, FAILED States.Aborted, like any other). */
+  | { t: 'stop'; id: string }
   | { t: 'shutdown' };
 
 /** The two phases of starting a sandbox, in milliseconds. */

@@ -67,7 +67,8 @@ export interface InvocationRecord {
   outcome: InvocationOutcome;
 }
 
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+/** ABORTED: stopped by `POST /executions/{id}/stop` (StopExecution), with the stop's error and cause. */
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
 /** Frontend-side timestamps of one execution, epoch milliseconds. */
 export interface ExecutionTimestamps {

@@ -164,6 +164,15 @@ describe('mfbench against a real platform process', () => {
     expect(history.filter((x) => x.state === 'Step5').length).toBeGreaterThan(0);
   });
 
+  it('stop answers a finished execution unchanged, and an unknown one is MF_EXECUTION_NOT_FOUND', async () => {
+    const s = await cli(['stop', firstExecutionId, '--error', 'Operator', '--json'], env);
+    expect(s.code, s.stderr).toBe(0);
+    expect(json(s)).toMatchObject({ executionId: firstExecutionId, status: 'SUCCEEDED', error: null });
+    const unknown = await cli(['stop', 'no-such-execution'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^error MF_EXECUTION_NOT_FOUND: /m);
+  });
+
   it('deploy --inline --name --param, then apps delete', async () => {
     const r = await cli(['deploy', 'workloads/noop-chain', '--inline', '--name', 'chain2', '--param', 'length=2', '--url', url, '--token', token]);
     expect(r.code, r.stderr).toBe(0);

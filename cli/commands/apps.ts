@@ -99,3 +99,22 @@ export const executionsCommand = defineCommand({
     }
   },
 });
+
+export const stopCommand = defineCommand({
+  command: 'stop <id>',
+  describe: 'stop a running execution (StopExecution): it ends ABORTED, with an optional error and cause',
+  builder: (y: Argv<GlobalOptions>) =>
+    y
+      .positional('id', { type: 'string', demandOption: true })
+      .option('error', { type: 'string', describe: 'the error code to record (up to 256 characters)' })
+      .option('cause', { type: 'string', describe: 'a longer explanation to record (up to 32,768 characters)' })
+      .option('json', jsonOption),
+  handler: async (argv) => {
+    const execution = await clientFrom(argv).stopExecution(argv.id, {
+      ...(argv.error !== undefined ? { error: argv.error } : {}),
+      ...(argv.cause !== undefined ? { cause: argv.cause } : {}),
+    });
+    if (argv.json) outJson(execution);
+    else say(describeExecution(execution, null));
+  },
+});

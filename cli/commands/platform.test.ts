@@ -1,7 +1,7 @@
 import yargs from 'yargs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, resolveConfig } from '../../platform/config.js';
-import { CLI_DEFAULT_PORT, CONFIG_OPTIONS, userConfigFromArgv, withConfigOptions } from './platform.js';
+import { CLI_DEFAULT_PORT, CONFIG_OPTIONS, SERVED_DEFAULTS, userConfigFromArgv, withConfigOptions } from './platform.js';
 
 function parse(args: string[]): Record<string, unknown> {
   return withConfigOptions(yargs(args)).strict().exitProcess(false).fail(false).parseSync() as Record<string, unknown>;
@@ -34,6 +34,11 @@ describe('platform start options', () => {
       defaultMemoryMB: 64,
     });
     expect(resolveConfig(user)).toMatchObject({ ...user, backend: DEFAULTS.backend, maxStoredExecutions: DEFAULTS.maxStoredExecutions });
+  });
+
+  it('platform start serves without code folders unless told (--allow-local-code)', () => {
+    expect(resolveConfig(userConfigFromArgv(parse([]), SERVED_DEFAULTS)).allowLocalCode).toBe(false);
+    expect(resolveConfig(userConfigFromArgv(parse(['--allow-local-code']), SERVED_DEFAULTS)).allowLocalCode).toBe(true);
   });
 
   it('lets a command set its own defaults (the demo uses port 0)', () => {

@@ -29,8 +29,14 @@ export const CONFIG_OPTIONS = {
   port: { flag: 'port', type: 'number', describe: 'TCP port (0 picks a free one)' },
   dataDir: { flag: 'data-dir', type: 'string', describe: 'folder for the token, deployed code and sandboxes' },
   token: { flag: 'token', type: 'string', describe: 'bearer token for the management API (generated and kept in <data-dir>/token if absent)' },
-  invocationAuth: { flag: 'invocation-auth', type: 'boolean', describe: 'require the token on invocation routes too' },
+  invocationAuth: { flag: 'invocation-auth', type: 'boolean', describe: 'require the token on invocation routes too (default: on unless --host is loopback)' },
   maxBodyBytes: { flag: 'max-body-bytes', type: 'number', describe: 'largest request body accepted, in bytes' },
+  maxJsonDepth: { flag: 'max-json-depth', type: 'number', describe: 'deepest nesting of arrays and objects in a request body' },
+  requestTimeoutSeconds: { flag: 'request-timeout-seconds', type: 'number', describe: 'a request body must arrive within this (408 otherwise)' },
+  maxResultBytes: { flag: 'max-result-bytes', type: 'number', describe: "largest function result or execution output, as JSON (Lambda's 6 MB)" },
+  maxStoredExecutionBytes: { flag: 'max-stored-execution-bytes', type: 'number', describe: 'finished executions kept in memory; older ones spill to the data dir' },
+  maxTransitions: { flag: 'max-transitions', type: 'number', describe: 'state transitions one execution may make (AWS: 25,000 history events)' },
+  maxExecutionSeconds: { flag: 'max-execution-seconds', type: 'number', describe: 'longest an execution may run' },
   allowLocalCode: { flag: 'allow-local-code', type: 'boolean', describe: 'accept manifests whose code is a {dir} on this host (--no-allow-local-code refuses)' },
   backend: { flag: 'backend', type: 'string', choices: BACKENDS, describe: 'sandbox backend (platform start: bwrap where it works, else process with a warning)' },
   poolSize: { flag: 'pool-size', type: 'number', describe: 'pre-booted runtime processes per sandbox (0 disables the pool)' },
@@ -55,6 +61,12 @@ type ConfigKey = keyof typeof CONFIG_OPTIONS;
 
 /** `platform start` listens on 8080 unless told otherwise, so the other commands' default --url reaches it. */
 export const CLI_DEFAULT_PORT = 8080;
+
+/**
+ * What `platform start` sets over resolveConfig's defaults: port 8080, and no `code.dir` manifests, since a served
+ * platform would otherwise run any file of this host for any token holder (--allow-local-code turns them back on).
+ */
+export const SERVED_DEFAULTS: UserConfig = { port: CLI_DEFAULT_PORT, allowLocalCode: false };
 
 /** Adds the config options to a yargs instance (help shows resolveConfig's defaults, or the command's own). */
 export function withConfigOptions<T>(y: Argv<T>, commandDefaults: UserConfig = { port: CLI_DEFAULT_PORT }): Argv<T> {
@@ -82,9 +94,9 @@ export function userConfigFromArgv(argv: Record<string, unknown>, commandDefault
 const start = defineCommand({
   command: 'start',
   describe: 'start the MicroFunctions platform in the foreground (first stdout line: {"url","token"})',
-  builder: (y: Argv<GlobalOptions>) => withConfigOptions(y),
+  builder: (y: Argv<GlobalOptions>) => withConfigOptions(y, SERVED_DEFAULTS),
   handler: async (argv) => {
-    const user = userConfigFromArgv(argv as unknown as Record<string, unknown>);
+    const user = userConfigFromArgv(argv as unknown as Record<string, unknown>, SERVED_DEFAULTS);
     // A served platform runs code it is given: unless told otherwise, isolate it as well as this machine allows.
     if (user.backend === undefined) {
       const chosen = strongestBackend();

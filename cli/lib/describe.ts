@@ -17,7 +17,7 @@ export function describeExecution(e: Execution | FunctionInvocation, clientMs: n
   const parts = [clientMs !== null ? `${formatNumber(clientMs)} ms client` : null, platformMs !== null ? `${formatNumber(platformMs)} ms in the platform` : null];
   const timing = parts.filter((p) => p !== null).join(', ') || 'running';
   const recs = e.records !== undefined ? `; ${e.records.length} invocation${e.records.length === 1 ? '' : 's'}: ${temperatureCounts(e.records)}` : '';
-  const failure = e.status === 'FAILED' ? `\n  error: ${e.error ?? '(none)'}\n  cause: ${e.cause ?? '(none)'}` : '';
+  const failure = e.status === 'FAILED' || e.status === 'ABORTED' ? `\n  error: ${e.error ?? '(none)'}\n  cause: ${e.cause ?? '(none)'}` : '';
   return `${e.status} ${what} execution ${e.executionId} (${timing}${recs})${failure}`;
 }
 

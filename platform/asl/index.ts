@@ -6,5 +6,5 @@
  */
 export { compileStateMachine } from './validate.js';
 export { loadStateMachine, type Problem } from './load.js';
-export { runExecution, TaskFailure, type RunOptions, type TaskCall, type TaskInvoker } from './run.js';
+export { runExecution, TaskFailure, type ExecutionLimits, type RunOptions, type TaskCall, type TaskInvoker } from './run.js';
 export type { StateMachine } from './model.js';

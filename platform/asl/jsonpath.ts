@@ -415,7 +415,7 @@ function applySegment(seg: Segment, v: unknown, out: unknown[], root: unknown, c
         }
       return;
     case 'wild':
-      if (Array.isArray(v)) out.push(...v);
+      if (Array.isArray(v)) for (const item of v) out.push(item); // a spread of a huge array overflows the stack
       else if (isObject(v)) for (const k of Object.keys(v)) out.push(v[k]);
       return;
     case 'slice': {

@@ -10,7 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { now } from '../clock.js';
-import type { ExecutionResult, HistoryEvent } from '../protocol.js';
+import type { ExecutionLimits, ExecutionResult, HistoryEvent } from '../protocol.js';
+
+export type { ExecutionLimits };
 import { parseTimestamp } from './choice.js';
 import { RESULT_PATH_MATCH_FAILURE, StatesError, errorMatches, runtimeError } from './errors.js';
 import { PathNotFound, PathSetError, evaluate, setPath, type ParsedPath } from './jsonpath.js';
@@ -73,6 +75,8 @@ export interface RunOptions {
   onEvent?: (e: HistoryEvent) => void;
   /** Aborts the execution: it ends FAILED with error "States.Aborted". */
   signal?: AbortSignal;
+  /** The platform's bounds on one execution, whatever its definition says (docs/limits.md). */
+  limits?: ExecutionLimits;
   /**
    * Called at every transition between top-level states with the next state and its raw input: a checkpoint from
    * which `resumeAt` can continue the execution (recovery after a sandbox dies). Not called inside Parallel/Map.
@@ -81,6 +85,12 @@ export interface RunOptions {
   /** Continue an execution at a top-level state with its raw input, instead of at StartAt with the execution input. */
   resumeAt?: { state: string; input: unknown };
 }
+
+/**
+ * Synchronous states (Pass, Choice) only await microtasks, so a loop of them would never let the event loop turn:
+ * every this many transitions the execution yields to it, so that the other executions of its app keep running.
+ */
+const YIELD_EVERY = 64;
 
 const ACCOUNT = '000000000000';
 const REGION = 'local';
@@ -99,6 +109,9 @@ interface Exec {
   readonly root: SubMachine;
   readonly execution: Readonly<Record<string, unknown>>;
   readonly stateMachine: Readonly<Record<string, unknown>>;
+  readonly maxTransitions: number;
+  /** States entered so far, across the whole execution. */
+  transitions: number;
 }
 
 interface Step {
@@ -210,6 +223,15 @@ function childController(parent: AbortSignal): { ctl: AbortController; dispose: 
 
 const noop = (): void => {};
 
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** States.Runtime: fatal, so no Retry or Catch can keep a runaway execution going. */
+function transitionLimit(max: number): StatesError {
+  return runtimeError(`The execution reached the limit of ${max} state transitions (maxTransitions) and was stopped`);
+}
+
 function retryDelayMs(r: Retrier, attempt: number): number {
   let s = r.intervalSeconds * r.backoffRate ** attempt;
   if (r.maxDelaySeconds !== undefined) s = Math.min(s, r.maxDelaySeconds);
@@ -224,6 +246,8 @@ async function runMachine(x: Exec, sub: SubMachine, input: unknown, signal: Abor
   let value = input;
   const transition = x.transition !== null && sub === x.root ? x.transition : null;
   for (;;) {
+    if (++x.transitions > x.maxTransitions) throw transitionLimit(x.maxTransitions);
+    if (x.transitions % YIELD_EVERY === 0) await yieldToEventLoop();
     if (signal.aborted) throw new Cancelled();
     const enteredAt = Date.now();
     if (x.emit) x.emit({ t: now(), type: state.enteredEvent, state: state.name, input: value });
@@ -638,23 +662,31 @@ export async function runExecution(machine: StateMachine, input: unknown, option
     root: machine.root,
     execution,
     stateMachine: { Id: smArn, Name: smName },
+    maxTransitions: options.limits?.maxTransitions ?? Infinity,
+    transitions: 0,
   };
   if (x.emit) x.emit({ t: now(), type: 'ExecutionStarted', input, executionId: execution.Id, stateMachine: smName });
 
   const root = new AbortController();
-  let reason: 'aborted' | 'timeout' | null = null;
+  let reason: 'aborted' | 'timeout' | 'limit' | null = null;
   const onAbort = () => {
     reason ??= 'aborted';
     root.abort();
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
+  // One timer: the definition's TimeoutSeconds or the platform's bound, whichever comes first.
+  const definitionMs = machine.timeoutSeconds !== undefined ? machine.timeoutSeconds * 1000 : Infinity;
+  const limitMs = options.limits?.maxDurationMs ?? Infinity;
   let timer: NodeJS.Timeout | undefined;
-  if (machine.timeoutSeconds !== undefined)
-    timer = setTimeout(() => {
-      reason ??= 'timeout';
-      root.abort();
-    }, machine.timeoutSeconds * 1000);
+  if (Math.min(definitionMs, limitMs) < Infinity)
+    timer = setTimeout(
+      () => {
+        reason ??= definitionMs <= limitMs ? 'timeout' : 'limit';
+        root.abort();
+      },
+      Math.min(definitionMs, limitMs, 2 ** 31 - 1),
+    );
 
   let result: ExecutionResult;
   try {
@@ -666,7 +698,9 @@ export async function runExecution(machine: StateMachine, input: unknown, option
       result =
         reason === 'timeout'
           ? { status: 'FAILED', error: 'States.Timeout', cause: `The execution timed out after ${machine.timeoutSeconds} s (TimeoutSeconds)` }
-          : { status: 'FAILED', error: 'States.Aborted', cause: 'The execution was aborted' };
+          : reason === 'limit'
+            ? { status: 'FAILED', error: 'States.Timeout', cause: `The execution ran longer than the limit of ${limitMs / 1000} s (maxExecutionSeconds)` }
+            : { status: 'FAILED', error: 'States.Aborted', cause: 'The execution was aborted' };
     else result = { status: 'FAILED', error: 'MF_INTERNAL', cause: `ASL engine error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` };
   } finally {
     if (timer) clearTimeout(timer);
@@ -674,7 +708,7 @@ export async function runExecution(machine: StateMachine, input: unknown, option
   }
   if (x.emit) {
     if (result.status === 'SUCCEEDED') x.emit({ t: now(), type: 'ExecutionSucceeded', output: result.output });
-    else x.emit({ t: now(), type: result.error === 'States.Aborted' ? 'ExecutionAborted' : result.error === 'States.Timeout' && reason === 'timeout' ? 'ExecutionTimedOut' : 'ExecutionFailed', error: result.error, cause: result.cause });
+    else x.emit({ t: now(), type: result.error === 'States.Aborted' ? 'ExecutionAborted' : result.error === 'States.Timeout' && (reason === 'timeout' || reason === 'limit') ? 'ExecutionTimedOut' : 'ExecutionFailed', error: result.error, cause: result.cause });
   }
   return result;
 }

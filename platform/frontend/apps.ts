@@ -28,8 +28,9 @@ export class DeployedApp {
 
   /** Keeps what a sandbox reported for an execution: records, history, logs. */
   collect(exec: StoredExecution, done: DoneMessage): void {
-    exec.records.push(...done.records);
-    if (done.history.length > 0) exec.history.push(...done.history);
+    // Appended one by one: a spread of a huge array (a 100,000-item Map's history) overflows the stack.
+    appendAll(exec.records, done.records);
+    appendAll(exec.history, done.history);
     if (done.logs.length === 0) return;
     for (const line of done.logs) this.logs.push({ ...line, executionId: exec.executionId });
     this.trimLogs();
@@ -66,6 +67,10 @@ export class DeployedApp {
       deployedAt: this.deployedAt,
     };
   }
+}
+
+function appendAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
 }
 
 /** The apps by name; a lookup of an unknown name is a typed 404. */

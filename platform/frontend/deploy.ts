@@ -82,6 +82,9 @@ function checkManifest(body: unknown, config: ResolvedConfig): AppManifest {
     if (typeof f.handler !== 'string' || !/^[\w./-]+\.[\w$.]+$/.test(f.handler)) {
       return bad(`function "${f.name}": handler must look like "index.handler"`, { function: f.name, handler: f.handler });
     }
+    if (!staysInside(f.handler.slice(0, f.handler.lastIndexOf('/') + 1))) {
+      return bad(`function "${f.name}": handler "${f.handler}" must name a file inside the function's code (no "..", no leading "/")`, { function: f.name, handler: f.handler });
+    }
     if (f.memoryMB !== undefined && !(Number.isInteger(f.memoryMB) && (f.memoryMB as number) >= 64 && (f.memoryMB as number) <= MAX_MEMORY_MB)) {
       return bad(`function "${f.name}": memoryMB must be an integer from 64 to ${MAX_MEMORY_MB}`, { function: f.name });
     }
@@ -101,12 +104,14 @@ function checkManifest(body: unknown, config: ResolvedConfig): AppManifest {
         return bad(`function "${f.name}": code.files must map relative paths to base64 strings`, { function: f.name });
       }
       for (const path of Object.keys(code.files)) {
-        if (isAbsolute(path) || normalize(path).split(sep).includes('..')) {
-          return bad(`function "${f.name}": code file path "${path}" must be relative and stay inside the function folder`, { function: f.name, path });
+        if (!staysInside(path) || !namesFile(path)) {
+          return bad(`function "${f.name}": code file path "${path}" must name a file, relative and inside the function folder`, { function: f.name, path });
         }
       }
     } else if ('dir' in code) {
-      if (!config.allowLocalCode) return bad(`function "${f.name}": code.dir is refused by this platform (allowLocalCode is off); send code.files`, { function: f.name });
+      if (!config.allowLocalCode) {
+        throw new MfError('MF_LOCAL_CODE_REFUSED', `function "${f.name}": code.dir is refused by this platform (allowLocalCode is off); send code.files`, { function: f.name });
+      }
       if (typeof code.dir !== 'string' || !isAbsolute(code.dir)) return bad(`function "${f.name}": code.dir must be an absolute path`, { function: f.name });
       if (!existsSync(code.dir) || !statSync(code.dir).isDirectory()) return bad(`function "${f.name}": code.dir ${code.dir} is not a folder`, { function: f.name, dir: code.dir });
     } else {
@@ -116,12 +121,29 @@ function checkManifest(body: unknown, config: ResolvedConfig): AppManifest {
   return { name, functions: functions as FunctionManifest[], workflows: (workflows ?? {}) as Record<string, unknown> };
 }
 
+/** A relative path that never climbs out of its folder. */
+function staysInside(path: string): boolean {
+  return !isAbsolute(path) && !normalize(path).split(sep).includes('..');
+}
+
+/** A path that names a file, not the folder itself ("", ".", "a/..") or a folder ("a/"). */
+function namesFile(path: string): boolean {
+  const normal = normalize(path);
+  return path !== '' && normal !== '.' && normal !== './' && !normal.endsWith(sep);
+}
+
 async function writeFiles(dir: string, f: FunctionManifest): Promise<string> {
   const files = (f.code as { files: Record<string, string> }).files;
   for (const [path, base64] of Object.entries(files)) {
     const target = join(dir, path);
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, Buffer.from(base64, 'base64'));
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, Buffer.from(base64, 'base64'));
+    } catch (err) {
+      // Two paths that clash ("a" and "a/b"): the caller's mistake, told without this host's paths.
+      const reason = (err as NodeJS.ErrnoException).code ?? 'write failed';
+      throw new MfError('MF_MANIFEST_INVALID', `function "${f.name}": code file "${path}" cannot be written (${reason}); do two paths clash?`, { function: f.name, path });
+    }
   }
   await mkdir(dir, { recursive: true });
   return dir;
@@ -137,7 +159,8 @@ function checkHandlerFile(f: FunctionManifest, codeDir: string): void {
     throw new MfError('MF_HANDLER_NOT_FOUND', `function "${f.name}": handler "${f.handler}" needs one of ${candidates.map((c) => c.slice(codeDir.length + 1)).join(', ')} in its code, and none is there`, {
       function: f.name,
       handler: f.handler,
-      codeDir,
+      // Only a folder the caller named is told back; where inline code was written stays this host's business.
+      ...('dir' in f.code ? { codeDir } : {}),
     });
   }
 }

@@ -1,8 +1,14 @@
 /**
- * The executions the frontend knows, newest last, bounded by count: what `GET /executions/{id}` answers from, and
- * where placements and transports write what the sandboxes report (records, history, the newest checkpoint).
+ * The executions the frontend knows, newest last: what `GET /executions/{id}` answers from, and where placements
+ * and transports write what the sandboxes report (records, history, the newest checkpoint) while one runs.
+ *
+ * Bounded twice. By count: beyond maxStoredExecutions the oldest is forgotten. By bytes: a finished execution is
+ * serialised once, and that JSON is what every later answer sends; when the finished executions kept in memory add
+ * up to more than maxStoredExecutionBytes, the oldest are spilled to files in the run folder and read back on GET.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Execution } from '../api.js';
 import { MfError } from '../errors.js';
 import type { HistoryEvent } from '../protocol.js';
@@ -15,14 +21,41 @@ export interface StoredExecution extends ExecutionView {
   history: HistoryEvent[];
   /** The newest checkpoint the sandbox reported (next top-level state and its input), for recovery. */
   checkpoint: { state: string; input: unknown } | null;
+  /** Aborted by a stop (StopExecution): the placement tells the engine, wherever it runs, to end the execution. */
+  readonly abort: AbortController;
 }
 
+/** An execution's answer: its view as JSON text (made once), and the view itself for the rare caller that reshapes it. */
+export interface FinishedExecution {
+  readonly json: string;
+  view(): ExecutionView;
+}
+
+export interface StoreLimits {
+  maxCount: number;
+  maxBytes: number;
+}
+
+type Entry =
+  | { kind: 'running'; exec: StoredExecution }
+  | { kind: 'kept'; json: string; history: string; bytes: number }
+  | { kind: 'spilled'; written: Promise<void> };
+
 export class ExecutionStore {
-  private readonly executions = new Map<string, StoredExecution>();
+  /** By id, in creation order (the order the count bound forgets in). */
+  private readonly entries = new Map<string, Entry>();
+  /** Finished executions held in memory, in finishing order (the order the byte bound spills in). */
+  private readonly kept = new Set<string>();
+  private keptBytes = 0;
+  private spillDirMade: Promise<unknown> | null = null;
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly limits: StoreLimits,
+    /** Where spilled executions go (inside the run folder, so they are removed with it). */
+    private readonly spillDir: string,
+  ) {}
 
-  /** Stores a new RUNNING execution; the oldest one is forgotten beyond the bound. */
+  /** Stores a new RUNNING execution; the oldest one is forgotten beyond the count bound. */
   create(app: string, workflow: string | null, fn: string | null, received: number): StoredExecution {
     const exec: StoredExecution = {
       executionId: randomUUID(),
@@ -36,34 +69,136 @@ export class ExecutionStore {
       records: [],
       history: [],
       checkpoint: null,
+      abort: new AbortController(),
     };
-    this.executions.set(exec.executionId, exec);
-    if (this.executions.size > this.max) {
-      const oldest = this.executions.keys().next().value;
-      if (oldest !== undefined) this.executions.delete(oldest);
+    this.entries.set(exec.executionId, { kind: 'running', exec });
+    if (this.entries.size > this.limits.maxCount) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.forget(oldest);
     }
     return exec;
   }
 
+  /** The execution while it runs; MF_EXECUTION_NOT_FOUND once it has finished or was forgotten. */
   get(id: string): StoredExecution {
-    const exec = this.executions.get(id);
-    if (!exec) throw new MfError('MF_EXECUTION_NOT_FOUND', `no execution with id "${id}" is known`, { executionId: id });
+    const exec = this.running(id);
+    if (!exec) throw notFound(id);
     return exec;
   }
 
   /** The execution if it is still running (late reports of finished or forgotten executions are dropped). */
   running(id: string): StoredExecution | null {
-    const exec = this.executions.get(id);
-    return exec?.status === 'RUNNING' ? exec : null;
+    const entry = this.entries.get(id);
+    return entry?.kind === 'running' && entry.exec.status === 'RUNNING' ? entry.exec : null;
   }
 
-  view(id: string): ExecutionView {
-    return executionView(this.get(id));
+  /**
+   * Keeps a finished execution as JSON, made once here (with `outputJson`, the output its caller already
+   * serialised, spliced in rather than serialised again), and spills the oldest kept ones beyond the byte bound.
+   */
+  finish(exec: StoredExecution, outputJson: string | null): FinishedExecution {
+    const view = executionView(exec);
+    const json = viewJson(view, outputJson);
+    const history = exec.history.length === 0 ? '[]' : JSON.stringify(exec.history);
+    if (this.entries.get(exec.executionId)?.kind === 'running') {
+      const bytes = json.length + history.length;
+      this.entries.set(exec.executionId, { kind: 'kept', json, history, bytes });
+      this.kept.add(exec.executionId);
+      this.keptBytes += bytes;
+      this.spillBeyondBound();
+    }
+    return { json, view: () => view };
+  }
+
+  /** Any known execution's answer: a running one is serialised now, a spilled one read back. */
+  async answer(id: string): Promise<FinishedExecution> {
+    const entry = this.entries.get(id);
+    if (!entry) throw notFound(id);
+    if (entry.kind === 'running') {
+      const view = executionView(entry.exec);
+      return { json: JSON.stringify(view), view: () => view };
+    }
+    const json = entry.kind === 'kept' ? entry.json : await this.readSpilled(id, entry, 'view');
+    return { json, view: () => JSON.parse(json) as ExecutionView };
+  }
+
+  /** Any known execution's history as JSON text. */
+  async historyJson(id: string): Promise<string> {
+    const entry = this.entries.get(id);
+    if (!entry) throw notFound(id);
+    if (entry.kind === 'running') return JSON.stringify(entry.exec.history);
+    return entry.kind === 'kept' ? entry.history : this.readSpilled(id, entry, 'history');
+  }
+
+  /** Bytes of finished executions held in memory (for tests and metrics). */
+  get bytesInMemory(): number {
+    return this.keptBytes;
+  }
+
+  private spillBeyondBound(): void {
+    while (this.keptBytes > this.limits.maxBytes && this.kept.size > 0) {
+      const id = this.kept.values().next().value as string;
+      const entry = this.entries.get(id);
+      this.release(id);
+      if (entry?.kind !== 'kept') continue;
+      this.spillDirMade ??= mkdir(this.spillDir, { recursive: true });
+      // Written off the hot path; a GET that comes before the write has finished waits for it.
+      const written = this.spillDirMade.then(async () => {
+        await writeFile(this.file(id, 'view'), entry.json);
+        await writeFile(this.file(id, 'history'), entry.history);
+      });
+      written.catch(() => undefined);
+      this.entries.set(id, { kind: 'spilled', written });
+    }
+  }
+
+  private async readSpilled(id: string, entry: Extract<Entry, { kind: 'spilled' }>, part: 'view' | 'history'): Promise<string> {
+    try {
+      await entry.written;
+      return await readFile(this.file(id, part), 'utf8');
+    } catch (err) {
+      throw new MfError('MF_STORAGE_FAILED', `execution "${id}" was spilled to disk and cannot be read back: ${(err as Error).message}`, { executionId: id });
+    }
+  }
+
+  private forget(id: string): void {
+    const entry = this.entries.get(id);
+    this.entries.delete(id);
+    this.release(id);
+    if (entry?.kind === 'spilled') {
+      void entry.written.then(
+        () => Promise.all([rm(this.file(id, 'view'), { force: true }), rm(this.file(id, 'history'), { force: true })]),
+        () => undefined,
+      );
+    }
+  }
+
+  private release(id: string): void {
+    if (!this.kept.delete(id)) return;
+    const entry = this.entries.get(id);
+    if (entry?.kind === 'kept') this.keptBytes -= entry.bytes;
+  }
+
+  private file(id: string, part: 'view' | 'history'): string {
+    // Ids are UUIDs made here, never caller text, so they are safe file names.
+    return join(this.spillDir, `${id}.${part}.json`);
   }
 }
 
-/** What the API shows of a stored execution (history has its own route; the checkpoint is internal). */
+/** What the API shows of a stored execution (history has its own route; the checkpoint and the abort are internal). */
 export function executionView(exec: StoredExecution): ExecutionView {
-  const { history: _history, checkpoint: _checkpoint, ...view } = exec;
+  const { history: _history, checkpoint: _checkpoint, abort: _abort, ...view } = exec;
   return view;
+}
+
+/** The view as JSON; an output already serialised by the caller goes in as that text, last. */
+function viewJson(view: ExecutionView, outputJson: string | null): string {
+  if (outputJson === null || !('output' in view)) return JSON.stringify(view);
+  const { output: _output, ...rest } = view as ExecutionView & { output?: unknown };
+  const head = JSON.stringify(rest);
+  return `${head.slice(0, -1)},"output":${outputJson}}`;
+}
+
+function notFound(id: string): MfError {
+  return new MfError('MF_EXECUTION_NOT_FOUND', `no execution with id "${id}" is known`, { executionId: id });
 }

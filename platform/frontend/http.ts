@@ -8,10 +8,17 @@ import type { AddressInfo } from 'node:net';
 import { now } from '../clock.js';
 import type { ResolvedConfig } from '../config.js';
 import { MfError, toMfError } from '../errors.js';
-import { readJsonBody } from '../http-body.js';
+import { bearerToken, readJsonBody, type BodyLimits } from '../http-body.js';
+import type { FinishedExecution } from './executions.js';
 import type { Platform } from './platform.js';
 
 type Auth = 'none' | 'management' | 'invocation';
+
+/**
+ * Connections the kernel may queue before we accept them (capped by net.core.somaxconn). Node's default of 511
+ * drops the SYNs of a burst of 1,000 clients, which then retry after 1, 3, 7... seconds: accept latency in seconds.
+ */
+const LISTEN_BACKLOG = 4096;
 type Params = string[];
 type Handler = (ctx: RequestContext, params: Params) => Promise<Reply> | Reply;
 
@@ -26,7 +33,7 @@ interface RequestContext {
 interface Reply {
   status: number;
   body: unknown;
-  /** Raw text instead of JSON (Prometheus). */
+  /** Raw text instead of JSON (Prometheus, or JSON the platform already serialised once). */
   text?: { contentType: string; content: string };
 }
 
@@ -44,16 +51,19 @@ export interface HttpServer {
 
 export async function startHttpServer(platform: Platform, config: ResolvedConfig, token: string): Promise<HttpServer> {
   const routes = buildRoutes(platform);
-  const expected = Buffer.from(`Bearer ${token}`);
+  const expected = Buffer.from(token);
   const authorized = (req: IncomingMessage): boolean => {
-    const given = Buffer.from(req.headers.authorization ?? '');
+    const given = Buffer.from(bearerToken(req) ?? '');
     return given.length === expected.length && timingSafeEqual(given, expected);
   };
+  const limits: BodyLimits = { maxBytes: config.maxBodyBytes, maxDepth: config.maxJsonDepth, timeoutMs: config.requestTimeoutSeconds * 1000 };
 
   const server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => sendError(res, toMfError(err)));
   });
   server.keepAliveTimeout = 65_000;
+  // Node's own bound on slow headers; slow bodies are refused by readJsonBody with a typed 408.
+  server.headersTimeout = Math.min(60_000, limits.timeoutMs);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const start = now();
@@ -67,7 +77,7 @@ export async function startHttpServer(platform: Platform, config: ResolvedConfig
       if (!m) continue;
       pathKnown = true;
       if (route.method !== req.method) continue;
-      matched = { route, params: m.slice(1).map(decodeURIComponent) };
+      matched = { route, params: m.slice(1).map(decodeSegment) };
       break;
     }
     if (!matched) {
@@ -78,7 +88,7 @@ export async function startHttpServer(platform: Platform, config: ResolvedConfig
       sendError(res, error, pathKnown ? 405 : undefined);
       return;
     }
-    const { route, params } = matched;
+    const { route } = matched;
     const needsToken = route.auth === 'management' || (route.auth === 'invocation' && config.invocationAuth);
     if (needsToken && !authorized(req)) {
       req.resume();
@@ -90,12 +100,12 @@ export async function startHttpServer(platform: Platform, config: ResolvedConfig
       query,
       received: start,
       body: async () => {
-        const body = await readJsonBody(req, config.maxBodyBytes);
+        const body = await readJsonBody(req, limits);
         ctx.received = now();
         return body;
       },
     };
-    const reply = await route.handler(ctx, params);
+    const reply = await route.handler(ctx, matched.params);
     if (reply.text) {
       res.writeHead(reply.status, { 'content-type': reply.text.contentType });
       res.end(reply.text.content);
@@ -106,7 +116,7 @@ export async function startHttpServer(platform: Platform, config: ResolvedConfig
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -134,16 +144,16 @@ function buildRoutes(platform: Platform): Route[] {
       const input = await ctx.body();
       const mode = ctx.query.get('mode') ?? 'sync';
       if (mode !== 'sync' && mode !== 'async') throw new MfError('MF_BAD_REQUEST', `mode must be "sync" or "async", not "${mode}"`);
-      const { executionId, wait } = platform.startExecution(app!, workflow!, input, ctx.received);
+      const { executionId, wait } = platform.startExecution(app!, workflow!, input, ctx.received, { later: mode === 'async' });
       if (mode === 'async') {
         wait.catch(() => undefined); // the failure is kept with the execution
         return { status: 202, body: { executionId } };
       }
-      return { status: 200, body: withoutRecords(await wait, ctx.query) };
+      return finished(await wait, ctx.query);
     }),
     route('POST', '/apps/{app}/functions/{fn}/invocations', 'invocation', async (ctx, [app, fn]) => {
       const input = await ctx.body();
-      return { status: 200, body: withoutRecords(await platform.invokeFunction(app!, fn!, input, ctx.received), ctx.query) };
+      return finished(await platform.invokeFunction(app!, fn!, input, ctx.received), ctx.query);
     }),
     route('GET', '/healthz', 'none', () => ({ status: 200, body: { ok: true, apps: platform.listApps().length, uptimeMs: Date.now() - started } })),
     route('GET', '/metrics', 'management', async () => ({
@@ -165,15 +175,45 @@ function buildRoutes(platform: Platform): Route[] {
       const execution = ctx.query.get('execution') ?? undefined;
       return { status: 200, body: { logs: platform.logs(app!, { ...(execution ? { execution } : {}), ...(limit ? { limit } : {}) }) } };
     }),
-    route('GET', '/executions/{id}', 'management', (ctx, [id]) => ({ status: 200, body: withoutRecords(platform.getExecution(id!), ctx.query) })),
-    route('GET', '/executions/{id}/history', 'management', (_ctx, [id]) => ({ status: 200, body: { history: platform.getHistory(id!) } })),
+    route('GET', '/executions/{id}', 'management', async (ctx, [id]) => finished(await platform.getExecution(id!), ctx.query)),
+    route('GET', '/executions/{id}/history', 'management', async (_ctx, [id]) => json(`{"history":${await platform.getHistoryJson(id!)}}`)),
+    route('POST', '/executions/{id}/stop', 'management', async (ctx, [id]) => {
+      const { error, cause } = stopFields(await ctx.body());
+      return finished(await platform.stopExecution(id!, error, cause), ctx.query);
+    }),
   ];
 }
 
-function withoutRecords<T extends { records: unknown }>(view: T, query: URLSearchParams): T | Omit<T, 'records'> {
-  if (query.get('records') !== 'false') return view;
-  const { records: _records, ...rest } = view;
-  return rest;
+/** An execution's answer, sent as the JSON the store already made (serialised again only to drop the records). */
+function finished(execution: FinishedExecution, query: URLSearchParams): Reply {
+  if (query.get('records') !== 'false') return json(execution.json);
+  const { records: _records, ...rest } = execution.view();
+  return { status: 200, body: rest };
+}
+
+function json(content: string): Reply {
+  return { status: 200, body: null, text: { contentType: 'application/json', content } };
+}
+
+/** StopExecution's optional error (up to 256 characters) and cause (up to 32,768), as AWS bounds them. */
+function stopFields(body: unknown): { error: string | null; cause: string | null } {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as { error?: unknown; cause?: unknown };
+  const field = (name: 'error' | 'cause', max: number): string | null => {
+    const v = b[name];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string' || v.length > max) throw new MfError('MF_BAD_REQUEST', `"${name}" must be a string of at most ${max} characters`, { field: name });
+    return v;
+  };
+  return { error: field('error', 256), cause: field('cause', 32_768) };
+}
+
+/** A path segment, percent-decoded; a malformed escape is the caller's mistake, not ours. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new MfError('MF_BAD_REQUEST', `the path segment "${segment.slice(0, 100)}" has a malformed %-escape`);
+  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -187,5 +227,7 @@ function sendError(res: ServerResponse, error: MfError, status = error.status): 
     res.destroy();
     return;
   }
+  // A body we stopped reading (too slow, too large) would otherwise hold the connection: answer, then close it.
+  if (!res.req.complete) res.setHeader('connection', 'close');
   sendJson(res, status, { error: error.toJSON() });
 }

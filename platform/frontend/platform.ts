@@ -10,7 +10,8 @@ import { now } from '../clock.js';
 import type { AppSummary } from '../api.js';
 import type { ResolvedConfig } from '../config.js';
 import { MfError, toMfError } from '../errors.js';
-import type { ExecutionResult, HistoryEvent } from '../protocol.js';
+import type { ExecutionResult } from '../protocol.js';
+import type { ExecutionStatus } from '../records.js';
 import type { SandboxBackend } from '../sandbox/backend.js';
 import type { GlobalStorage } from '../storage/global-store.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
@@ -18,14 +19,14 @@ import type { GlobalBus } from '../bus/global/index.js';
 import { AppUsers } from './app-users.js';
 import { DeployedApp, type AppLogLine, type AppRegistry } from './apps.js';
 import { prepareApp } from './deploy.js';
-import { executionView, type ExecutionStore, type ExecutionView, type StoredExecution } from './executions.js';
+import type { ExecutionStore, FinishedExecution, StoredExecution } from './executions.js';
 import { PlatformMetrics } from './metrics.js';
 import type { ExecutionPlacement } from './placement/placement.js';
 import { AppSandboxes, type SandboxEnvironment } from './sandboxes.js';
 import type { HopTransport } from './transport/transport.js';
 
 export type { AppLogLine } from './apps.js';
-export type { ExecutionView } from './executions.js';
+export type { ExecutionView, FinishedExecution } from './executions.js';
 
 /** The parts a platform is composed of (start.ts makes them from the resolved config); it closes them all. */
 export interface PlatformParts {
@@ -56,6 +57,8 @@ export class Platform {
   /** Reclaims idle sandboxes after keep-alive. */
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
+  /** Async executions accepted and not yet started (see startExecution). */
+  private readonly startQueue: Array<() => void> = [];
 
   constructor(readonly parts: PlatformParts) {
     const { config, backend, runDir, placement } = parts;
@@ -148,10 +151,11 @@ export class Platform {
   // ------------------------------------------------------------------ executions
 
   /**
-   * Starts an execution of a workflow. `wait` resolves when it has finished; for async callers the execution is
-   * already stored (as RUNNING) when this returns.
+   * Starts an execution of a workflow. `wait` resolves when it has finished; the execution is already stored (as
+   * RUNNING) when this returns. `later`: an async caller's execution starts after the current I/O has been served
+   * (batched with the others accepted meanwhile), so that accepting a burst does not wait for dispatching it.
    */
-  startExecution(appName: string, workflow: string, input: unknown, received: number): { executionId: string; wait: Promise<ExecutionView> } {
+  startExecution(appName: string, workflow: string, input: unknown, received: number, options: { later?: boolean } = {}): { executionId: string; wait: Promise<FinishedExecution> } {
     this.checkOpen();
     const app = this.apps.get(appName);
     if (!Object.hasOwn(app.prepared.workflows, workflow)) {
@@ -159,12 +163,13 @@ export class Platform {
     }
     const exec = this.executions.create(appName, workflow, null, received);
     const startTime = new Date().toISOString();
-    const wait = this.finish(exec, this.parts.placement.run(app, exec, input, startTime));
+    const run = () => this.parts.placement.run(app, exec, input, startTime);
+    const wait = this.finish(exec, options.later ? this.soon(run) : run());
     return { executionId: exec.executionId, wait };
   }
 
   /** Invokes one function directly, outside any workflow: one hop through the transport. */
-  invokeFunction(appName: string, fn: string, input: unknown, received: number): Promise<ExecutionView> {
+  invokeFunction(appName: string, fn: string, input: unknown, received: number): Promise<FinishedExecution> {
     this.checkOpen();
     const app = this.apps.get(appName);
     if (!app.prepared.functions.some((f) => f.name === fn)) {
@@ -175,12 +180,23 @@ export class Platform {
     return this.finish(exec, run());
   }
 
-  getExecution(id: string): ExecutionView {
-    return this.executions.view(id);
+  /** Any known execution, running or finished (a spilled one is read back from disk). */
+  getExecution(id: string): Promise<FinishedExecution> {
+    return this.executions.answer(id);
   }
 
-  getHistory(id: string): HistoryEvent[] {
-    return this.executions.get(id).history;
+  /** An execution's history, as JSON text. */
+  getHistoryJson(id: string): Promise<string> {
+    return this.executions.historyJson(id);
+  }
+
+  /**
+   * StopExecution: a running execution ends ABORTED now, with the given error and cause, and makes no further
+   * transitions (its placement tells the engine, wherever it runs). A finished one is answered as it is.
+   */
+  stopExecution(id: string, error: string | null, cause: string | null): Promise<FinishedExecution> {
+    this.executions.running(id)?.abort.abort(new StopRequest(error, cause));
+    return this.executions.answer(id);
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -200,31 +216,68 @@ export class Platform {
 
   // ------------------------------------------------------------------ internals
 
-  /** Stores an execution's outcome and metrics once it has a result; a platform fault is rethrown. */
-  private async finish(exec: StoredExecution, running: Promise<ExecutionResult>): Promise<ExecutionView> {
-    let result: ExecutionResult;
+  /**
+   * Stores an execution's outcome and metrics once it has a result, or at once when it is stopped (the engine winds
+   * down behind it; what it reports later is dropped). A platform fault is stored, then rethrown.
+   */
+  private async finish(exec: StoredExecution, running: Promise<ExecutionResult>): Promise<FinishedExecution> {
+    // A holder, not a variable: it is set in a listener, where the compiler cannot follow it.
+    const stop: { finished: FinishedExecution | null } = { finished: null };
+    const whenStopped = new Promise<null>((resolve) => {
+      exec.abort.signal.addEventListener(
+        'abort',
+        () => {
+          const { error, cause } = exec.abort.signal.reason instanceof StopRequest ? exec.abort.signal.reason : new StopRequest(null, null);
+          stop.finished = this.store(exec, 'ABORTED', { error, cause });
+          resolve(null);
+        },
+        { once: true },
+      );
+    });
+    let result: ExecutionResult | null;
     try {
-      result = await running;
+      result = await Promise.race([running, whenStopped]);
     } catch (err) {
+      if (stop.finished) return stop.finished;
       const e = toMfError(err);
-      exec.status = 'FAILED';
-      exec.error = e.code;
-      exec.cause = e.message;
-      exec.t.completed = now();
+      this.store(exec, 'FAILED', { error: e.code, cause: e.message });
       throw e;
     }
-    exec.t.completed = now();
-    if (result.status === 'SUCCEEDED') {
-      exec.status = 'SUCCEEDED';
-      exec.output = result.output;
-    } else {
-      exec.status = 'FAILED';
-      exec.error = result.error;
-      exec.cause = result.cause;
+    if (stop.finished) {
+      running.catch(() => undefined); // the abandoned run's outcome has nowhere to go
+      return stop.finished;
     }
+    if (result === null) throw new MfError('MF_INTERNAL', 'an execution ended as stopped without a stored answer');
+    if (result.status === 'FAILED') return this.store(exec, 'FAILED', { error: result.error, cause: result.cause });
+    // The output is serialised once: measured against the limit here, and spliced into the stored answer.
+    const outputJson = JSON.stringify(result.output) ?? 'null';
+    const bytes = Buffer.byteLength(outputJson);
+    if (bytes > this.config.maxResultBytes) {
+      return this.store(exec, 'FAILED', { error: 'MF_RESULT_TOO_LARGE', cause: `the output is ${bytes} bytes, over the limit of ${this.config.maxResultBytes} (maxResultBytes)` });
+    }
+    exec.output = result.output;
+    return this.store(exec, 'SUCCEEDED', { error: null, cause: null }, outputJson);
+  }
+
+  private store(exec: StoredExecution, status: ExecutionStatus, why: { error: string | null; cause: string | null }, outputJson: string | null = null): FinishedExecution {
+    exec.t.completed = now();
+    exec.status = status;
+    exec.error = why.error;
+    exec.cause = why.cause;
     exec.checkpoint = null;
-    this.metrics.recordExecution(exec.app, exec.workflow ?? `fn:${exec.function}`, exec.status, (exec.t.completed - exec.t.received) / 1000, exec.records);
-    return executionView(exec);
+    this.metrics.recordExecution(exec.app, exec.workflow ?? `fn:${exec.function}`, status, (exec.t.completed - exec.t.received) / 1000, exec.records);
+    return this.executions.finish(exec, outputJson);
+  }
+
+  /** Runs `start` once the I/O now pending has been served; every start queued meanwhile shares one turn. */
+  private soon<T>(start: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve) => {
+      if (this.startQueue.push(() => resolve(start())) === 1) {
+        setImmediate(() => {
+          for (const queued of this.startQueue.splice(0)) queued();
+        });
+      }
+    });
   }
 
   /** Global-tier storage for one app; the app comes from the sandbox's link, never from the request, so apps stay apart. */
@@ -245,4 +298,12 @@ export class Platform {
   private checkOpen(): void {
     if (this.closed) throw new MfError('MF_PLATFORM_CLOSED', 'the platform is closed');
   }
+}
+
+/** Why an execution was aborted: StopExecution's optional error and cause. */
+class StopRequest {
+  constructor(
+    readonly error: string | null,
+    readonly cause: string | null,
+  ) {}
 }

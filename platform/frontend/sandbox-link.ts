@@ -151,6 +151,11 @@ export class SandboxLink {
     });
   }
 
+  /** Asks the agent to stop one execution it runs (StopExecution); its answer comes as usual. */
+  stop(id: string): void {
+    if (!this.dead) this.channel.send({ t: 'stop', id });
+  }
+
   /** Asks the agent to shut down, and makes sure the sandbox is gone. */
   async destroy(): Promise<void> {
     if (!this.dead) this.channel.send({ t: 'shutdown' });

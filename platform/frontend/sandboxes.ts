@@ -9,13 +9,18 @@ import { fileURLToPath } from 'node:url';
 import { now } from '../clock.js';
 import type { ResolvedConfig } from '../config.js';
 import { isMfError } from '../errors.js';
-import type { Checkpoint, DoneMessage, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
+import type { Checkpoint, DoneMessage, ExecutionLimits, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
 import type { SandboxBackend } from '../sandbox/backend.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import type { PreparedApp } from './deploy.js';
 import type { StoredExecution } from './executions.js';
 import { SandboxLink } from './sandbox-link.js';
 import { SandboxPool } from './sandbox-pool.js';
+
+/** The answer to a request stopped before it reached a sandbox: nothing ran. */
+function notSent(id: string): DoneMessage {
+  return { t: 'done', id, result: { status: 'FAILED', error: 'States.Aborted', cause: 'The execution was stopped before it started' }, records: [], logs: [], history: [] };
+}
 
 /** The pool key of an app's sandboxes under grouped sandboxing. */
 const GROUPED = '*';
@@ -41,6 +46,11 @@ export interface SandboxEnvironment {
   output(app: string, line: string, stream: 'stdout' | 'stderr'): void;
 }
 
+/** The platform's bounds on one execution, for the engine wherever it runs. */
+export function executionLimits(config: Pick<ResolvedConfig, 'maxTransitions' | 'maxExecutionSeconds'>): ExecutionLimits {
+  return { maxTransitions: config.maxTransitions, maxDurationMs: config.maxExecutionSeconds * 1000 };
+}
+
 export class AppSandboxes {
   /** Pools by unit: GROUPED, or a function name under per-function sandboxing. */
   private readonly pools = new Map<string, SandboxPool>();
@@ -61,15 +71,21 @@ export class AppSandboxes {
     recovering: (attempt: number, cause: string) => void,
   ): Promise<DoneMessage> {
     const pool = this.pool(fn);
+    const stopped = exec.abort.signal;
     for (let attempt = 0; ; attempt++) {
       const { link, start } = await pool.acquire();
       if (exec.t.dispatched === 0) exec.t.dispatched = now();
+      // A stop reaches the engine in the sandbox that runs the request, whichever that is by then.
+      const stop = () => link.stop(exec.executionId);
       try {
+        if (stopped.aborted) return notSent(exec.executionId);
+        stopped.addEventListener('abort', stop, { once: true });
         return await link.request(message(start));
       } catch (err) {
-        if (!isMfError(err, 'MF_SANDBOX_EXITED') || attempt >= this.env.config.recoveryAttempts) throw err;
+        if (!isMfError(err, 'MF_SANDBOX_EXITED') || attempt >= this.env.config.recoveryAttempts || stopped.aborted) throw err;
         recovering(attempt + 1, err.message);
       } finally {
+        stopped.removeEventListener('abort', stop);
         pool.release(link);
       }
     }
@@ -141,6 +157,8 @@ export class AppSandboxes {
         keepAliveMs: config.keepAliveSeconds * 1000,
         recoveryAttempts: config.recoveryAttempts,
         checkpoints: workflowsInSandbox && config.recoveryAttempts > 0,
+        limits: executionLimits(config),
+        maxResultBytes: config.maxResultBytes,
       },
     };
     // The sandbox's memory: its functions' limits (each may run maxWorkersPerFunction workers) plus the agent and the pool.

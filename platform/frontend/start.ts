@@ -17,6 +17,7 @@ import { InSandboxPlacement } from './placement/in-sandbox.js';
 import { OnHostPlacement } from './placement/on-host.js';
 import type { ExecutionPlacement } from './placement/placement.js';
 import { Platform } from './platform.js';
+import { executionLimits } from './sandboxes.js';
 import { DirectTransport } from './transport/direct.js';
 import { JournalTransport } from './transport/journal.js';
 import type { HopTransport } from './transport/transport.js';
@@ -62,12 +63,12 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
 /** The platform's parts, one variant of each seam, as the config asks. */
 export function composePlatform(config: ResolvedConfig, runDir: string): Platform {
   const apps = new AppRegistry();
-  const executions = new ExecutionStore(config.maxStoredExecutions);
+  const executions = new ExecutionStore({ maxCount: config.maxStoredExecutions, maxBytes: config.maxStoredExecutionBytes }, join(runDir, 'executions'));
   const bus: GlobalBus = new JournalBus(join(runDir, 'bus'));
   const transport: HopTransport = config.busMode === 'global' ? new JournalTransport(bus, apps, executions) : new DirectTransport();
   const placement: ExecutionPlacement = engineInSandbox(config)
     ? new InSandboxPlacement(config.keepHistory, executions, bus)
-    : new OnHostPlacement(config.keepHistory, transport);
+    : new OnHostPlacement(config.keepHistory, transport, executionLimits(config));
   return new Platform({
     config,
     backend: createBackend(config.backend),

@@ -227,3 +227,18 @@ describe('MicroFunctionsClient against a real platform', () => {
     expect(text).toMatch(/^# (HELP|TYPE) /m);
   });
 });
+
+describe('MicroFunctionsClient against a platform that refuses code folders', () => {
+  it('deploys a {dir} manifest by sending the same code inline', async () => {
+    const platform = await startPlatform({ port: 0, dataDir: await mkdtemp(join(tmpdir(), 'mf-sdk-')), allowLocalCode: false });
+    try {
+      const client = new MicroFunctionsClient({ url: platform.url, token: platform.token });
+      const manifest = hello.app();
+      expect(manifest.functions.every((f) => 'dir' in f.code)).toBe(true);
+      expect((await client.deploy(manifest)).name).toBe(manifest.name);
+      expect((await client.execute(manifest.name, Object.keys(manifest.workflows ?? {})[0]!, {})).status).toBe('SUCCEEDED');
+    } finally {
+      await platform.close();
+    }
+  });
+});

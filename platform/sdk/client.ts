@@ -3,7 +3,8 @@
  * Every failure is an MfError: error bodies keep their code (and the HTTP status in `details.status`), and a platform
  * that cannot be reached is MF_PLATFORM_UNREACHABLE naming the URL.
  */
-import { ERROR_CODES, MfError, type ErrorCode } from '../errors.js';
+import { ERROR_CODES, isMfError, MfError, type ErrorCode } from '../errors.js';
+import { inlineManifest } from './code.js';
 import type { AppManifest } from '../manifest.js';
 import type {
   AppSummary,
@@ -76,9 +77,17 @@ export class MicroFunctionsClient {
     return this.#json('GET', '/healthz');
   }
 
-  /** `POST /apps`: deploys an app, all or nothing. */
-  deploy(manifest: AppManifest): Promise<AppSummary> {
-    return this.#json('POST', '/apps', manifest);
+  /**
+   * `POST /apps`: deploys an app, all or nothing. Code folders (`code.dir`) are sent as they are; a platform that
+   * refuses them (allowLocalCode off, as a served one is by default) gets the same code inline instead.
+   */
+  async deploy(manifest: AppManifest): Promise<AppSummary> {
+    try {
+      return await this.#json<AppSummary>('POST', '/apps', manifest);
+    } catch (err) {
+      if (!isMfError(err, 'MF_LOCAL_CODE_REFUSED')) throw err;
+      return this.#json('POST', '/apps', inlineManifest(manifest));
+    }
   }
 
   async listApps(): Promise<AppSummary[]> {
@@ -119,6 +128,14 @@ export class MicroFunctionsClient {
 
   getExecution(id: string): Promise<Execution> {
     return this.#json('GET', `/executions/${enc(id)}`);
+  }
+
+  /**
+   * `POST /executions/{id}/stop` (StopExecution): a running execution ends ABORTED at once, with this error and
+   * cause; a finished one is answered as it is.
+   */
+  stopExecution(id: string, options: { error?: string; cause?: string } = {}): Promise<Execution> {
+    return this.#json('POST', `/executions/${enc(id)}/stop`, options);
   }
 
   async getHistory(id: string): Promise<HistoryEvent[]> {
@@ -229,6 +246,7 @@ function fallbackCode(status: number): ErrorCode {
   const byStatus: Partial<Record<number, ErrorCode>> = {
     400: 'MF_BAD_REQUEST',
     401: 'MF_UNAUTHORIZED',
+    408: 'MF_REQUEST_TIMEOUT',
     404: 'MF_NOT_FOUND',
     413: 'MF_PAYLOAD_TOO_LARGE',
     503: 'MF_PLATFORM_CLOSED',

@@ -16,13 +16,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MfError, toMfError } from '../errors.js';
-import { readJsonBody } from '../http-body.js';
+import { bearerToken, readJsonBody } from '../http-body.js';
 import { GlobalStorage } from './global-store.js';
 import { STORAGE_PATH, type StorageGrant } from './service-protocol.js';
 import { MAX_VALUE_BYTES, parseStorageOp, type StorageReply } from './types.js';
 
 /** The largest value (64 MiB) as base64 inside a JSON operation, with room for the key and the envelope. */
 export const MAX_OPERATION_BYTES = Math.ceil((MAX_VALUE_BYTES * 4) / 3) + 64 * 1024;
+/** An operation is a small envelope around a base64 value: shallow, and sent at once by a wrapper. */
+const OPERATION_LIMITS = { maxBytes: MAX_OPERATION_BYTES, maxDepth: 64, timeoutMs: 30_000 };
 
 export interface StorageServiceOptions {
   /** Interface to listen on (default 127.0.0.1). */
@@ -109,14 +111,14 @@ export class StorageService {
       req.resume();
       return fail(res, new MfError('MF_NOT_FOUND', `the storage service serves POST ${STORAGE_PATH} only`));
     }
-    const auth = req.headers.authorization ?? '';
-    const app = auth.startsWith('Bearer ') ? this.#tokens.get(auth.slice(7)) : undefined;
+    const token = bearerToken(req);
+    const app = token === null ? undefined : this.#tokens.get(token);
     if (app === undefined) {
       req.resume();
       return fail(res, new MfError('MF_UNAUTHORIZED', 'the storage token is missing, wrong or revoked (the app was removed)'));
     }
     try {
-      const op = parseStorageOp(await readJsonBody(req, MAX_OPERATION_BYTES));
+      const op = parseStorageOp(await readJsonBody(req, OPERATION_LIMITS));
       send(res, 200, { ok: true, value: await this.#storage.apply(app, op) });
     } catch (err) {
       fail(res, toMfError(err, 'MF_STORAGE_FAILED'));

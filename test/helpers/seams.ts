@@ -48,7 +48,7 @@ export async function makeParts(user: UserConfig, workflowsInSandbox: boolean): 
   };
   const prepared = await prepareApp(manifest, config, join(runDir, 'apps'));
   const apps = new AppRegistry();
-  const executions = new ExecutionStore(100);
+  const executions = new ExecutionStore({ maxCount: 100, maxBytes: 1024 * 1024 }, join(runDir, 'executions'));
   const bus = new JournalBus(join(runDir, 'bus'));
   const parts: Parts = {
     config,

@@ -49,7 +49,7 @@ export class InSandboxPlacement implements ExecutionPlacement {
       const exec = this.executions.running(id);
       if (!exec) continue;
       exec.checkpoint = { state, input };
-      exec.records.push(...records);
+      for (const record of records) exec.records.push(record); // no spread: a huge array overflows the stack
       // The global copy of the local bus's progress, off the hot path.
       void this.bus.publish(TOPIC_CHECKPOINTS, id, { state, input }).catch(() => undefined);
     }

@@ -3,7 +3,7 @@
  * function, through the hop transport (the container-per-function baseline's way, and any preset whose sandboxes
  * cannot hold the whole app).
  */
-import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type TaskCall } from '../../asl/index.js';
+import { loadStateMachine, runExecution, TaskFailure, type ExecutionLimits, type StateMachine, type TaskCall } from '../../asl/index.js';
 import { now } from '../../clock.js';
 import type { Checkpoint, ExecutionResult, HistoryEvent } from '../../protocol.js';
 import type { DeployedApp } from '../apps.js';
@@ -19,6 +19,7 @@ export class OnHostPlacement implements ExecutionPlacement {
   constructor(
     private readonly keepHistory: boolean,
     private readonly transport: HopTransport,
+    private readonly limits: ExecutionLimits,
   ) {}
 
   async run(app: DeployedApp, exec: StoredExecution, input: unknown, startTime: string): Promise<ExecutionResult> {
@@ -26,6 +27,8 @@ export class OnHostPlacement implements ExecutionPlacement {
     const machine = this.machine(app, workflow);
     exec.t.dispatched = now();
     return runExecution(machine, input, {
+      // Hook: call.signal is aborted when the Task's result is no longer wanted (stop, timeout, a failed sibling);
+      // the hop in flight runs on until the transport can carry that abort to the invocation.
       invoke: async (call: TaskCall) => {
         const done = await this.transport.hop(app, exec, { fn: call.functionName, input: call.input, state: call.stateName });
         if (done.result.status === 'FAILED') throw new TaskFailure(done.result.error ?? 'States.TaskFailed', done.result.cause ?? '');
@@ -35,6 +38,8 @@ export class OnHostPlacement implements ExecutionPlacement {
       executionName: exec.executionId,
       startTime,
       stateMachineName: `${app.name}-${workflow}`,
+      signal: exec.abort.signal,
+      limits: this.limits,
       ...(this.keepHistory ? { onEvent: (e: HistoryEvent) => exec.history.push(e) } : {}),
     });
   }

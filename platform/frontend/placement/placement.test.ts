@@ -9,6 +9,7 @@ import { DirectTransport } from '../../../dist/platform/frontend/transport/direc
 import { makeParts, type Parts } from '../../../test/helpers/seams.js';
 
 let parts: Parts | null = null;
+const LIMITS = { maxTransitions: 25_000, maxDurationMs: 3_600_000 };
 
 afterEach(async () => {
   await parts?.close();
@@ -56,7 +57,7 @@ describe('in-sandbox placement', () => {
 describe('on-host placement', () => {
   test('the frontend runs the workflow; each Task is a hop to the sandbox of its function', async () => {
     parts = await makeParts({ preset: 'per-function', busMode: 'hierarchical' }, false);
-    const placement = new OnHostPlacement(true, new DirectTransport());
+    const placement = new OnHostPlacement(true, new DirectTransport(), LIMITS);
     const exec = parts.executions.create('seams', 'chain', null, Date.now());
     const result = await placement.run(parts.app, exec, { n: 5 }, new Date().toISOString());
     expect(result).toEqual({ status: 'SUCCEEDED', output: { n: 11 } });
@@ -69,7 +70,7 @@ describe('on-host placement', () => {
 
   test("a Task's failure fails the execution with the function's error", async () => {
     parts = await makeParts({ preset: 'per-function' }, false);
-    const placement = new OnHostPlacement(false, new DirectTransport());
+    const placement = new OnHostPlacement(false, new DirectTransport(), LIMITS);
     const exec = parts.executions.create('seams', 'failing', null, Date.now());
     const result = await placement.run(parts.app, exec, {}, new Date().toISOString());
     expect(result).toMatchObject({ status: 'FAILED', error: 'Error', cause: expect.stringContaining('no luck') });

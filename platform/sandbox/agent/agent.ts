@@ -51,6 +51,8 @@ export class Agent {
   /** Newest checkpoint per running execution, flushed to the frontend in one message per flush. */
   private readonly checkpoints = new Map<string, { state: string; input: unknown; ctx: RequestContext }>();
   private checkpointTimer: NodeJS.Timeout | null = null;
+  /** The executions running here, by id, for StopExecution. */
+  private readonly stops = new Map<string, AbortController>();
 
   constructor(
     readonly sandboxId: string,
@@ -68,6 +70,9 @@ export class Agent {
         return;
       case 'invoke':
         void this.invokeDirect(message);
+        return;
+      case 'stop':
+        this.stops.get(message.id)?.abort();
         return;
       case 'storage-result': {
         const resolve = this.pendingStorage.get(message.id);
@@ -118,6 +123,8 @@ export class Agent {
     }
     const ctx: RequestContext = { executionId: message.id, sandboxStart: message.sandboxStart, records: [], logs: [] };
     const history: HistoryEvent[] = [];
+    const stop = new AbortController();
+    this.stops.set(message.id, stop);
     let result: ExecutionResult;
     try {
       result = await runExecution(machine, message.input, {
@@ -126,6 +133,8 @@ export class Agent {
         executionName: message.executionName,
         startTime: message.startTime,
         stateMachineName: `${this.spec?.app ?? 'app'}-${message.workflow}`,
+        signal: stop.signal,
+        ...(this.spec ? { limits: this.spec.policy.limits } : {}),
         ...(message.wantHistory ? { onEvent: (e: HistoryEvent) => history.push(e) } : {}),
         ...(this.spec?.policy.checkpoints ? { onTransition: (state: string, input: unknown) => this.checkpoint(message.id, state, input, ctx) } : {}),
         ...(message.resumeAt ? { resumeAt: message.resumeAt } : {}),
@@ -134,6 +143,7 @@ export class Agent {
       // runExecution reports ASL failures as results; reaching here is an engine bug, reported as such.
       result = { status: 'FAILED', error: 'MF_INTERNAL', cause: toMfError(err).message };
     }
+    this.stops.delete(message.id);
     this.checkpoints.delete(message.id);
     this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs, history });
   }
@@ -165,6 +175,11 @@ export class Agent {
     this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs, history: [] });
   }
 
+  /**
+   * Hook for cancellation: call.signal is aborted when the Task's result is no longer wanted (the execution was
+   * stopped or timed out, a Parallel sibling failed, the Task's TimeoutSeconds passed). The engine has already moved
+   * on by then; telling the running invocation (and abandoning it) is to be wired in here.
+   */
   private async invokeForTask(call: TaskCall, ctx: RequestContext): Promise<unknown> {
     const r = await this.invoke(call.functionName, call.input, call.stateName, ctx);
     if (r.ok) return r.value;
@@ -228,7 +243,13 @@ export class Agent {
     for (const line of m.logs) ctx.logs.push(attribute(line, invocationId, fn));
     const t = { queued, workerReady, handlerStart: m.handlerStart, handlerEnd: m.handlerEnd, published };
     if (m.outcome.ok) {
-      ctx.records.push(this.record({ ...base, t, outputBytes: byteLength(m.outcome.value), outcome: { state: 'ok' } }));
+      const outputBytes = byteLength(m.outcome.value);
+      if (outputBytes > spec.policy.maxResultBytes) {
+        const cause = `the result of "${fn}" is ${outputBytes} bytes, over the limit of ${spec.policy.maxResultBytes} (maxResultBytes)`;
+        ctx.records.push(this.record({ ...base, t, outputBytes, outcome: { state: 'error', error: 'MF_RESULT_TOO_LARGE', cause } }));
+        return { ok: false, error: 'MF_RESULT_TOO_LARGE', cause };
+      }
+      ctx.records.push(this.record({ ...base, t, outputBytes, outcome: { state: 'ok' } }));
       return { ok: true, value: m.outcome.value };
     }
     const { errorType, errorMessage, trace } = m.outcome.error;
