@@ -36,8 +36,12 @@ function jsonata(): Jsonata {
   return lib;
 }
 
-/** Guardrails for hostile expressions: JSONata's own recursion-depth and run-time limits. */
-const GUARDRAILS: JsonataOptions = { stack: 1000, timeout: 10_000 };
+/**
+ * Guardrails for hostile expressions: JSONata's own recursion-depth and run-time limits. Evaluation runs on the
+ * event loop (its awaits are microtasks), so the run-time limit also bounds how long one expression can hold it.
+ */
+export const JSONATA_LIMITS = { stack: 1000, timeoutMs: 2000 } as const;
+const GUARDRAILS: JsonataOptions = { stack: JSONATA_LIMITS.stack, timeout: JSONATA_LIMITS.timeoutMs };
 
 const EXPRESSION = /^\{%([\s\S]*)%\}$/;
 
@@ -153,7 +157,34 @@ async function evaluate(c: Compiled, env: Env): Promise<unknown> {
 function toJson(v: unknown, c: Compiled, state: string): unknown {
   if (typeof v === 'function' || (typeof v === 'number' && !Number.isFinite(v)))
     throw queryError(state, `The JSONata expression '${c.text}' specified for the field '${c.field}' returned a value that is not JSON: ${String(v)}`);
-  return v;
+  return plain(v);
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * JSONata's result arrays are "sequences" that carry flags as extra properties; copies them into plain arrays.
+ * Copy-on-write: parts without sequences (e.g. taken from the input) are returned as they are.
+ */
+function plain(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    let copy: unknown[] | null = hasOwn.call(v, 'sequence') ? [] : null;
+    for (let i = 0; i < v.length; i++) {
+      const p = plain(v[i]);
+      if (copy === null && p !== v[i]) copy = v.slice(0, i);
+      if (copy !== null) copy.push(p);
+    }
+    return copy ?? v;
+  }
+  let copy: Record<string, unknown> | null = null;
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    const p = plain(x);
+    if (p !== x) copy ??= { ...(v as Record<string, unknown>) };
+    if (copy !== null) copy[k] = p;
+  }
+  return copy ?? v;
 }
 
 export function queryError(state: string, msg: string): StatesError {
