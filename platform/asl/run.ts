@@ -81,9 +81,12 @@ export interface RunOptions {
    * Called at every transition between top-level states with the next state and its raw input: a checkpoint from
    * which `resumeAt` can continue the execution (recovery after a sandbox dies). Not called inside Parallel/Map.
    */
-  onTransition?: (next: string, input: unknown) => void;
-  /** Continue an execution at a top-level state with its raw input, instead of at StartAt with the execution input. */
-  resumeAt?: { state: string; input: unknown };
+  onTransition?: (next: string, input: unknown, variables: Readonly<Record<string, unknown>>) => void;
+  /**
+   * Continue an execution at a top-level state with its raw input (and the top-level variables of the checkpoint),
+   * instead of at StartAt with the execution input.
+   */
+  resumeAt?: { state: string; input: unknown; variables?: Readonly<Record<string, unknown>> };
 }
 
 const ACCOUNT = '000000000000';
@@ -98,7 +101,7 @@ class Cancelled extends Error {
 interface Exec {
   readonly invoke: TaskInvoker;
   readonly emit: ((e: HistoryEvent) => void) | null;
-  readonly transition: ((next: string, input: unknown) => void) | null;
+  readonly transition: ((next: string, input: unknown, variables: Readonly<Record<string, unknown>>) => void) | null;
   /** The top-level machine: transitions are reported only at this level. */
   readonly root: SubMachine;
   readonly execution: Readonly<Record<string, unknown>>;
@@ -282,7 +285,7 @@ async function runMachine(x: Exec, sub: SubMachine, input: unknown, signal: Abor
     if (step.next === null) return step.output;
     value = step.output;
     state = sub.states.get(step.next)!;
-    if (transition) transition(state.name, value);
+    if (transition) transition(state.name, value, vars.bindings());
   }
 }
 
@@ -376,7 +379,8 @@ async function runWait(x: Exec, vars: Variables, s: WaitState, raw: unknown, ent
   else if (s.timestamp !== undefined) ms = s.timestamp[0] * 1000 + s.timestamp[1] / 1e6 - Date.now();
   else if (s.secondsPath) {
     const v = readPath(s.secondsPath, eff, ctx, s.name);
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw stateError(s.name, `The SecondsPath parameter does not reference a number: ${s.secondsPath.text} == ${JSON.stringify(v)}`);
+    // AWS takes whole seconds only, as for Seconds.
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw stateError(s.name, `The SecondsPath parameter does not reference an integer: ${s.secondsPath.text} == ${JSON.stringify(v)}`);
     if (v < 0) throw stateError(s.name, `The SecondsPath parameter references a negative value: ${s.secondsPath.text} == ${v}`);
     ms = v * 1000;
   } else if (s.timestampPath) {
@@ -777,6 +781,7 @@ export async function runExecution(machine: StateMachine, input: unknown, option
   let result: ExecutionResult;
   try {
     const vars = Variables.root();
+    if (resume?.variables) vars.assign(resume.variables, resume.state);
     const output = resume ? await runMachine(x, machine.root, resume.input, root.signal, vars, resume.state) : await runMachine(x, machine.root, input, root.signal, vars);
     result = { status: 'SUCCEEDED', output };
   } catch (e) {

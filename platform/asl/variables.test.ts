@@ -263,3 +263,25 @@ describe('size limits', () => {
     expect(root.read('w0')).toBeUndefined();
   });
 });
+
+describe('checkpoints (recovery)', () => {
+  test('onTransition hands out the top-level variables; resumeAt with them continues as if never interrupted', async () => {
+    const def = {
+      StartAt: 'A',
+      States: {
+        A: { Type: 'Pass', Assign: { 'seen.$': '$.n' }, Next: 'B' },
+        B: { Type: 'Pass', Assign: { more: 'b' }, Next: 'C' },
+        C: { Type: 'Pass', Parameters: { 'seen.$': '$seen', 'more.$': '$more' }, End: true },
+      },
+    };
+    const machine = compileStateMachine(def, { name: 'vars', functionNames: new Set() });
+    const base = { invoke: echo, executionId: 'e-1', executionName: 'e-1', startTime: '2024-11-14T10:00:00.000Z' };
+    const checkpoints: Array<{ next: string; input: unknown; variables: Readonly<Record<string, unknown>> }> = [];
+    const full = await runExecution(machine, { n: 3 }, { ...base, onTransition: (next, input, variables) => checkpoints.push({ next, input, variables }) });
+    expect(full).toEqual({ status: 'SUCCEEDED', output: { seen: 3, more: 'b' } });
+    const atC = checkpoints.find((c) => c.next === 'C')!;
+    expect(atC.variables).toEqual({ seen: 3, more: 'b' });
+    const resumed = await runExecution(machine, { n: 3 }, { ...base, resumeAt: { state: 'C', input: atC.input, variables: atC.variables } });
+    expect(resumed).toEqual(full);
+  });
+});
