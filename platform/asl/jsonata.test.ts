@@ -85,7 +85,7 @@ describe('fields as JSONata', () => {
     expect(seen).toEqual(['other']);
   });
 
-  test('Choice: the first rule whose Condition is true wins; its Assign and Output apply; Default uses the state’s', async () => {
+  test("Choice: the first rule whose Condition is true wins; its Assign and Output apply, else the state's (as for Default)", async () => {
     const def = jsonata({
       Pick: {
         Type: 'Choice',
@@ -100,7 +100,7 @@ describe('fields as JSONata', () => {
       Done: { Type: 'Pass', Output: { size: '{% $size %}', input: '{% $states.input %}' }, End: true },
     });
     expect(await run(def, { n: 11 })).toEqual({ status: 'SUCCEEDED', output: { size: 'big', input: { n: 11 } } });
-    expect(await run(def, { n: 6 })).toEqual({ status: 'SUCCEEDED', output: { size: 'medium', input: { n: 6 } } });
+    expect(await run(def, { n: 6 })).toEqual({ status: 'SUCCEEDED', output: { size: 'medium', input: { default: true } } });
     expect(await run(def, { n: 1 })).toEqual({ status: 'SUCCEEDED', output: { size: 'small', input: { default: true } } });
   });
 

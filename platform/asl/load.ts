@@ -507,7 +507,7 @@ class Loader {
       case 'Choice': {
         const choices: ChoiceRule[] = [];
         if (!Array.isArray(s.Choices) || s.Choices.length === 0) this.invalid(name, `${at}.Choices`, 'Choices must be a non-empty array of rules');
-        else s.Choices.forEach((rule, i) => this.choiceRule(name, `${at}.Choices[${i}]`, rule, targets, choices, common.jsonata !== null));
+        else s.Choices.forEach((rule, i) => this.choiceRule(name, `${at}.Choices[${i}]`, rule, targets, choices, common));
         if ('Default' in s) {
           if (typeof s.Default !== 'string') this.invalid(name, `${at}.Default`, 'Default must be a state name');
           else targets.push(s.Default, `${at}.Default`);
@@ -541,8 +541,12 @@ class Loader {
     return null;
   }
 
-  /** A top-level Choice rule: JSONPath operators, or (JSONata) a Condition; either may have Assign (and Output). */
-  choiceRule(name: string, rat: string, rule: unknown, targets: string[], choices: ChoiceRule[], jsonata: boolean): void {
+  /**
+   * A top-level Choice rule: JSONPath operators, or (JSONata) a Condition; either may have Assign (and Output). A
+   * rule without its own Assign or Output uses the state's, which are also what the Default transition applies.
+   */
+  choiceRule(name: string, rat: string, rule: unknown, targets: string[], choices: ChoiceRule[], state: CommonFields): void {
+    const jsonata = state.jsonata !== null;
     if (!isObj(rule) || typeof rule.Next !== 'string') {
       this.invalid(name, `${rat}.Next`, 'a top-level choice rule needs a Next state name');
       return;
@@ -553,15 +557,16 @@ class Loader {
         if (!['Condition', 'Next', 'Assign', 'Output', 'Comment'].includes(k)) this.invalid(name, fmtKey(rat, k), `a JSONata choice rule has Condition, Next, Assign and Output only, not '${k}'`);
       if (!('Condition' in rule)) this.invalid(name, `${rat}.Condition`, 'a JSONata choice rule needs a Condition');
       else if (typeof rule.Condition !== 'boolean' && !isJsonataExpression(rule.Condition)) this.invalid(name, `${rat}.Condition`, "must be a JSONata expression '{% ... %}' or a boolean");
-      const fields = this.jsonata(name, rat, rule, ['Condition', 'Assign', 'Output']);
+      const own = this.jsonata(name, rat, rule, ['Condition', 'Assign', 'Output']);
       const constant = rule.Condition === true;
+      const fields = { ...own, Output: own.Output ?? state.jsonata!.Output, Assign: own.Assign ?? state.jsonata!.Assign };
       choices.push({ cond: () => constant, next: rule.Next, assign: null, jsonata: fields });
       return;
     }
     if ('Condition' in rule || 'Output' in rule) this.invalid(name, `${rat}.${'Condition' in rule ? 'Condition' : 'Output'}`, 'only JSONata choice rules have Condition and Output');
     try {
       const { Next: _next, Comment: _c, Assign: _a, ...cond } = rule;
-      choices.push({ cond: compileCondition(cond, rat), next: rule.Next, assign: this.assignTemplate(name, rat, rule), jsonata: null });
+      choices.push({ cond: compileCondition(cond, rat), next: rule.Next, assign: this.assignTemplate(name, rat, rule) ?? state.assign, jsonata: null });
     } catch (e) {
       if (e instanceof AslSyntaxError) this.invalid(name, rat, e.message.startsWith(rat) ? e.message.slice(rat.length + 2) : e.message);
       else throw e;

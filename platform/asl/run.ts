@@ -320,14 +320,14 @@ function noChoiceMatched(s: ChoiceState): StatesError {
   return new StatesError('States.NoChoiceMatched', `No choice rule of state '${s.name}' matched the input and there is no Default`);
 }
 
-/** The matched rule's Assign applies; with no rule matched (Default), the state's own. */
+/** The matched rule's Assign applies (its own, else the state's); with no rule matched (Default), the state's. */
 function runChoice(x: Exec, vars: Variables, s: ChoiceState, raw: unknown, enteredAt: number): Step {
   const ctx = contextThunk(x, vars, s.name, enteredAt, undefined);
   const eff = select(s.inputPath, raw, ctx, s.name);
   const rule = s.choices.find((c) => c.cond(eff, ctx));
   const next = rule ? rule.next : s.default;
   if (next === null) throw noChoiceMatched(s);
-  const assign = rule ? rule.assign : s.assign;
+  const assign = rule ? rule.assign : s.assign; // a rule's Assign already falls back to the state's (load.ts)
   const assigned = assign ? (assign(eff, ctx) as Record<string, unknown>) : null;
   return { next, output: select(s.outputPath, eff, ctx, s.name), assigned };
 }
@@ -339,8 +339,7 @@ async function runChoiceJsonata(x: Exec, vars: Variables, s: ChoiceState, raw: u
     const hit = rule.jsonata!.Condition ? await jsonata(rule, 'Condition', values, ctx, s.name) : rule.cond(raw, ctx);
     if (typeof hit !== 'boolean') throw queryError(s.name, `The Condition of a choice rule must evaluate to a boolean, but it returned ${JSON.stringify(hit)}.`);
     if (!hit) continue;
-    const ruleOwn = rule.jsonata!.Output || rule.jsonata!.Assign;
-    return { next: rule.next, ...(await jsonataOutcome(ruleOwn ? rule : s, values, raw, ctx, s.name)) };
+    return { next: rule.next, ...(await jsonataOutcome(rule, values, raw, ctx, s.name)) };
   }
   if (s.default === null) throw noChoiceMatched(s);
   return { next: s.default, ...(await jsonataOutcome(s, values, raw, ctx, s.name)) };

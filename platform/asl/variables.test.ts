@@ -101,7 +101,10 @@ describe('Assign and $name references (JSONPath states)', () => {
         W: { Type: 'Wait', Seconds: 0, InputPath: '$', Assign: { 'w.$': '$.doubled' }, Next: 'C' },
         C: {
           Type: 'Choice',
-          Choices: [{ Variable: '$.doubled', NumericGreaterThan: 100, Next: 'End', Assign: { branch: 'big' } }],
+          Choices: [
+            { Variable: '$.doubled', NumericGreaterThan: 100, Next: 'End', Assign: { branch: 'big' } },
+            { Variable: '$.doubled', NumericEquals: 7, Next: 'End' },
+          ],
           Default: 'End',
           Assign: { 'branch.$': "States.Format('small {}', $.doubled)" },
         },
@@ -283,5 +286,28 @@ describe('checkpoints (recovery)', () => {
     expect(atC.variables).toEqual({ seen: 3, more: 'b' });
     const resumed = await runExecution(machine, { n: 3 }, { ...base, resumeAt: { state: 'C', input: atC.input, variables: atC.variables } });
     expect(resumed).toEqual(full);
+  });
+});
+
+describe('Choice Assign', () => {
+  test("a matched rule without Assign uses the state's Assign; a rule's own Assign wins", async () => {
+    const def = {
+      StartAt: 'C',
+      States: {
+        C: {
+          Type: 'Choice',
+          Choices: [
+            { Variable: '$.n', NumericEquals: 1, Next: 'End', Assign: { how: 'rule' } },
+            { Variable: '$.n', NumericEquals: 2, Next: 'End' },
+          ],
+          Default: 'End',
+          Assign: { 'how.$': "States.Format('state {}', $.n)" },
+        },
+        End: { Type: 'Pass', Parameters: { 'how.$': '$how' }, End: true },
+      },
+    };
+    expect(await run(def, { n: 1 })).toEqual({ status: 'SUCCEEDED', output: { how: 'rule' } });
+    expect(await run(def, { n: 2 })).toEqual({ status: 'SUCCEEDED', output: { how: 'state 2' } });
+    expect(await run(def, { n: 3 })).toEqual({ status: 'SUCCEEDED', output: { how: 'state 3' } });
   });
 });
