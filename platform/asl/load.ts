@@ -115,8 +115,12 @@ export function fmtKey(base: string, key: string): string {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isNonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+/** AWS's ceiling for its whole-second fields (Wait Seconds, TimeoutSeconds, IntervalSeconds, MaxAttempts...). */
+const MAX_SECONDS = 99_999_999;
+/** AWS: MaxDelaySeconds must be less than 31622401 (a year and a day). */
+const MAX_DELAY_SECONDS = 31_622_400;
+const isNonNegInt = (v: unknown, max = MAX_SECONDS): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+const isPosInt = (v: unknown, max = MAX_SECONDS): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
 
 class Loader {
   readonly report: LoadReport = { invalid: [], unsupported: [] };
@@ -307,10 +311,10 @@ class Loader {
       }
       const errorEquals = this.errorEquals(state, `${rat}.ErrorEquals`, r.ErrorEquals);
       if (errorEquals.includes('States.ALL') && i !== v.length - 1) this.invalid(state, `${rat}.ErrorEquals`, "a retrier with 'States.ALL' must be the last one");
-      if (r.IntervalSeconds !== undefined && !isPosInt(r.IntervalSeconds)) this.invalid(state, `${rat}.IntervalSeconds`, 'must be a positive integer');
-      if (r.MaxAttempts !== undefined && !isNonNegInt(r.MaxAttempts)) this.invalid(state, `${rat}.MaxAttempts`, 'must be a non-negative integer');
+      if (r.IntervalSeconds !== undefined && !isPosInt(r.IntervalSeconds)) this.invalid(state, `${rat}.IntervalSeconds`, `must be a positive integer up to ${MAX_SECONDS}`);
+      if (r.MaxAttempts !== undefined && !isNonNegInt(r.MaxAttempts)) this.invalid(state, `${rat}.MaxAttempts`, `must be a non-negative integer up to ${MAX_SECONDS}`);
       if (r.BackoffRate !== undefined && !(typeof r.BackoffRate === 'number' && r.BackoffRate >= 1)) this.invalid(state, `${rat}.BackoffRate`, 'must be a number >= 1.0');
-      if (r.MaxDelaySeconds !== undefined && !isPosInt(r.MaxDelaySeconds)) this.invalid(state, `${rat}.MaxDelaySeconds`, 'must be a positive integer');
+      if (r.MaxDelaySeconds !== undefined && !isPosInt(r.MaxDelaySeconds, MAX_DELAY_SECONDS)) this.invalid(state, `${rat}.MaxDelaySeconds`, `must be a positive integer up to ${MAX_DELAY_SECONDS}`);
       if (r.JitterStrategy !== undefined && r.JitterStrategy !== 'FULL' && r.JitterStrategy !== 'NONE') this.invalid(state, `${rat}.JitterStrategy`, "must be 'FULL' or 'NONE'");
       return {
         errorEquals,
@@ -492,7 +496,7 @@ class Loader {
       case 'Wait': {
         const present = ['Seconds', 'SecondsPath', 'Timestamp', 'TimestampPath'].filter((k) => k in s);
         if (present.length !== 1) this.invalid(name, at, `a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath (found ${present.length ? present.join(', ') : 'none'})`);
-        if ('Seconds' in s && !isNonNegInt(s.Seconds) && !common.jsonata?.Seconds) this.invalid(name, `${at}.Seconds`, 'must be a non-negative integer');
+        if ('Seconds' in s && !isNonNegInt(s.Seconds) && !common.jsonata?.Seconds) this.invalid(name, `${at}.Seconds`, `must be a non-negative integer up to ${MAX_SECONDS}`);
         const ts = 'Timestamp' in s && !common.jsonata?.Timestamp ? parseTimestamp(s.Timestamp) : undefined;
         if (ts === null) this.invalid(name, `${at}.Timestamp`, 'must be an RFC 3339 timestamp such as 2016-03-14T01:59:00Z');
         return {
@@ -597,8 +601,8 @@ class Loader {
       if (!pred(s[k])) this.invalid(name, `${at}.${k}`, msg);
       return typeof s[k] === 'number' ? (s[k] as number) : undefined;
     };
-    const timeoutSeconds = num('TimeoutSeconds', isPosInt, 'must be a positive integer');
-    const heartbeatSeconds = num('HeartbeatSeconds', isPosInt, 'must be a positive integer');
+    const timeoutSeconds = num('TimeoutSeconds', isPosInt, `must be a positive integer up to ${MAX_SECONDS}`);
+    const heartbeatSeconds = num('HeartbeatSeconds', isPosInt, `must be a positive integer up to ${MAX_SECONDS}`);
     for (const [a, b] of [['TimeoutSeconds', 'TimeoutSecondsPath'], ['HeartbeatSeconds', 'HeartbeatSecondsPath']] as const)
       if (a in s && b in s) this.invalid(name, `${at}.${b}`, `a Task cannot have both ${a} and ${b}`);
     if (timeoutSeconds !== undefined && heartbeatSeconds !== undefined && heartbeatSeconds >= timeoutSeconds)
@@ -695,7 +699,7 @@ export function loadWithReport(
     if (!isObj(definition)) loader.invalid(null, '$', 'a state machine definition must be a JSON object');
     else {
       if ('TimeoutSeconds' in definition) {
-        if (!isPosInt(definition.TimeoutSeconds)) loader.invalid(null, '$.TimeoutSeconds', 'must be a positive integer');
+        if (!isPosInt(definition.TimeoutSeconds)) loader.invalid(null, '$.TimeoutSeconds', `must be a positive integer up to ${MAX_SECONDS}`);
         else timeoutSeconds = definition.TimeoutSeconds;
       }
       if ('Version' in definition && typeof definition.Version !== 'string') loader.invalid(null, '$.Version', 'must be a string');
