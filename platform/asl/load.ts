@@ -356,19 +356,20 @@ class Loader {
   }
 
   // -------------------------------------------------------------- machines and states
+  /** A machine (top level, Parallel branch or Map processor) in a variable scope of its own. */
   machine(def: Record<string, unknown>, at: string, owner: string | null): SubMachine {
-    const states = new Map<string, State>();
     const outer = this.scope;
     this.scope = { parent: outer, assigned: new Set(), refs: [] };
     this.scopes.push(this.scope);
     try {
-      return this.machineStates(def, at, owner, states);
+      return this.machineStates(def, at, owner);
     } finally {
       this.scope = outer;
     }
   }
 
-  machineStates(def: Record<string, unknown>, at: string, owner: string | null, states: Map<string, State>): SubMachine {
+  machineStates(def: Record<string, unknown>, at: string, owner: string | null): SubMachine {
+    const states = new Map<string, State>();
     if (owner === null && 'QueryLanguage' in def) {
       if (def.QueryLanguage === 'JSONPath' || def.QueryLanguage === 'JSONata') this.topLanguage = def.QueryLanguage;
       else this.invalid(null, `${at}.QueryLanguage`, `QueryLanguage must be 'JSONPath' or 'JSONata', got ${JSON.stringify(def.QueryLanguage)}`);

@@ -17,9 +17,9 @@ import { queryError, type StatesValues } from './jsonata.js';
 import { PathNotFound, PathSetError, evaluate, setPath, type ParsedPath } from './jsonpath.js';
 import type {
   Catcher,
-  JsonataField,
   ChoiceState,
   FailState,
+  JsonataField,
   MapState,
   ParallelState,
   PassState,
@@ -27,8 +27,8 @@ import type {
   Retrier,
   Selector,
   StateMachine,
-  SubMachine,
   State,
+  SubMachine,
   SucceedState,
   TaskState,
   WaitState,
