@@ -298,6 +298,9 @@ describe('deploy-time validation', () => {
     ['a JSONPath Choice operator in a JSONata rule', one({ Type: 'Choice', Choices: [{ Variable: '$.a', IsPresent: true, Next: 'S' }] }), '$.States.S.Choices[0].Variable', 'Condition, Next, Assign and Output only'],
     ['a Condition that is not an expression', one({ Type: 'Choice', Choices: [{ Condition: 'yes', Next: 'S' }] }), '$.States.S.Choices[0].Condition', 'JSONata expression'],
     ['an unassigned variable in an expression', one({ Type: 'Pass', Output: '{% $total + 1 %}', End: true }), '$.States.S.Output', "'$total' is never assigned"],
+    ['Arguments on a Pass state', one({ Type: 'Pass', Arguments: { a: 1 }, End: true }), '$.States.S.Arguments', 'a Pass state cannot have Arguments'],
+    ['Output on a Fail state', one({ Type: 'Fail', Error: 'E', Output: { a: 1 } }), '$.States.S.Output', 'a Fail state cannot have Output'],
+    ['Items on a Task state', one({ Type: 'Task', Resource: 'fn', Items: [1], End: true }), '$.States.S.Items', 'a Task state cannot have Items'],
     ['Assign with a reserved name', one({ Type: 'Pass', Assign: { states: '{% 1 %}' }, End: true }), '$.States.S.Assign.states', 'reserved'],
   ])('%s', (_label, def, path, message) => {
     const e = rejection(def);

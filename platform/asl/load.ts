@@ -437,6 +437,8 @@ class Loader {
           lang === 'JSONata' ? `the field '${field}' is not supported in a JSONata state (use Arguments, Output and Assign)` : `the field '${field}' is only supported in JSONata states (QueryLanguage: JSONata)`,
         );
     if ('Assign' in s && !CAN_ASSIGN.has(type)) this.invalid(name, `${at}.Assign`, `a ${type} state cannot have Assign`);
+    if (lang === 'JSONata')
+      for (const field of JSONATA_ONLY) if (field in s && !JSONATA_FIELDS[type]!.includes(field as JsonataField)) this.invalid(name, `${at}.${field}`, `a ${type} state cannot have ${field}`);
     if (lang === 'JSONPath') this.jsonPathReferences(name, at, s, '');
     if (!CAN_FAIL.has(type)) {
       for (const f of ['Retry', 'Catch'])
