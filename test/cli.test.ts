@@ -235,6 +235,63 @@ describe('mfbench against a real platform process', () => {
     expect(rejected.stderr).toMatch(/^error MF_ASL_INVALID: /m);
   });
 
+  it('import-sfn runs definitions written with variables and JSONata (as AWS samples now are); unsupported integrations are named by state', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mf-sfn-jsonata-'));
+    await mkdir(join(dir, 'functions', 'Price'), { recursive: true });
+    await writeFile(join(dir, 'functions', 'Price', 'index.js'), 'exports.handler = async (event) => ({ total: event.qty * event.unit });\n');
+    await writeFile(
+      join(dir, 'definition.json'),
+      JSON.stringify({
+        Comment: 'JSONata machine with a JSONPath state, as a console-written definition may mix them',
+        QueryLanguage: 'JSONata',
+        StartAt: 'Remember',
+        States: {
+          Remember: { Type: 'Pass', Assign: { customer: '{% $states.input.customer %}', unit: 3 }, Next: 'Price' },
+          Price: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke',
+            Arguments: { FunctionName: 'Price', Payload: { qty: '{% $states.input.qty %}', unit: '{% $unit %}' } },
+            Assign: { total: '{% $states.result.Payload.total %}' },
+            Output: '{% $states.input %}',
+            Next: 'Big?',
+          },
+          'Big?': { Type: 'Choice', Choices: [{ Condition: '{% $total > 100 %}', Next: 'TooBig' }], Default: 'Receipt' },
+          TooBig: { Type: 'Fail', Error: 'Order.TooBig', Cause: '{% "total " & $string($total) & " for " & $customer %}' },
+          Receipt: { Type: 'Pass', Output: { customer: '{% $customer %}', total: '{% $total %}', lines: '{% $range(1, $states.input.qty, 1) %}' }, End: true },
+        },
+      }),
+    );
+    const r = await cli(['import-sfn', join(dir, 'definition.json'), '--functions', join(dir, 'functions'), '--name', 'sfn-jsonata'], env);
+    expect(r.code, r.stderr).toBe(0);
+
+    const ok = await cli(['invoke', 'sfn-jsonata', 'main', '--input', '{"customer":"ana","qty":2}', '--json'], env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(json(ok)).toMatchObject({ status: 'SUCCEEDED', output: { customer: 'ana', total: 6, lines: [1, 2] } });
+
+    const big = await cli(['invoke', 'sfn-jsonata', 'main', '--input', '{"customer":"bo","qty":40}', '--json'], env);
+    expect(big.code).toBe(1);
+    expect(json(big)).toMatchObject({ status: 'FAILED', error: 'Order.TooBig', cause: 'total 120 for bo' });
+
+    const sqs = join(dir, 'sqs.json');
+    await writeFile(
+      sqs,
+      JSON.stringify({
+        QueryLanguage: 'JSONata',
+        StartAt: 'Send',
+        States: { Send: { Type: 'Task', Resource: 'arn:aws:states:::sqs:sendMessage', Arguments: { MessageBody: '{% $states.input %}' }, End: true } },
+      }),
+    );
+    const rejected = await cli(['import-sfn', sqs, '--name', 'sfn-sqs'], env);
+    expect(rejected.code).toBe(1);
+    expect(rejected.stderr).toMatch(/^error MF_ASL_UNSUPPORTED: .*state 'Send' at \$\.States\.Send\.Resource/m);
+
+    const unparsable = join(dir, 'unparsable.json');
+    await writeFile(unparsable, JSON.stringify({ QueryLanguage: 'JSONata', StartAt: 'P', States: { P: { Type: 'Pass', Output: '{% $states.input. %}', End: true } } }));
+    const bad = await cli(['import-sfn', unparsable, '--name', 'sfn-unparsable'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error MF_ASL_INVALID: .*state 'P' at \$\.States\.P\.Output: field 'Output'/m);
+  });
+
   it('errors: unknown app, missing or wrong token, bad input, unreachable platform', async () => {
     const unknown = await cli(['invoke', 'no-such-app', 'main', '--json'], env);
     expect(unknown.code).toBe(1);

@@ -22,8 +22,10 @@ export type Segment =
 export interface ParsedPath {
   /** The source text, for messages. */
   readonly text: string;
-  /** `$` = the state's data, `$$` = the context object, `@` = the current node inside a filter. */
-  readonly root: '$' | '$$' | '@';
+  /** `$` = the state's data, `$$` = the context object, `@` = the current node inside a filter, `var` = a workflow variable. */
+  readonly root: '$' | '$$' | '@' | 'var';
+  /** The variable's name when root is `var` (`$order.id` reads variable `order`). */
+  readonly variable?: string;
   readonly segments: readonly Segment[];
   /** True when the path names at most one node (a "Reference Path" in the spec's words). */
   readonly definite: boolean;
@@ -40,6 +42,26 @@ export class PathNotFound extends Error {
     super(`Invalid path '${path}' : Missing property in path ${at}`);
   }
 }
+
+/** Thrown by evaluation when a `$name` path reads a variable that has not been assigned (yet). */
+export class VariableNotAssigned extends PathNotFound {
+  constructor(path: string, readonly variable: string) {
+    super(path, `$${variable}`);
+    this.message = `Invalid path '${path}' : The variable '$${variable}' has not been assigned`;
+  }
+}
+
+/** Where `$name` paths read workflow variables from; carried by the context thunk (payload.ts). */
+export interface VariableReader {
+  /** The value, or undefined when the variable is not assigned. */
+  read(name: string): unknown;
+  /** Every visible variable by name (what JSONata expressions get as bindings). */
+  bindings(): Readonly<Record<string, unknown>>;
+}
+
+/** A variable name as `$name` paths and Assign keys spell it (AWS: Unicode ID_Start then ID_Continue). */
+export const VARIABLE_NAME = /^\p{ID_Start}\p{ID_Continue}*$/u;
+const VARIABLE_HEAD = /^\$(\p{ID_Start}\p{ID_Continue}*)/u;
 
 // ------------------------------------------------------------------------------------------------ parsing
 
@@ -62,8 +84,14 @@ class Parser {
   /** Parses a path starting at pos; in filter mode, names stop at whitespace and operators. */
   path(filterMode: boolean): ParsedPath {
     const start = this.pos;
-    let root: '$' | '$$' | '@';
-    if (this.src.startsWith('$$', this.pos)) {
+    let root: '$' | '$$' | '@' | 'var';
+    let variable: string | undefined;
+    const head = this.peek() === '$' && !filterMode ? VARIABLE_HEAD.exec(this.src.slice(this.pos)) : null;
+    if (head) {
+      root = 'var';
+      variable = head[1]!;
+      this.pos += head[0].length;
+    } else if (this.src.startsWith('$$', this.pos)) {
       root = '$$';
       this.pos += 2;
     } else if (this.peek() === '$') {
@@ -106,7 +134,8 @@ class Parser {
       this.fail(`unexpected '${c}'`);
     }
     const definite = segments.every((s) => s.t === 'prop' || s.t === 'index');
-    return { text: this.src.slice(start, this.pos), root, segments, definite };
+    const text = this.src.slice(start, this.pos);
+    return variable === undefined ? { text, root, segments, definite } : { text, root, variable, segments, definite };
   }
 
   name(filterMode: boolean): string {
@@ -356,8 +385,8 @@ function fmtAt(parts: readonly (string | number)[]): string {
  * Evaluates a parsed path. `root` is `$`'s value; `context` is a thunk for `$$` (built only when used).
  * A definite path returns the value or throws PathNotFound; an indefinite one returns the array of matches.
  */
-export function evaluate(path: ParsedPath, root: unknown, context?: () => unknown, current?: unknown): unknown {
-  const base = path.root === '$' ? root : path.root === '$$' ? (context ? context() : undefined) : current;
+export function evaluate(path: ParsedPath, root: unknown, context?: (() => unknown) & { vars?: VariableReader }, current?: unknown): unknown {
+  const base = path.root === '$' ? root : path.root === '$$' ? (context ? context() : undefined) : path.root === 'var' ? readVariable(path, context?.vars) : current;
   if (path.definite) {
     let v = base;
     const walked: (string | number)[] = [];
@@ -391,6 +420,12 @@ export function evaluate(path: ParsedPath, root: unknown, context?: () => unknow
     nodes = next;
   }
   return nodes;
+}
+
+function readVariable(path: ParsedPath, vars: VariableReader | undefined): unknown {
+  const v = vars?.read(path.variable!);
+  if (v === undefined) throw new VariableNotAssigned(path.text, path.variable!);
+  return v;
 }
 
 function applySegment(seg: Segment, v: unknown, out: unknown[], root: unknown, context?: () => unknown): void {

@@ -8,10 +8,12 @@
 import { MfError } from '../errors.js';
 import { compileCondition, parseTimestamp } from './choice.js';
 import { AslSyntaxError } from './errors.js';
-import { parsePath, type ParsedPath } from './jsonpath.js';
-import type { Catcher, MapState, Retrier, ResultPathSpec, Selector, State, StateMachine, SubMachine } from './model.js';
+import { compileJsonata, isJsonataExpression } from './jsonata.js';
+import { VARIABLE_NAME, parsePath, type ParsedPath } from './jsonpath.js';
+import type { Catcher, ChoiceRule, JsonataField, JsonataFields, MapState, Retrier, ResultPathSpec, Selector, State, StateMachine, SubMachine } from './model.js';
 import { compileExpr, compileTemplate, type Expr, type Template } from './payload.js';
 import { functionNameFromRef, parseResource } from './resource.js';
+import { MAX_VARIABLE_NAME, RESERVED_VARIABLES } from './variables.js';
 
 /** One problem found in a definition: the state it is in (null = top level) and the JSON path of the field. */
 export interface Problem {
@@ -47,11 +49,61 @@ const PREDEFINED_ERRORS = new Set([
 const TYPES = new Set(['Pass', 'Task', 'Choice', 'Wait', 'Succeed', 'Fail', 'Parallel', 'Map']);
 const CAN_FAIL = new Set(['Task', 'Parallel', 'Map']);
 
-/** JSONata-only and distributed-only fields, with why they are rejected. */
+type QueryLanguage = 'JSONPath' | 'JSONata';
+
+/** Fields only a JSONPath state may have (a JSONata state uses Arguments, Output and Assign instead). */
+const JSONPATH_ONLY = [
+  'InputPath',
+  'OutputPath',
+  'Parameters',
+  'ResultSelector',
+  'ResultPath',
+  'Result',
+  'ItemsPath',
+  'SecondsPath',
+  'TimestampPath',
+  'TimeoutSecondsPath',
+  'HeartbeatSecondsPath',
+  'MaxConcurrencyPath',
+  'ToleratedFailureCountPath',
+  'ToleratedFailurePercentagePath',
+  'ErrorPath',
+  'CausePath',
+];
+/** Fields only a JSONata state may have. */
+const JSONATA_ONLY = ['Arguments', 'Output', 'Items'];
+
+/** Which fields of each state type may hold JSONata values (besides Choice rules and catchers). */
+const JSONATA_FIELDS: Record<string, readonly JsonataField[]> = {
+  Pass: ['Output', 'Assign'],
+  Task: ['Arguments', 'Output', 'Assign', 'TimeoutSeconds', 'HeartbeatSeconds'],
+  Choice: ['Output', 'Assign'],
+  Wait: ['Seconds', 'Timestamp', 'Output', 'Assign'],
+  Succeed: ['Output'],
+  Fail: ['Error', 'Cause'],
+  Parallel: ['Arguments', 'Output', 'Assign'],
+  Map: ['Items', 'ItemSelector', 'MaxConcurrency', 'ToleratedFailureCount', 'ToleratedFailurePercentage', 'Output', 'Assign'],
+};
+/** Numeric fields that a JSONata state may also give as an expression. */
+const NUMERIC_OR_EXPRESSION = new Set(['TimeoutSeconds', 'HeartbeatSeconds', 'Seconds', 'Timestamp', 'MaxConcurrency', 'ToleratedFailureCount', 'ToleratedFailurePercentage', 'Error', 'Cause']);
+/** Assign is allowed on these types only (AWS: not on Succeed and Fail). */
+const CAN_ASSIGN = new Set(['Pass', 'Task', 'Choice', 'Wait', 'Parallel', 'Map']);
+
+/** A variable scope while loading: the top-level machine, or a Parallel branch / Map processor inside it. */
+interface Scope {
+  readonly parent: Scope | null;
+  readonly assigned: Set<string>;
+  readonly refs: Array<{ name: string; state: string; path: string }>;
+}
+
+/** `$name` references in a JSONPath field value (a path, or an intrinsic call with path arguments). */
+function jsonPathVariables(text: string): string[] {
+  const unquoted = text.replace(/'(?:\\.|[^'\\])*'/g, "''");
+  return [...unquoted.matchAll(/(?<![$\p{ID_Continue}])\$(\p{ID_Start}\p{ID_Continue}*)/gu)].map((m) => m[1]!);
+}
+
+/** Distributed-only fields, with why they are rejected. */
 const UNSUPPORTED_FIELDS: Record<string, string> = {
-  Assign: 'workflow variables (Assign) are not supported',
-  Output: 'the JSONata field Output is not supported (JSONata is not supported)',
-  Arguments: 'the JSONata field Arguments is not supported (JSONata is not supported)',
   Credentials: 'cross-account Task Credentials are not supported',
   ItemReader: 'Map ItemReader (Distributed Map) is not supported',
   ResultWriter: 'Map ResultWriter (Distributed Map) is not supported',
@@ -63,12 +115,20 @@ export function fmtKey(base: string, key: string): string {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isNonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+/** AWS's ceiling for its whole-second fields (Wait Seconds, TimeoutSeconds, IntervalSeconds, MaxAttempts...). */
+const MAX_SECONDS = 99_999_999;
+/** AWS: MaxDelaySeconds must be less than 31622401 (a year and a day). */
+const MAX_DELAY_SECONDS = 31_622_400;
+const isNonNegInt = (v: unknown, max = MAX_SECONDS): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+const isPosInt = (v: unknown, max = MAX_SECONDS): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
 
 class Loader {
   readonly report: LoadReport = { invalid: [], unsupported: [] };
   readonly functionNames = new Set<string>();
+  /** The machine's QueryLanguage: the default of every state. */
+  topLanguage: QueryLanguage = 'JSONPath';
+  scope: Scope | null = null;
+  readonly scopes: Scope[] = [];
   /** Set when loading for the agent: stop at the first problem. */
   constructor(
     readonly failFast: boolean,
@@ -137,6 +197,93 @@ class Loader {
     }
   }
 
+  /** A state's query language: its own QueryLanguage or the machine's (a JSONata machine cannot have JSONPath states). */
+  language(state: string, at: string, s: Record<string, unknown>): QueryLanguage {
+    if (!('QueryLanguage' in s)) return this.topLanguage;
+    const q = s.QueryLanguage;
+    if (q !== 'JSONPath' && q !== 'JSONata') {
+      this.invalid(state, `${at}.QueryLanguage`, `QueryLanguage must be 'JSONPath' or 'JSONata', got ${JSON.stringify(q)}`);
+      return this.topLanguage;
+    }
+    if (q === 'JSONPath' && this.topLanguage === 'JSONata')
+      this.invalid(state, `${at}.QueryLanguage`, "a state cannot use JSONPath when the state machine's QueryLanguage is JSONata");
+    return q;
+  }
+
+  /** Compiles the JSONata values among `fields` of `obj` (numeric fields only when they are expressions). */
+  jsonata(state: string, at: string, obj: Record<string, unknown>, fields: readonly JsonataField[]): JsonataFields {
+    const out: Partial<Record<JsonataField, ReturnType<typeof compileJsonata>>> = {};
+    for (const f of fields) {
+      if (!(f in obj) || (NUMERIC_OR_EXPRESSION.has(f) && !isJsonataExpression(obj[f]))) continue;
+      if (f === 'Assign' && !this.assignNames(state, `${at}.Assign`, obj.Assign, false)) continue;
+      try {
+        const v = compileJsonata(obj[f], f);
+        for (const name of v.variables) this.reference(name, state, `${at}.${f}`);
+        out[f] = v;
+      } catch (e) {
+        if (e instanceof AslSyntaxError) this.invalid(state, `${at}.${f}`, e.message);
+        else throw e;
+      }
+    }
+    return out;
+  }
+
+  /** A JSONPath Assign: checks the names and compiles it as a payload template. */
+  assignTemplate(state: string, at: string, obj: Record<string, unknown>): Template | null {
+    if (!('Assign' in obj) || !this.assignNames(state, `${at}.Assign`, obj.Assign, true)) return null;
+    return this.template(state, at, obj, 'Assign');
+  }
+
+  /** Checks Assign's variable names (AWS: Unicode identifiers of at most 80 characters, not `states`) and records them. */
+  assignNames(state: string, at: string, v: unknown, jsonPath: boolean): boolean {
+    if (!isObj(v)) {
+      this.invalid(state, at, 'Assign must be an object of variable names and values');
+      return false;
+    }
+    let ok = true;
+    for (const key of Object.keys(v)) {
+      const name = jsonPath && key.endsWith('.$') ? key.slice(0, -2) : key;
+      const problem = !VARIABLE_NAME.test(name)
+        ? 'is not a valid variable name (a letter, then letters, digits or underscores)'
+        : name.length > MAX_VARIABLE_NAME
+          ? `is longer than ${MAX_VARIABLE_NAME} characters`
+          : RESERVED_VARIABLES.has(name)
+            ? 'is reserved by Step Functions'
+            : null;
+      if (problem) {
+        this.invalid(state, fmtKey(at, key), `'${name}' ${problem}`);
+        ok = false;
+      } else this.scope?.assigned.add(name);
+    }
+    return ok;
+  }
+
+  reference(name: string, state: string, path: string): void {
+    this.scope?.refs.push({ name, state, path });
+  }
+
+  /** Records the `$name` references of a JSONPath state's paths, templates and intrinsic calls (not nested machines). */
+  jsonPathReferences(state: string, at: string, value: unknown, key: string): void {
+    if (typeof value === 'string') {
+      if (key.endsWith('.$') || key.endsWith('Path') || key === 'Variable') for (const name of jsonPathVariables(value)) this.reference(name, state, at);
+    } else if (Array.isArray(value)) value.forEach((v, i) => this.jsonPathReferences(state, `${at}[${i}]`, v, key));
+    else if (isObj(value))
+      for (const [k, v] of Object.entries(value)) {
+        if (k === 'Result' || k === 'Branches' || k === 'ItemProcessor' || k === 'Iterator') continue;
+        this.jsonPathReferences(state, fmtKey(at, k), v, k);
+      }
+  }
+
+  /** After loading: every `$name` read must be assigned in its scope or an enclosing one (AWS checks this at create time). */
+  checkReferences(): void {
+    for (const scope of this.scopes)
+      for (const ref of scope.refs) {
+        let s: Scope | null = scope;
+        while (s && !s.assigned.has(ref.name)) s = s.parent;
+        if (!s) this.invalid(ref.state, ref.path, `the variable '$${ref.name}' is never assigned (by an Assign in this workflow or an enclosing one)`);
+      }
+  }
+
   errorEquals(state: string, at: string, v: unknown): string[] {
     if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) {
       this.invalid(state, at, 'ErrorEquals must be a non-empty array of error names');
@@ -164,10 +311,10 @@ class Loader {
       }
       const errorEquals = this.errorEquals(state, `${rat}.ErrorEquals`, r.ErrorEquals);
       if (errorEquals.includes('States.ALL') && i !== v.length - 1) this.invalid(state, `${rat}.ErrorEquals`, "a retrier with 'States.ALL' must be the last one");
-      if (r.IntervalSeconds !== undefined && !isPosInt(r.IntervalSeconds)) this.invalid(state, `${rat}.IntervalSeconds`, 'must be a positive integer');
-      if (r.MaxAttempts !== undefined && !isNonNegInt(r.MaxAttempts)) this.invalid(state, `${rat}.MaxAttempts`, 'must be a non-negative integer');
+      if (r.IntervalSeconds !== undefined && !isPosInt(r.IntervalSeconds)) this.invalid(state, `${rat}.IntervalSeconds`, `must be a positive integer up to ${MAX_SECONDS}`);
+      if (r.MaxAttempts !== undefined && !isNonNegInt(r.MaxAttempts)) this.invalid(state, `${rat}.MaxAttempts`, `must be a non-negative integer up to ${MAX_SECONDS}`);
       if (r.BackoffRate !== undefined && !(typeof r.BackoffRate === 'number' && r.BackoffRate >= 1)) this.invalid(state, `${rat}.BackoffRate`, 'must be a number >= 1.0');
-      if (r.MaxDelaySeconds !== undefined && !isPosInt(r.MaxDelaySeconds)) this.invalid(state, `${rat}.MaxDelaySeconds`, 'must be a positive integer');
+      if (r.MaxDelaySeconds !== undefined && !isPosInt(r.MaxDelaySeconds, MAX_DELAY_SECONDS)) this.invalid(state, `${rat}.MaxDelaySeconds`, `must be a positive integer up to ${MAX_DELAY_SECONDS}`);
       if (r.JitterStrategy !== undefined && r.JitterStrategy !== 'FULL' && r.JitterStrategy !== 'NONE') this.invalid(state, `${rat}.JitterStrategy`, "must be 'FULL' or 'NONE'");
       return {
         errorEquals,
@@ -180,7 +327,7 @@ class Loader {
     });
   }
 
-  catchers(state: string, at: string, v: unknown, targets: string[]): Catcher[] {
+  catchers(state: string, at: string, v: unknown, targets: string[], lang: QueryLanguage): Catcher[] {
     if (v === undefined) return [];
     if (!Array.isArray(v)) {
       this.invalid(state, at, 'Catch must be an array of catchers');
@@ -190,21 +337,43 @@ class Loader {
       const cat = `${at}[${i}]`;
       if (!isObj(c)) {
         this.invalid(state, cat, 'a catcher must be an object');
-        return { errorEquals: [], next: '', resultPath: undefined };
+        return { errorEquals: [], next: '', resultPath: undefined, assign: null, jsonata: null };
       }
+      const foreign = lang === 'JSONata' ? 'ResultPath' : 'Output';
+      if (foreign in c) this.invalid(state, `${cat}.${foreign}`, `a catcher of a ${lang} state cannot have ${foreign}`);
       const errorEquals = this.errorEquals(state, `${cat}.ErrorEquals`, c.ErrorEquals);
       if (errorEquals.includes('States.ALL') && i !== v.length - 1) this.invalid(state, `${cat}.ErrorEquals`, "a catcher with 'States.ALL' must be the last one");
       if (typeof c.Next !== 'string') this.invalid(state, `${cat}.Next`, 'a catcher needs a Next state name');
       else targets.push(c.Next, `${cat}.Next`);
-      return { errorEquals, next: typeof c.Next === 'string' ? c.Next : '', resultPath: this.resultPath(state, cat, c) };
+      return {
+        errorEquals,
+        next: typeof c.Next === 'string' ? c.Next : '',
+        resultPath: lang === 'JSONPath' ? this.resultPath(state, cat, c) : undefined,
+        assign: lang === 'JSONPath' ? this.assignTemplate(state, cat, c) : null,
+        jsonata: lang === 'JSONata' ? this.jsonata(state, cat, c, ['Output', 'Assign']) : null,
+      };
     });
   }
 
   // -------------------------------------------------------------- machines and states
+  /** A machine (top level, Parallel branch or Map processor) in a variable scope of its own. */
   machine(def: Record<string, unknown>, at: string, owner: string | null): SubMachine {
+    const outer = this.scope;
+    this.scope = { parent: outer, assigned: new Set(), refs: [] };
+    this.scopes.push(this.scope);
+    try {
+      return this.machineStates(def, at, owner);
+    } finally {
+      this.scope = outer;
+    }
+  }
+
+  machineStates(def: Record<string, unknown>, at: string, owner: string | null): SubMachine {
     const states = new Map<string, State>();
-    if (def.QueryLanguage !== undefined && def.QueryLanguage !== 'JSONPath')
-      this.unsupported(owner, `${at}.QueryLanguage`, `QueryLanguage '${String(def.QueryLanguage)}' is not supported (only JSONPath)`);
+    if (owner === null && 'QueryLanguage' in def) {
+      if (def.QueryLanguage === 'JSONPath' || def.QueryLanguage === 'JSONata') this.topLanguage = def.QueryLanguage;
+      else this.invalid(null, `${at}.QueryLanguage`, `QueryLanguage must be 'JSONPath' or 'JSONata', got ${JSON.stringify(def.QueryLanguage)}`);
+    }
     if (typeof def.StartAt !== 'string') this.invalid(owner, `${at}.StartAt`, 'StartAt must be the name of a state');
     if (!isObj(def.States) || Object.keys(def.States).length === 0) {
       this.invalid(owner, `${at}.States`, 'States must be a non-empty object');
@@ -258,10 +427,19 @@ class Loader {
       this.invalid(name, `${at}.Type`, `Type must be one of ${[...TYPES].join(', ')}`);
       return null;
     }
-    if (s.QueryLanguage !== undefined && s.QueryLanguage !== 'JSONPath')
-      this.unsupported(name, `${at}.QueryLanguage`, `QueryLanguage '${String(s.QueryLanguage)}' is not supported (only JSONPath)`);
+    const lang = this.language(name, at, s);
     for (const [field, why] of Object.entries(UNSUPPORTED_FIELDS)) if (field in s) this.unsupported(name, fmtKey(at, field), why);
-    if (type === 'Map' && 'Items' in s) this.unsupported(name, `${at}.Items`, 'the JSONata field Items is not supported (use ItemsPath)');
+    for (const field of lang === 'JSONata' ? JSONPATH_ONLY : JSONATA_ONLY)
+      if (field in s)
+        this.invalid(
+          name,
+          fmtKey(at, field),
+          lang === 'JSONata' ? `the field '${field}' is not supported in a JSONata state (use Arguments, Output and Assign)` : `the field '${field}' is only supported in JSONata states (QueryLanguage: JSONata)`,
+        );
+    if ('Assign' in s && !CAN_ASSIGN.has(type)) this.invalid(name, `${at}.Assign`, `a ${type} state cannot have Assign`);
+    if (lang === 'JSONata')
+      for (const field of JSONATA_ONLY) if (field in s && !JSONATA_FIELDS[type]!.includes(field as JsonataField)) this.invalid(name, `${at}.${field}`, `a ${type} state cannot have ${field}`);
+    if (lang === 'JSONPath') this.jsonPathReferences(name, at, s, '');
     if (!CAN_FAIL.has(type)) {
       for (const f of ['Retry', 'Catch'])
         if (f in s) this.invalid(name, `${at}.${f}`, `a ${type} state cannot have ${f} (only Task, Parallel and Map states can fail with errors that can be retried or caught)`);
@@ -287,6 +465,8 @@ class Loader {
       outputPath: this.selector(name, at, s, 'OutputPath'),
       enteredEvent: `${type}StateEntered`,
       exitedEvent: `${type}StateExited`,
+      assign: lang === 'JSONPath' && CAN_ASSIGN.has(type) ? this.assignTemplate(name, at, s) : null,
+      jsonata: lang === 'JSONata' ? this.jsonata(name, at, s, JSONATA_FIELDS[type]!) : null,
     };
     switch (type) {
       case 'Pass':
@@ -319,8 +499,8 @@ class Loader {
       case 'Wait': {
         const present = ['Seconds', 'SecondsPath', 'Timestamp', 'TimestampPath'].filter((k) => k in s);
         if (present.length !== 1) this.invalid(name, at, `a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath (found ${present.length ? present.join(', ') : 'none'})`);
-        if ('Seconds' in s && !isNonNegInt(s.Seconds)) this.invalid(name, `${at}.Seconds`, 'must be a non-negative integer');
-        const ts = 'Timestamp' in s ? parseTimestamp(s.Timestamp) : undefined;
+        if ('Seconds' in s && !isNonNegInt(s.Seconds) && !common.jsonata?.Seconds) this.invalid(name, `${at}.Seconds`, `must be a non-negative integer up to ${MAX_SECONDS}`);
+        const ts = 'Timestamp' in s && !common.jsonata?.Timestamp ? parseTimestamp(s.Timestamp) : undefined;
         if (ts === null) this.invalid(name, `${at}.Timestamp`, 'must be an RFC 3339 timestamp such as 2016-03-14T01:59:00Z');
         return {
           ...common,
@@ -332,24 +512,9 @@ class Loader {
         };
       }
       case 'Choice': {
-        const choices: Array<{ cond: (i: unknown, c: () => unknown) => boolean; next: string }> = [];
+        const choices: ChoiceRule[] = [];
         if (!Array.isArray(s.Choices) || s.Choices.length === 0) this.invalid(name, `${at}.Choices`, 'Choices must be a non-empty array of rules');
-        else
-          s.Choices.forEach((rule, i) => {
-            const rat = `${at}.Choices[${i}]`;
-            if (!isObj(rule) || typeof rule.Next !== 'string') {
-              this.invalid(name, `${rat}.Next`, 'a top-level choice rule needs a Next state name');
-              return;
-            }
-            targets.push(rule.Next, `${rat}.Next`);
-            try {
-              const { Next: _next, Comment: _c, ...cond } = rule;
-              choices.push({ cond: compileCondition(cond, rat), next: rule.Next });
-            } catch (e) {
-              if (e instanceof AslSyntaxError) this.invalid(name, rat, e.message.startsWith(rat) ? e.message.slice(rat.length + 2) : e.message);
-              else throw e;
-            }
-          });
+        else s.Choices.forEach((rule, i) => this.choiceRule(name, `${at}.Choices[${i}]`, rule, targets, choices, common));
         if ('Default' in s) {
           if (typeof s.Default !== 'string') this.invalid(name, `${at}.Default`, 'Default must be a state name');
           else targets.push(s.Default, `${at}.Default`);
@@ -374,13 +539,45 @@ class Loader {
           resultSelector: this.template(name, at, s, 'ResultSelector'),
           resultPath: this.resultPath(name, at, s),
           retry: this.retriers(name, `${at}.Retry`, s.Retry),
-          catch: this.catchers(name, `${at}.Catch`, s.Catch, targets),
+          catch: this.catchers(name, `${at}.Catch`, s.Catch, targets, common.jsonata ? 'JSONata' : 'JSONPath'),
         };
       }
       case 'Map':
         return this.map(name, s, at, common, targets);
     }
     return null;
+  }
+
+  /**
+   * A top-level Choice rule: JSONPath operators, or (JSONata) a Condition; either may have Assign (and Output). A
+   * rule without its own Assign or Output uses the state's, which are also what the Default transition applies.
+   */
+  choiceRule(name: string, rat: string, rule: unknown, targets: string[], choices: ChoiceRule[], state: CommonFields): void {
+    const jsonata = state.jsonata !== null;
+    if (!isObj(rule) || typeof rule.Next !== 'string') {
+      this.invalid(name, `${rat}.Next`, 'a top-level choice rule needs a Next state name');
+      return;
+    }
+    targets.push(rule.Next, `${rat}.Next`);
+    if (jsonata) {
+      for (const k of Object.keys(rule))
+        if (!['Condition', 'Next', 'Assign', 'Output', 'Comment'].includes(k)) this.invalid(name, fmtKey(rat, k), `a JSONata choice rule has Condition, Next, Assign and Output only, not '${k}'`);
+      if (!('Condition' in rule)) this.invalid(name, `${rat}.Condition`, 'a JSONata choice rule needs a Condition');
+      else if (typeof rule.Condition !== 'boolean' && !isJsonataExpression(rule.Condition)) this.invalid(name, `${rat}.Condition`, "must be a JSONata expression '{% ... %}' or a boolean");
+      const own = this.jsonata(name, rat, rule, ['Condition', 'Assign', 'Output']);
+      const constant = rule.Condition === true;
+      const fields = { ...own, Output: own.Output ?? state.jsonata!.Output, Assign: own.Assign ?? state.jsonata!.Assign };
+      choices.push({ cond: () => constant, next: rule.Next, assign: null, jsonata: fields });
+      return;
+    }
+    if ('Condition' in rule || 'Output' in rule) this.invalid(name, `${rat}.${'Condition' in rule ? 'Condition' : 'Output'}`, 'only JSONata choice rules have Condition and Output');
+    try {
+      const { Next: _next, Comment: _c, Assign: _a, ...cond } = rule;
+      choices.push({ cond: compileCondition(cond, rat), next: rule.Next, assign: this.assignTemplate(name, rat, rule) ?? state.assign, jsonata: null });
+    } catch (e) {
+      if (e instanceof AslSyntaxError) this.invalid(name, rat, e.message.startsWith(rat) ? e.message.slice(rat.length + 2) : e.message);
+      else throw e;
+    }
   }
 
   task(name: string, s: Record<string, unknown>, at: string, common: CommonFields, targets: string[]): State | null {
@@ -391,23 +588,24 @@ class Loader {
     else resource = spec;
     if (spec.kind === 'lambda') this.useFunction(name, `${at}.Resource`, spec.functionName);
     if (spec.kind === 'lambda-invoke') {
-      const p = s.Parameters;
-      if (!isObj(p) || !('FunctionName' in p || 'FunctionName.$' in p)) this.invalid(name, `${at}.Parameters.FunctionName`, 'arn:aws:states:::lambda:invoke needs Parameters.FunctionName');
-      else if (typeof p.FunctionName === 'string') {
+      const field = common.jsonata ? 'Arguments' : 'Parameters';
+      const p = s[field];
+      if (!isObj(p) || !('FunctionName' in p || 'FunctionName.$' in p)) this.invalid(name, `${at}.${field}.FunctionName`, `arn:aws:states:::lambda:invoke needs ${field}.FunctionName`);
+      else if (typeof p.FunctionName === 'string' && !isJsonataExpression(p.FunctionName)) {
         const fn = functionNameFromRef(p.FunctionName);
-        if (fn === null) this.invalid(name, `${at}.Parameters.FunctionName`, `'${p.FunctionName}' is not a function name or Lambda function ARN`);
-        else this.useFunction(name, `${at}.Parameters.FunctionName`, fn);
-      } else if ('FunctionName' in p) this.invalid(name, `${at}.Parameters.FunctionName`, 'must be a string');
+        if (fn === null) this.invalid(name, `${at}.${field}.FunctionName`, `'${p.FunctionName}' is not a function name or Lambda function ARN`);
+        else this.useFunction(name, `${at}.${field}.FunctionName`, fn);
+      } else if ('FunctionName' in p && typeof p.FunctionName !== 'string') this.invalid(name, `${at}.${field}.FunctionName`, 'must be a string');
       if (isObj(p) && 'InvocationType' in p && p.InvocationType !== 'RequestResponse')
-        this.unsupported(name, `${at}.Parameters.InvocationType`, 'only the RequestResponse invocation type is supported');
+        this.unsupported(name, `${at}.${field}.InvocationType`, 'only the RequestResponse invocation type is supported');
     }
     const num = (k: string, pred: (v: unknown) => boolean, msg: string): number | undefined => {
-      if (!(k in s)) return undefined;
+      if (!(k in s) || common.jsonata?.[k as JsonataField]) return undefined;
       if (!pred(s[k])) this.invalid(name, `${at}.${k}`, msg);
       return typeof s[k] === 'number' ? (s[k] as number) : undefined;
     };
-    const timeoutSeconds = num('TimeoutSeconds', isPosInt, 'must be a positive integer');
-    const heartbeatSeconds = num('HeartbeatSeconds', isPosInt, 'must be a positive integer');
+    const timeoutSeconds = num('TimeoutSeconds', isPosInt, `must be a positive integer up to ${MAX_SECONDS}`);
+    const heartbeatSeconds = num('HeartbeatSeconds', isPosInt, `must be a positive integer up to ${MAX_SECONDS}`);
     for (const [a, b] of [['TimeoutSeconds', 'TimeoutSecondsPath'], ['HeartbeatSeconds', 'HeartbeatSecondsPath']] as const)
       if (a in s && b in s) this.invalid(name, `${at}.${b}`, `a Task cannot have both ${a} and ${b}`);
     if (timeoutSeconds !== undefined && heartbeatSeconds !== undefined && heartbeatSeconds >= timeoutSeconds)
@@ -422,7 +620,7 @@ class Loader {
       resultSelector: this.template(name, at, s, 'ResultSelector'),
       resultPath: this.resultPath(name, at, s),
       retry: this.retriers(name, `${at}.Retry`, s.Retry),
-      catch: this.catchers(name, `${at}.Catch`, s.Catch, targets),
+      catch: this.catchers(name, `${at}.Catch`, s.Catch, targets, common.jsonata ? 'JSONata' : 'JSONPath'),
       timeoutSeconds,
       timeoutSecondsPath: 'TimeoutSecondsPath' in s ? this.path(name, `${at}.TimeoutSecondsPath`, s.TimeoutSecondsPath, { definite: true }) : undefined,
       heartbeatSeconds,
@@ -455,7 +653,7 @@ class Loader {
     }
     if ('ItemSelector' in s && 'Parameters' in s) this.invalid(name, `${at}.Parameters`, 'a Map state cannot have both ItemSelector and Parameters');
     const intField = (k: string, max?: number): number | undefined => {
-      if (!(k in s)) return undefined;
+      if (!(k in s) || common.jsonata?.[k as JsonataField]) return undefined;
       const v = s[k];
       const ok = typeof v === 'number' && v >= 0 && (max === undefined ? Number.isInteger(v) : v <= max);
       if (!ok) this.invalid(name, `${at}.${k}`, max === undefined ? 'must be a non-negative integer' : `must be a number from 0 to ${max}`);
@@ -469,7 +667,7 @@ class Loader {
       type: 'Map',
       processor,
       itemsPath: 'ItemsPath' in s ? this.path(name, `${at}.ItemsPath`, s.ItemsPath) : undefined,
-      itemSelector: this.template(name, at, s, 'ItemSelector' in s ? 'ItemSelector' : 'Parameters'),
+      itemSelector: common.jsonata ? null : this.template(name, at, s, 'ItemSelector' in s ? 'ItemSelector' : 'Parameters'),
       maxConcurrency: intField('MaxConcurrency') ?? 0,
       maxConcurrencyPath: pathField('MaxConcurrencyPath'),
       toleratedFailureCount: intField('ToleratedFailureCount'),
@@ -479,12 +677,12 @@ class Loader {
       resultSelector: this.template(name, at, s, 'ResultSelector'),
       resultPath: this.resultPath(name, at, s),
       retry: this.retriers(name, `${at}.Retry`, s.Retry),
-      catch: this.catchers(name, `${at}.Catch`, s.Catch, targets),
+      catch: this.catchers(name, `${at}.Catch`, s.Catch, targets, common.jsonata ? 'JSONata' : 'JSONPath'),
     };
   }
 }
 
-type CommonFields = Pick<State, 'name' | 'next' | 'inputPath' | 'outputPath' | 'enteredEvent' | 'exitedEvent'>;
+type CommonFields = Pick<State, 'name' | 'next' | 'inputPath' | 'outputPath' | 'enteredEvent' | 'exitedEvent' | 'assign' | 'jsonata'>;
 
 class StopLoading extends Error {}
 
@@ -504,11 +702,12 @@ export function loadWithReport(
     if (!isObj(definition)) loader.invalid(null, '$', 'a state machine definition must be a JSON object');
     else {
       if ('TimeoutSeconds' in definition) {
-        if (!isPosInt(definition.TimeoutSeconds)) loader.invalid(null, '$.TimeoutSeconds', 'must be a positive integer');
+        if (!isPosInt(definition.TimeoutSeconds)) loader.invalid(null, '$.TimeoutSeconds', `must be a positive integer up to ${MAX_SECONDS}`);
         else timeoutSeconds = definition.TimeoutSeconds;
       }
       if ('Version' in definition && typeof definition.Version !== 'string') loader.invalid(null, '$.Version', 'must be a string');
       root = loader.machine(definition, '$', null);
+      loader.checkReferences();
     }
   } catch (e) {
     if (!(e instanceof StopLoading)) throw e;

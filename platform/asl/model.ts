@@ -1,5 +1,6 @@
 /** The loaded (compiled) form of a state machine that the interpreter walks. Built by load.ts. */
 import type { Condition, Instant } from './choice.js';
+import type { JsonataValue } from './jsonata.js';
 import type { ParsedPath } from './jsonpath.js';
 import type { Expr, Template } from './payload.js';
 import type { ResourceSpec } from './resource.js';
@@ -22,13 +23,40 @@ export interface Catcher {
   errorEquals: readonly string[];
   next: string;
   resultPath: ResultPathSpec;
+  /** A JSONPath catcher's Assign, evaluated against the error output. */
+  assign: Template | null;
+  /** A JSONata catcher's Output and Assign. */
+  jsonata: JsonataFields | null;
 }
+
+/** The fields of a JSONata state (or catcher, or Choice rule) that hold JSONata values, compiled. */
+export type JsonataField =
+  | 'Arguments'
+  | 'Output'
+  | 'Assign'
+  | 'Items'
+  | 'ItemSelector'
+  | 'MaxConcurrency'
+  | 'ToleratedFailureCount'
+  | 'ToleratedFailurePercentage'
+  | 'Seconds'
+  | 'Timestamp'
+  | 'TimeoutSeconds'
+  | 'HeartbeatSeconds'
+  | 'Error'
+  | 'Cause'
+  | 'Condition';
+export type JsonataFields = Readonly<Partial<Record<JsonataField, JsonataValue>>>;
 
 interface Common {
   readonly name: string;
   readonly next: string | null;
   readonly inputPath: Selector;
   readonly outputPath: Selector;
+  /** A JSONPath state's Assign: a payload template whose result holds the new variable values. */
+  readonly assign: Template | null;
+  /** Set for a JSONata state (QueryLanguage JSONata): its JSONata fields. The JSONPath fields are then unset. */
+  readonly jsonata: JsonataFields | null;
   /** `<Type>StateEntered`, precomputed for history. */
   readonly enteredEvent: string;
   readonly exitedEvent: string;
@@ -59,8 +87,16 @@ export interface TaskState extends Common {
 
 export interface ChoiceState extends Common {
   readonly type: 'Choice';
-  readonly choices: ReadonlyArray<{ cond: Condition; next: string }>;
+  readonly choices: ReadonlyArray<ChoiceRule>;
   readonly default: string | null;
+}
+
+/** A top-level Choice rule: a JSONPath condition, or a JSONata one (`jsonata.Condition`), with its own Assign/Output. */
+export interface ChoiceRule {
+  readonly cond: Condition;
+  readonly next: string;
+  readonly assign: Template | null;
+  readonly jsonata: JsonataFields | null;
 }
 
 export interface WaitState extends Common {

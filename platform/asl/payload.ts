@@ -5,9 +5,10 @@
  */
 import { AslSyntaxError, runtimeError } from './errors.js';
 import { evalIntrinsic, isIntrinsicCall, parseIntrinsic } from './intrinsics.js';
-import { PathNotFound, evaluate, parsePath } from './jsonpath.js';
+import { PathNotFound, evaluate, parsePath, type VariableReader } from './jsonpath.js';
 
-export type ContextThunk = () => unknown;
+/** Builds `$$` on first use; carries the state's workflow variables for `$name` paths. */
+export type ContextThunk = (() => unknown) & { readonly vars?: VariableReader };
 export type Template = (input: unknown, context: ContextThunk) => unknown;
 
 /** A path-or-intrinsic expression, as in `"key.$"` values and Fail's ErrorPath/CausePath. */

@@ -309,8 +309,10 @@ describe('Choice, Wait, Succeed, Fail', () => {
       expect(await p).toEqual({ status: 'SUCCEEDED', output: input });
     }
   });
-  test('Wait with a negative SecondsPath or a bad TimestampPath is States.Runtime', async () => {
+  test('Wait with a negative or fractional SecondsPath or a bad TimestampPath is States.Runtime', async () => {
     expect(await exec(one({ Type: 'Wait', SecondsPath: '$.s' }), { s: -1 })).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    // AWS takes whole seconds only (state-wait.html: SecondsPath references a positive integer).
+    expect(await exec(one({ Type: 'Wait', SecondsPath: '$.s' }), { s: 0.5 })).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
     expect(await exec(one({ Type: 'Wait', TimestampPath: '$.t' }), { t: 'tomorrow' })).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
   });
   test('aborting the execution ends a Wait at once', async () => {

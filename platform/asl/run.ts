@@ -15,11 +15,13 @@ import type { ExecutionLimits, ExecutionResult, HistoryEvent } from '../protocol
 export type { ExecutionLimits };
 import { parseTimestamp } from './choice.js';
 import { RESULT_PATH_MATCH_FAILURE, StatesError, errorMatches, runtimeError } from './errors.js';
+import { queryError, type StatesValues } from './jsonata.js';
 import { PathNotFound, PathSetError, evaluate, setPath, type ParsedPath } from './jsonpath.js';
 import type {
   Catcher,
   ChoiceState,
   FailState,
+  JsonataField,
   MapState,
   ParallelState,
   PassState,
@@ -27,6 +29,7 @@ import type {
   Retrier,
   Selector,
   StateMachine,
+  State,
   SubMachine,
   SucceedState,
   TaskState,
@@ -34,6 +37,7 @@ import type {
 } from './model.js';
 import type { ContextThunk } from './payload.js';
 import { functionNameFromRef } from './resource.js';
+import { Variables } from './variables.js';
 
 /** One call of a Task's function. */
 export interface TaskCall {
@@ -81,9 +85,12 @@ export interface RunOptions {
    * Called at every transition between top-level states with the next state and its raw input: a checkpoint from
    * which `resumeAt` can continue the execution (recovery after a sandbox dies). Not called inside Parallel/Map.
    */
-  onTransition?: (next: string, input: unknown) => void;
-  /** Continue an execution at a top-level state with its raw input, instead of at StartAt with the execution input. */
-  resumeAt?: { state: string; input: unknown };
+  onTransition?: (next: string, input: unknown, variables: Readonly<Record<string, unknown>>) => void;
+  /**
+   * Continue an execution at a top-level state with its raw input (and the top-level variables of the checkpoint),
+   * instead of at StartAt with the execution input.
+   */
+  resumeAt?: { state: string; input: unknown; variables?: Readonly<Record<string, unknown>> };
 }
 
 /**
@@ -104,7 +111,7 @@ class Cancelled extends Error {
 interface Exec {
   readonly invoke: TaskInvoker;
   readonly emit: ((e: HistoryEvent) => void) | null;
-  readonly transition: ((next: string, input: unknown) => void) | null;
+  readonly transition: ((next: string, input: unknown, variables: Readonly<Record<string, unknown>>) => void) | null;
   /** The top-level machine: transitions are reported only at this level. */
   readonly root: SubMachine;
   readonly execution: Readonly<Record<string, unknown>>;
@@ -117,7 +124,12 @@ interface Exec {
 interface Step {
   next: string | null;
   output: unknown;
+  /** The state's Assign: new variable values, stored once the state is done (every field saw the old ones). */
+  assigned?: Record<string, unknown> | null;
 }
+
+/** What a Task, Parallel or Map produced: its output and its assignments. */
+type Outcome = Omit<Step, 'next'>;
 
 interface MapItem {
   Index: number;
@@ -126,9 +138,9 @@ interface MapItem {
 
 // ------------------------------------------------------------------------------------------------ helpers
 
-function contextThunk(x: Exec, state: string, enteredAt: number, retryCount: number | undefined, mapItem?: MapItem): ContextThunk {
+function contextThunk(x: Exec, vars: Variables, state: string, enteredAt: number, retryCount: number | undefined, mapItem?: MapItem): ContextThunk {
   let built: unknown;
-  return () => {
+  const thunk = () => {
     if (built === undefined) {
       const st: Record<string, unknown> = { Name: state, EnteredTime: new Date(enteredAt).toISOString() };
       if (retryCount !== undefined) st.RetryCount = retryCount;
@@ -138,6 +150,28 @@ function contextThunk(x: Exec, state: string, enteredAt: number, retryCount: num
     }
     return built;
   };
+  return Object.assign(thunk, { vars });
+}
+
+/** Evaluates a JSONata field of a state, catcher or rule (present by the caller's check). */
+function jsonata(s: { jsonata: State['jsonata'] }, field: JsonataField, values: StatesValues, ctx: ContextThunk, state: string): Promise<unknown> {
+  return s.jsonata![field]!(values, ctx, state);
+}
+
+/** A JSONata state's Output (default: `fallback`) and Assign, both against the same `$states` and variables. */
+async function jsonataOutcome(s: { jsonata: State['jsonata'] }, values: StatesValues, fallback: unknown, ctx: ContextThunk, state: string): Promise<Outcome> {
+  const j = s.jsonata!;
+  const output = j.Output ? await j.Output(values, ctx, state) : fallback;
+  const assigned = j.Assign ? ((await j.Assign(values, ctx, state)) as Record<string, unknown>) : null;
+  return { output, assigned };
+}
+
+/** A JSONata value that must be a whole number (TimeoutSeconds, MaxConcurrency...). */
+async function jsonataInt(s: { jsonata: State['jsonata'] }, field: JsonataField, values: StatesValues, ctx: ContextThunk, state: string, min: number): Promise<number> {
+  const v = await jsonata(s, field, values, ctx, state);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+    throw queryError(state, `The field '${field}' must be ${min > 0 ? 'a positive' : 'a non-negative'} integer, but its JSONata expression returned ${JSON.stringify(v)}.`);
+  return v;
 }
 
 function stateError(state: string, msg: string): StatesError {
@@ -241,7 +275,7 @@ function retryDelayMs(r: Retrier, attempt: number): number {
 
 // ------------------------------------------------------------------------------------------------ machine loop
 
-async function runMachine(x: Exec, sub: SubMachine, input: unknown, signal: AbortSignal, startAt = sub.startAt): Promise<unknown> {
+async function runMachine(x: Exec, sub: SubMachine, input: unknown, signal: AbortSignal, vars: Variables, startAt = sub.startAt): Promise<unknown> {
   let state = sub.states.get(startAt)!;
   let value = input;
   const transition = x.transition !== null && sub === x.root ? x.transition : null;
@@ -254,80 +288,122 @@ async function runMachine(x: Exec, sub: SubMachine, input: unknown, signal: Abor
     let step: Step;
     switch (state.type) {
       case 'Pass':
-        step = runPass(x, state, value, enteredAt);
+        step = state.jsonata ? await runPassJsonata(x, vars, state, value, enteredAt) : runPass(x, vars, state, value, enteredAt);
         break;
       case 'Choice':
-        step = runChoice(x, state, value, enteredAt);
+        step = state.jsonata ? await runChoiceJsonata(x, vars, state, value, enteredAt) : runChoice(x, vars, state, value, enteredAt);
         break;
       case 'Succeed':
-        step = runSucceed(x, state, value, enteredAt);
+        step = state.jsonata ? await runSucceedJsonata(x, vars, state, value, enteredAt) : runSucceed(x, vars, state, value, enteredAt);
         break;
       case 'Fail':
-        throw runFail(x, state, value, enteredAt);
+        throw await runFail(x, vars, state, value, enteredAt);
       case 'Wait':
-        step = await runWait(x, state, value, enteredAt, signal);
+        step = await runWait(x, vars, state, value, enteredAt, signal);
         break;
       default:
-        step = await runWithErrorHandling(x, state, value, enteredAt, signal);
+        step = await runWithErrorHandling(x, vars, state, value, enteredAt, signal);
     }
+    if (step.assigned) vars.assign(step.assigned, state.name);
     if (x.emit) x.emit({ t: now(), type: state.exitedEvent, state: state.name, output: step.output });
     if (step.next === null) return step.output;
     value = step.output;
     state = sub.states.get(step.next)!;
-    if (transition) transition(state.name, value);
+    if (transition) transition(state.name, value, vars.bindings());
   }
 }
 
-function runPass(x: Exec, s: PassState, raw: unknown, enteredAt: number): Step {
-  const ctx = contextThunk(x, s.name, enteredAt, undefined);
+// Assign (JSONPath) sees the state's result as `$`: ResultSelector's output for Task, Parallel and Map, Parameters'
+// or Result's for Pass, the effective input for Choice and Wait, the error output for a catcher.
+
+function runPass(x: Exec, vars: Variables, s: PassState, raw: unknown, enteredAt: number): Step {
+  const ctx = contextThunk(x, vars, s.name, enteredAt, undefined);
   const eff = select(s.inputPath, raw, ctx, s.name);
   const result = s.parameters ? s.parameters(eff, ctx) : s.hasResult ? s.result : eff;
+  const assigned = s.assign ? (s.assign(result, ctx) as Record<string, unknown>) : null;
   const out = applyResultPath(s.resultPath, raw, result, s.name);
-  return { next: s.next, output: select(s.outputPath, out, ctx, s.name) };
+  return { next: s.next, output: select(s.outputPath, out, ctx, s.name), assigned };
 }
 
-function runSucceed(x: Exec, s: SucceedState, raw: unknown, enteredAt: number): Step {
-  const ctx = contextThunk(x, s.name, enteredAt, undefined);
+async function runPassJsonata(x: Exec, vars: Variables, s: PassState, raw: unknown, enteredAt: number): Promise<Step> {
+  const ctx = contextThunk(x, vars, s.name, enteredAt, undefined);
+  return { next: s.next, ...(await jsonataOutcome(s, { input: raw }, raw, ctx, s.name)) };
+}
+
+function runSucceed(x: Exec, vars: Variables, s: SucceedState, raw: unknown, enteredAt: number): Step {
+  const ctx = contextThunk(x, vars, s.name, enteredAt, undefined);
   return { next: null, output: select(s.outputPath, select(s.inputPath, raw, ctx, s.name), ctx, s.name) };
 }
 
-function runChoice(x: Exec, s: ChoiceState, raw: unknown, enteredAt: number): Step {
-  const ctx = contextThunk(x, s.name, enteredAt, undefined);
-  const eff = select(s.inputPath, raw, ctx, s.name);
-  let next: string | null = null;
-  for (const c of s.choices)
-    if (c.cond(eff, ctx)) {
-      next = c.next;
-      break;
-    }
-  if (next === null) next = s.default;
-  if (next === null) throw new StatesError('States.NoChoiceMatched', `No choice rule of state '${s.name}' matched the input and there is no Default`);
-  return { next, output: select(s.outputPath, eff, ctx, s.name) };
+async function runSucceedJsonata(x: Exec, vars: Variables, s: SucceedState, raw: unknown, enteredAt: number): Promise<Step> {
+  const ctx = contextThunk(x, vars, s.name, enteredAt, undefined);
+  return { next: null, ...(await jsonataOutcome(s, { input: raw }, raw, ctx, s.name)) };
 }
 
-function runFail(x: Exec, s: FailState, raw: unknown, enteredAt: number): StatesError {
-  const ctx = contextThunk(x, s.name, enteredAt, undefined);
-  const pick = (expr: FailState['errorPath'], text: string | null, literal: string | null, field: string): string | null => {
+function noChoiceMatched(s: ChoiceState): StatesError {
+  return new StatesError('States.NoChoiceMatched', `No choice rule of state '${s.name}' matched the input and there is no Default`);
+}
+
+/** The matched rule's Assign applies (its own, else the state's); with no rule matched (Default), the state's. */
+function runChoice(x: Exec, vars: Variables, s: ChoiceState, raw: unknown, enteredAt: number): Step {
+  const ctx = contextThunk(x, vars, s.name, enteredAt, undefined);
+  const eff = select(s.inputPath, raw, ctx, s.name);
+  const rule = s.choices.find((c) => c.cond(eff, ctx));
+  const next = rule ? rule.next : s.default;
+  if (next === null) throw noChoiceMatched(s);
+  const assign = rule ? rule.assign : s.assign; // a rule's Assign already falls back to the state's (load.ts)
+  const assigned = assign ? (assign(eff, ctx) as Record<string, unknown>) : null;
+  return { next, output: select(s.outputPath, eff, ctx, s.name), assigned };
+}
+
+async function runChoiceJsonata(x: Exec, vars: Variables, s: ChoiceState, raw: unknown, enteredAt: number): Promise<Step> {
+  const ctx = contextThunk(x, vars, s.name, enteredAt, undefined);
+  const values = { input: raw };
+  for (const rule of s.choices) {
+    const hit = rule.jsonata!.Condition ? await jsonata(rule, 'Condition', values, ctx, s.name) : rule.cond(raw, ctx);
+    if (typeof hit !== 'boolean') throw queryError(s.name, `The Condition of a choice rule must evaluate to a boolean, but it returned ${JSON.stringify(hit)}.`);
+    if (!hit) continue;
+    return { next: rule.next, ...(await jsonataOutcome(rule, values, raw, ctx, s.name)) };
+  }
+  if (s.default === null) throw noChoiceMatched(s);
+  return { next: s.default, ...(await jsonataOutcome(s, values, raw, ctx, s.name)) };
+}
+
+async function runFail(x: Exec, vars: Variables, s: FailState, raw: unknown, enteredAt: number): Promise<StatesError> {
+  const ctx = contextThunk(x, vars, s.name, enteredAt, undefined);
+  const pick = async (expr: FailState['errorPath'], text: string | null, literal: string | null, field: 'Error' | 'Cause'): Promise<string | null> => {
+    if (s.jsonata?.[field]) {
+      const v = await jsonata(s, field, { input: raw }, ctx, s.name);
+      if (typeof v !== 'string') throw queryError(s.name, `The field '${field}' must be a string, but its JSONata expression returned ${JSON.stringify(v)}.`);
+      return v;
+    }
     if (!expr) return literal;
     const v = expr(raw, ctx);
-    if (typeof v !== 'string') throw stateError(s.name, `The ${field} parameter must reference a string value, got ${JSON.stringify(v)} from ${text}`);
+    if (typeof v !== 'string') throw stateError(s.name, `The ${field}Path parameter must reference a string value, got ${JSON.stringify(v)} from ${text}`);
     return v;
   };
-  const error = pick(s.errorPath, s.errorPathText, s.error, 'ErrorPath');
-  const cause = pick(s.causePath, s.causePathText, s.cause, 'CausePath');
+  const error = await pick(s.errorPath, s.errorPathText, s.error, 'Error');
+  const cause = await pick(s.causePath, s.causePathText, s.cause, 'Cause');
   if (x.emit) x.emit({ t: now(), type: 'FailStateFailed', state: s.name, error, cause });
   return new StatesError(error, cause);
 }
 
-async function runWait(x: Exec, s: WaitState, raw: unknown, enteredAt: number, signal: AbortSignal): Promise<Step> {
-  const ctx = contextThunk(x, s.name, enteredAt, undefined);
+async function runWait(x: Exec, vars: Variables, s: WaitState, raw: unknown, enteredAt: number, signal: AbortSignal): Promise<Step> {
+  const ctx = contextThunk(x, vars, s.name, enteredAt, undefined);
   const eff = select(s.inputPath, raw, ctx, s.name);
   let ms = 0;
-  if (s.seconds !== undefined) ms = s.seconds * 1000;
+  if (s.jsonata?.Seconds) ms = (await jsonataInt(s, 'Seconds', { input: raw }, ctx, s.name, 0)) * 1000;
+  else if (s.jsonata?.Timestamp) {
+    const v = await jsonata(s, 'Timestamp', { input: raw }, ctx, s.name);
+    const ts = parseTimestamp(v);
+    if (!ts) throw queryError(s.name, `The field 'Timestamp' must be an ISO-8601 extended offset date-time format string, but its JSONata expression returned ${JSON.stringify(v)}.`);
+    ms = ts[0] * 1000 + ts[1] / 1e6 - Date.now();
+  } else if (s.seconds !== undefined) ms = s.seconds * 1000;
   else if (s.timestamp !== undefined) ms = s.timestamp[0] * 1000 + s.timestamp[1] / 1e6 - Date.now();
   else if (s.secondsPath) {
     const v = readPath(s.secondsPath, eff, ctx, s.name);
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw stateError(s.name, `The SecondsPath parameter does not reference a number: ${s.secondsPath.text} == ${JSON.stringify(v)}`);
+    // AWS takes whole seconds only, as for Seconds.
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw stateError(s.name, `The SecondsPath parameter does not reference an integer: ${s.secondsPath.text} == ${JSON.stringify(v)}`);
     if (v < 0) throw stateError(s.name, `The SecondsPath parameter references a negative value: ${s.secondsPath.text} == ${v}`);
     ms = v * 1000;
   } else if (s.timestampPath) {
@@ -340,22 +416,23 @@ async function runWait(x: Exec, s: WaitState, raw: unknown, enteredAt: number, s
     if (x.emit) x.emit({ t: now(), type: 'WaitStateWaiting', state: s.name, ms });
     await sleep(ms, signal);
   }
-  return { next: s.next, output: select(s.outputPath, eff, ctx, s.name) };
+  if (s.jsonata) return { next: s.next, ...(await jsonataOutcome(s, { input: raw }, raw, ctx, s.name)) };
+  return { next: s.next, output: select(s.outputPath, eff, ctx, s.name), assigned: s.assign ? (s.assign(eff, ctx) as Record<string, unknown>) : null };
 }
 
 // ------------------------------------------------------------------------------------------------ Retry / Catch
 
 type Failing = TaskState | ParallelState | MapState;
 
-async function runWithErrorHandling(x: Exec, s: Failing, raw: unknown, enteredAt: number, signal: AbortSignal): Promise<Step> {
+async function runWithErrorHandling(x: Exec, vars: Variables, s: Failing, raw: unknown, enteredAt: number, signal: AbortSignal): Promise<Step> {
   let counts: number[] | null = null;
   let retryCount = 0;
   for (;;) {
+    const ctx = contextThunk(x, vars, s.name, enteredAt, retryCount);
     try {
-      const ctx = contextThunk(x, s.name, enteredAt, retryCount);
       const out =
-        s.type === 'Task' ? await runTask(x, s, raw, ctx, signal) : s.type === 'Parallel' ? await runParallel(x, s, raw, ctx, signal) : await runMap(x, s, raw, ctx, enteredAt, signal);
-      return { next: s.next, output: select(s.outputPath, out, ctx, s.name) };
+        s.type === 'Task' ? await runTask(x, s, raw, ctx, signal) : s.type === 'Parallel' ? await runParallel(x, vars, s, raw, ctx, signal) : await runMap(x, vars, s, raw, ctx, enteredAt, signal);
+      return { next: s.next, ...out };
     } catch (e) {
       if (!(e instanceof StatesError) || e.fatal) throw e;
       const ri = s.retry.findIndex((r) => errorMatches(r.errorEquals, e.error));
@@ -377,16 +454,31 @@ async function runWithErrorHandling(x: Exec, s: Failing, raw: unknown, enteredAt
       if (e.cause !== null) errorOutput.Cause = e.cause;
       if (x.emit) x.emit({ t: now(), type: 'StateErrorCaught', state: s.name, error: e.error, cause: e.cause, next: c.next });
       // A catcher's output goes to its Next as is: the state's OutputPath does not apply to it.
-      return { next: c.next, output: applyResultPath(c.resultPath, raw, errorOutput, s.name) };
+      if (c.jsonata) return { next: c.next, ...(await jsonataOutcome(c, { input: raw, errorOutput }, errorOutput, ctx, s.name)) };
+      return { next: c.next, output: applyResultPath(c.resultPath, raw, errorOutput, s.name), assigned: c.assign ? (c.assign(errorOutput, ctx) as Record<string, unknown>) : null };
     }
   }
 }
 
+/** The end of a Task, Parallel or Map: ResultSelector, Assign, ResultPath, OutputPath; or JSONata's Output and Assign. */
+async function finish(s: Failing, raw: unknown, result: unknown, ctx: ContextThunk): Promise<Outcome> {
+  if (s.jsonata) return jsonataOutcome(s, { input: raw, result }, result, ctx, s.name);
+  const selected = s.resultSelector ? s.resultSelector(result, ctx) : result;
+  const assigned = s.assign ? (s.assign(selected, ctx) as Record<string, unknown>) : null;
+  return { output: select(s.outputPath, applyResultPath(s.resultPath, raw, selected, s.name), ctx, s.name), assigned };
+}
+
+/** The effective input of a Task or Parallel: InputPath then Parameters, or JSONata's Arguments. */
+async function argumentsOf(s: TaskState | ParallelState, raw: unknown, ctx: ContextThunk): Promise<{ eff: unknown; args: unknown }> {
+  if (s.jsonata) return { eff: raw, args: s.jsonata.Arguments ? await jsonata(s, 'Arguments', { input: raw }, ctx, s.name) : raw };
+  const eff = select(s.inputPath, raw, ctx, s.name);
+  return { eff, args: s.parameters ? s.parameters(eff, ctx) : eff };
+}
+
 // ------------------------------------------------------------------------------------------------ Task
 
-async function runTask(x: Exec, s: TaskState, raw: unknown, ctx: ContextThunk, signal: AbortSignal): Promise<unknown> {
-  const eff = select(s.inputPath, raw, ctx, s.name);
-  const params = s.parameters ? s.parameters(eff, ctx) : eff;
+async function runTask(x: Exec, s: TaskState, raw: unknown, ctx: ContextThunk, signal: AbortSignal): Promise<Outcome> {
+  const { eff, args: params } = await argumentsOf(s, raw, ctx);
   let functionName: string;
   let payload: unknown;
   if (s.resource.kind === 'lambda') {
@@ -396,12 +488,20 @@ async function runTask(x: Exec, s: TaskState, raw: unknown, ctx: ContextThunk, s
     const p = (typeof params === 'object' && params !== null ? params : {}) as Record<string, unknown>;
     const ref = p.FunctionName;
     const fn = typeof ref === 'string' ? functionNameFromRef(ref) : null;
-    if (fn === null) throw stateError(s.name, `Parameters.FunctionName is not a function name or Lambda function ARN: ${JSON.stringify(ref)}`);
+    if (fn === null) throw stateError(s.name, `${s.jsonata ? 'Arguments' : 'Parameters'}.FunctionName is not a function name or Lambda function ARN: ${JSON.stringify(ref)}`);
     functionName = fn;
     payload = 'Payload' in p ? p.Payload : {};
   }
-  const timeoutSeconds = s.timeoutSecondsPath ? positiveInt(s.timeoutSecondsPath, eff, ctx, s.name, 'TimeoutSecondsPath') : s.timeoutSeconds;
-  const heartbeatSeconds = s.heartbeatSecondsPath ? positiveInt(s.heartbeatSecondsPath, eff, ctx, s.name, 'HeartbeatSecondsPath') : s.heartbeatSeconds;
+  const timeoutSeconds = s.jsonata?.TimeoutSeconds
+    ? await jsonataInt(s, 'TimeoutSeconds', { input: raw }, ctx, s.name, 1)
+    : s.timeoutSecondsPath
+      ? positiveInt(s.timeoutSecondsPath, eff, ctx, s.name, 'TimeoutSecondsPath')
+      : s.timeoutSeconds;
+  const heartbeatSeconds = s.jsonata?.HeartbeatSeconds
+    ? await jsonataInt(s, 'HeartbeatSeconds', { input: raw }, ctx, s.name, 1)
+    : s.heartbeatSecondsPath
+      ? positiveInt(s.heartbeatSecondsPath, eff, ctx, s.name, 'HeartbeatSecondsPath')
+      : s.heartbeatSeconds;
   if (x.emit) x.emit({ t: now(), type: 'TaskScheduled', state: s.name, resource: s.resourceText, functionName, input: payload, timeoutSeconds, heartbeatSeconds });
 
   let result: unknown;
@@ -428,8 +528,7 @@ async function runTask(x: Exec, s: TaskState, raw: unknown, ctx: ContextThunk, s
     };
   }
   if (x.emit) x.emit({ t: now(), type: 'TaskSucceeded', state: s.name, output: result });
-  const selected = s.resultSelector ? s.resultSelector(result, ctx) : result;
-  return applyResultPath(s.resultPath, raw, selected, s.name);
+  return finish(s, raw, result, ctx);
 }
 
 /** Anything an invoker throws that is not a TaskFailure: a platform fault, counted as a task failure. */
@@ -507,9 +606,8 @@ function invokeWithTimeouts(
  * others. `remaining` is the join counter; a cross-sandbox join (KNIX) would keep it in storage and decrement it
  * atomically, with the same all-done / first-failure rules (docs/asl.md).
  */
-async function runParallel(x: Exec, s: ParallelState, raw: unknown, ctx: ContextThunk, signal: AbortSignal): Promise<unknown> {
-  const eff = select(s.inputPath, raw, ctx, s.name);
-  const input = s.parameters ? s.parameters(eff, ctx) : eff;
+async function runParallel(x: Exec, vars: Variables, s: ParallelState, raw: unknown, ctx: ContextThunk, signal: AbortSignal): Promise<Outcome> {
+  const { args: input } = await argumentsOf(s, raw, ctx);
   if (x.emit) x.emit({ t: now(), type: 'ParallelStateStarted', state: s.name, branches: s.branches.length });
   const { ctl, dispose } = childController(signal);
   let results: unknown[];
@@ -519,7 +617,7 @@ async function runParallel(x: Exec, s: ParallelState, raw: unknown, ctx: Context
       let remaining = s.branches.length;
       let failed = false;
       s.branches.forEach((b, i) => {
-        runMachine(x, b, input, ctl.signal).then(
+        runMachine(x, b, input, ctl.signal, vars.child()).then(
           (v) => {
             out[i] = v;
             if (--remaining === 0) resolve(out);
@@ -540,23 +638,38 @@ async function runParallel(x: Exec, s: ParallelState, raw: unknown, ctx: Context
     dispose();
   }
   if (x.emit) x.emit({ t: now(), type: 'ParallelStateSucceeded', state: s.name });
-  const selected = s.resultSelector ? s.resultSelector(results, ctx) : results;
-  return applyResultPath(s.resultPath, raw, selected, s.name);
+  return finish(s, raw, results, ctx);
 }
 
 function errFields(e: unknown): { error: string | null; cause: string | null } {
   return e instanceof StatesError ? { error: e.error, cause: e.cause } : { error: 'MF_INTERNAL', cause: String(e) };
 }
 
-async function runMap(x: Exec, s: MapState, raw: unknown, ctx: ContextThunk, enteredAt: number, signal: AbortSignal): Promise<unknown> {
+async function runMap(x: Exec, vars: Variables, s: MapState, raw: unknown, ctx: ContextThunk, enteredAt: number, signal: AbortSignal): Promise<Outcome> {
   const eff = select(s.inputPath, raw, ctx, s.name);
-  const items = s.itemsPath ? readPath(s.itemsPath, eff, ctx, s.name) : eff;
-  if (!Array.isArray(items))
-    throw stateError(s.name, `Items of the Map state must be a JSON array; ${s.itemsPath ? s.itemsPath.text : 'the input'} is ${JSON.stringify(items)?.slice(0, 200)}`);
-  const maxConcurrency = s.maxConcurrencyPath ? positiveInt(s.maxConcurrencyPath, eff, ctx, s.name, 'MaxConcurrencyPath', true) : s.maxConcurrency;
-  const tolCount = s.toleratedFailureCountPath ? positiveInt(s.toleratedFailureCountPath, eff, ctx, s.name, 'ToleratedFailureCountPath', true) : s.toleratedFailureCount;
+  const input = { input: raw };
+  const items = s.jsonata?.Items ? await jsonata(s, 'Items', input, ctx, s.name) : s.itemsPath ? readPath(s.itemsPath, eff, ctx, s.name) : eff;
+  if (!Array.isArray(items)) {
+    const what = `${s.jsonata?.Items ? 'the Items expression' : s.itemsPath ? s.itemsPath.text : 'the input'} is ${JSON.stringify(items)?.slice(0, 200)}`;
+    if (s.jsonata) throw queryError(s.name, `Items of the Map state must be a JSON array; ${what}`);
+    throw stateError(s.name, `Items of the Map state must be a JSON array; ${what}`);
+  }
+  const maxConcurrency = s.jsonata?.MaxConcurrency
+    ? await jsonataInt(s, 'MaxConcurrency', input, ctx, s.name, 0)
+    : s.maxConcurrencyPath
+      ? positiveInt(s.maxConcurrencyPath, eff, ctx, s.name, 'MaxConcurrencyPath', true)
+      : s.maxConcurrency;
+  const tolCount = s.jsonata?.ToleratedFailureCount
+    ? await jsonataInt(s, 'ToleratedFailureCount', input, ctx, s.name, 0)
+    : s.toleratedFailureCountPath
+      ? positiveInt(s.toleratedFailureCountPath, eff, ctx, s.name, 'ToleratedFailureCountPath', true)
+      : s.toleratedFailureCount;
   let tolPct = s.toleratedFailurePercentage;
-  if (s.toleratedFailurePercentagePath) {
+  if (s.jsonata?.ToleratedFailurePercentage) {
+    const v = await jsonata(s, 'ToleratedFailurePercentage', input, ctx, s.name);
+    if (typeof v !== 'number' || v < 0 || v > 100) throw queryError(s.name, `The field 'ToleratedFailurePercentage' must be a number from 0 to 100, but its JSONata expression returned ${JSON.stringify(v)}.`);
+    tolPct = v;
+  } else if (s.toleratedFailurePercentagePath) {
     const v = readPath(s.toleratedFailurePercentagePath, eff, ctx, s.name);
     if (typeof v !== 'number' || v < 0 || v > 100) throw stateError(s.name, `ToleratedFailurePercentagePath must reference a number from 0 to 100, got ${JSON.stringify(v)}`);
     tolPct = v;
@@ -586,14 +699,23 @@ async function runMap(x: Exec, s: MapState, raw: unknown, ctx: ContextThunk, ent
         if (done || nextIndex >= n) return;
         const i = nextIndex++;
         const item = items[i];
+        const itemCtx = () => contextThunk(x, vars, s.name, enteredAt, undefined, { Index: i, Value: item });
+        if (s.jsonata?.ItemSelector) {
+          jsonata(s, 'ItemSelector', { input: raw }, itemCtx(), s.name).then((input) => launch(i, input), fail);
+          return;
+        }
         let input: unknown;
         try {
-          input = s.itemSelector ? s.itemSelector(eff, contextThunk(x, s.name, enteredAt, undefined, { Index: i, Value: item })) : item;
+          input = s.itemSelector ? s.itemSelector(eff, itemCtx()) : item;
         } catch (e) {
           return fail(e);
         }
+        launch(i, input);
+      };
+      const launch = (i: number, input: unknown): void => {
+        if (done) return;
         if (x.emit) x.emit({ t: now(), type: 'MapIterationStarted', state: s.name, index: i });
-        runMachine(x, s.processor, input, ctl.signal).then(
+        runMachine(x, s.processor, input, ctl.signal, vars.child()).then(
           (v) => {
             if (done) return;
             out[i] = v;
@@ -624,8 +746,7 @@ async function runMap(x: Exec, s: MapState, raw: unknown, ctx: ContextThunk, ent
     dispose();
   }
   if (x.emit) x.emit({ t: now(), type: 'MapStateSucceeded', state: s.name });
-  const selected = s.resultSelector ? s.resultSelector(results, ctx) : results;
-  return applyResultPath(s.resultPath, raw, selected, s.name);
+  return finish(s, raw, results, ctx);
 }
 
 // ------------------------------------------------------------------------------------------------ entry point
@@ -690,7 +811,9 @@ export async function runExecution(machine: StateMachine, input: unknown, option
 
   let result: ExecutionResult;
   try {
-    const output = resume ? await runMachine(x, machine.root, resume.input, root.signal, resume.state) : await runMachine(x, machine.root, input, root.signal);
+    const vars = Variables.root();
+    if (resume?.variables) vars.assign(resume.variables, resume.state);
+    const output = resume ? await runMachine(x, machine.root, resume.input, root.signal, vars, resume.state) : await runMachine(x, machine.root, input, root.signal, vars);
     result = { status: 'SUCCEEDED', output };
   } catch (e) {
     if (e instanceof StatesError) result = { status: 'FAILED', error: e.error, cause: e.cause };

@@ -142,10 +142,6 @@ describe('unsupported constructs', () => {
     ['a .sync integration', one({ Type: 'Task', Resource: 'arn:aws:states:::states:startExecution.sync', Parameters: {} }), '$.States.S.Resource', 'not supported'],
     ['an Activity', one({ Type: 'Task', Resource: 'arn:aws:states:us-east-1:123456789012:activity:work' }), '$.States.S.Resource', 'Activities'],
     ['a non-Lambda ARN', one({ Type: 'Task', Resource: 'arn:aws:sns:us-east-1:123456789012:topic' }), '$.States.S.Resource', 'not supported'],
-    ['JSONata at the top', { QueryLanguage: 'JSONata', ...one({ Type: 'Pass' }) }, '$.QueryLanguage', 'JSONata'],
-    ['JSONata on a state', one({ Type: 'Pass', QueryLanguage: 'JSONata' }), '$.States.S.QueryLanguage', 'JSONata'],
-    ['Assign variables', one({ Type: 'Pass', Assign: { x: 1 } }), '$.States.S.Assign', 'Assign'],
-    ['JSONata Arguments', one({ Type: 'Task', Resource: 'fn', Arguments: {} }), '$.States.S.Arguments', 'Arguments'],
     ['Distributed Map', one({ Type: 'Map', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } }), '$.States.S.ItemProcessor.ProcessorConfig.Mode', 'DISTRIBUTED'],
     ['ItemReader', one({ Type: 'Map', ItemReader: { Resource: 'arn:aws:states:::s3:getObject' }, ItemProcessor: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } }), '$.States.S.ItemReader', 'ItemReader'],
     ['ResultWriter', one({ Type: 'Map', ResultWriter: {}, ItemProcessor: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } }), '$.States.S.ResultWriter', 'ResultWriter'],
@@ -165,5 +161,32 @@ describe('unsupported constructs', () => {
   });
   test('loadStateMachine does not check function names (the agent trusts the deploy)', () => {
     expect(loadStateMachine(one({ Type: 'Task', Resource: 'anything' }), 'wf').functionNames).toEqual(['anything']);
+  });
+});
+
+describe("AWS's whole-number fields (integers, within AWS's ceilings)", () => {
+  // Ceilings from AWS's error-handling page (IntervalSeconds, MaxAttempts: 99999999; MaxDelaySeconds < 31622401)
+  // and the Task and Wait state pages (TimeoutSeconds, HeartbeatSeconds, Seconds: integers).
+  const retry = (r: object) => one({ Type: 'Task', Resource: 'fn', Retry: [{ ErrorEquals: ['States.ALL'], ...r }] });
+  test.each<[string, object, string]>([
+    ['a fractional IntervalSeconds', retry({ IntervalSeconds: 1.5 }), '$.States.S.Retry[0].IntervalSeconds'],
+    ['an IntervalSeconds over 99999999', retry({ IntervalSeconds: 100_000_000 }), '$.States.S.Retry[0].IntervalSeconds'],
+    ['a fractional MaxAttempts', retry({ MaxAttempts: 2.5 }), '$.States.S.Retry[0].MaxAttempts'],
+    ['a MaxAttempts over 99999999', retry({ MaxAttempts: 100_000_000 }), '$.States.S.Retry[0].MaxAttempts'],
+    ['a fractional MaxDelaySeconds', retry({ MaxDelaySeconds: 0.5 }), '$.States.S.Retry[0].MaxDelaySeconds'],
+    ['a MaxDelaySeconds of 31622401', retry({ MaxDelaySeconds: 31_622_401 }), '$.States.S.Retry[0].MaxDelaySeconds'],
+    ['a fractional Wait Seconds', one({ Type: 'Wait', Seconds: 0.5 }), '$.States.S.Seconds'],
+    ['a fractional TimeoutSeconds', one({ Type: 'Task', Resource: 'fn', TimeoutSeconds: 2.5 }), '$.States.S.TimeoutSeconds'],
+    ['a fractional HeartbeatSeconds', one({ Type: 'Task', Resource: 'fn', TimeoutSeconds: 10, HeartbeatSeconds: 1.5 }), '$.States.S.HeartbeatSeconds'],
+    ['a fractional MaxConcurrency', one({ Type: 'Map', MaxConcurrency: 1.5, ItemProcessor: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } }), '$.States.S.MaxConcurrency'],
+    ['a fractional ToleratedFailureCount', one({ Type: 'Map', ToleratedFailureCount: 0.5, ItemProcessor: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } }), '$.States.S.ToleratedFailureCount'],
+    ['a fractional machine TimeoutSeconds', { TimeoutSeconds: 1.5, ...one({ Type: 'Pass' }) }, '$.TimeoutSeconds'],
+  ])('%s is rejected', (_label, def, path) => {
+    const e = rejection(def);
+    expect(e.code).toBe('MF_ASL_INVALID');
+    expect(problems(e).map((p) => p.path)).toContain(path);
+  });
+  test('the ceilings themselves are accepted', () => {
+    expect(() => compile(retry({ IntervalSeconds: 99_999_999, MaxAttempts: 99_999_999, MaxDelaySeconds: 31_622_400 }))).not.toThrow();
   });
 });
