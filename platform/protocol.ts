@@ -85,6 +85,8 @@ export type FrontendToAgent =
       wantHistory: boolean;
       /** Continue at a top-level state with its input (recovery from a checkpoint) instead of at StartAt. */
       resumeAt?: { state: string; input: unknown };
+      /** Set on the n-th recovery of the execution (another sandbox died while running it); stamped on its records. */
+      attempt?: number;
     }
   | {
       t: 'invoke';
@@ -95,6 +97,8 @@ export type FrontendToAgent =
       /** Set when the workflow engine runs on the host and this is one of its Task hops. */
       executionId?: string;
       state?: string;
+      /** Set on the n-th recovery of the hop (another sandbox died while running it); stamped on its record. */
+      attempt?: number;
     }
   | { t: 'storage-result'; id: number; reply: StorageReply }
   | { t: 'shutdown' };

@@ -65,6 +65,13 @@ export interface InvocationRecord {
   inputBytes: number;
   outputBytes: number;
   outcome: InvocationOutcome;
+  /**
+   * Present on every record of a run the frontend started again because a sandbox died (n: the n-th recovery); the
+   * first such record of an execution is the step that ran again from the newest checkpoint (docs/recovery.md).
+   */
+  attempt?: number;
+  /** Present when the agent ran this invocation again because its worker was killed from outside (n: the n-th time). */
+  retry?: number;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';

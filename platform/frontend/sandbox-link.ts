@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { JsonLineChannel } from '../bus/json-lines.js';
 import { now } from '../clock.js';
-import { MfError } from '../errors.js';
+import { isMfError, MfError } from '../errors.js';
 import type { AgentToFrontend, Checkpoint, DoneMessage, FrontendToAgent, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
 import type { Sandbox, SandboxBackend } from '../sandbox/backend.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
@@ -19,6 +19,17 @@ export interface LinkHandlers {
   storage(op: StorageOp): Promise<StorageReply>;
   /** Receives the newest checkpoints of executions running in the sandbox. */
   checkpoints(items: Checkpoint[]): void;
+}
+
+/**
+ * Whether a request's failure came from its sandbox dying from outside (killed while it served the request, or while
+ * it was starting: a signal nobody in the platform sent), so the request may run again on another sandbox. A sandbox
+ * that failed to start on its own (a deploy error, a crash, a timeout) would fail again: that is not retried.
+ */
+export function sandboxDiedFromOutside(err: unknown): boolean {
+  if (isMfError(err, 'MF_SANDBOX_EXITED')) return true;
+  if (!isMfError(err, 'MF_SANDBOX_START_FAILED')) return false;
+  return err.details.signal === 'SIGKILL' || err.details.signal === 'SIGTERM';
 }
 
 /** How long a sandbox may take from create() to a deployed app (covers workers started at deploy). */

@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { now } from '../clock.js';
 import type { ResolvedConfig } from '../config.js';
-import { isMfError } from '../errors.js';
+import { toMfError } from '../errors.js';
 import type { Checkpoint, DoneMessage, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
 import type { SandboxBackend } from '../sandbox/backend.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import type { PreparedApp } from './deploy.js';
 import type { StoredExecution } from './executions.js';
-import { SandboxLink } from './sandbox-link.js';
-import { SandboxPool } from './sandbox-pool.js';
+import { SandboxLink, sandboxDiedFromOutside } from './sandbox-link.js';
+import { SandboxPool, type Slot } from './sandbox-pool.js';
 
 /** The pool key of an app's sandboxes under grouped sandboxing. */
 const GROUPED = '*';
@@ -50,25 +50,29 @@ export class AppSandboxes {
 
   /**
    * Runs one request on a sandbox of `fn`'s unit (null: the app's own unit). If the sandbox dies during it, the
-   * request runs again on another sandbox, up to recoveryAttempts times; `recovering` is told of each new attempt.
+   * request runs again on another sandbox, up to recoveryAttempts times; so does a request whose sandbox was killed
+   * while it was starting. `recovering` is told of each new attempt.
    */
   async request(
     fn: string | null,
     exec: StoredExecution,
-    message: (sandboxStart: SandboxStartTimes | null) => SandboxRequest,
+    /** `attempt` is 0 for the first run and n for the n-th recovery (the records of that run say so). */
+    message: (sandboxStart: SandboxStartTimes | null, attempt: number) => SandboxRequest,
     recovering: (attempt: number, cause: string) => void,
   ): Promise<DoneMessage> {
     const pool = this.pool(fn);
     for (let attempt = 0; ; attempt++) {
-      const { link, start } = await pool.acquire();
-      if (exec.t.dispatched === 0) exec.t.dispatched = now();
+      let slot: Slot | null = null;
       try {
-        return await link.request(message(start));
+        // A sandbox killed while it starts fails acquire() the way one killed while serving fails request().
+        slot = await pool.acquire({ first: attempt > 0 });
+        if (exec.t.dispatched === 0) exec.t.dispatched = now();
+        return await slot.link.request(message(slot.start, attempt));
       } catch (err) {
-        if (!isMfError(err, 'MF_SANDBOX_EXITED') || attempt >= this.env.config.recoveryAttempts) throw err;
-        recovering(attempt + 1, err.message);
+        if (!sandboxDiedFromOutside(err) || attempt >= this.env.config.recoveryAttempts) throw err;
+        recovering(attempt + 1, toMfError(err).message);
       } finally {
-        pool.release(link);
+        if (slot) pool.release(slot.link);
       }
     }
   }

@@ -27,7 +27,7 @@ export class InSandboxPlacement implements ExecutionPlacement {
     const done = await app.sandboxes.request(
       null,
       exec,
-      (sandboxStart) => ({
+      (sandboxStart, attempt) => ({
         t: 'execute',
         id: exec.executionId,
         workflow: exec.workflow!,
@@ -37,6 +37,7 @@ export class InSandboxPlacement implements ExecutionPlacement {
         sandboxStart,
         wantHistory: this.keepHistory,
         ...(exec.checkpoint ? { resumeAt: exec.checkpoint } : {}),
+        ...(attempt > 0 ? { attempt } : {}),
       }),
       (attempt, cause) => exec.history.push({ t: now(), type: 'ExecutionRecovering', state: exec.checkpoint?.state ?? 'StartAt', attempt, cause }),
     );

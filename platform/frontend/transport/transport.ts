@@ -32,7 +32,7 @@ export async function runHop(app: DeployedApp, exec: StoredExecution, call: Hop)
   const done = await app.sandboxes.request(
     call.fn,
     exec,
-    (sandboxStart) => ({
+    (sandboxStart, attempt) => ({
       t: 'invoke',
       id: randomUUID(),
       fn: call.fn,
@@ -40,6 +40,7 @@ export async function runHop(app: DeployedApp, exec: StoredExecution, call: Hop)
       sandboxStart,
       executionId: exec.executionId,
       ...(call.state !== null ? { state: call.state } : {}),
+      ...(attempt > 0 ? { attempt } : {}),
     }),
     (attempt, cause) => exec.history.push({ t: now(), type: 'TaskRecovering', state: call.state ?? call.fn, attempt, cause }),
   );

@@ -28,6 +28,8 @@ import { Workers } from './workers.js';
 /** What one request (an execution or a direct invocation) accumulates while it runs. */
 interface RequestContext {
   executionId: string | null;
+  /** The frontend's recovery attempt of this request (0: first run); stamped on every record it yields. */
+  attempt: number;
   sandboxStart: SandboxStartTimes | null;
   records: InvocationRecord[];
   logs: DoneMessage['logs'];
@@ -100,8 +102,8 @@ export class Agent {
       for (const [name, definition] of Object.entries(spec.workflows)) this.machines.set(name, loadStateMachine(definition, name));
       const functions = new Map<string, FunctionSpec>(spec.functions.map((f) => [f.name, f]));
       this.spec = spec;
-      const { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs } = spec.policy;
-      this.workers = new Workers(functions, { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs }, process.cwd(), (op) => this.storage.handle(op));
+      const { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts } = spec.policy;
+      this.workers = new Workers(functions, { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts }, process.cwd(), (op) => this.storage.handle(op));
       const workersStarted = spec.startWorkersAtDeploy ? await this.workers.startAll() : 0;
       this.send({ t: 'deployed', workersStarted });
     } catch (err) {
@@ -116,7 +118,7 @@ export class Agent {
       this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
       return;
     }
-    const ctx: RequestContext = { executionId: message.id, sandboxStart: message.sandboxStart, records: [], logs: [] };
+    const ctx: RequestContext = { executionId: message.id, attempt: message.attempt ?? 0, sandboxStart: message.sandboxStart, records: [], logs: [] };
     const history: HistoryEvent[] = [];
     let result: ExecutionResult;
     try {
@@ -154,7 +156,7 @@ export class Agent {
   }
 
   private async invokeDirect(message: Extract<FrontendToAgent, { t: 'invoke' }>): Promise<void> {
-    const ctx: RequestContext = { executionId: message.executionId ?? message.id, sandboxStart: message.sandboxStart, records: [], logs: [] };
+    const ctx: RequestContext = { executionId: message.executionId ?? message.id, attempt: message.attempt ?? 0, sandboxStart: message.sandboxStart, records: [], logs: [] };
     if (!this.spec?.functions.some((f) => f.name === message.fn)) {
       const error = new MfError('MF_FUNCTION_NOT_FOUND', `the app has no function "${message.fn}"`, { function: message.fn });
       this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
@@ -176,10 +178,10 @@ export class Agent {
    * (recovery: the caller sees one result; the function may have run more than once). Never throws.
    */
   private async invoke(fn: string, input: unknown, state: string | null, ctx: RequestContext): Promise<InvocationResult> {
-    const attempts = 1 + (this.spec?.policy.recoveryAttempts ?? 0);
+    const retries = this.spec?.policy.recoveryAttempts ?? 0;
     let result: InvocationResult & { retryable?: boolean } = { ok: false, error: 'MF_INTERNAL', cause: 'not run' };
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      result = await this.invokeOnce(fn, input, state, ctx);
+    for (let retry = 0; retry <= retries; retry++) {
+      result = await this.invokeOnce(fn, input, state, ctx, retry);
       if (result.ok || !result.retryable) break;
     }
     const { retryable: _retryable, ...plain } = result;
@@ -187,7 +189,7 @@ export class Agent {
   }
 
   /** Runs one function invocation on a local worker and records it. Never throws. */
-  private async invokeOnce(fn: string, input: unknown, state: string | null, ctx: RequestContext): Promise<InvocationResult & { retryable?: boolean }> {
+  private async invokeOnce(fn: string, input: unknown, state: string | null, ctx: RequestContext, retry: number): Promise<InvocationResult & { retryable?: boolean }> {
     const workers = this.workers;
     const spec = this.spec;
     if (!workers || !spec) return { ok: false, error: 'MF_INTERNAL', cause: 'the sandbox has no app deployed' };
@@ -203,7 +205,7 @@ export class Agent {
       const e = toMfError(err);
       const t = now();
       const outcome: InvocationOutcome = { state: 'crashed', error: e.code, cause: e.message };
-      ctx.records.push(this.record({ invocationId, fn, state, ctx, temperature: temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStart !== null, firstInSandbox, workerStartedForInvocation: true }), workerPid: -1, workerOrigin: 'spawn', t: { queued, workerReady: t, handlerStart: t, handlerEnd: t, published: t }, coldStart: {}, inputBytes, outputBytes: 0, outcome }));
+      ctx.records.push(this.record({ invocationId, fn, state, ctx, temperature: temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStart !== null, firstInSandbox, workerStartedForInvocation: true }), workerPid: -1, workerOrigin: 'spawn', t: { queued, workerReady: t, handlerStart: t, handlerEnd: t, published: t }, coldStart: {}, inputBytes, outputBytes: 0, outcome, retry }));
       return { ok: false, error: e.code, cause: e.message };
     }
     const workerReady = now();
@@ -216,7 +218,7 @@ export class Agent {
       temperature === 'cold-sandbox' && ctx.sandboxStart !== null
         ? { sandboxCreateMs: ctx.sandboxStart.createMs, sandboxStartMs: ctx.sandboxStart.totalMs, ...phases }
         : phases;
-    const base = { invocationId, fn, state, ctx, temperature, workerPid: worker.pid, workerOrigin: started ? worker.origin : ('existing' as const), coldStart, inputBytes };
+    const base = { invocationId, fn, state, ctx, temperature, workerPid: worker.pid, workerOrigin: started ? worker.origin : ('existing' as const), coldStart, inputBytes, retry };
 
     if (answer.kind === 'fault') {
       const error = answer.code === 'MF_FUNCTION_TIMEOUT' ? 'States.Timeout' : answer.code;
@@ -250,6 +252,7 @@ export class Agent {
     inputBytes: number;
     outputBytes: number;
     outcome: InvocationOutcome;
+    retry: number;
   }): InvocationRecord {
     return {
       invocationId: r.invocationId,
@@ -268,6 +271,8 @@ export class Agent {
       inputBytes: r.inputBytes,
       outputBytes: r.outputBytes,
       outcome: r.outcome,
+      ...(r.ctx.attempt > 0 ? { attempt: r.ctx.attempt } : {}),
+      ...(r.retry > 0 ? { retry: r.retry } : {}),
     };
   }
 }

@@ -7,7 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MfError, type ErrorCode } from '../../errors.js';
+import { isMfError, MfError, type ErrorCode } from '../../errors.js';
 import type { FunctionSpec } from '../../manifest.js';
 import { now } from '../../clock.js';
 import type { AgentToWorker, WorkerToAgent } from '../../protocol.js';
@@ -37,6 +37,8 @@ export interface WorkerPolicy {
   workerConcurrency: number;
   maxWorkersPerFunction: number;
   keepAliveMs: number;
+  /** Times a worker killed from outside while it boots or loads is replaced before its callers see the failure. */
+  recoveryAttempts: number;
 }
 
 interface Pending {
@@ -59,6 +61,8 @@ export class FunctionWorker {
   lastActive = now();
   killReason: 'timeout' | 'memory' | 'shutdown' | 'idle' | null = null;
   dead = false;
+  /** It died from a signal nobody in the sandbox sent: what it was running may run again. */
+  killedFromOutside = false;
 
   constructor(
     readonly spec: FunctionSpec,
@@ -140,7 +144,7 @@ export class Workers {
   invoke(worker: FunctionWorker, id: string, event: unknown, executionId: string | null): Promise<InvocationAnswer> {
     return new Promise<InvocationAnswer>((resolve) => {
       if (worker.dead) {
-        resolve({ kind: 'fault', code: 'MF_WORKER_EXITED', message: `worker ${worker.pid} of "${worker.spec.name}" had exited` });
+        resolve({ kind: 'fault', code: 'MF_WORKER_EXITED', message: `worker ${worker.pid} of "${worker.spec.name}" had exited`, external: worker.killedFromOutside });
         return;
       }
       worker.reserved = Math.max(0, worker.reserved - 1);
@@ -241,7 +245,22 @@ export class Workers {
     this.serveWaiting(this.workersOf(worker.spec.name), false);
   }
 
+  /**
+   * Starts a worker for `fn`. A runtime killed from outside while it boots or loads the code is replaced, up to
+   * recoveryAttempts times, so the callers waiting for it are not failed by a fault that a new process does not
+   * have; a load that fails on its own (the code throws, a module is missing) fails at once.
+   */
   private async startWorker(fn: string): Promise<Acquired> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.startWorkerOnce(fn);
+      } catch (err) {
+        if (this.closed || !killedWhileStarting(err) || retry >= this.policy.recoveryAttempts) throw err;
+      }
+    }
+  }
+
+  private async startWorkerOnce(fn: string): Promise<Acquired> {
     const spec = this.functions.get(fn)!;
     const pooled = this.idlePool.shift();
     const runtime = pooled ?? (await this.bootRuntime());
@@ -313,10 +332,11 @@ export class Workers {
     });
     worker.child.once('exit', (code, signal) => {
       worker.dead = true;
+      worker.killedFromOutside = worker.killReason === null && isOutsideSignal(signal);
       const i = f.live.indexOf(worker);
       if (i !== -1) f.live.splice(i, 1);
       const memory = worker.killReason === 'memory';
-      const external = worker.killReason === null && (signal === 'SIGKILL' || signal === 'SIGTERM');
+      const external = worker.killedFromOutside;
       for (const [id, pending] of worker.inflight) {
         clearTimeout(pending.timer);
         pending.resolve(
@@ -364,6 +384,9 @@ export class Workers {
       serialization: 'json',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    // A send to a process that has just died reports an error event; its 'exit' tells the story, so only keep the
+    // agent alive here (an unhandled 'error' event would take the whole sandbox down).
+    child.on('error', () => undefined);
     return new Promise((resolve, reject) => {
       const onMessage = (m: WorkerToAgent) => {
         if (m.t !== 'booted') return;
@@ -417,6 +440,17 @@ export class Workers {
       if (rss !== null && rss > worker.spec.memoryMB * 1024 * 1024) this.kill(worker, 'memory');
     }
   }
+}
+
+/** A signal that nobody in the sandbox sends on purpose (the agent kills with SIGKILL only after setting a reason). */
+function isOutsideSignal(signal: string | null): boolean {
+  return signal === 'SIGKILL' || signal === 'SIGTERM';
+}
+
+/** Whether a worker start failed because its process was killed from outside while booting or loading. */
+function killedWhileStarting(err: unknown): boolean {
+  if (!isMfError(err, 'MF_WORKER_EXITED') && !isMfError(err, 'MF_FUNCTION_INIT_FAILED')) return false;
+  return typeof err.details.signal === 'string' && isOutsideSignal(err.details.signal);
 }
 
 function residentBytes(pid: number): number | null {
