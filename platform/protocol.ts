@@ -27,6 +27,8 @@ export interface LambdaError {
 export type AgentToWorker =
   | { t: 'load'; spec: FunctionSpec }
   | { t: 'invoke'; id: string; event: unknown; deadline: number; executionId: string | null }
+  /** The invocation's result is no longer wanted: abort its context.signal (docs/recovery.md). */
+  | { t: 'cancel'; id: string; reason: string }
   | { t: 'storage-result'; id: number; reply: StorageReply };
 
 export type WorkerToAgent =
@@ -101,6 +103,8 @@ export type FrontendToAgent =
       attempt?: number;
     }
   | { t: 'storage-result'; id: number; reply: StorageReply }
+  /** Abort the execute or invoke request `id` (an execution was stopped): its running invocations are told. */
+  | { t: 'abort'; id: string; reason: string }
   | { t: 'shutdown' };
 
 /** The two phases of starting a sandbox, in milliseconds. */

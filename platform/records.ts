@@ -19,7 +19,9 @@ export type InvocationOutcome =
   | { state: 'ok' }
   | { state: 'error'; error: string; cause: string }
   | { state: 'timeout'; error: string; cause: string }
-  | { state: 'crashed'; error: string; cause: string };
+  | { state: 'crashed'; error: string; cause: string }
+  /** Cancelled (its state timed out, a sibling failed, the execution was stopped) and did not stop when told. */
+  | { state: 'abandoned'; error: string; cause: string };
 
 /** Platform-side timestamps of one invocation, epoch milliseconds (platform/clock.ts). */
 export interface InvocationTimestamps {

@@ -15,6 +15,8 @@ export interface StoredExecution extends ExecutionView {
   history: HistoryEvent[];
   /** The newest checkpoint the sandbox reported (next top-level state and its input), for recovery. */
   checkpoint: { state: string; input: unknown } | null;
+  /** Aborted by a stop (StopExecution): the placement tells the engine, wherever it runs, to end the execution. */
+  readonly abort: AbortController;
 }
 
 export class ExecutionStore {
@@ -36,6 +38,7 @@ export class ExecutionStore {
       records: [],
       history: [],
       checkpoint: null,
+      abort: new AbortController(),
     };
     this.executions.set(exec.executionId, exec);
     if (this.executions.size > this.max) {
@@ -62,8 +65,8 @@ export class ExecutionStore {
   }
 }
 
-/** What the API shows of a stored execution (history has its own route; the checkpoint is internal). */
+/** What the API shows of a stored execution (history has its own route; the checkpoint and the abort are internal). */
 export function executionView(exec: StoredExecution): ExecutionView {
-  const { history: _history, checkpoint: _checkpoint, ...view } = exec;
+  const { history: _history, checkpoint: _checkpoint, abort: _abort, ...view } = exec;
   return view;
 }

@@ -141,6 +141,11 @@ export class SandboxLink {
     });
   }
 
+  /** Aborts a request running in the sandbox: its running invocations are told to stop (docs/recovery.md). */
+  abort(requestId: string, reason: string): void {
+    if (!this.dead && this.pending.has(requestId)) this.channel.send({ t: 'abort', id: requestId, reason });
+  }
+
   /** Asks the agent to shut down, and makes sure the sandbox is gone. */
   async destroy(): Promise<void> {
     if (!this.dead) this.channel.send({ t: 'shutdown' });

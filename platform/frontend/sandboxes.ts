@@ -59,19 +59,31 @@ export class AppSandboxes {
     /** `attempt` is 0 for the first run and n for the n-th recovery (the records of that run say so). */
     message: (sandboxStart: SandboxStartTimes | null, attempt: number) => SandboxRequest,
     recovering: (attempt: number, cause: string) => void,
+    /** Aborting it tells the sandbox running the request to stop it (a stopped execution, a cancelled hop). */
+    signal?: AbortSignal,
   ): Promise<DoneMessage> {
     const pool = this.pool(fn);
     for (let attempt = 0; ; attempt++) {
       let slot: Slot | null = null;
+      let onAbort: (() => void) | null = null;
       try {
         // A sandbox killed while it starts fails acquire() the way one killed while serving fails request().
         slot = await pool.acquire({ first: attempt > 0 });
         if (exec.t.dispatched === 0) exec.t.dispatched = now();
-        return await slot.link.request(message(slot.start, attempt));
+        const request = message(slot.start, attempt);
+        if (signal) {
+          const link = slot.link;
+          onAbort = () => link.abort(request.id, String(signal.reason ?? 'aborted'));
+          signal.addEventListener('abort', onAbort, { once: true });
+        }
+        const answer = slot.link.request(request);
+        if (signal?.aborted) onAbort?.();
+        return await answer;
       } catch (err) {
-        if (!sandboxDiedFromOutside(err) || attempt >= this.env.config.recoveryAttempts) throw err;
+        if (!sandboxDiedFromOutside(err) || attempt >= this.env.config.recoveryAttempts || signal?.aborted) throw err;
         recovering(attempt + 1, toMfError(err).message);
       } finally {
+        if (onAbort) signal!.removeEventListener('abort', onAbort);
         if (slot) pool.release(slot.link);
       }
     }

@@ -40,6 +40,8 @@ export class InSandboxPlacement implements ExecutionPlacement {
         ...(attempt > 0 ? { attempt } : {}),
       }),
       (attempt, cause) => exec.history.push({ t: now(), type: 'ExecutionRecovering', state: exec.checkpoint?.state ?? 'StartAt', attempt, cause }),
+      // A stop reaches the agent running the execution, whose engine aborts it and tells its running invocations.
+      exec.abort.signal,
     );
     app.collect(exec, done);
     return done.result;

@@ -27,7 +27,8 @@ export class OnHostPlacement implements ExecutionPlacement {
     exec.t.dispatched = now();
     return runExecution(machine, input, {
       invoke: async (call: TaskCall) => {
-        const done = await this.transport.hop(app, exec, { fn: call.functionName, input: call.input, state: call.stateName });
+        // The call's signal aborts on a stop, a Task timeout or a failed sibling: the hop's sandbox is told.
+        const done = await this.transport.hop(app, exec, { fn: call.functionName, input: call.input, state: call.stateName, signal: call.signal });
         if (done.result.status === 'FAILED') throw new TaskFailure(done.result.error ?? 'States.TaskFailed', done.result.cause ?? '');
         return done.result.output;
       },
@@ -35,6 +36,7 @@ export class OnHostPlacement implements ExecutionPlacement {
       executionName: exec.executionId,
       startTime,
       stateMachineName: `${app.name}-${workflow}`,
+      signal: exec.abort.signal,
       ...(this.keepHistory ? { onEvent: (e: HistoryEvent) => exec.history.push(e) } : {}),
     });
   }

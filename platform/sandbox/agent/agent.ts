@@ -53,6 +53,8 @@ export class Agent {
   /** Newest checkpoint per running execution, flushed to the frontend in one message per flush. */
   private readonly checkpoints = new Map<string, { state: string; input: unknown; ctx: RequestContext }>();
   private checkpointTimer: NodeJS.Timeout | null = null;
+  /** The requests (executions, direct invocations) running here, so that an 'abort' from the frontend reaches them. */
+  private readonly running = new Map<string, AbortController>();
 
   constructor(
     readonly sandboxId: string,
@@ -70,6 +72,9 @@ export class Agent {
         return;
       case 'invoke':
         void this.invokeDirect(message);
+        return;
+      case 'abort':
+        this.running.get(message.id)?.abort(message.reason);
         return;
       case 'storage-result': {
         const resolve = this.pendingStorage.get(message.id);
@@ -120,10 +125,13 @@ export class Agent {
     }
     const ctx: RequestContext = { executionId: message.id, attempt: message.attempt ?? 0, sandboxStart: message.sandboxStart, records: [], logs: [] };
     const history: HistoryEvent[] = [];
+    const abort = new AbortController();
+    this.running.set(message.id, abort);
     let result: ExecutionResult;
     try {
       result = await runExecution(machine, message.input, {
         invoke: (call: TaskCall) => this.invokeForTask(call, ctx),
+        signal: abort.signal,
         executionId: message.id,
         executionName: message.executionName,
         startTime: message.startTime,
@@ -136,6 +144,7 @@ export class Agent {
       // runExecution reports ASL failures as results; reaching here is an engine bug, reported as such.
       result = { status: 'FAILED', error: 'MF_INTERNAL', cause: toMfError(err).message };
     }
+    this.running.delete(message.id);
     this.checkpoints.delete(message.id);
     this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs, history });
   }
@@ -162,13 +171,16 @@ export class Agent {
       this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
       return;
     }
-    const r = await this.invoke(message.fn, message.input, message.state ?? null, ctx);
+    const abort = new AbortController();
+    this.running.set(message.id, abort);
+    const r = await this.invoke(message.fn, message.input, message.state ?? null, ctx, abort.signal);
+    this.running.delete(message.id);
     const result: ExecutionResult = r.ok ? { status: 'SUCCEEDED', output: r.value } : { status: 'FAILED', error: r.error, cause: r.cause };
     this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs, history: [] });
   }
 
   private async invokeForTask(call: TaskCall, ctx: RequestContext): Promise<unknown> {
-    const r = await this.invoke(call.functionName, call.input, call.stateName, ctx);
+    const r = await this.invoke(call.functionName, call.input, call.stateName, ctx, call.signal);
     if (r.ok) return r.value;
     throw new TaskFailure(r.error, r.cause);
   }
@@ -177,19 +189,26 @@ export class Agent {
    * Runs one function invocation, and runs it again in a fresh worker when its worker was killed from outside
    * (recovery: the caller sees one result; the function may have run more than once). Never throws.
    */
-  private async invoke(fn: string, input: unknown, state: string | null, ctx: RequestContext): Promise<InvocationResult> {
+  private async invoke(fn: string, input: unknown, state: string | null, ctx: RequestContext, signal: AbortSignal): Promise<InvocationResult> {
     const retries = this.spec?.policy.recoveryAttempts ?? 0;
     let result: InvocationResult & { retryable?: boolean } = { ok: false, error: 'MF_INTERNAL', cause: 'not run' };
     for (let retry = 0; retry <= retries; retry++) {
-      result = await this.invokeOnce(fn, input, state, ctx, retry);
-      if (result.ok || !result.retryable) break;
+      result = await this.invokeOnce(fn, input, state, ctx, retry, signal);
+      if (result.ok || !result.retryable || signal.aborted) break;
     }
     const { retryable: _retryable, ...plain } = result;
     return plain;
   }
 
   /** Runs one function invocation on a local worker and records it. Never throws. */
-  private async invokeOnce(fn: string, input: unknown, state: string | null, ctx: RequestContext, retry: number): Promise<InvocationResult & { retryable?: boolean }> {
+  private async invokeOnce(
+    fn: string,
+    input: unknown,
+    state: string | null,
+    ctx: RequestContext,
+    retry: number,
+    signal: AbortSignal,
+  ): Promise<InvocationResult & { retryable?: boolean }> {
     const workers = this.workers;
     const spec = this.spec;
     if (!workers || !spec) return { ok: false, error: 'MF_INTERNAL', cause: 'the sandbox has no app deployed' };
@@ -210,7 +229,12 @@ export class Agent {
     }
     const workerReady = now();
     const { worker, started, phases } = acquired;
-    const answer = await workers.invoke(worker, invocationId, input, ctx.executionId);
+    if (signal.aborted) {
+      // Cancelled while it waited for a worker: it never ran, so it leaves no record.
+      workers.release(worker);
+      return { ok: false, error: 'States.Aborted', cause: 'the invocation was cancelled before it started' };
+    }
+    const answer = await workers.invoke(worker, invocationId, input, ctx.executionId, signal);
     const published = now();
 
     const temperature = temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStart !== null, firstInSandbox, workerStartedForInvocation: started });
@@ -222,7 +246,8 @@ export class Agent {
 
     if (answer.kind === 'fault') {
       const error = answer.code === 'MF_FUNCTION_TIMEOUT' ? 'States.Timeout' : answer.code;
-      const outcome: InvocationOutcome = answer.code === 'MF_FUNCTION_TIMEOUT' ? { state: 'timeout', error, cause: answer.message } : { state: 'crashed', error, cause: answer.message };
+      const kind = answer.code === 'MF_FUNCTION_TIMEOUT' ? 'timeout' : answer.code === 'MF_INVOCATION_ABANDONED' ? 'abandoned' : 'crashed';
+      const outcome: InvocationOutcome = { state: kind, error, cause: answer.message };
       ctx.records.push(this.record({ ...base, t: { queued, workerReady, handlerStart: workerReady, handlerEnd: published, published }, outputBytes: 0, outcome }));
       return { ok: false, error, cause: answer.message, retryable: answer.external === true };
     }
