@@ -73,7 +73,7 @@ export class AppSandboxes {
         const request = message(slot.start, attempt);
         if (signal) {
           const link = slot.link;
-          onAbort = () => link.abort(request.id, String(signal.reason ?? 'aborted'));
+          onAbort = () => link.abort(request.id, reasonText(signal.reason));
           signal.addEventListener('abort', onAbort, { once: true });
         }
         const answer = slot.link.request(request);
@@ -165,4 +165,11 @@ export class AppSandboxes {
       checkpoints: (items) => this.env.checkpoints(items),
     });
   }
+}
+
+/** What the function's AbortError says: the abort's own message when it has one (a stop's cause, an Error). */
+function reasonText(reason: unknown): string {
+  if (typeof reason === 'string') return reason;
+  const message = (reason as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && message !== '' ? message : 'the execution was stopped';
 }
