@@ -27,6 +27,8 @@ export interface LambdaError {
 export type AgentToWorker =
   | { t: 'load'; spec: FunctionSpec }
   | { t: 'invoke'; id: string; event: unknown; deadline: number; executionId: string | null }
+  /** The invocation's result is no longer wanted: abort its context.signal (docs/recovery.md). */
+  | { t: 'cancel'; id: string; reason: string }
   | { t: 'storage-result'; id: number; reply: StorageReply };
 
 export type WorkerToAgent =
@@ -97,6 +99,8 @@ export type FrontendToAgent =
       wantHistory: boolean;
       /** Continue at a top-level state with its input (recovery from a checkpoint) instead of at StartAt. */
       resumeAt?: { state: string; input: unknown };
+      /** Set on the n-th recovery of the execution (another sandbox died while running it); stamped on its records. */
+      attempt?: number;
     }
   | {
       t: 'invoke';
@@ -107,10 +111,12 @@ export type FrontendToAgent =
       /** Set when the workflow engine runs on the host and this is one of its Task hops. */
       executionId?: string;
       state?: string;
+      /** Set on the n-th recovery of the hop (another sandbox died while running it); stamped on its record. */
+      attempt?: number;
     }
   | { t: 'storage-result'; id: number; reply: StorageReply }
-  /** StopExecution: end this execution (it is answered, FAILED States.Aborted, like any other). */
-  | { t: 'stop'; id: string }
+  /** Abort the execute or invoke request `id` (an execution was stopped): its running invocations are told. */
+  | { t: 'abort'; id: string; reason: string }
   | { t: 'shutdown' };
 
 /** The two phases of starting a sandbox, in milliseconds. */

@@ -19,7 +19,9 @@ export type InvocationOutcome =
   | { state: 'ok' }
   | { state: 'error'; error: string; cause: string }
   | { state: 'timeout'; error: string; cause: string }
-  | { state: 'crashed'; error: string; cause: string };
+  | { state: 'crashed'; error: string; cause: string }
+  /** Cancelled (its state timed out, a sibling failed, the execution was stopped) and did not stop when told. */
+  | { state: 'abandoned'; error: string; cause: string };
 
 /** Platform-side timestamps of one invocation, epoch milliseconds (platform/clock.ts). */
 export interface InvocationTimestamps {
@@ -65,6 +67,13 @@ export interface InvocationRecord {
   inputBytes: number;
   outputBytes: number;
   outcome: InvocationOutcome;
+  /**
+   * Present on every record of a run the frontend started again because a sandbox died (n: the n-th recovery); the
+   * first such record of an execution is the step that ran again from the newest checkpoint (docs/recovery.md).
+   */
+  attempt?: number;
+  /** Present when the agent ran this invocation again because its worker was killed from outside (n: the n-th time). */
+  retry?: number;
 }
 
 /** ABORTED: stopped by `POST /executions/{id}/stop` (StopExecution), with the stop's error and cause. */

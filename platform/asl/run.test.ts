@@ -132,15 +132,32 @@ describe('Task', () => {
     let signal: AbortSignal | undefined;
     const p = exec(task({ TimeoutSeconds: 5 }), {}, (c) => {
       signal = c.signal;
-      return new Promise(() => {});
+      return untilAborted(c);
     });
     await vi.advanceTimersByTimeAsync(5000);
     expect(await p).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
     expect(signal!.aborted).toBe(true);
   });
+  test('after a timeout, a Retry starts only once the aborted attempt has settled: never beside it', async () => {
+    vi.useFakeTimers();
+    const g = gate();
+    const retry = { Retry: [{ ErrorEquals: ['States.Timeout'], IntervalSeconds: 1, MaxAttempts: 1 }] };
+    const p = exec(task({ TimeoutSeconds: 5, ...retry }), {}, g.invoke);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(g.pending[0]!.call.signal.aborted).toBe(true);
+    // The first attempt has not stopped yet (its function ignores the abort): no second attempt, however long.
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(g.pending).toHaveLength(1);
+    g.pending[0]!.resolve('late'); // stopped at last: its late answer is not the state's result
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(g.pending).toHaveLength(2);
+    g.pending[1]!.resolve('second');
+    expect(await p).toEqual({ status: 'SUCCEEDED', output: 'second' });
+    expect(g.max()).toBe(1);
+  });
   test('a Task silent past HeartbeatSeconds fails with States.HeartbeatTimeout', async () => {
     vi.useFakeTimers();
-    const p = exec(task({ TimeoutSeconds: 50, HeartbeatSeconds: 2 }), {}, () => new Promise(() => {}));
+    const p = exec(task({ TimeoutSeconds: 50, HeartbeatSeconds: 2 }), {}, untilAborted);
     await vi.advanceTimersByTimeAsync(2000);
     expect(await p).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
   });
@@ -341,6 +358,11 @@ describe('Choice, Wait, Succeed, Fail', () => {
 });
 
 /** An invoker whose calls stay pending until released, to observe concurrency. */
+/** An invoker that keeps the TaskInvoker contract for a function that runs until it is told to stop. */
+function untilAborted(call: TaskCall): Promise<unknown> {
+  return new Promise((_, reject) => call.signal.addEventListener('abort', () => reject(new TaskFailure('Aborted', 'stopped when told')), { once: true }));
+}
+
 function gate() {
   const pending: Array<{ call: TaskCall; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
   let inFlight = 0;
@@ -394,8 +416,15 @@ describe('Parallel', () => {
     const p = exec(par(), {}, g.invoke);
     await tick();
     g.pending[1]!.reject(new TaskFailure('BranchError', 'why'));
-    expect(await p).toEqual({ status: 'FAILED', error: 'BranchError', cause: 'why' });
+    await tick();
     expect(g.pending[0]!.call.signal.aborted).toBe(true);
+    // The state waits for the aborted branch to settle, so a Retry or Catch never runs beside it.
+    let settled = false;
+    void p.then(() => (settled = true));
+    await tick();
+    expect(settled).toBe(false);
+    g.pending[0]!.reject(new TaskFailure('Aborted', 'stopped when told'));
+    expect(await p).toEqual({ status: 'FAILED', error: 'BranchError', cause: 'why' });
   });
   test('Parameters, ResultSelector, ResultPath and Catch', async () => {
     const def = par({ Parameters: { 'x.$': '$.x' }, ResultSelector: { 'first.$': '$[0]' }, ResultPath: '$.res' });

@@ -50,7 +50,11 @@ export interface TaskCall {
   signal: AbortSignal;
 }
 
-/** Runs a function; resolves with the handler's return value, or throws TaskFailure when the function failed. */
+/**
+ * Runs a function; resolves with the handler's return value, or throws TaskFailure when the function failed. Once
+ * `signal` aborts, the invoker must settle as soon as the invocation has stopped or been abandoned (it will never
+ * deliver again): the engine waits for that before it runs anything in the invocation's place.
+ */
 export type TaskInvoker = (call: TaskCall) => Promise<unknown>;
 
 /**
@@ -541,6 +545,11 @@ function toStatesError(e: unknown): StatesError {
   return new StatesError('Error', String(e));
 }
 
+/**
+ * Calls the invoker under the state's timeouts. The call settles only once the invoker's promise has: on a timeout or
+ * an abort from above, the invoker is told through `call.signal` and stops the invocation or abandons it (the
+ * TaskInvoker contract), so nothing that follows (a Retry, a Catch, the next state) runs beside the attempt it replaces.
+ */
 function invokeWithTimeouts(
   x: Exec,
   stateName: string,
@@ -554,49 +563,44 @@ function invokeWithTimeouts(
   // Without timeouts the call can share its parent's signal (no controller to make and link: the hot path).
   const timed = timeoutSeconds !== undefined || heartbeatSeconds !== undefined;
   const { ctl, dispose } = timed ? childController(signal) : { ctl: null, dispose: noop };
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const timers: NodeJS.Timeout[] = [];
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      for (const t of timers) clearTimeout(t);
-      signal.removeEventListener('abort', onAbort);
-      dispose();
-      fn();
-    };
-    const onAbort = () => finish(() => reject(new Cancelled()));
-    signal.addEventListener('abort', onAbort, { once: true });
-    // The engine has no heartbeat channel from a function: a Task running longer than HeartbeatSeconds has, by
-    // definition, sent no heartbeat, so it fails with States.HeartbeatTimeout as on AWS.
-    if (heartbeatSeconds !== undefined && (timeoutSeconds === undefined || heartbeatSeconds < timeoutSeconds))
-      timers.push(
-        setTimeout(() => {
-          ctl!.abort();
-          finish(() => reject(new StatesError('States.HeartbeatTimeout', `Task '${stateName}' sent no heartbeat for ${heartbeatSeconds} s`)));
-        }, heartbeatSeconds * 1000),
-      );
-    if (timeoutSeconds !== undefined)
-      timers.push(
-        setTimeout(() => {
-          ctl!.abort();
-          finish(() => reject(new StatesError('States.Timeout', `Task '${stateName}' timed out after ${timeoutSeconds} s`)));
-        }, timeoutSeconds * 1000),
-      );
-    let p: Promise<unknown>;
-    try {
-      const call: TaskCall = { functionName, input, stateName, signal: ctl ? ctl.signal : signal };
-      if (timeoutSeconds !== undefined) call.timeoutSeconds = timeoutSeconds;
-      if (heartbeatSeconds !== undefined) call.heartbeatSeconds = heartbeatSeconds;
-      p = x.invoke(call);
-    } catch (e) {
-      p = Promise.reject(e);
-    }
-    p.then(
-      (v) => finish(() => resolve(v)),
-      (e) => finish(() => reject(e)),
-    );
-  });
+  let expired: StatesError | null = null;
+  const timers: NodeJS.Timeout[] = [];
+  const expire = (e: StatesError) => {
+    expired ??= e;
+    ctl!.abort();
+  };
+  // The engine has no heartbeat channel from a function: a Task running longer than HeartbeatSeconds has, by
+  // definition, sent no heartbeat, so it fails with States.HeartbeatTimeout as on AWS.
+  if (heartbeatSeconds !== undefined && (timeoutSeconds === undefined || heartbeatSeconds < timeoutSeconds))
+    timers.push(setTimeout(() => expire(new StatesError('States.HeartbeatTimeout', `Task '${stateName}' sent no heartbeat for ${heartbeatSeconds} s`)), heartbeatSeconds * 1000));
+  if (timeoutSeconds !== undefined)
+    timers.push(setTimeout(() => expire(new StatesError('States.Timeout', `Task '${stateName}' timed out after ${timeoutSeconds} s`)), timeoutSeconds * 1000));
+  const cleanup = () => {
+    for (const t of timers) clearTimeout(t);
+    dispose();
+  };
+  let p: Promise<unknown>;
+  try {
+    const call: TaskCall = { functionName, input, stateName, signal: ctl ? ctl.signal : signal };
+    if (timeoutSeconds !== undefined) call.timeoutSeconds = timeoutSeconds;
+    if (heartbeatSeconds !== undefined) call.heartbeatSeconds = heartbeatSeconds;
+    p = x.invoke(call);
+  } catch (e) {
+    p = Promise.reject(e);
+  }
+  // Whatever the invocation answered after its timeout or an abort, the state's outcome is that timeout or abort.
+  return p.then(
+    (v) => {
+      cleanup();
+      if (expired) throw expired;
+      if (signal.aborted) throw new Cancelled();
+      return v;
+    },
+    (e: unknown) => {
+      cleanup();
+      throw expired ?? (signal.aborted ? new Cancelled() : e);
+    },
+  );
 }
 
 // ------------------------------------------------------------------------------------------------ Parallel / Map
@@ -615,18 +619,24 @@ async function runParallel(x: Exec, vars: Variables, s: ParallelState, raw: unkn
     results = await new Promise<unknown[]>((resolve, reject) => {
       const out = new Array<unknown>(s.branches.length);
       let remaining = s.branches.length;
-      let failed = false;
+      let failure: { e: unknown } | null = null;
+      // The join waits for every branch, even after a failure has aborted the others, so that a Retry of this state
+      // never runs beside invocations of the attempt it replaces.
+      const settled = () => {
+        if (--remaining === 0) (failure ? reject(failure.e) : resolve(out));
+      };
       s.branches.forEach((b, i) => {
         runMachine(x, b, input, ctl.signal, vars.child()).then(
           (v) => {
             out[i] = v;
-            if (--remaining === 0) resolve(out);
+            settled();
           },
           (e) => {
-            if (failed) return;
-            failed = true;
-            ctl.abort();
-            reject(e);
+            if (!failure) {
+              failure = { e };
+              ctl.abort();
+            }
+            settled();
           },
         );
       });
@@ -687,11 +697,18 @@ async function runMap(x: Exec, vars: Variables, s: MapState, raw: unknown, ctx: 
       let remaining = n;
       let failures = 0;
       let done = false;
+      // Iterations started and not yet settled: a failure rejects only once they all have (as in runParallel).
+      let running = 0;
+      let failure: { e: unknown } | null = null;
       const fail = (e: unknown) => {
         if (done) return;
         done = true;
+        failure = { e };
         ctl.abort();
-        reject(e);
+        if (running === 0) reject(e);
+      };
+      const settledAfterFailure = () => {
+        if (running === 0 && failure) reject(failure.e);
       };
       // Either threshold, when given, fails the Map once it is exceeded.
       const exceeded = () => (tolCount !== undefined && failures > tolCount) || (tolPct !== undefined && (failures * 100) / n > tolPct);
@@ -715,16 +732,19 @@ async function runMap(x: Exec, vars: Variables, s: MapState, raw: unknown, ctx: 
       const launch = (i: number, input: unknown): void => {
         if (done) return;
         if (x.emit) x.emit({ t: now(), type: 'MapIterationStarted', state: s.name, index: i });
+        running++;
         runMachine(x, s.processor, input, ctl.signal, vars.child()).then(
           (v) => {
-            if (done) return;
+            running--;
+            if (done) return settledAfterFailure();
             out[i] = v;
             if (x.emit) x.emit({ t: now(), type: 'MapIterationSucceeded', state: s.name, index: i });
             if (--remaining === 0) resolve(out);
             else startOne();
           },
           (e) => {
-            if (done) return;
+            running--;
+            if (done) return settledAfterFailure();
             if (x.emit) x.emit({ t: now(), type: 'MapIterationFailed', state: s.name, index: i, ...errFields(e) });
             if (!tolerant || !(e instanceof StatesError) || e.fatal) return fail(e);
             failures++;

@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { JsonLineChannel } from '../bus/json-lines.js';
 import { now } from '../clock.js';
-import { MfError } from '../errors.js';
+import { isMfError, MfError } from '../errors.js';
 import type { AgentToFrontend, Checkpoint, DoneMessage, FrontendToAgent, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
 import type { AppUser, Sandbox, SandboxBackend } from '../sandbox/backend.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
@@ -22,6 +22,17 @@ export interface LinkHandlers {
   checkpoints(items: Checkpoint[]): void;
   /** Receives each line the sandbox's processes print (function output included), for the app's logs. */
   output(line: string, stream: 'stdout' | 'stderr'): void;
+}
+
+/**
+ * Whether a request's failure came from its sandbox dying from outside (killed while it served the request, or while
+ * it was starting: a signal nobody in the platform sent), so the request may run again on another sandbox. A sandbox
+ * that failed to start on its own (a deploy error, a crash, a timeout) would fail again: that is not retried.
+ */
+export function sandboxDiedFromOutside(err: unknown): boolean {
+  if (isMfError(err, 'MF_SANDBOX_EXITED')) return true;
+  if (!isMfError(err, 'MF_SANDBOX_START_FAILED')) return false;
+  return err.details.signal === 'SIGKILL' || err.details.signal === 'SIGTERM';
 }
 
 /** How long a sandbox may take from create() to a deployed app (covers workers started at deploy). */
@@ -151,9 +162,9 @@ export class SandboxLink {
     });
   }
 
-  /** Asks the agent to stop one execution it runs (StopExecution); its answer comes as usual. */
-  stop(id: string): void {
-    if (!this.dead) this.channel.send({ t: 'stop', id });
+  /** Aborts a request running in the sandbox: its running invocations are told to stop (docs/recovery.md). */
+  abort(requestId: string, reason: string): void {
+    if (!this.dead && this.pending.has(requestId)) this.channel.send({ t: 'abort', id: requestId, reason });
   }
 
   /** Asks the agent to shut down, and makes sure the sandbox is gone. */

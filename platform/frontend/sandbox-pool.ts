@@ -6,7 +6,7 @@
 import { now } from '../clock.js';
 import { MfError } from '../errors.js';
 import type { SandboxStartTimes } from '../protocol.js';
-import type { SandboxLink } from './sandbox-link.js';
+import { sandboxDiedFromOutside, type SandboxLink } from './sandbox-link.js';
 
 export interface PoolOptions {
   /** Requests one sandbox serves at once (Infinity: the agent scales its workers itself). */
@@ -41,7 +41,12 @@ export class SandboxPool {
     return this.members.map((m) => m.link);
   }
 
-  acquire(): Promise<Slot> {
+  /**
+   * A slot on the least-loaded sandbox with room, or a new sandbox, or a place in the queue: at its end, or at its
+   * head for a request being recovered (it was admitted before everyone now waiting, and it should not stay in
+   * flight long enough to meet the next fault).
+   */
+  acquire(options: { first?: boolean } = {}): Promise<Slot> {
     if (this.closed) return Promise.reject(new MfError('MF_PLATFORM_CLOSED', 'the app is being removed'));
     const free = this.leastLoaded();
     if (free) {
@@ -49,7 +54,7 @@ export class SandboxPool {
       return Promise.resolve({ link: free.link, start: null });
     }
     if (this.needsAnotherSandbox(1)) return this.grow();
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+    return new Promise((resolve, reject) => (options.first ? this.waiting.unshift({ resolve, reject }) : this.waiting.push({ resolve, reject })));
   }
 
   /**
@@ -106,8 +111,14 @@ export class SandboxPool {
       link = await this.options.create();
     } catch (err) {
       this.creating--;
-      // Nothing could be created: waiting requests would wait forever unless a sandbox exists.
-      if (this.members.length === 0) for (const w of this.waiting.splice(0)) w.reject(err);
+      if (sandboxDiedFromOutside(err)) {
+        // Killed while starting: the next start may well succeed, so requests that waited for this one get a
+        // replacement (each replacement that fails counts against the attempts of the request it serves).
+        this.replaceForWaiting();
+      } else if (this.members.length === 0) {
+        // Nothing could be created: waiting requests would wait forever unless a sandbox exists.
+        for (const w of this.waiting.splice(0)) w.reject(err);
+      }
       throw err;
     }
     this.creating--;
@@ -119,16 +130,20 @@ export class SandboxPool {
     this.members.push(member);
     void link.sandbox.exited.then(() => {
       this.remove(link);
-      // Requests waiting for a slot may now need a replacement (the same rule as for arriving ones).
-      while (this.waiting.length > 0 && this.needsAnotherSandbox(0)) {
-        const w = this.waiting.shift()!;
-        this.grow().then(w.resolve, w.reject);
-      }
+      this.replaceForWaiting();
     });
     // The creator's request goes to the new sandbox first (its first invocation is the cold-sandbox one);
     // requests that waited for the sandbox follow on the next turn.
     setImmediate(() => this.serveWaiting());
     return { link, start: link.startTimes };
+  }
+
+  /** Requests waiting for a slot may need a new sandbox after one died (the same rule as for arriving ones). */
+  private replaceForWaiting(): void {
+    while (!this.closed && this.waiting.length > 0 && this.needsAnotherSandbox(0)) {
+      const w = this.waiting.shift()!;
+      this.grow().then(w.resolve, w.reject);
+    }
   }
 
   private serveWaiting(): void {

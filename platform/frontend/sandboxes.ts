@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { now } from '../clock.js';
 import type { ResolvedConfig } from '../config.js';
-import { isMfError } from '../errors.js';
+import { toMfError } from '../errors.js';
 import type { Checkpoint, DoneMessage, ExecutionLimits, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
 import type { SandboxBackend } from '../sandbox/backend.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import type { PreparedApp } from './deploy.js';
 import type { StoredExecution } from './executions.js';
-import { SandboxLink } from './sandbox-link.js';
-import { SandboxPool } from './sandbox-pool.js';
+import { SandboxLink, sandboxDiedFromOutside } from './sandbox-link.js';
+import { SandboxPool, type Slot } from './sandbox-pool.js';
 
 /** The answer to a request stopped before it reached a sandbox: nothing ran. */
 function notSent(id: string): DoneMessage {
@@ -62,31 +62,42 @@ export class AppSandboxes {
 
   /**
    * Runs one request on a sandbox of `fn`'s unit (null: the app's own unit). If the sandbox dies during it, the
-   * request runs again on another sandbox, up to recoveryAttempts times; `recovering` is told of each new attempt.
+   * request runs again on another sandbox, up to recoveryAttempts times; so does a request whose sandbox was killed
+   * while it was starting. `recovering` is told of each new attempt.
    */
   async request(
     fn: string | null,
     exec: StoredExecution,
-    message: (sandboxStart: SandboxStartTimes | null) => SandboxRequest,
+    /** `attempt` is 0 for the first run and n for the n-th recovery (the records of that run say so). */
+    message: (sandboxStart: SandboxStartTimes | null, attempt: number) => SandboxRequest,
     recovering: (attempt: number, cause: string) => void,
+    /** Aborting it tells the sandbox running the request to stop it (a stopped execution, a cancelled hop). */
+    signal?: AbortSignal,
   ): Promise<DoneMessage> {
     const pool = this.pool(fn);
-    const stopped = exec.abort.signal;
     for (let attempt = 0; ; attempt++) {
-      const { link, start } = await pool.acquire();
-      if (exec.t.dispatched === 0) exec.t.dispatched = now();
-      // A stop reaches the engine in the sandbox that runs the request, whichever that is by then.
-      const stop = () => link.stop(exec.executionId);
+      let slot: Slot | null = null;
+      let onAbort: (() => void) | null = null;
       try {
-        if (stopped.aborted) return notSent(exec.executionId);
-        stopped.addEventListener('abort', stop, { once: true });
-        return await link.request(message(start));
+        // A sandbox killed while it starts fails acquire() the way one killed while serving fails request().
+        slot = await pool.acquire({ first: attempt > 0 });
+        if (exec.t.dispatched === 0) exec.t.dispatched = now();
+        if (signal?.aborted) return notSent(exec.executionId);
+        const request = message(slot.start, attempt);
+        if (signal) {
+          const link = slot.link;
+          onAbort = () => link.abort(request.id, reasonText(signal.reason));
+          signal.addEventListener('abort', onAbort, { once: true });
+        }
+        const answer = slot.link.request(request);
+        if (signal?.aborted) onAbort?.();
+        return await answer;
       } catch (err) {
-        if (!isMfError(err, 'MF_SANDBOX_EXITED') || attempt >= this.env.config.recoveryAttempts || stopped.aborted) throw err;
-        recovering(attempt + 1, err.message);
+        if (!sandboxDiedFromOutside(err) || attempt >= this.env.config.recoveryAttempts || signal?.aborted) throw err;
+        recovering(attempt + 1, toMfError(err).message);
       } finally {
-        stopped.removeEventListener('abort', stop);
-        pool.release(link);
+        if (onAbort) signal!.removeEventListener('abort', onAbort);
+        if (slot) pool.release(slot.link);
       }
     }
   }
@@ -170,4 +181,11 @@ export class AppSandboxes {
       output: (line, stream) => this.env.output(this.app.name, line, stream),
     });
   }
+}
+
+/** What the function's AbortError says: the abort's own message when it has one (a stop's cause, an Error). */
+function reasonText(reason: unknown): string {
+  if (typeof reason === 'string') return reason;
+  const message = (reason as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && message !== '' ? message : 'the execution was stopped';
 }

@@ -68,10 +68,25 @@ export interface LambdaContext {
   readonly log: FunctionLogger;
   /** Ours: hierarchical storage, local and global tiers (docs/storage.md). */
   readonly storage: FunctionStorage | undefined;
+  /**
+   * Ours: aborted when the platform no longer wants this invocation's result (a state's TimeoutSeconds or the
+   * function's timeout expired, a Parallel sibling failed, the execution was stopped). A function that stops when
+   * told keeps its worker; one that does not is abandoned (docs/recovery.md).
+   */
+  readonly signal: AbortSignal;
 }
 
-/** Failers of the invocations currently running in this process, so a process-wide fault can fail them all. */
-const inFlight = new Set<(error: LambdaError) => void>();
+/** An invocation running in this process: how to fail it, and its abort controller once anyone asked for it. */
+interface Running {
+  fail(error: LambdaError): void;
+  /** Made on first read of context.signal, so an invocation that never looks pays nothing. */
+  controller: AbortController | null;
+  /** Set when the abort came before anyone read context.signal. */
+  abortReason: string | null;
+}
+
+/** The invocations running in this process, by invocation id. */
+const inFlight = new Map<string, Running>();
 
 /** Number of invocations running in this process. */
 export function inFlightCount(): number {
@@ -83,9 +98,23 @@ export function inFlightCount(): number {
  * cannot be attributed to one invocation). Returns how many were failed.
  */
 export function failAllInFlight(error: LambdaError): number {
-  const failers = [...inFlight];
-  for (const fail of failers) fail(error);
-  return failers.length;
+  const running = [...inFlight.values()];
+  for (const r of running) r.fail(error);
+  return running.length;
+}
+
+/** Aborts `context.signal` of a running invocation; false when it is not running (it finished meanwhile). */
+export function abortInvocation(invocationId: string, reason: string): boolean {
+  const r = inFlight.get(invocationId);
+  if (!r) return false;
+  if (r.controller) r.controller.abort(abortError(reason));
+  else r.abortReason ??= reason;
+  return true;
+}
+
+/** The reason a function sees on an aborted context.signal: a DOMException named AbortError, as fetch() uses. */
+function abortError(reason: string): DOMException {
+  return new DOMException(reason, 'AbortError');
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -121,7 +150,7 @@ export function invokeHandler(
       if (finished) return;
       finished = true;
       const handlerEnd = now();
-      inFlight.delete(failWith);
+      inFlight.delete(info.invocationId);
       resolve({ handlerStart, handlerEnd, logs: sink.close(), outcome });
     };
     const fail = (err: unknown): void => {
@@ -169,9 +198,17 @@ export function invokeHandler(
       get log(): FunctionLogger {
         return (logger ??= makeLogger(sink));
       },
+      get signal(): AbortSignal {
+        if (!running.controller) {
+          running.controller = new AbortController();
+          if (running.abortReason !== null) running.controller.abort(abortError(running.abortReason));
+        }
+        return running.controller.signal;
+      },
     };
 
-    inFlight.add(failWith);
+    const running: Running = { fail: failWith, controller: null, abortReason: null };
+    inFlight.set(info.invocationId, running);
 
     logStorage.run(sink, () => {
       handlerStart = now();

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isMfError, type MfError } from '../errors.js';
 import type { FunctionSpec } from '../manifest.js';
 import {
+  abortInvocation,
   failAllInFlight,
   inFlightCount,
   invokeHandler,
@@ -243,6 +244,27 @@ describe('handler styles', () => {
     const fn = await loadFunction(spec('esm', 'index.bigint'));
     const r = await invokeHandler(fn, {}, { invocationId: 'x', executionId: null, deadline: Date.now() + 1000 }, { checkSerializable: false });
     expect(r.outcome).toEqual({ ok: true, value: { n: 10n } });
+  });
+});
+
+describe('cancellation', () => {
+  const start = (fn: LoadedFunction, id: string, event: unknown) => invokeHandler(fn, event, { invocationId: id, executionId: null, deadline: Date.now() + 30_000 });
+
+  it('abortInvocation aborts context.signal with an AbortError carrying the reason', async () => {
+    const fn = await loadFunction(spec('esm', 'index.abortable'));
+    const running = start(fn, 'cancel-1', { ms: 10_000 });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(abortInvocation('cancel-1', 'the state timed out')).toBe(true);
+    const { outcome } = await running;
+    expect(outcome).toMatchObject({ ok: false, error: { errorType: 'AbortError', errorMessage: 'the state timed out' } });
+    expect(abortInvocation('cancel-1', 'again')).toBe(false); // finished: nothing to abort
+  });
+
+  it('an abort that comes before the function reads context.signal is not lost', async () => {
+    const fn = await loadFunction(spec('esm', 'index.abortable'));
+    const running = start(fn, 'cancel-2', { ms: 10_000, lookAfterMs: 100 });
+    expect(abortInvocation('cancel-2', 'stopped early')).toBe(true);
+    expect((await running).outcome).toMatchObject({ ok: false, error: { errorType: 'AbortError', errorMessage: 'stopped early' } });
   });
 });
 

@@ -27,7 +27,7 @@ export class InSandboxPlacement implements ExecutionPlacement {
     const done = await app.sandboxes.request(
       null,
       exec,
-      (sandboxStart) => ({
+      (sandboxStart, attempt) => ({
         t: 'execute',
         id: exec.executionId,
         workflow: exec.workflow!,
@@ -37,8 +37,11 @@ export class InSandboxPlacement implements ExecutionPlacement {
         sandboxStart,
         wantHistory: this.keepHistory,
         ...(exec.checkpoint ? { resumeAt: exec.checkpoint } : {}),
+        ...(attempt > 0 ? { attempt } : {}),
       }),
       (attempt, cause) => exec.history.push({ t: now(), type: 'ExecutionRecovering', state: exec.checkpoint?.state ?? 'StartAt', attempt, cause }),
+      // A stop reaches the agent running the execution, whose engine aborts it and tells its running invocations.
+      exec.abort.signal,
     );
     app.collect(exec, done);
     return done.result;

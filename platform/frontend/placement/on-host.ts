@@ -30,7 +30,8 @@ export class OnHostPlacement implements ExecutionPlacement {
       // Hook: call.signal is aborted when the Task's result is no longer wanted (stop, timeout, a failed sibling);
       // the hop in flight runs on until the transport can carry that abort to the invocation.
       invoke: async (call: TaskCall) => {
-        const done = await this.transport.hop(app, exec, { fn: call.functionName, input: call.input, state: call.stateName });
+        // The call's signal aborts on a stop, a Task timeout or a failed sibling: the hop's sandbox is told.
+        const done = await this.transport.hop(app, exec, { fn: call.functionName, input: call.input, state: call.stateName, signal: call.signal });
         if (done.result.status === 'FAILED') throw new TaskFailure(done.result.error ?? 'States.TaskFailed', done.result.cause ?? '');
         return done.result.output;
       },

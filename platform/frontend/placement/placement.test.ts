@@ -43,6 +43,16 @@ describe('in-sandbox placement', () => {
     expect(copies.at(-1)?.payload).toEqual({ state: 'S2', input: { n: 10 } });
   });
 
+  test("aborting the execution's controller (what a stop calls) ends it in the sandbox with States.Aborted", async () => {
+    parts = await makeParts({ preset: 'grouped' }, true);
+    const placement = new InSandboxPlacement(false, parts.executions, parts.bus);
+    const exec = parts.executions.create('seams', 'chain', null, Date.now());
+    const running = placement.run(parts.app, exec, { n: 5 }, new Date().toISOString());
+    // A stop that comes while the sandbox is still starting: the abort follows the request into the sandbox.
+    exec.abort.abort('stopped by the test');
+    expect(await running).toMatchObject({ status: 'FAILED', error: 'States.Aborted' });
+  });
+
   test('checkpoints of executions that are not running are dropped', async () => {
     parts = await makeParts({ preset: 'grouped' }, true);
     const placement = new InSandboxPlacement(false, parts.executions, parts.bus);
@@ -66,6 +76,16 @@ describe('on-host placement', () => {
     expect(new Set(exec.records.map((r) => r.sandboxId)).size).toBe(2);
     // The host-side engine's own history (kept because keepHistory is on).
     expect(exec.history.map((e) => e.type)).toContain('ExecutionSucceeded');
+  });
+
+  test("aborting the execution's controller (what a stop calls) ends it with States.Aborted, its hop told", async () => {
+    parts = await makeParts({ preset: 'per-function', busMode: 'hierarchical' }, false);
+    const placement = new OnHostPlacement(false, new DirectTransport(), LIMITS);
+    const exec = parts.executions.create('seams', 'chain', null, Date.now());
+    const running = placement.run(parts.app, exec, { n: 5 }, new Date().toISOString());
+    await waitFor(async () => exec.records.some((r) => r.state === 'S1'), 30_000);
+    exec.abort.abort('stopped by the test');
+    expect(await running).toMatchObject({ status: 'FAILED', error: 'States.Aborted' });
   });
 
   test("a Task's failure fails the execution with the function's error", async () => {

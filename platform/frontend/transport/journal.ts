@@ -34,7 +34,10 @@ export class JournalTransport implements HopTransport {
     const hopId = randomUUID();
     const done = new Promise<DoneMessage>((resolve, reject) => this.waiting.set(hopId, { resolve, reject }));
     if (exec.t.dispatched === 0) exec.t.dispatched = now();
-    await this.bus.publish<BusHop>(TOPIC_HOPS, exec.executionId, { hopId, app: app.name, executionId: exec.executionId, ...call });
+    // The signal stays here: a hop on the bus cannot be cancelled yet, so it runs until it answers or its function's
+    // timeout ends it (docs/recovery.md).
+    const { signal: _signal, ...wire } = call;
+    await this.bus.publish<BusHop>(TOPIC_HOPS, exec.executionId, { hopId, app: app.name, executionId: exec.executionId, ...wire });
     return done;
   }
 

@@ -15,6 +15,8 @@ export interface Hop {
   fn: string;
   input: unknown;
   state: string | null;
+  /** Aborted when the hop's result is no longer wanted: the sandbox running it is told (docs/recovery.md). */
+  signal?: AbortSignal;
 }
 
 export interface HopTransport {
@@ -32,7 +34,7 @@ export async function runHop(app: DeployedApp, exec: StoredExecution, call: Hop)
   const done = await app.sandboxes.request(
     call.fn,
     exec,
-    (sandboxStart) => ({
+    (sandboxStart, attempt) => ({
       t: 'invoke',
       id: randomUUID(),
       fn: call.fn,
@@ -40,8 +42,10 @@ export async function runHop(app: DeployedApp, exec: StoredExecution, call: Hop)
       sandboxStart,
       executionId: exec.executionId,
       ...(call.state !== null ? { state: call.state } : {}),
+      ...(attempt > 0 ? { attempt } : {}),
     }),
     (attempt, cause) => exec.history.push({ t: now(), type: 'TaskRecovering', state: call.state ?? call.fn, attempt, cause }),
+    call.signal,
   );
   app.collect(exec, done);
   return done;

@@ -28,6 +28,8 @@ import { Workers } from './workers.js';
 /** What one request (an execution or a direct invocation) accumulates while it runs. */
 interface RequestContext {
   executionId: string | null;
+  /** The frontend's recovery attempt of this request (0: first run); stamped on every record it yields. */
+  attempt: number;
   sandboxStart: SandboxStartTimes | null;
   records: InvocationRecord[];
   logs: DoneMessage['logs'];
@@ -51,8 +53,8 @@ export class Agent {
   /** Newest checkpoint per running execution, flushed to the frontend in one message per flush. */
   private readonly checkpoints = new Map<string, { state: string; input: unknown; ctx: RequestContext }>();
   private checkpointTimer: NodeJS.Timeout | null = null;
-  /** The executions running here, by id, for StopExecution. */
-  private readonly stops = new Map<string, AbortController>();
+  /** The requests (executions, direct invocations) running here, so that an 'abort' from the frontend reaches them. */
+  private readonly running = new Map<string, AbortController>();
 
   constructor(
     readonly sandboxId: string,
@@ -71,8 +73,8 @@ export class Agent {
       case 'invoke':
         void this.invokeDirect(message);
         return;
-      case 'stop':
-        this.stops.get(message.id)?.abort();
+      case 'abort':
+        this.running.get(message.id)?.abort(message.reason);
         return;
       case 'storage-result': {
         const resolve = this.pendingStorage.get(message.id);
@@ -105,8 +107,8 @@ export class Agent {
       for (const [name, definition] of Object.entries(spec.workflows)) this.machines.set(name, loadStateMachine(definition, name));
       const functions = new Map<string, FunctionSpec>(spec.functions.map((f) => [f.name, f]));
       this.spec = spec;
-      const { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs } = spec.policy;
-      this.workers = new Workers(functions, { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs }, process.cwd(), (op) => this.storage.handle(op));
+      const { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts } = spec.policy;
+      this.workers = new Workers(functions, { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts }, process.cwd(), (op) => this.storage.handle(op));
       const workersStarted = spec.startWorkersAtDeploy ? await this.workers.startAll() : 0;
       this.send({ t: 'deployed', workersStarted });
     } catch (err) {
@@ -121,19 +123,19 @@ export class Agent {
       this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
       return;
     }
-    const ctx: RequestContext = { executionId: message.id, sandboxStart: message.sandboxStart, records: [], logs: [] };
+    const ctx: RequestContext = { executionId: message.id, attempt: message.attempt ?? 0, sandboxStart: message.sandboxStart, records: [], logs: [] };
     const history: HistoryEvent[] = [];
-    const stop = new AbortController();
-    this.stops.set(message.id, stop);
+    const abort = new AbortController();
+    this.running.set(message.id, abort);
     let result: ExecutionResult;
     try {
       result = await runExecution(machine, message.input, {
         invoke: (call: TaskCall) => this.invokeForTask(call, ctx),
+        signal: abort.signal,
         executionId: message.id,
         executionName: message.executionName,
         startTime: message.startTime,
         stateMachineName: `${this.spec?.app ?? 'app'}-${message.workflow}`,
-        signal: stop.signal,
         ...(this.spec ? { limits: this.spec.policy.limits } : {}),
         ...(message.wantHistory ? { onEvent: (e: HistoryEvent) => history.push(e) } : {}),
         ...(this.spec?.policy.checkpoints ? { onTransition: (state: string, input: unknown) => this.checkpoint(message.id, state, input, ctx) } : {}),
@@ -143,7 +145,7 @@ export class Agent {
       // runExecution reports ASL failures as results; reaching here is an engine bug, reported as such.
       result = { status: 'FAILED', error: 'MF_INTERNAL', cause: toMfError(err).message };
     }
-    this.stops.delete(message.id);
+    this.running.delete(message.id);
     this.checkpoints.delete(message.id);
     this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs, history });
   }
@@ -164,13 +166,16 @@ export class Agent {
   }
 
   private async invokeDirect(message: Extract<FrontendToAgent, { t: 'invoke' }>): Promise<void> {
-    const ctx: RequestContext = { executionId: message.executionId ?? message.id, sandboxStart: message.sandboxStart, records: [], logs: [] };
+    const ctx: RequestContext = { executionId: message.executionId ?? message.id, attempt: message.attempt ?? 0, sandboxStart: message.sandboxStart, records: [], logs: [] };
     if (!this.spec?.functions.some((f) => f.name === message.fn)) {
       const error = new MfError('MF_FUNCTION_NOT_FOUND', `the app has no function "${message.fn}"`, { function: message.fn });
       this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
       return;
     }
-    const r = await this.invoke(message.fn, message.input, message.state ?? null, ctx);
+    const abort = new AbortController();
+    this.running.set(message.id, abort);
+    const r = await this.invoke(message.fn, message.input, message.state ?? null, ctx, abort.signal);
+    this.running.delete(message.id);
     const result: ExecutionResult = r.ok ? { status: 'SUCCEEDED', output: r.value } : { status: 'FAILED', error: r.error, cause: r.cause };
     this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs, history: [] });
   }
@@ -181,7 +186,7 @@ export class Agent {
    * on by then; telling the running invocation (and abandoning it) is to be wired in here.
    */
   private async invokeForTask(call: TaskCall, ctx: RequestContext): Promise<unknown> {
-    const r = await this.invoke(call.functionName, call.input, call.stateName, ctx);
+    const r = await this.invoke(call.functionName, call.input, call.stateName, ctx, call.signal);
     if (r.ok) return r.value;
     throw new TaskFailure(r.error, r.cause);
   }
@@ -190,19 +195,26 @@ export class Agent {
    * Runs one function invocation, and runs it again in a fresh worker when its worker was killed from outside
    * (recovery: the caller sees one result; the function may have run more than once). Never throws.
    */
-  private async invoke(fn: string, input: unknown, state: string | null, ctx: RequestContext): Promise<InvocationResult> {
-    const attempts = 1 + (this.spec?.policy.recoveryAttempts ?? 0);
+  private async invoke(fn: string, input: unknown, state: string | null, ctx: RequestContext, signal: AbortSignal): Promise<InvocationResult> {
+    const retries = this.spec?.policy.recoveryAttempts ?? 0;
     let result: InvocationResult & { retryable?: boolean } = { ok: false, error: 'MF_INTERNAL', cause: 'not run' };
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      result = await this.invokeOnce(fn, input, state, ctx);
-      if (result.ok || !result.retryable) break;
+    for (let retry = 0; retry <= retries; retry++) {
+      result = await this.invokeOnce(fn, input, state, ctx, retry, signal);
+      if (result.ok || !result.retryable || signal.aborted) break;
     }
     const { retryable: _retryable, ...plain } = result;
     return plain;
   }
 
   /** Runs one function invocation on a local worker and records it. Never throws. */
-  private async invokeOnce(fn: string, input: unknown, state: string | null, ctx: RequestContext): Promise<InvocationResult & { retryable?: boolean }> {
+  private async invokeOnce(
+    fn: string,
+    input: unknown,
+    state: string | null,
+    ctx: RequestContext,
+    retry: number,
+    signal: AbortSignal,
+  ): Promise<InvocationResult & { retryable?: boolean }> {
     const workers = this.workers;
     const spec = this.spec;
     if (!workers || !spec) return { ok: false, error: 'MF_INTERNAL', cause: 'the sandbox has no app deployed' };
@@ -218,12 +230,17 @@ export class Agent {
       const e = toMfError(err);
       const t = now();
       const outcome: InvocationOutcome = { state: 'crashed', error: e.code, cause: e.message };
-      ctx.records.push(this.record({ invocationId, fn, state, ctx, temperature: temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStart !== null, firstInSandbox, workerStartedForInvocation: true }), workerPid: -1, workerOrigin: 'spawn', t: { queued, workerReady: t, handlerStart: t, handlerEnd: t, published: t }, coldStart: {}, inputBytes, outputBytes: 0, outcome }));
+      ctx.records.push(this.record({ invocationId, fn, state, ctx, temperature: temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStart !== null, firstInSandbox, workerStartedForInvocation: true }), workerPid: -1, workerOrigin: 'spawn', t: { queued, workerReady: t, handlerStart: t, handlerEnd: t, published: t }, coldStart: {}, inputBytes, outputBytes: 0, outcome, retry }));
       return { ok: false, error: e.code, cause: e.message };
     }
     const workerReady = now();
     const { worker, started, phases } = acquired;
-    const answer = await workers.invoke(worker, invocationId, input, ctx.executionId);
+    if (signal.aborted) {
+      // Cancelled while it waited for a worker: it never ran, so it leaves no record.
+      workers.release(worker);
+      return { ok: false, error: 'States.Aborted', cause: 'the invocation was cancelled before it started' };
+    }
+    const answer = await workers.invoke(worker, invocationId, input, ctx.executionId, signal);
     const published = now();
 
     const temperature = temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStart !== null, firstInSandbox, workerStartedForInvocation: started });
@@ -231,11 +248,12 @@ export class Agent {
       temperature === 'cold-sandbox' && ctx.sandboxStart !== null
         ? { sandboxCreateMs: ctx.sandboxStart.createMs, sandboxStartMs: ctx.sandboxStart.totalMs, ...phases }
         : phases;
-    const base = { invocationId, fn, state, ctx, temperature, workerPid: worker.pid, workerOrigin: started ? worker.origin : ('existing' as const), coldStart, inputBytes };
+    const base = { invocationId, fn, state, ctx, temperature, workerPid: worker.pid, workerOrigin: started ? worker.origin : ('existing' as const), coldStart, inputBytes, retry };
 
     if (answer.kind === 'fault') {
       const error = answer.code === 'MF_FUNCTION_TIMEOUT' ? 'States.Timeout' : answer.code;
-      const outcome: InvocationOutcome = answer.code === 'MF_FUNCTION_TIMEOUT' ? { state: 'timeout', error, cause: answer.message } : { state: 'crashed', error, cause: answer.message };
+      const kind = answer.code === 'MF_FUNCTION_TIMEOUT' ? 'timeout' : answer.code === 'MF_INVOCATION_ABANDONED' ? 'abandoned' : 'crashed';
+      const outcome: InvocationOutcome = { state: kind, error, cause: answer.message };
       ctx.records.push(this.record({ ...base, t: { queued, workerReady, handlerStart: workerReady, handlerEnd: published, published }, outputBytes: 0, outcome }));
       return { ok: false, error, cause: answer.message, retryable: answer.external === true };
     }
@@ -271,6 +289,7 @@ export class Agent {
     inputBytes: number;
     outputBytes: number;
     outcome: InvocationOutcome;
+    retry: number;
   }): InvocationRecord {
     return {
       invocationId: r.invocationId,
@@ -289,6 +308,8 @@ export class Agent {
       inputBytes: r.inputBytes,
       outputBytes: r.outputBytes,
       outcome: r.outcome,
+      ...(r.ctx.attempt > 0 ? { attempt: r.ctx.attempt } : {}),
+      ...(r.retry > 0 ? { retry: r.retry } : {}),
     };
   }
 }

@@ -7,7 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MfError, type ErrorCode } from '../../errors.js';
+import { isMfError, MfError, type ErrorCode } from '../../errors.js';
 import type { FunctionSpec } from '../../manifest.js';
 import { now } from '../../clock.js';
 import type { AgentToWorker, WorkerToAgent } from '../../protocol.js';
@@ -17,6 +17,13 @@ import type { StorageOp, StorageReply } from '../../storage/types.js';
 const WORKER_MAIN = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 const MEMORY_CHECK_INTERVAL_MS = 100;
 const PAGE_SIZE = 4096;
+/** How long an invocation told to stop (context.signal aborted) may take to answer before it is abandoned. */
+export const CANCEL_GRACE_MS = 2000;
+/**
+ * A worker over its memory limit with several invocations in flight is drained, not killed (the breach cannot be
+ * pinned on one of them); past this multiple of the limit it is killed all the same.
+ */
+const MEMORY_HARD_FACTOR = 1.5;
 
 type ResultMessage = Extract<WorkerToAgent, { t: 'result' }>;
 
@@ -25,7 +32,7 @@ export type InvocationAnswer =
   | { kind: 'result'; message: ResultMessage }
   | {
       kind: 'fault';
-      code: Extract<ErrorCode, 'MF_FUNCTION_TIMEOUT' | 'MF_WORKER_EXITED' | 'MF_FUNCTION_MEMORY_EXCEEDED'>;
+      code: Extract<ErrorCode, 'MF_FUNCTION_TIMEOUT' | 'MF_WORKER_EXITED' | 'MF_FUNCTION_MEMORY_EXCEEDED' | 'MF_INVOCATION_ABANDONED'>;
       message: string;
       /** The worker was killed from outside (a signal neither the function nor the agent sent): safe to run again. */
       external?: boolean;
@@ -37,11 +44,22 @@ export interface WorkerPolicy {
   workerConcurrency: number;
   maxWorkersPerFunction: number;
   keepAliveMs: number;
+  /** Times a worker killed from outside while it boots or loads is replaced before its callers see the failure. */
+  recoveryAttempts: number;
 }
+
+type Fault = Extract<InvocationAnswer, { kind: 'fault' }>;
 
 interface Pending {
   resolve(answer: InvocationAnswer): void;
+  /** The function's timeout, then (once told to stop) the grace period. */
   timer: NodeJS.Timeout;
+  /** Told to stop: the fault it ends with whatever it answers (a timeout), or null to keep its own answer (an abort). */
+  stopping: { fault: Fault | null } | null;
+  /** Did not stop in time: its answer is no longer awaited; it ends when its worker is gone. */
+  abandoned: Fault | null;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | null;
 }
 
 /** A booted runtime process, specialised or not. */
@@ -57,8 +75,15 @@ export class FunctionWorker {
   reserved = 0;
   /** When the worker last finished an invocation (or started): idle workers are reclaimed after keep-alive. */
   lastActive = now();
-  killReason: 'timeout' | 'memory' | 'shutdown' | 'idle' | null = null;
+  killReason: 'memory' | 'drained' | 'shutdown' | 'idle' | null = null;
+  /**
+   * Takes no new invocations; killed (and so replaced) once every invocation still in it has finished or been
+   * abandoned. Set when an invocation is abandoned or the worker went over its memory limit.
+   */
+  draining: 'abandoned' | 'memory' | null = null;
   dead = false;
+  /** It died from a signal nobody in the sandbox sent: what it was running may run again. */
+  killedFromOutside = false;
 
   constructor(
     readonly spec: FunctionSpec,
@@ -136,28 +161,78 @@ export class Workers {
     return new Promise((resolve, reject) => f.waiting.push({ resolve, reject }));
   }
 
-  /** Sends one invocation to a worker; resolves with its answer or the fault that ended it. Never rejects. */
-  invoke(worker: FunctionWorker, id: string, event: unknown, executionId: string | null): Promise<InvocationAnswer> {
+  /**
+   * Sends one invocation to a worker; resolves with its answer or the fault that ended it. Never rejects. When its
+   * function's timeout expires or `signal` aborts, the worker is told (the function's context.signal aborts); an
+   * invocation that does not answer within CANCEL_GRACE_MS is abandoned and its worker drained. The promise settles
+   * only when the invocation can no longer run: it answered, or its worker is gone (docs/recovery.md).
+   */
+  invoke(worker: FunctionWorker, id: string, event: unknown, executionId: string | null, signal?: AbortSignal): Promise<InvocationAnswer> {
     return new Promise<InvocationAnswer>((resolve) => {
       if (worker.dead) {
-        resolve({ kind: 'fault', code: 'MF_WORKER_EXITED', message: `worker ${worker.pid} of "${worker.spec.name}" had exited` });
+        resolve({ kind: 'fault', code: 'MF_WORKER_EXITED', message: `worker ${worker.pid} of "${worker.spec.name}" had exited`, external: worker.killedFromOutside });
         return;
       }
       worker.reserved = Math.max(0, worker.reserved - 1);
       const deadline = now() + worker.spec.timeoutMs;
-      const timer = setTimeout(() => {
-        worker.inflight.delete(id);
-        resolve({
-          kind: 'fault',
-          code: 'MF_FUNCTION_TIMEOUT',
-          message: `function "${worker.spec.name}" timed out after ${worker.spec.timeoutMs / 1000} seconds; its worker ${worker.pid} was killed`,
-        });
-        this.kill(worker, 'timeout');
-      }, worker.spec.timeoutMs);
-      worker.inflight.set(id, { resolve, timer });
+      const pending: Pending = {
+        resolve,
+        timer: setTimeout(() => {
+          const message = `function "${worker.spec.name}" timed out after ${worker.spec.timeoutMs / 1000} seconds`;
+          this.stop(worker, id, pending, 'the function timed out', { kind: 'fault', code: 'MF_FUNCTION_TIMEOUT', message });
+        }, worker.spec.timeoutMs),
+        stopping: null,
+        abandoned: null,
+        signal,
+        onAbort: null,
+      };
+      if (signal) {
+        // A listener, not a timer or a message: the abort plumbing costs nothing until something aborts.
+        pending.onAbort = () => this.stop(worker, id, pending, 'the result is no longer wanted', null);
+        signal.addEventListener('abort', pending.onAbort, { once: true });
+      }
+      worker.inflight.set(id, pending);
       const message: AgentToWorker = { t: 'invoke', id, event, deadline, executionId };
       worker.child.send(message);
     });
+  }
+
+  /** Tells a running invocation to stop, and abandons it if it has not answered within the grace period. */
+  private stop(worker: FunctionWorker, id: string, pending: Pending, reason: string, fault: Fault | null): void {
+    if (pending.stopping || worker.dead) return;
+    pending.stopping = { fault };
+    clearTimeout(pending.timer);
+    if (worker.child.connected) worker.child.send({ t: 'cancel', id, reason } satisfies AgentToWorker);
+    pending.timer = setTimeout(() => {
+      const what = fault ? fault.message : `the invocation ${id} of "${worker.spec.name}" was cancelled (${reason})`;
+      pending.abandoned = {
+        kind: 'fault',
+        code: fault ? fault.code : 'MF_INVOCATION_ABANDONED',
+        message: `${what}; it did not stop within ${CANCEL_GRACE_MS / 1000} s of being told, so it was abandoned and its worker ${worker.pid} drained and replaced`,
+      };
+      this.drain(worker, 'abandoned');
+    }, CANCEL_GRACE_MS);
+  }
+
+  /** No new work for `worker`; it is killed once nothing it runs can still finish. */
+  private drain(worker: FunctionWorker, why: 'abandoned' | 'memory'): void {
+    worker.draining ??= why;
+    this.killIfDrained(worker);
+  }
+
+  private killIfDrained(worker: FunctionWorker): void {
+    if (!worker.draining || worker.dead || worker.killReason) return;
+    for (const p of worker.inflight.values()) if (!p.abandoned) return;
+    worker.killReason = worker.draining === 'memory' ? 'memory' : 'drained';
+    worker.child.kill('SIGKILL');
+  }
+
+  /** Ends one pending invocation with `answer`. */
+  private settle(worker: FunctionWorker, id: string, pending: Pending, answer: InvocationAnswer): void {
+    worker.inflight.delete(id);
+    clearTimeout(pending.timer);
+    if (pending.onAbort) pending.signal!.removeEventListener('abort', pending.onAbort);
+    pending.resolve(answer);
   }
 
   /** Starts every function's worker (the `workerStart: deploy` policy). */
@@ -199,7 +274,7 @@ export class Workers {
   private leastLoaded(f: FunctionWorkers): FunctionWorker | null {
     let best: FunctionWorker | null = null;
     for (const w of f.live) {
-      if (w.dead || w.killReason || w.load >= this.policy.workerConcurrency) continue;
+      if (w.dead || w.killReason || w.draining || w.load >= this.policy.workerConcurrency) continue;
       if (best === null || w.load < best.load) best = w;
     }
     return best;
@@ -241,7 +316,22 @@ export class Workers {
     this.serveWaiting(this.workersOf(worker.spec.name), false);
   }
 
+  /**
+   * Starts a worker for `fn`. A runtime killed from outside while it boots or loads the code is replaced, up to
+   * recoveryAttempts times, so the callers waiting for it are not failed by a fault that a new process does not
+   * have; a load that fails on its own (the code throws, a module is missing) fails at once.
+   */
   private async startWorker(fn: string): Promise<Acquired> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.startWorkerOnce(fn);
+      } catch (err) {
+        if (this.closed || !killedWhileStarting(err) || retry >= this.policy.recoveryAttempts) throw err;
+      }
+    }
+  }
+
+  private async startWorkerOnce(fn: string): Promise<Acquired> {
     const spec = this.functions.get(fn)!;
     const pooled = this.idlePool.shift();
     const runtime = pooled ?? (await this.bootRuntime());
@@ -304,37 +394,34 @@ export class Workers {
     worker.child.on('message', (m: WorkerToAgent) => {
       if (m.t !== 'result') return;
       const pending = worker.inflight.get(m.id);
-      if (!pending) return; // timed out already: the answer came too late
-      worker.inflight.delete(m.id);
-      clearTimeout(pending.timer);
+      if (!pending) return;
       worker.lastActive = now();
-      pending.resolve({ kind: 'result', message: m });
+      // Told to stop after its timeout: it stopped (the worker is kept), but the invocation still timed out.
+      const fault = pending.abandoned ?? pending.stopping?.fault ?? null;
+      this.settle(worker, m.id, pending, fault ?? { kind: 'result', message: m });
+      this.killIfDrained(worker);
       this.serveWaiting(f, false);
     });
     worker.child.once('exit', (code, signal) => {
       worker.dead = true;
+      worker.killedFromOutside = worker.killReason === null && isOutsideSignal(signal);
       const i = f.live.indexOf(worker);
       if (i !== -1) f.live.splice(i, 1);
-      const memory = worker.killReason === 'memory';
-      const external = worker.killReason === null && (signal === 'SIGKILL' || signal === 'SIGTERM');
-      for (const [id, pending] of worker.inflight) {
-        clearTimeout(pending.timer);
-        pending.resolve(
-          memory
-            ? {
-                kind: 'fault',
-                code: 'MF_FUNCTION_MEMORY_EXCEEDED',
-                message: `function "${worker.spec.name}" went over its memory limit of ${worker.spec.memoryMB} MB; its worker ${worker.pid} was killed`,
-              }
-            : {
-                kind: 'fault',
-                code: 'MF_WORKER_EXITED',
-                message: `the worker ${worker.pid} of "${worker.spec.name}" exited during the invocation (code ${code}, signal ${signal})`,
-                external,
-              },
-        );
-        worker.inflight.delete(id);
-      }
+      const fault: Fault =
+        worker.killReason === 'memory'
+          ? {
+              kind: 'fault',
+              code: 'MF_FUNCTION_MEMORY_EXCEEDED',
+              message: `function "${worker.spec.name}" went over its memory limit of ${worker.spec.memoryMB} MB; its worker ${worker.pid} was killed`,
+            }
+          : {
+              kind: 'fault',
+              code: 'MF_WORKER_EXITED',
+              message: `the worker ${worker.pid} of "${worker.spec.name}" exited during the invocation (code ${code}, signal ${signal})`,
+              external: worker.killedFromOutside,
+            };
+      // An invocation told to stop keeps the fault it was stopped for; an abandoned one, the fault it was abandoned with.
+      for (const [id, pending] of worker.inflight) this.settle(worker, id, pending, pending.abandoned ?? pending.stopping?.fault ?? fault);
       // Callers waiting for a slot: start a replacement if the function has room now.
       if (f.waiting.length > 0 && !this.closed && f.live.length + f.starting < this.policy.maxWorkersPerFunction) {
         const waiter = f.waiting.shift()!;
@@ -364,6 +451,9 @@ export class Workers {
       serialization: 'json',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    // A send to a process that has just died reports an error event; its 'exit' tells the story, so only keep the
+    // agent alive here (an unhandled 'error' event would take the whole sandbox down).
+    child.on('error', () => undefined);
     return new Promise((resolve, reject) => {
       const onMessage = (m: WorkerToAgent) => {
         if (m.t !== 'booted') return;
@@ -403,20 +493,36 @@ export class Workers {
     }
   }
 
-  private kill(worker: FunctionWorker, reason: 'timeout' | 'memory'): void {
-    if (worker.dead || worker.killReason) return;
-    worker.killReason = reason;
-    worker.child.kill('SIGKILL');
-  }
-
-  /** Kills any worker whose resident memory is over its function's limit. */
+  /**
+   * A worker over its function's memory limit: killed when it runs one invocation or none (the breach is that
+   * invocation's), drained when it runs several so that the others can finish, and killed all the same past
+   * MEMORY_HARD_FACTOR times the limit.
+   */
   private checkMemory(): void {
-    for (const worker of [...this.byFunction.values()].flatMap((f) => f.live)) {
-      if (worker.dead || worker.killReason) continue;
-      const rss = residentBytes(worker.pid);
-      if (rss !== null && rss > worker.spec.memoryMB * 1024 * 1024) this.kill(worker, 'memory');
+    for (const f of this.byFunction.values()) {
+      for (const worker of f.live) {
+        if (worker.dead || worker.killReason) continue;
+        const rss = residentBytes(worker.pid);
+        const limit = worker.spec.memoryMB * 1024 * 1024;
+        if (rss === null || rss <= limit) continue;
+        if (worker.inflight.size <= 1 || rss > limit * MEMORY_HARD_FACTOR) {
+          worker.killReason = 'memory';
+          worker.child.kill('SIGKILL');
+        } else this.drain(worker, 'memory');
+      }
     }
   }
+}
+
+/** A signal that nobody in the sandbox sends on purpose (the agent kills with SIGKILL only after setting a reason). */
+function isOutsideSignal(signal: string | null): boolean {
+  return signal === 'SIGKILL' || signal === 'SIGTERM';
+}
+
+/** Whether a worker start failed because its process was killed from outside while booting or loading. */
+function killedWhileStarting(err: unknown): boolean {
+  if (!isMfError(err, 'MF_WORKER_EXITED') && !isMfError(err, 'MF_FUNCTION_INIT_FAILED')) return false;
+  return typeof err.details.signal === 'string' && isOutsideSignal(err.details.signal);
 }
 
 function residentBytes(pid: number): number | null {

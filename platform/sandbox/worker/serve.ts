@@ -8,6 +8,7 @@ import { now } from '../../clock.js';
 import { MfError, toMfError } from '../../errors.js';
 import type { AgentToWorker, LambdaError, WorkerToAgent } from '../../protocol.js';
 import {
+  abortInvocation,
   failAllInFlight,
   invokeHandler,
   loadFunction,
@@ -162,6 +163,9 @@ export function startWorker(): (m: AgentToWorker) => void {
         return;
       case 'load':
         onLoad(m);
+        return;
+      case 'cancel':
+        abortInvocation(m.id, m.reason);
         return;
       case 'storage-result': {
         const resolve = pendingStorage.get(m.id);
