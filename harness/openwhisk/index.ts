@@ -22,6 +22,7 @@ import type { StorageGrant } from '../../platform/storage/service-protocol.js';
 import { BaseAdapter, type Deployment, type HookAnswer, type PlatformReport, type ResourceSnapshot, type SendStamps } from '../types.js';
 import { resolveOpenWhiskOptions, type OpenWhiskOptions, type ResolvedOpenWhiskOptions } from './config.js';
 import { conductorZip, functionZip } from './package.js';
+import { putAction } from './put-action.js';
 import { EVENT_KEY, failureOf, metaOf, outputOf } from './wire.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -80,8 +81,6 @@ interface OwClient {
     delete(o: { name: string }): Promise<unknown>;
   };
   actions: {
-    create(o: { name: string; action: ActionBody }): Promise<unknown>;
-    update(o: { name: string; action: ActionBody }): Promise<unknown>;
     delete(o: { name: string }): Promise<unknown>;
     invoke(o: { name: string; blocking: boolean; params: Record<string, unknown> }): Promise<Partial<OwActivation>>;
   };
@@ -254,7 +253,7 @@ export class OpenWhiskAdapter extends BaseAdapter {
       await this.#call(`PUT /packages/${pkg}`, () => this.#client.packages.create({ name: pkg, package: { annotations: this.#annotations(pkg, null), parameters: [] } }));
       state.created.push({ type: 'package', name: pkg });
       for (const a of actions) {
-        await this.#call(`PUT /actions/${a.name}`, () => this.#client.actions.create({ name: a.name, action: a.body }));
+        await this.#call(`PUT /actions/${a.name}`, () => putAction(this.#o, a.name, a.body, false));
         state.created.push({ type: 'action', name: a.name });
         if (a.code) state.codeActions.set(a.name, a.body);
       }
@@ -300,7 +299,7 @@ export class OpenWhiskAdapter extends BaseAdapter {
         const annotations = body.annotations.map((kv) => (kv.key === GENERATION_ANNOTATION ? { key: kv.key, value: app.generation } : kv));
         const next = { ...body, annotations };
         app.codeActions.set(name, next);
-        return this.#call(`PUT /actions/${name}?overwrite=true`, () => this.#client.actions.update({ name, action: next }));
+        return this.#call(`PUT /actions/${name}?overwrite=true`, () => putAction(this.#o, name, next, true));
       }),
     );
   }

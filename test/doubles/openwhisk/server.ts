@@ -47,6 +47,12 @@ interface Limits {
   sequenceMaxLength: number;
   /** Per-action code size (docs/reference.md, "codeSize": 48 MB), checked on the code as sent (base64 for a zip). */
   maxCodeMB: number;
+  /**
+   * The request body limit of the nginx in front of the controller (OpenWhisk's deployments set
+   * `client_max_body_size 50M`): a larger declared Content-Length is answered 413 at once, before the body is read,
+   * and the connection is closed; a client that asked `Expect: 100-continue` gets the 413 instead of 100 Continue.
+   */
+  maxRequestMB: number;
 }
 
 interface Action {
@@ -150,14 +156,22 @@ export class OpenWhiskDouble {
     this.kinds = o.kinds ?? ['nodejs:18', 'nodejs:20', 'nodejs:22'];
     this.blockingLimitMs = o.blockingLimitMs ?? 60_000;
     this.#idleMs = o.idleContainerMs ?? 600_000;
-    this.#limits = { minMemory: 128, maxMemory: 512, minTimeout: 100, maxTimeout: 300_000, maxConcurrency: 1, sequenceMaxLength: 50, maxCodeMB: 48, ...o.limits };
+    this.#limits = { minMemory: 128, maxMemory: 512, minTimeout: 100, maxTimeout: 300_000, maxConcurrency: 1, sequenceMaxLength: 50, maxCodeMB: 48, maxRequestMB: 50, ...o.limits };
   }
 
   static async start(o: OpenWhiskDoubleOptions = {}): Promise<OpenWhiskDouble> {
     const users = new Map(Object.entries(o.users ?? { [`${crypto.randomUUID()}:${randomBytes(24).toString('base64url')}`]: 'guest' }));
     let self: OpenWhiskDouble | null = null;
     const server = createServer((req, res) => {
-      void (self as OpenWhiskDouble).#handle(req, res);
+      const me = self as OpenWhiskDouble;
+      if (!me.#refuseTooLarge(req, res)) void me.#handle(req, res);
+    });
+    // Without this listener Node answers every Expect: 100-continue with 100 at once; nginx checks the size first.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      const me = self as OpenWhiskDouble;
+      if (me.#refuseTooLarge(req, res)) return;
+      res.writeContinue();
+      void me.#handle(req, res);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -186,6 +200,16 @@ export class OpenWhiskDouble {
   }
 
   // ------------------------------------------------------------------ HTTP
+
+  /** nginx's client_max_body_size: 413 on the declared length, the body unread, the connection closed. */
+  #refuseTooLarge(req: IncomingMessage, res: ServerResponse): boolean {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (!(declared > this.#limits.maxRequestMB * 1024 * 1024)) return false;
+    const page = '<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+    res.writeHead(413, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(page), connection: 'close' });
+    res.end(page, () => req.socket.destroy());
+    return true;
+  }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const received = Date.now();
