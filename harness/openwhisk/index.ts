@@ -115,6 +115,26 @@ const STORAGE_PARAM = '__mf_storage';
 const PLAIN_TASK_FIELDS = new Set(['Type', 'Resource', 'Next', 'End', 'Comment']);
 
 
+/**
+ * The stock Node.js runtime's action proxy parses /init with express.json({limit: '48mb'}) and answers any larger
+ * body 500 "Bad request.", whatever the deployment's code-size limit (apache/openwhisk-runtime-nodejs app.js). The
+ * /init body is the base64 code plus a few hundred bytes of JSON (name, main, env); this margin covers them.
+ */
+export const RUNTIME_INIT_LIMIT_BYTES = 48 * 1024 * 1024;
+const INIT_ENVELOPE_BYTES = 4096;
+
+/** A zip action the stock runtime cannot initialise is refused before anything is created, saying what to do. */
+function refuseOverInitLimit(app: string, action: string, code: string): void {
+  const bytes = code.length + INIT_ENVELOPE_BYTES;
+  if (bytes <= RUNTIME_INIT_LIMIT_BYTES) return;
+  const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+  throw new MfError(
+    'MF_PAYLOAD_TOO_LARGE',
+    `OpenWhisk: action ${app}/${action} is ${mb(code.length)} of base64 code; OpenWhisk's stock Node.js runtime refuses an /init body over ${mb(RUNTIME_INIT_LIMIT_BYTES)} ("Bad request.") whatever the deployment's code-size limit, so it cannot run as a zip action. Run this workload on MicroFunctions or OpenFaaS, or drop the functions that carry large model bundles (docs/platforms.md, "Large actions")`,
+    { platform: 'openwhisk', app, action, codeBytes: code.length, limitBytes: RUNTIME_INIT_LIMIT_BYTES },
+  );
+}
+
 function annotationsOf(a: OwActivation): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const kv of a.annotations ?? []) out[kv.key] = kv.value;
@@ -228,7 +248,8 @@ export class OpenWhiskAdapter extends BaseAdapter {
 
   async #deployApp(deployment: Deployment, manifest: AppManifest, pkg: string, functions: Set<string>, grant: StorageGrant): Promise<void> {
     // Build and check everything first: a bad handler or workflow fails before anything exists on OpenWhisk.
-    const actions: Array<{ name: string; body: ActionBody; code: boolean }> = manifest.functions.map((fn) => ({ name: `${pkg}/${fn.name}`, body: this.#functionBody(pkg, fn, grant), code: true }));
+    const actions: Array<{ name: string; body: ActionBody; code: boolean }> = [];
+    for (const fn of manifest.functions) actions.push({ name: `${pkg}/${fn.name}`, body: await this.#functionBody(pkg, fn, grant), code: true });
     const workflows = new Map<string, WorkflowPlan>();
     for (const [wf, definition] of Object.entries(manifest.workflows)) {
       compileStateMachine(definition, { name: wf, functionNames: functions }); // MF_ASL_INVALID / MF_ASL_UNSUPPORTED
@@ -240,7 +261,8 @@ export class OpenWhiskAdapter extends BaseAdapter {
         actions.push({ name: action, body: { exec: { kind: 'sequence', components }, annotations: this.#annotations(pkg, null), parameters: [] }, code: false });
       } else {
         workflows.set(wf, { action, kind: 'conductor', states: [] });
-        const code = conductorZip({ workflow: wf, definition, package: pkg }).toString('base64');
+        const code = (await conductorZip({ workflow: wf, definition, package: pkg })).toString('base64');
+        refuseOverInitLimit(pkg, `${WORKFLOW_PREFIX}${wf}`, code);
         actions.push({
           name: action,
           body: { exec: { kind: this.#o.kind, code, binary: true }, limits: { timeout: 60_000, memory: 256 }, annotations: [{ key: 'conductor', value: true }, ...this.#annotations(pkg, 0)], parameters: [] },
@@ -354,14 +376,16 @@ export class OpenWhiskAdapter extends BaseAdapter {
     return out;
   }
 
-  #functionBody(app: string, fn: FunctionManifest, storage: StorageGrant): ActionBody {
+  async #functionBody(app: string, fn: FunctionManifest, storage: StorageGrant): Promise<ActionBody> {
     const limits: ActionBody['limits'] = { concurrency: 1 };
     if (fn.memoryMB !== undefined) limits.memory = fn.memoryMB;
     if (fn.timeoutSeconds !== undefined) limits.timeout = Math.round(fn.timeoutSeconds * 1000);
     // A default parameter reaches the action on every activation, also as a sequence or conductor component.
     const parameters = [...Object.entries(fn.env ?? {}).map(([key, value]) => ({ key, value })), { key: STORAGE_PARAM, value: storage }];
+    const code = (await functionZip(fn)).toString('base64');
+    refuseOverInitLimit(app, fn.name, code);
     return {
-      exec: { kind: this.#o.kind, code: functionZip(fn).toString('base64'), binary: true },
+      exec: { kind: this.#o.kind, code, binary: true },
       limits,
       annotations: [...this.#annotations(app, 0), { key: 'description', value: `mfbench function ${fn.name} (${fn.handler})` }],
       parameters,

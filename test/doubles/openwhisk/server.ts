@@ -100,11 +100,16 @@ interface Container {
   lines: { stdout: string[]; stderr: string[] };
   sentinels: number;
   onSentinels: (() => void) | null;
-  pending: ((m: Dict) => void) | null;
+  pending: ((m: ProxyAnswer) => void) | null;
   dead: boolean;
 }
 
 const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
+/** The action proxy's answer: its HTTP status and JSON body. */
+interface ProxyAnswer {
+  code: number;
+  response: Dict;
+}
 const CONTAINER_MAIN = join(import.meta.dirname, 'container.cjs');
 const STATUS_CODE: Record<string, number> = { success: 0, 'application error': 1, 'action developer error': 2, 'whisk internal error': 3 };
 const NAME = /^([\w]|[\w][\w@ .-]*[\w@.-]+)$/;
@@ -492,13 +497,15 @@ export class OpenWhiskDouble {
       start = Date.now();
       c = await this.#spawn(key, a.revision);
       c.busy = true;
-      const init = await this.#send(c, { type: 'init', value: { name: a.name, main: a.exec.main ?? 'main', code: a.exec.code, binary: a.exec.binary === true } });
+      // The invoker's /init: the code, and the environment the action sees from its first line.
+      const env = { __OW_API_HOST: this.url, __OW_NAMESPACE: a.namespace, __OW_ACTION_NAME: `/${key}`, __OW_ACTION_VERSION: a.version };
+      const init = await this.#send(c, 'init', { value: { name: a.name, main: a.exec.main ?? 'main', code: a.exec.code, binary: a.exec.binary === true, env } });
       initTime = Date.now() - start;
-      if (init.ok !== true) {
+      if (init.code !== 200) {
         const logs = await this.#logs(c, 0);
         this.#destroy(c);
         const end = Date.now();
-        return this.#record(a, id, start, end, 'action developer error', { error: String(init.error ?? 'init failed') }, logs, [{ key: 'waitTime', value: start - received }, kind, { key: 'initTime', value: initTime }, ...causedBy], cause);
+        return this.#record(a, id, start, end, 'action developer error', { error: String(init.response.error ?? 'init failed') }, logs, [{ key: 'waitTime', value: start - received }, kind, { key: 'initTime', value: initTime }, ...causedBy], cause);
       }
     } else {
       c.busy = true;
@@ -508,7 +515,7 @@ export class OpenWhiskDouble {
     const timeLeft = a.limits.timeout - (initTime ?? 0);
     let timer: NodeJS.Timeout | undefined;
     const reply = await Promise.race([
-      this.#send(c, { type: 'run', value: params, activation_id: id, action_name: `/${key}`, namespace: a.namespace, deadline }),
+      this.#send(c, 'run', { value: params, activation_id: id, transaction_id: newId(), action_name: `/${key}`, action_version: a.version, namespace: a.namespace, deadline: String(deadline) }),
       new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(timeLeft, 0)))),
     ]);
     clearTimeout(timer);
@@ -521,10 +528,14 @@ export class OpenWhiskDouble {
     }
     const logs = await this.#logs(c, 2000);
     const end = Date.now();
+    // Any answer but 200 is the action's fault, and the invoker discards the container: a proxy that answered 502
+    // to /run is stopped and would answer 403 to every later /run.
+    if (reply.code !== 200) {
+      this.#destroy(c);
+      return this.#record(a, id, start, end, 'action developer error', { error: String(reply.response.error) }, logs, annotations, cause);
+    }
     this.#release(c);
-    if (reply.ok !== true) return this.#record(a, id, start, end, 'action developer error', { error: String(reply.error) }, logs, annotations, cause);
-    const result = reply.result;
-    if (!isDict(result)) return this.#record(a, id, start, end, 'action developer error', { error: 'The action did not return a dictionary.' }, logs, annotations, cause);
+    const result = reply.response;
     return this.#record(a, id, start, end, result.error !== undefined ? 'application error' : 'success', result, logs, annotations, cause);
   }
 
@@ -629,13 +640,13 @@ export class OpenWhiskDouble {
       if (m.type === 'ready') return;
       const p = c.pending;
       c.pending = null;
-      p?.(m);
+      p?.(m as unknown as ProxyAnswer);
     });
     child.on('exit', () => {
       c.dead = true;
       const p = c.pending;
       c.pending = null;
-      p?.({ ok: false, error: 'The action did not produce a valid response and exited unexpectedly.' });
+      p?.({ code: 502, response: { error: 'The action did not produce a valid response and exited unexpectedly.' } });
     });
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
@@ -644,11 +655,12 @@ export class OpenWhiskDouble {
     return c;
   }
 
-  #send(c: Container, message: Dict): Promise<Dict> {
+  /** A request to the container's proxy (`/init` or `/run`), with its body's size as the proxy's HTTP server sees it. */
+  #send(c: Container, route: 'init' | 'run', body: Dict): Promise<ProxyAnswer> {
     return new Promise((resolve) => {
-      if (c.dead) return resolve({ ok: false, error: 'container is gone' });
+      if (c.dead) return resolve({ code: 502, response: { error: 'The action did not produce a valid response and exited unexpectedly.' } });
       c.pending = resolve;
-      c.child.send(message);
+      c.child.send({ type: route, body, bodyBytes: Buffer.byteLength(JSON.stringify(body)) });
     });
   }
 
