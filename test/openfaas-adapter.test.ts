@@ -44,7 +44,8 @@ async function expectCode(p: Promise<unknown>, code: string, message?: RegExp): 
   return err as MfError;
 }
 
-describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (real containers)', () => {
+// Each test builds images and starts containers: on a busy shared machine that takes minutes, not seconds.
+describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (real containers)', { timeout: 300_000 }, () => {
   const docker = requireDocker();
   let gw: OpenFaasDouble;
   let adapter: OpenFaasAdapter;

@@ -306,6 +306,23 @@ describe('OpenWhisk adapter against the OpenWhisk double', () => {
     }
   }, 60_000);
 
+  it('anomaly-detection large (3.4 MB of input) stays within the 1 MB activation payload limit: input, large Task payloads and the conductor\'s state go through storage', async () => {
+    const w = getWorkload('anomaly-detection');
+    const d = await adapter.deploy(w, {}, { name: 'anomaly' });
+    const input = w.generateInput('large', 1);
+    expect(JSON.stringify(input).length).toBeGreaterThan(3 * 1024 * 1024);
+    const r = await adapter.execute(d, input);
+    expect(r.outcome).toEqual({ state: 'ok' }); // the workload's validator checked the output
+    const records = r.platform?.records ?? [];
+    expect(records.length).toBeGreaterThan(2);
+    // Every activation of the execution (conductor steps with their state, components) kept its result small.
+    const activations = (await adapter.fetchActivations()).filter((a) => String(a.annotations?.find((kv) => kv.key === 'path')?.value ?? '').includes('/anomaly/'));
+    const conductorSteps = activations.filter((a) => JSON.stringify(a.response?.result ?? null).includes('__mf_conductor'));
+    expect(conductorSteps.length).toBeGreaterThan(0);
+    for (const a of conductorSteps) expect(JSON.stringify(a.response?.result).length).toBeLessThan(300 * 1024);
+    await adapter.remove(d);
+  }, 120_000);
+
   it('a failed deploy removes what it had created', async () => {
     const before = ow.listing();
     const w = branchyWorkload(new Map(), { memoryMB: 4096 }); // step2 over the deployment's memory limit

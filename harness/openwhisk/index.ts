@@ -10,6 +10,7 @@
  *   `initTime` (present = a container was initialised = cold), and for sequences and conductors the component
  *   activations named in `logs`.
  */
+import { randomUUID } from 'node:crypto';
 import openwhisk from 'openwhisk';
 import { compileStateMachine } from '../../platform/asl/index.js';
 import { functionNameFromRef } from '../../platform/asl/resource.js';
@@ -22,8 +23,10 @@ import type { StorageGrant } from '../../platform/storage/service-protocol.js';
 import { BaseAdapter, type Deployment, type HookAnswer, type PlatformReport, type ResourceSnapshot, type SendStamps } from '../types.js';
 import { resolveOpenWhiskOptions, type OpenWhiskOptions, type ResolvedOpenWhiskOptions } from './config.js';
 import { conductorZip, functionZip } from './package.js';
+import type { FunctionStorage } from '../../platform/storage/client.js';
+import { remoteStorage } from '../../platform/storage/remote.js';
 import { putAction } from './put-action.js';
-import { EVENT_KEY, failureOf, metaOf, outputOf } from './wire.js';
+import { EVENT_KEY, INLINE_MAX_BYTES, REF_KEY, SPILL_PREFIX, failureOf, metaOf, outputOf, refOf } from './wire.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export { resolveOpenWhiskOptions, type OpenWhiskOptions, type ResolvedOpenWhiskOptions } from './config.js';
@@ -71,6 +74,8 @@ interface AppState {
   workflows: Map<string, WorkflowPlan>;
   functions: Set<string>;
   generation: number;
+  /** The app's storage, through which payloads over OpenWhisk's activation limit travel (wire.ts). */
+  storage: FunctionStorage;
 }
 
 /** The narrow view of the `openwhisk` client this adapter uses. */
@@ -261,7 +266,7 @@ export class OpenWhiskAdapter extends BaseAdapter {
         actions.push({ name: action, body: { exec: { kind: 'sequence', components }, annotations: this.#annotations(pkg, null), parameters: [] }, code: false });
       } else {
         workflows.set(wf, { action, kind: 'conductor', states: [] });
-        const code = (await conductorZip({ workflow: wf, definition, package: pkg })).toString('base64');
+        const code = (await conductorZip({ workflow: wf, definition, package: pkg, storage: grant })).toString('base64');
         refuseOverInitLimit(pkg, `${WORKFLOW_PREFIX}${wf}`, code);
         actions.push({
           name: action,
@@ -270,7 +275,7 @@ export class OpenWhiskAdapter extends BaseAdapter {
         });
       }
     }
-    const state: AppState = { pkg, created: [], codeActions: new Map(), workflows, functions, generation: 0 };
+    const state: AppState = { pkg, created: [], codeActions: new Map(), workflows, functions, generation: 0, storage: remoteStorage(grant) };
     try {
       await this.#call(`PUT /packages/${pkg}`, () => this.#client.packages.create({ name: pkg, package: { annotations: this.#annotations(pkg, null), parameters: [] } }));
       state.created.push({ type: 'package', name: pkg });
@@ -294,18 +299,18 @@ export class OpenWhiskAdapter extends BaseAdapter {
 
   protected async doInvoke(deployment: Deployment, fn: string, input: unknown, stamps: SendStamps): Promise<HookAnswer> {
     const app = this.#app(deployment);
-    const a = await this.#blocking(`${app.pkg}/${fn}`, input, stamps);
+    const a = await this.#blocking(app, `${app.pkg}/${fn}`, input, stamps);
     const record = this.#record(a, deployment.app, fn, null, a.activationId, Buffer.byteLength(JSON.stringify(input ?? null)));
     const platform: PlatformReport = { executionId: a.activationId, t: this.#times(a), records: record ? [record] : [] };
-    return this.#answer(platform, a);
+    return this.#answer(app, platform, a);
   }
 
   protected async doExecute(deployment: Deployment, workflow: string, input: unknown, stamps: SendStamps): Promise<HookAnswer> {
     const app = this.#app(deployment);
     const plan = app.workflows.get(workflow) as WorkflowPlan;
-    const primary = await this.#blocking(plan.action, input, stamps);
+    const primary = await this.#blocking(app, plan.action, input, stamps);
     const records = await this.#componentRecords(deployment, app, plan, primary, Buffer.byteLength(JSON.stringify(input ?? null)));
-    return this.#answer({ executionId: primary.activationId, t: this.#times(primary), records }, primary);
+    return this.#answer(app, { executionId: primary.activationId, t: this.#times(primary), records }, primary);
   }
 
   /**
@@ -469,11 +474,13 @@ export class OpenWhiskAdapter extends BaseAdapter {
    * A blocking invocation with the event in our envelope. 200 and 502 carry the activation record; 202 (the
    * blocking limit passed) carries only its id, and the record is polled until OpenWhisk has stored it.
    */
-  async #blocking(action: string, input: unknown, stamps: SendStamps): Promise<OwActivation> {
+  async #blocking(app: AppState, action: string, input: unknown, stamps: SendStamps): Promise<OwActivation> {
     let answer: Partial<OwActivation>;
+    // An input over the activation payload limit goes through the app's storage (wire.ts), before the clock starts.
+    const params = JSON.stringify(input ?? null).length > INLINE_MAX_BYTES ? { [REF_KEY]: await this.#spill(app, input) } : { [EVENT_KEY]: input };
     stamps.actualSend = now();
     try {
-      answer = await this.#client.actions.invoke({ name: action, blocking: true, params: { [EVENT_KEY]: input } });
+      answer = await this.#client.actions.invoke({ name: action, blocking: true, params });
     } catch (err) {
       const body = (err as ClientError).error as Partial<OwActivation> | undefined;
       if (typeof body?.activationId === 'string' && typeof body.response === 'object') answer = body; // 502: the action failed
@@ -602,9 +609,21 @@ export class OpenWhiskAdapter extends BaseAdapter {
     return { received: a.start - wait, dispatched: a.start, completed: a.end };
   }
 
-  #answer(platform: PlatformReport, a: OwActivation): HookAnswer {
+  async #spill(app: AppState, value: unknown): Promise<string> {
+    const key = `${SPILL_PREFIX}input-${randomUUID()}`;
+    try {
+      await app.storage.put(key, value, { mode: 'global' });
+    } catch (err) {
+      throw new MfError('MF_STORAGE_FAILED', `openwhisk adapter: could not put an input of ${JSON.stringify(value).length} bytes into the app's storage: ${err instanceof Error ? err.message : String(err)}`, { app: app.pkg });
+    }
+    return key;
+  }
+
+  async #answer(app: AppState, platform: PlatformReport, a: OwActivation): Promise<HookAnswer> {
     const r = a.response;
     if (r === undefined) return { platform, status: 'failed', error: 'OpenWhisk.NoResponse', cause: 'the activation record has no response' };
+    const ref = r.success ? refOf(r.result) : null;
+    if (ref !== null) return { platform, status: 'succeeded', output: await app.storage.get(ref, { tier: 'global' }) };
     if (r.success) return { platform, status: 'succeeded', output: outputOf(r.result) };
     const f = failureOf(r.result, r.status);
     return { platform, status: 'failed', error: f.error, cause: f.cause };

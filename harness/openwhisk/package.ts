@@ -16,6 +16,7 @@ import type { FunctionManifest } from '../../platform/manifest.js';
 import { repoRoot } from '../../workloads/paths.js';
 import type { ConductorConfig } from './conductor.js';
 import { codePackages, packageClosure, projectNodeModules } from '../packages.js';
+import { INLINE_MAX_BYTES, REF_KEY, SPILL_PREFIX } from './wire.js';
 import { entriesOfDir, zip, type ZipEntry } from './zip.js';
 
 const HANDLER_EXTENSIONS = ['.mjs', '.js', '.cjs'] as const;
@@ -67,6 +68,20 @@ const MEMORY_MB = ${j(fn.memoryMB ?? 256)};
 let handler = null;
 let count = 0;
 // Same rules as harness/openwhisk/wire.ts (this file imports nothing of ours but the storage client in lib/).
+// Payloads over INLINE_MAX travel through the app's storage (wire.ts): OpenWhisk caps an activation's parameters and
+// its result at 1 MB by default.
+const INLINE_MAX = ${INLINE_MAX_BYTES};
+async function eventFrom(params, storage) {
+  const ref = params && typeof params.${REF_KEY} === 'string' ? params.${REF_KEY} : null;
+  return ref === null ? eventOf(params) : storage.get(ref, { tier: 'global' });
+}
+async function resultFrom(output, storage, id) {
+  const value = output === undefined ? null : output;
+  if (storage === NO_STORAGE || JSON.stringify(value).length <= INLINE_MAX) return { __mf_event: value };
+  const key = ${JSON.stringify(SPILL_PREFIX)} + id;
+  await storage.put(key, value, { mode: 'global' });
+  return { ${REF_KEY}: key };
+}
 function eventOf(params) {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) return params;
   if (Object.prototype.hasOwnProperty.call(params, '__mf_event')) return params.__mf_event;
@@ -139,12 +154,18 @@ exports.main = async function main(params) {
     getRemainingTimeInMillis: () => (Number.isFinite(deadline) ? Math.max(0, deadline - Date.now()) : 0),
     storage,
   };
+  let event;
+  try {
+    event = await eventFrom(params, storage);
+  } catch (err) {
+    return { error: lambdaError(err), __mf_meta: meta() };
+  }
   const t0 = performance.now();
   try {
-    const output = await call(handler, eventOf(params), context);
+    const output = await call(handler, event, context);
     handlerMs = performance.now() - t0;
     done = true;
-    return { __mf_event: output === undefined ? null : output, __mf_meta: meta() };
+    return { ...(await resultFrom(output, storage, requestId)), __mf_meta: meta() };
   } catch (err) {
     if (!done) handlerMs = performance.now() - t0;
     return { error: lambdaError(err), __mf_meta: meta() };

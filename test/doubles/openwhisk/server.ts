@@ -53,6 +53,11 @@ interface Limits {
    * and the connection is closed; a client that asked `Expect: 100-continue` gets the 413 instead of 100 Continue.
    */
   maxRequestMB: number;
+  /**
+   * whisk.activation.payload.max (default 1 MB = 1048576 bytes): an invoke body over it is refused with 413, and an
+   * action result over it fails the activation as a developer error (the response is not kept).
+   */
+  maxPayloadBytes: number;
 }
 
 interface Action {
@@ -161,7 +166,7 @@ export class OpenWhiskDouble {
     this.kinds = o.kinds ?? ['nodejs:18', 'nodejs:20', 'nodejs:22'];
     this.blockingLimitMs = o.blockingLimitMs ?? 60_000;
     this.#idleMs = o.idleContainerMs ?? 600_000;
-    this.#limits = { minMemory: 128, maxMemory: 512, minTimeout: 100, maxTimeout: 300_000, maxConcurrency: 1, sequenceMaxLength: 50, maxCodeMB: 48, maxRequestMB: 50, ...o.limits };
+    this.#limits = { minMemory: 128, maxMemory: 512, minTimeout: 100, maxTimeout: 300_000, maxConcurrency: 1, sequenceMaxLength: 50, maxCodeMB: 48, maxRequestMB: 50, maxPayloadBytes: 1048576, ...o.limits };
   }
 
   static async start(o: OpenWhiskDoubleOptions = {}): Promise<OpenWhiskDouble> {
@@ -353,6 +358,8 @@ export class OpenWhiskDouble {
         return [200, this.#view(this.#put(ns, key, pkg, name, existing, url, body))];
       case 'POST': {
         if (!existing) throw new HttpError(404, 'The requested resource does not exist.');
+        const size = Buffer.byteLength(JSON.stringify(body));
+        if (size > this.#limits.maxPayloadBytes) throw new HttpError(413, `The request content was too large (${size} B > ${this.#limits.maxPayloadBytes} B).`);
         const params = { ...this.#defaults(existing), ...body };
         const id = newId();
         const done = this.#activate(existing, params, received, id, null);
@@ -536,6 +543,10 @@ export class OpenWhiskDouble {
     }
     this.#release(c);
     const result = reply.response;
+    const size = Buffer.byteLength(JSON.stringify(result));
+    if (size > this.#limits.maxPayloadBytes) {
+      return this.#record(a, id, start, end, 'action developer error', { error: `The action produced a response that exceeded the allowed length: ${size} > ${this.#limits.maxPayloadBytes} bytes.` }, logs, annotations, cause);
+    }
     return this.#record(a, id, start, end, result.error !== undefined ? 'application error' : 'success', result, logs, annotations, cause);
   }
 
