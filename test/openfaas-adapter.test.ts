@@ -5,6 +5,7 @@
  * Needs a Docker engine (the adapter builds images; the double runs containers): skipped when none answers, unless
  * MFBENCH_REQUIRE_DOCKER=1, which makes a missing engine fail (the project's rule, docs/docker.md).
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -20,6 +21,9 @@ import { putThenGet, storageAppWorkload } from './helpers/storage-app.js';
 noteDockerSkipped('openfaas adapter tests');
 
 const AUTH = { user: 'admin', password: 'double-secret' };
+/** This run's id, in every app name (so in every image, container and function name): runs sharing a Docker engine never see each other's leftovers. */
+const RUN = randomBytes(3).toString('hex');
+const app = (name: string) => `${name}-${RUN}`;
 
 async function containersOf(docker: Docker, instance: string) {
   return docker.listContainers({ all: true, filters: { label: [`${DOUBLE_LABEL}=${instance}`] } });
@@ -40,7 +44,8 @@ async function expectCode(p: Promise<unknown>, code: string, message?: RegExp): 
   return err as MfError;
 }
 
-describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (real containers)', () => {
+// Each test builds images and starts containers: on a busy shared machine that takes minutes, not seconds.
+describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (real containers)', { timeout: 300_000 }, () => {
   const docker = requireDocker();
   let gw: OpenFaasDouble;
   let adapter: OpenFaasAdapter;
@@ -59,10 +64,10 @@ describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (r
 
   test('hello: deploy, invoke (cold then warm by container id), records with the gateway and watchdog headers, enforceColdStart (clamped: update), async with callback, metrics, remove', async () => {
     const hello = getWorkload('hello');
-    const d = await adapter.deploy(hello, {}, { name: 'of-hello' });
-    const svc = serviceName('of-hello', 'hello');
+    const d = await adapter.deploy(hello, {}, { name: app('of-hello') });
+    const svc = serviceName(app('of-hello'), 'hello');
     expect(adapter.services(d).functions).toEqual({ hello: svc });
-    expect(gw.functions().sort()).toEqual([svc, serviceName('of-hello', 'wf-main')].sort());
+    expect(gw.functions().sort()).toEqual([svc, serviceName(app('of-hello'), 'wf-main')].sort());
     const image = adapter.services(d).image;
     expect(await imagesOf(docker, image.split(':')[0] as string)).toContain(image);
 
@@ -120,12 +125,12 @@ describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (r
     expect(JSON.parse(cb.body)).toMatchObject({ greeting: 'hello async', function: 'hello' });
 
     const m = (await adapter.collectMetrics()) as OpenFaasMetrics;
-    expect(m.replicas.find((r) => r.function === svc)).toMatchObject({ app: 'of-hello', replicas: 1, available: 1 });
+    expect(m.replicas.find((r) => r.function === svc)).toMatchObject({ app: app('of-hello'), replicas: 1, available: 1 });
     expect(m.gateway).not.toBeNull();
     const calls = m.gateway?.invocations.filter((i) => i.function === svc && i.code === '200').reduce((s, i) => s + i.count, 0) ?? 0;
     expect(calls).toBeGreaterThanOrEqual(5); // 4 sync + 1 async (+ the health probes of the cold start)
     expect(m.gateway?.seconds.find((s) => s.function === svc)?.count).toBe(calls);
-    expect(m.sandboxes.filter((s) => s.app === 'of-hello')).toHaveLength(2); // hello + the orchestrator
+    expect(m.sandboxes.filter((s) => s.app === app('of-hello'))).toHaveLength(2); // hello + the orchestrator
 
     await adapter.remove(d);
     expect(gw.functions()).toEqual([]);
@@ -135,7 +140,7 @@ describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (r
 
   test('noop-chain through the orchestrator: one record per Task, and a failing handler is a failed call with its records', async () => {
     const chain = getWorkload('noop-chain');
-    const d = await adapter.deploy(chain, { length: 3 }, { name: 'of-chain' });
+    const d = await adapter.deploy(chain, { length: 3 }, { name: app('of-chain') });
     const input = chain.generateInput('small', 2);
     const first = await adapter.execute(d, input);
     expect(first.outcome).toEqual({ state: 'ok' });
@@ -155,9 +160,9 @@ describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (r
     const noopDir = (chain.app({ length: 1 }).functions[0]?.code as { dir: string }).dir;
     const failing = {
       ...chain,
-      name: 'of-fail',
+      name: app('of-fail'),
       app: () => ({
-        name: 'of-fail',
+        name: app('of-fail'),
         functions: [
           { name: 'ok', handler: 'index.handler', code: { dir: noopDir } },
           { name: 'thrower', handler: 'index.handler', code: { dir: new URL('./doubles/openfaas/fixtures/thrower', import.meta.url).pathname } },
@@ -165,7 +170,7 @@ describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (r
         workflows: { main: { StartAt: 'Ok', States: { Ok: { Type: 'Task', Resource: 'ok', Next: 'Throw' }, Throw: { Type: 'Task', Resource: 'thrower', End: true } } } },
       }),
     };
-    const f = await adapter.deploy(failing, {}, { name: 'of-fail' });
+    const f = await adapter.deploy(failing, {}, { name: app('of-fail') });
     const inv = await adapter.invoke(f, 'thrower', { x: 1 });
     expect(inv.outcome).toMatchObject({ state: 'failed', error: 'StageError' });
     expect(inv.platform?.records[0]?.outcome).toMatchObject({ state: 'error', error: 'StageError' });
@@ -181,7 +186,7 @@ describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (r
   });
 
   test('context.storage through the adapter\'s storage service: put and get in their own containers share global values, not the local tier', async () => {
-    const d = await adapter.deploy(storageAppWorkload(), {}, { name: 'of-stored' });
+    const d = await adapter.deploy(storageAppWorkload(), {}, { name: app('of-stored') });
     // The workload's validator checks get's output: put's value and count, and null for put's container-local marker.
     for (const r of await putThenGet(adapter, d)) {
       expect(r.outcome).toEqual({ state: 'ok' });
@@ -194,7 +199,7 @@ describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (r
 
   test('workloads that need npm packages: image-pipeline (sharp, exifr, the Human bundle it declares) runs from the app image', async () => {
     const w = getWorkload('image-pipeline');
-    const d = await adapter.deploy(w, {}, { name: 'of-images' });
+    const d = await adapter.deploy(w, {}, { name: app('of-images') });
     expect((await adapter.execute(d, w.generateInput('small', 1), { workflow: 'sequential' })).outcome).toEqual({ state: 'ok' });
     await adapter.remove(d);
   });
@@ -207,18 +212,18 @@ describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (r
     await expectCode(OpenFaasAdapter.create({ url: gw.url, poolSize: 2 }), 'MF_CONFIG_INVALID', /poolSize/);
 
     // A function whose module throws while loading: its container exits, no replica ever becomes available.
-    const broken = { ...getWorkload('hello'), name: 'broken', app: () => ({ name: 'broken', functions: [{ name: 'bad', handler: 'index.handler', code: { dir: new URL('./doubles/openfaas/fixtures/broken', import.meta.url).pathname } }], workflows: {} }) };
+    const broken = { ...getWorkload('hello'), name: 'broken', app: () => ({ name: app('broken'), functions: [{ name: 'bad', handler: 'index.handler', code: { dir: new URL('./doubles/openfaas/fixtures/broken', import.meta.url).pathname } }], workflows: {} }) };
     const strict = await OpenFaasAdapter.create({ url: gw.url, ...AUTH, functionGatewayUrl: gw.internalUrl, readyTimeoutMs: 4000 });
     try {
-      await expectCode(strict.deploy(broken, {}, { name: 'of-broken' }), 'MF_SANDBOX_START_FAILED', /no available replica/);
+      await expectCode(strict.deploy(broken, {}, { name: app('of-broken') }), 'MF_SANDBOX_START_FAILED', /no available replica/);
       expect(gw.functions()).toEqual([]);
       expect(await containersOf(docker, gw.instance)).toEqual([]);
-      expect(await imagesOf(docker, 'mfbench-fn-of-broken')).toEqual([]);
+      expect(await imagesOf(docker, `mfbench-fn-${app('of-broken')}`)).toEqual([]);
       expect(strict.deployments).toEqual([]);
 
       // A name already on the gateway (someone else's) is a conflict, and is left alone.
-      const other = await adapter.deploy(getWorkload('noop'), {}, { name: 'of-taken' });
-      await expectCode(strict.deploy(getWorkload('noop'), {}, { name: 'of-taken' }), 'MF_APP_EXISTS');
+      const other = await adapter.deploy(getWorkload('noop'), {}, { name: app('of-taken') });
+      await expectCode(strict.deploy(getWorkload('noop'), {}, { name: app('of-taken') }), 'MF_APP_EXISTS');
       expect(gw.functions().length).toBeGreaterThan(0);
       await adapter.remove(other);
     } finally {
@@ -228,11 +233,61 @@ describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (r
     // Nothing listens on port 1: the push fails, and the image built for it is removed again.
     const pushing = await OpenFaasAdapter.create({ url: gw.url, ...AUTH, registry: '127.0.0.1:1/mfbench', functionGatewayUrl: gw.internalUrl });
     try {
-      await expectCode(pushing.deploy(getWorkload('hello'), {}, { name: 'of-push' }), 'MF_CONFIG_INVALID', /pushing 127\.0\.0\.1:1\/mfbench\/mfbench-fn-of-push:.* failed.*--registry/);
+      const pushErr = await expectCode(pushing.deploy(getWorkload('hello'), {}, { name: app('of-push') }), 'MF_CONFIG_INVALID', new RegExp(`pushing 127\\.0\\.0\\.1:1/mfbench/mfbench-fn-${app('of-push')}:.* failed.*--registry`));
       expect(gw.functions()).toEqual([]);
-      expect(await imagesOf(docker, '127.0.0.1:1/mfbench/mfbench-fn-of-push')).toEqual([]);
+      expect(await imagesOf(docker, `127.0.0.1:1/mfbench/mfbench-fn-${app('of-push')}`)).toEqual([]);
+      // The engine tried the registry: the push carried X-Registry-Auth (a 20.10 engine refuses a push without it).
+      expect(pushErr.message).not.toMatch(/X-Registry-Auth/i);
+      expect(pushErr.message).toMatch(/connection refused|dial tcp/i);
     } finally {
       await pushing.close();
+    }
+  });
+
+  test('faasd counts a replica before its process listens: deploy waits for the health path through the gateway, so the first call answers', async () => {
+    const faasd = await startOpenFaasDouble({ docker, ...AUTH, provider: 'faasd' });
+    const a = await OpenFaasAdapter.create({ url: faasd.url, ...AUTH, functionGatewayUrl: faasd.internalUrl, readyTimeoutMs: 60_000 });
+    try {
+      const slow = { ...getWorkload('hello'), name: 'slow-start', app: () => ({ name: app('of-slow'), functions: [{ name: 'slow', handler: 'index.handler', code: { dir: new URL('./doubles/openfaas/fixtures/slow-start', import.meta.url).pathname } }], workflows: {} }) };
+      const d = await a.deploy(slow, {}, { name: app('of-slow') });
+      const first = await a.invoke(d, 'slow', { n: 1 }, { validate: false });
+      expect(first.outcome).toEqual({ state: 'ok' });
+      expect(first.platform?.records[0]?.temperature).toBe('cold-sandbox'); // the health probes were not requests
+      await a.remove(d);
+      expect(faasd.functions()).toEqual([]);
+    } finally {
+      await a.close();
+      await faasd.close();
+      expect(await containersOf(docker, faasd.instance)).toEqual([]);
+    }
+  });
+
+  test('a provider that answers an error after creating a function, and one whose answers come late: nothing is left, and one slow call does not fail the deploy', async () => {
+    const busy = await startOpenFaasDouble({ docker, ...AUTH, provider: 'faasd' });
+    const a = await OpenFaasAdapter.create({ url: busy.url, ...AUTH, functionGatewayUrl: busy.internalUrl, readyTimeoutMs: 30_000, systemTimeoutMs: 1500 });
+    try {
+      const hello = getWorkload('hello');
+      // faasd's deploy handler creates the container, then answers 400 when its task cannot start.
+      busy.faults.failAfterCreate = 1;
+      await expectCode(a.deploy(hello, {}, { name: app('of-halfmade') }), 'MF_PLATFORM_UNREACHABLE', /400.*unable to start task/);
+      expect(busy.functions()).toEqual([]);
+      expect(a.deployments).toEqual([]);
+
+      // A status call over the timeout is tried again; a deploy whose answer is lost is found in the gateway's status.
+      busy.faults.slow = { method: 'GET', count: 1, delayMs: 4000 };
+      const d = await a.deploy(hello, {}, { name: app('of-slowget') });
+      expect(busy.faults.slow.count).toBe(0);
+      busy.faults.slow = { method: 'POST', count: 1, delayMs: 4000 };
+      const e = await a.deploy(hello, {}, { name: app('of-slowpost') });
+      expect(busy.faults.slow.count).toBe(0);
+      for (const x of [d, e]) expect((await a.invoke(x, 'hello', hello.generateInput('small', 1))).outcome).toEqual({ state: 'ok' });
+      await a.remove(d);
+      await a.remove(e);
+      expect(busy.functions()).toEqual([]);
+    } finally {
+      await a.close();
+      await busy.close();
+      expect(await containersOf(docker, busy.instance)).toEqual([]);
     }
   });
 
@@ -241,7 +296,7 @@ describe.runIf(RUN_DOCKER_TESTS)('openfaas adapter against the gateway double (r
     const a = await OpenFaasAdapter.create({ url: pro.url, ...AUTH, functionGatewayUrl: pro.internalUrl, readyTimeoutMs: 30_000 });
     try {
       const hello = getWorkload('hello');
-      const d = await a.deploy(hello, {}, { name: 'of-zero' });
+      const d = await a.deploy(hello, {}, { name: app('of-zero') });
       const input = hello.generateInput('small', 3);
       await a.invoke(d, 'hello', input);
       await a.enforceColdStart(d);

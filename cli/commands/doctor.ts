@@ -1,5 +1,7 @@
 /**
  * `mfbench doctor`: what this machine has, and what each thing enables. Always exits 0: it reports, it does not judge.
+ * With `--platform <name>` (and its --url/--token or environment), it also checks that platform end to end before a
+ * run: connect, deploy, call, storage, remove (harness/check.ts).
  * Docker is asked over its Unix socket (GET /_ping, then /version) with node:http, so no Docker client is needed.
  */
 import { execFile } from 'node:child_process';
@@ -8,6 +10,8 @@ import { request } from 'node:http';
 import { cpus, freemem, release, totalmem, type as osType } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Argv } from 'yargs';
+import { checkPlatform, type PlatformCheckStep } from '../../harness/check.js';
+import { ADAPTER_NAMES } from '../../harness/registry.js';
 import { runtimeImageContent } from '../../platform/sandbox/docker/image.js';
 import type { GlobalOptions } from '../lib/args.js';
 import { defineCommand } from '../lib/command.js';
@@ -157,9 +161,16 @@ function line(name: string, c: Check): string {
 export const doctorCommand = defineCommand({
   command: 'doctor',
   describe: 'what this machine has (Node, CPUs, memory, Docker, bwrap, Chromium) and what that enables',
-  builder: (y: Argv<GlobalOptions>) => y.option('json', { type: 'boolean', default: false, describe: 'print only the report JSON on stdout' }),
+  builder: (y: Argv<GlobalOptions>) =>
+    y
+      .option('json', { type: 'boolean', default: false, describe: 'print only the report JSON on stdout' })
+      .option('platform', { type: 'string', choices: ADAPTER_NAMES, describe: 'also check this platform end to end: connect, deploy, call, storage, remove (docs/platforms.md)' })
+      .option('url', { type: 'string', describe: 'the platform\'s address (else its environment variable)' })
+      .option('token', { type: 'string', describe: 'the platform\'s credentials (else its environment variables)' }),
   handler: async (argv) => {
-    const r = await runDoctor();
+    const machine = await runDoctor();
+    const platform = argv.platform === undefined ? undefined : { name: argv.platform, steps: await checkPlatform(argv.platform, { ...(argv.url !== undefined ? { url: argv.url } : {}), ...(argv.token !== undefined ? { token: argv.token } : {}) }) };
+    const r: DoctorReport & { platform?: { name: string; steps: PlatformCheckStep[] } } = platform === undefined ? machine : { ...machine, platform };
     if (argv.json) {
       outJson(r);
       return EXIT.ok;
@@ -172,6 +183,10 @@ export const doctorCommand = defineCommand({
     out(line('image', r.dockerImage));
     out(line('bwrap', r.bwrap));
     out(line('chromium', r.chromium));
+    if (platform !== undefined) {
+      out(`platform ${platform.name}:`);
+      for (const s of platform.steps) out(`${s.ok ? 'yes' : 'no '}  ${s.step.padEnd(9)} ${s.detail} (${Math.round(s.ms)} ms)`);
+    }
     return EXIT.ok;
   },
 });

@@ -42,9 +42,15 @@ export interface GatewayOptions {
   url: string;
   user?: string;
   password?: string;
-  /** Per-request timeout for the management routes, ms. */
+  /** Per-request timeout for the management routes (/system/*), ms; default SYSTEM_TIMEOUT_MS. */
   timeoutMs?: number;
 }
+
+/**
+ * A /system/* call waits this long by default. A provider on a busy machine (containerd pulling, faasd starting a
+ * task) can take tens of seconds to answer a deploy or a status; one slow answer must not fail a whole run.
+ */
+export const SYSTEM_TIMEOUT_MS = 60_000;
 
 const URL_HINT = 'check --url (or OPENFAAS_URL): it must be the gateway, e.g. http://127.0.0.1:8080';
 const AUTH_HINT = 'check the credentials: --token user:password, or OPENFAAS_USER and OPENFAAS_PASSWORD (the gateway\'s basic-auth secret)';
@@ -66,20 +72,41 @@ export class GatewayClient {
     }
     this.url = parsed.href.replace(/\/+$/, '');
     this.#auth = options.user !== undefined ? `Basic ${Buffer.from(`${options.user}:${options.password ?? ''}`).toString('base64')}` : null;
-    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#timeoutMs = options.timeoutMs ?? SYSTEM_TIMEOUT_MS;
   }
 
   get hasCredentials(): boolean {
     return this.#auth !== null;
   }
 
-  /** A management call under /system; JSON in and out. Throws typed errors for transport and auth failures. */
+  /**
+   * A management call under /system; JSON in and out. Throws typed errors for transport and auth failures. A call
+   * that is idempotent (every method but POST, and POST scale-function, which sets a count) is tried once more when
+   * the first try got no answer in time or lost its connection; a deploy (POST) is not: the caller looks at what
+   * the gateway lists instead.
+   */
   async system(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+    const idempotent = method !== 'POST' || path.startsWith('/system/scale-function/');
+    try {
+      return await this.#systemOnce(method, path, body);
+    } catch (err) {
+      if (!idempotent || !(err instanceof MfError) || err.code !== 'MF_PLATFORM_UNREACHABLE') throw err;
+      return this.#systemOnce(method, path, body);
+    }
+  }
+
+  async #systemOnce(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
     const headers: Record<string, string> = {};
     if (this.#auth) headers.Authorization = this.#auth;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await this.#fetch(`${this.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(this.#timeoutMs) });
-    const text = await res.text();
+    const signal = AbortSignal.timeout(this.#timeoutMs);
+    const res = await this.#fetch(`${this.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal });
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw this.#transport(err);
+    }
     if (res.status === 401 || res.status === 403) {
       throw new MfError(
         'MF_UNAUTHORIZED',
@@ -151,10 +178,18 @@ export class GatewayClient {
     try {
       return await fetch(url, init);
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-      throw new MfError('MF_PLATFORM_UNREACHABLE', `the OpenFaaS gateway at ${this.url} cannot be reached (${why}); ${URL_HINT}`, { url: this.url, cause: why, hint: URL_HINT }, { cause: err });
+      throw this.#transport(err);
     }
+  }
+
+  #transport(err: unknown): MfError {
+    if (err instanceof Error && err.name === 'TimeoutError') {
+      const why = `no answer within ${this.#timeoutMs} ms`;
+      return new MfError('MF_PLATFORM_UNREACHABLE', `the OpenFaaS gateway at ${this.url} gave ${why}; raise systemTimeoutMs if the provider is busy`, { url: this.url, cause: why, timeoutMs: this.#timeoutMs }, { cause: err });
+    }
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+    return new MfError('MF_PLATFORM_UNREACHABLE', `the OpenFaaS gateway at ${this.url} cannot be reached (${why}); ${URL_HINT}`, { url: this.url, cause: why, hint: URL_HINT }, { cause: err });
   }
 
   #unexpected(what: string, status: number, text: string): MfError {

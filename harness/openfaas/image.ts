@@ -187,7 +187,9 @@ export async function pushImage(docker: Docker, tag: string, registry: string, a
     new MfError('MF_CONFIG_INVALID', `pushing ${tag} to the registry ${registry} failed: ${why}; ${hint}`, { option: 'registry', registry, image: tag, hint }, { cause });
   let output: unknown[];
   try {
-    const stream = await docker.getImage(tag).push(auth ? { authconfig: auth } : {});
+    // Always an X-Registry-Auth header: a 20.10 engine answers 400 "Bad parameters and missing X-Registry-Auth"
+    // without one; the docker CLI sends an empty auth object for a registry that needs no login, and so do we.
+    const stream = await docker.getImage(tag).push({ authconfig: auth ?? {} });
     output = await new Promise<unknown[]>((res, rej) => docker.modem.followProgress(stream, (err: Error | null, r: unknown[]) => (err ? rej(err) : res(r))));
   } catch (err) {
     throw fail(errorText(err), err);

@@ -30,7 +30,7 @@ import { formatOwner } from '../../platform/sandbox/docker/owner.js';
 import { describeStorageHost, resolveStorageHost, STORAGE_OPTION_KEYS, StorageHost, storageKey, type ResolvedStorageHost, type StorageHostOptions } from '../storage-host.js';
 import { BaseAdapter, type Deployment, type HookAnswer, type PlatformReport, type ResourceSnapshot, type SendStamps } from '../types.js';
 import { recordFrom, headerBag, factsOf } from './evidence.js';
-import { GatewayClient, parsePrometheus, type FunctionDeployment } from './gateway.js';
+import { GatewayClient, parsePrometheus, SYSTEM_TIMEOUT_MS, type FunctionDeployment } from './gateway.js';
 import { baseImage, buildAppImage, planAppImage, pushImage, removeImage, type RegistryAuth } from './image.js';
 import { EVIDENCE, type OrchestratorEnvelope } from './protocol.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -59,6 +59,8 @@ export interface OpenFaasOptions extends StorageHostOptions {
   metricsUrl?: string;
   /** How long a deploy or a cold-start replacement may take to become ready, ms (default 120000). */
   readyTimeoutMs?: number;
+  /** How long one /system/* call may take, ms (default gateway.ts SYSTEM_TIMEOUT_MS); idempotent calls are tried twice. */
+  systemTimeoutMs?: number;
   /** `auto` (default): scale to zero where allowed, else update; or force one. */
   coldStart?: ColdStartMethod;
   /**
@@ -89,7 +91,7 @@ export interface OpenFaasDescription {
   [key: string]: unknown;
 }
 
-type Resolved = Required<Pick<OpenFaasOptions, 'url' | 'functionGatewayUrl' | 'metricsUrl' | 'readyTimeoutMs' | 'coldStart'>> & {
+type Resolved = Required<Pick<OpenFaasOptions, 'url' | 'functionGatewayUrl' | 'metricsUrl' | 'readyTimeoutMs' | 'systemTimeoutMs' | 'coldStart'>> & {
   user: string | undefined;
   password: string | undefined;
   registry: string | null;
@@ -102,7 +104,7 @@ export function resolveOpenFaasOptions(o: OpenFaasOptions, env: NodeJS.ProcessEn
   const fail = (option: string, problem: string): never => {
     throw new MfError('MF_CONFIG_INVALID', `openfaas adapter: option "${option}" ${problem}`, { option });
   };
-  const known = ['url', 'token', 'user', 'password', 'registry', 'registryUser', 'registryPassword', 'functionGatewayUrl', 'metricsUrl', 'readyTimeoutMs', 'coldStart', 'backend', 'preset', 'poolSize', 'workerStart', ...STORAGE_OPTION_KEYS];
+  const known = ['url', 'token', 'user', 'password', 'registry', 'registryUser', 'registryPassword', 'functionGatewayUrl', 'metricsUrl', 'readyTimeoutMs', 'systemTimeoutMs', 'coldStart', 'backend', 'preset', 'poolSize', 'workerStart', ...STORAGE_OPTION_KEYS];
   for (const [key, value] of Object.entries(o)) {
     if (!known.includes(key)) fail(key, `is unknown (known: ${known.join(', ')})`);
     if (value === undefined) continue;
@@ -126,6 +128,8 @@ export function resolveOpenFaasOptions(o: OpenFaasOptions, env: NodeJS.ProcessEn
   if (!COLD_START_METHODS.includes(coldStart)) fail('coldStart', `must be one of ${COLD_START_METHODS.join(', ')}`);
   const readyTimeoutMs = o.readyTimeoutMs ?? 120_000;
   if (!Number.isFinite(readyTimeoutMs) || readyTimeoutMs <= 0) fail('readyTimeoutMs', 'must be a positive number of milliseconds');
+  const systemTimeoutMs = o.systemTimeoutMs ?? SYSTEM_TIMEOUT_MS;
+  if (!Number.isFinite(systemTimeoutMs) || systemTimeoutMs <= 0) fail('systemTimeoutMs', 'must be a positive number of milliseconds');
   const registry = (o.registry ?? env.OPENFAAS_REGISTRY ?? '').replace(/\/+$/, '') || null;
   if (registry !== null && !/^[A-Za-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/.test(registry)) fail('registry', `must be host[:port][/path], got "${registry}"`);
   const regUser = o.registryUser ?? env.OPENFAAS_REGISTRY_USER;
@@ -141,6 +145,7 @@ export function resolveOpenFaasOptions(o: OpenFaasOptions, env: NodeJS.ProcessEn
     functionGatewayUrl: (o.functionGatewayUrl ?? env.OPENFAAS_FUNCTION_GATEWAY ?? 'http://gateway.openfaas:8080').replace(/\/+$/, ''),
     metricsUrl: o.metricsUrl ?? env.OPENFAAS_METRICS_URL ?? `${base}/metrics`,
     readyTimeoutMs,
+    systemTimeoutMs,
     coldStart,
     storage: resolveStorageHost(o, env),
   };
@@ -159,6 +164,8 @@ export function serviceName(app: string, part: string): string {
 
 /** What the adapter created for one deployment. */
 interface Created {
+  /** Every OpenFaaS name the deployment uses: free before the deploy, so whatever the gateway lists under them is ours. */
+  names: string[];
   functions: Map<string, string>;
   workflows: Map<string, string>;
   specs: Map<string, FunctionDeployment>;
@@ -219,7 +226,7 @@ export class OpenFaasAdapter extends BaseAdapter {
   /** Checks the options and that the gateway answers and accepts the credentials (GET /system/info). */
   static async create(options: OpenFaasOptions = {}): Promise<OpenFaasAdapter> {
     const o = resolveOpenFaasOptions(options);
-    const gw = new GatewayClient({ url: o.url, ...(o.user !== undefined ? { user: o.user, password: o.password ?? '' } : {}) });
+    const gw = new GatewayClient({ url: o.url, timeoutMs: o.systemTimeoutMs, ...(o.user !== undefined ? { user: o.user, password: o.password ?? '' } : {}) });
     const info = await gw.info();
     return new OpenFaasAdapter(o, gw, info);
   }
@@ -277,7 +284,7 @@ export class OpenFaasAdapter extends BaseAdapter {
       registry: this.#o.registry,
     });
     const labels = { 'mfbench.testbed': '1', 'mfbench.owner': this.#owner, 'mfbench.app': app };
-    const created: Created = { functions, workflows, specs: new Map(), image: plan.tag, builtImage: false, generation: 0, storageKey: storageKey(deployment) };
+    const created: Created = { names: all, functions, workflows, specs: new Map(), image: plan.tag, builtImage: false, generation: 0, storageKey: storageKey(deployment) };
     try {
       const grant = await this.#storage.grant(created.storageKey);
       const storageEnv = { MFBENCH_STORAGE_URL: grant.url, MFBENCH_STORAGE_TOKEN: grant.token };
@@ -288,10 +295,10 @@ export class OpenFaasAdapter extends BaseAdapter {
         ...[...workflows].map(([w, svc]) => this.#spec(app, svc, plan.tag, { MFBENCH_ROLE: 'orchestrator', MFBENCH_WORKFLOW: w, MFBENCH_GATEWAY: this.#o.functionGatewayUrl })),
       ];
       for (const spec of specs) {
-        await this.#gw.deploy(spec);
         created.specs.set(spec.service, spec);
+        await this.#deployOne(spec);
       }
-      await Promise.all(specs.map((s) => this.#waitAvailable(s.service)));
+      await Promise.all(specs.map((s) => this.#waitReady(s.service)));
     } catch (err) {
       await this.#teardown(created).catch(() => undefined);
       throw err;
@@ -316,14 +323,37 @@ export class OpenFaasAdapter extends BaseAdapter {
     return this.#docker;
   }
 
-  /** Waits until the gateway reports an available replica; MF_SANDBOX_START_FAILED naming the function otherwise. */
-  async #waitAvailable(service: string): Promise<void> {
+  /**
+   * POST /system/functions once (a deploy is not idempotent). When the answer is lost (timeout, reset), the gateway's
+   * status says whether the function exists: the name was free before, so one that exists now is ours.
+   */
+  async #deployOne(spec: FunctionDeployment): Promise<void> {
+    try {
+      await this.#gw.deploy(spec);
+    } catch (err) {
+      const lost = err instanceof MfError && err.code === 'MF_PLATFORM_UNREACHABLE' && err.details.status === undefined;
+      if (!lost || (await this.#gw.status(spec.service)) === null) throw err;
+    }
+  }
+
+  /**
+   * Waits until the gateway reports an available replica and then until the function answers its health path
+   * through the gateway: faasd counts a replica as available as soon as its container's task runs, before the
+   * process listens. MF_SANDBOX_START_FAILED naming the function otherwise.
+   */
+  async #waitReady(service: string): Promise<void> {
     const deadline = now() + this.#o.readyTimeoutMs;
     let last = 'no status yet';
     while (now() < deadline) {
       const st = await this.#gw.status(service);
-      if (st && (st.availableReplicas ?? 0) >= 1) return;
+      const available = st !== null && (st.availableReplicas ?? 0) >= 1;
       last = st ? `replicas ${st.replicas ?? '?'}, available ${st.availableReplicas ?? 0}` : 'not listed';
+      if (available) {
+        const res = await this.#gw.invoke(`/function/${service}/_/health`, { method: 'GET', signal: AbortSignal.timeout(5000) }).catch(() => null);
+        if (res) await res.arrayBuffer().catch(() => undefined);
+        if (res?.ok && res.headers.get(EVIDENCE.container) !== null) return; // our wrapper answered, not a proxy
+        last += `, but ${res ? `its health path answered ${res.status}` : 'its health path did not answer'} through the gateway`;
+      }
       await sleep(150);
     }
     throw new MfError(
@@ -529,19 +559,31 @@ export class OpenFaasAdapter extends BaseAdapter {
     if (c) await this.#teardown(c);
   }
 
-  /** Deletes the functions and the image tag of `c` (what this adapter created), waiting until the gateway forgets them. */
+  /**
+   * Deletes the functions and the image tag of `c` (what this adapter created), reconciling with what the gateway
+   * lists rather than with what it answered: a provider can answer an error after it created a function (faasd's
+   * deploy when the task or its network fails), or a deploy's answer can be lost. The names were free before the
+   * deploy, so everything listed under them is ours; the teardown is done when the list shows none of them.
+   */
   async #teardown(c: Created): Promise<void> {
     const left: string[] = [];
-    await Promise.all(
-      [...c.specs.keys()].map(async (svc) => {
-        try {
-          await this.#gw.delete(svc);
-          await this.#until(svc, async () => (await this.#gw.status(svc)) === null, 'to be deleted');
-        } catch {
-          left.push(svc);
-        }
-      }),
-    );
+    const names = new Set(c.names);
+    const listed = async () => (await this.#gw.list()).map((s) => s.name).filter((n) => names.has(n));
+    try {
+      await Promise.all(
+        (await listed()).map(async (svc) => {
+          try {
+            await this.#gw.delete(svc);
+            await this.#until(svc, async () => (await this.#gw.status(svc)) === null, 'to be deleted');
+          } catch {
+            // the list below says whether it is still there
+          }
+        }),
+      );
+      left.push(...(await listed()));
+    } catch (err) {
+      left.push(`the functions ${c.names.join(', ')} (the gateway could not list them: ${err instanceof Error ? err.message : String(err)})`);
+    }
     // Our functions are gone by now, so an image still in use is held by another owner's containers: left for them.
     if (c.builtImage && this.#docker && (await removeImage(this.#docker, c.image)) === 'failed') left.push(`image ${c.image}`);
     await this.#storage.revoke(c.storageKey).catch(() => left.push(`the storage of ${c.storageKey}`));

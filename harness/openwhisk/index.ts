@@ -10,6 +10,7 @@
  *   `initTime` (present = a container was initialised = cold), and for sequences and conductors the component
  *   activations named in `logs`.
  */
+import { randomUUID } from 'node:crypto';
 import openwhisk from 'openwhisk';
 import { compileStateMachine } from '../../platform/asl/index.js';
 import { functionNameFromRef } from '../../platform/asl/resource.js';
@@ -22,7 +23,10 @@ import type { StorageGrant } from '../../platform/storage/service-protocol.js';
 import { BaseAdapter, type Deployment, type HookAnswer, type PlatformReport, type ResourceSnapshot, type SendStamps } from '../types.js';
 import { resolveOpenWhiskOptions, type OpenWhiskOptions, type ResolvedOpenWhiskOptions } from './config.js';
 import { conductorZip, functionZip } from './package.js';
-import { EVENT_KEY, failureOf, metaOf, outputOf } from './wire.js';
+import type { FunctionStorage } from '../../platform/storage/client.js';
+import { remoteStorage } from '../../platform/storage/remote.js';
+import { putAction } from './put-action.js';
+import { EVENT_KEY, INLINE_MAX_BYTES, REF_KEY, SPILL_PREFIX, failureOf, metaOf, outputOf, refOf } from './wire.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export { resolveOpenWhiskOptions, type OpenWhiskOptions, type ResolvedOpenWhiskOptions } from './config.js';
@@ -70,6 +74,8 @@ interface AppState {
   workflows: Map<string, WorkflowPlan>;
   functions: Set<string>;
   generation: number;
+  /** The app's storage, through which payloads over OpenWhisk's activation limit travel (wire.ts). */
+  storage: FunctionStorage;
 }
 
 /** The narrow view of the `openwhisk` client this adapter uses. */
@@ -80,8 +86,6 @@ interface OwClient {
     delete(o: { name: string }): Promise<unknown>;
   };
   actions: {
-    create(o: { name: string; action: ActionBody }): Promise<unknown>;
-    update(o: { name: string; action: ActionBody }): Promise<unknown>;
     delete(o: { name: string }): Promise<unknown>;
     invoke(o: { name: string; blocking: boolean; params: Record<string, unknown> }): Promise<Partial<OwActivation>>;
   };
@@ -115,6 +119,26 @@ const STORAGE_PARAM = '__mf_storage';
 /** The fields a Task may have and still be an OpenWhisk sequence component (anything else needs the engine). */
 const PLAIN_TASK_FIELDS = new Set(['Type', 'Resource', 'Next', 'End', 'Comment']);
 
+
+/**
+ * The stock Node.js runtime's action proxy parses /init with express.json({limit: '48mb'}) and answers any larger
+ * body 500 "Bad request.", whatever the deployment's code-size limit (apache/openwhisk-runtime-nodejs app.js). The
+ * /init body is the base64 code plus a few hundred bytes of JSON (name, main, env); this margin covers them.
+ */
+export const RUNTIME_INIT_LIMIT_BYTES = 48 * 1024 * 1024;
+const INIT_ENVELOPE_BYTES = 4096;
+
+/** A zip action the stock runtime cannot initialise is refused before anything is created, saying what to do. */
+function refuseOverInitLimit(app: string, action: string, code: string): void {
+  const bytes = code.length + INIT_ENVELOPE_BYTES;
+  if (bytes <= RUNTIME_INIT_LIMIT_BYTES) return;
+  const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+  throw new MfError(
+    'MF_PAYLOAD_TOO_LARGE',
+    `OpenWhisk: action ${app}/${action} is ${mb(code.length)} of base64 code; OpenWhisk's stock Node.js runtime refuses an /init body over ${mb(RUNTIME_INIT_LIMIT_BYTES)} ("Bad request.") whatever the deployment's code-size limit, so it cannot run as a zip action. Run this workload on MicroFunctions or OpenFaaS, or drop the functions that carry large model bundles (docs/platforms.md, "Large actions")`,
+    { platform: 'openwhisk', app, action, codeBytes: code.length, limitBytes: RUNTIME_INIT_LIMIT_BYTES },
+  );
+}
 
 function annotationsOf(a: OwActivation): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -229,7 +253,8 @@ export class OpenWhiskAdapter extends BaseAdapter {
 
   async #deployApp(deployment: Deployment, manifest: AppManifest, pkg: string, functions: Set<string>, grant: StorageGrant): Promise<void> {
     // Build and check everything first: a bad handler or workflow fails before anything exists on OpenWhisk.
-    const actions: Array<{ name: string; body: ActionBody; code: boolean }> = manifest.functions.map((fn) => ({ name: `${pkg}/${fn.name}`, body: this.#functionBody(pkg, fn, grant), code: true }));
+    const actions: Array<{ name: string; body: ActionBody; code: boolean }> = [];
+    for (const fn of manifest.functions) actions.push({ name: `${pkg}/${fn.name}`, body: await this.#functionBody(pkg, fn, grant), code: true });
     const workflows = new Map<string, WorkflowPlan>();
     for (const [wf, definition] of Object.entries(manifest.workflows)) {
       compileStateMachine(definition, { name: wf, functionNames: functions }); // MF_ASL_INVALID / MF_ASL_UNSUPPORTED
@@ -241,7 +266,8 @@ export class OpenWhiskAdapter extends BaseAdapter {
         actions.push({ name: action, body: { exec: { kind: 'sequence', components }, annotations: this.#annotations(pkg, null), parameters: [] }, code: false });
       } else {
         workflows.set(wf, { action, kind: 'conductor', states: [] });
-        const code = conductorZip({ workflow: wf, definition, package: pkg }).toString('base64');
+        const code = (await conductorZip({ workflow: wf, definition, package: pkg, storage: grant })).toString('base64');
+        refuseOverInitLimit(pkg, `${WORKFLOW_PREFIX}${wf}`, code);
         actions.push({
           name: action,
           body: { exec: { kind: this.#o.kind, code, binary: true }, limits: { timeout: 60_000, memory: 256 }, annotations: [{ key: 'conductor', value: true }, ...this.#annotations(pkg, 0)], parameters: [] },
@@ -249,12 +275,12 @@ export class OpenWhiskAdapter extends BaseAdapter {
         });
       }
     }
-    const state: AppState = { pkg, created: [], codeActions: new Map(), workflows, functions, generation: 0 };
+    const state: AppState = { pkg, created: [], codeActions: new Map(), workflows, functions, generation: 0, storage: remoteStorage(grant) };
     try {
       await this.#call(`PUT /packages/${pkg}`, () => this.#client.packages.create({ name: pkg, package: { annotations: this.#annotations(pkg, null), parameters: [] } }));
       state.created.push({ type: 'package', name: pkg });
       for (const a of actions) {
-        await this.#call(`PUT /actions/${a.name}`, () => this.#client.actions.create({ name: a.name, action: a.body }));
+        await this.#call(`PUT /actions/${a.name}`, () => putAction(this.#o, a.name, a.body, false));
         state.created.push({ type: 'action', name: a.name });
         if (a.code) state.codeActions.set(a.name, a.body);
       }
@@ -273,18 +299,18 @@ export class OpenWhiskAdapter extends BaseAdapter {
 
   protected async doInvoke(deployment: Deployment, fn: string, input: unknown, stamps: SendStamps): Promise<HookAnswer> {
     const app = this.#app(deployment);
-    const a = await this.#blocking(`${app.pkg}/${fn}`, input, stamps);
+    const a = await this.#blocking(app, `${app.pkg}/${fn}`, input, stamps);
     const record = this.#record(a, deployment.app, fn, null, a.activationId, Buffer.byteLength(JSON.stringify(input ?? null)));
     const platform: PlatformReport = { executionId: a.activationId, t: this.#times(a), records: record ? [record] : [] };
-    return this.#answer(platform, a);
+    return this.#answer(app, platform, a);
   }
 
   protected async doExecute(deployment: Deployment, workflow: string, input: unknown, stamps: SendStamps): Promise<HookAnswer> {
     const app = this.#app(deployment);
     const plan = app.workflows.get(workflow) as WorkflowPlan;
-    const primary = await this.#blocking(plan.action, input, stamps);
+    const primary = await this.#blocking(app, plan.action, input, stamps);
     const records = await this.#componentRecords(deployment, app, plan, primary, Buffer.byteLength(JSON.stringify(input ?? null)));
-    return this.#answer({ executionId: primary.activationId, t: this.#times(primary), records }, primary);
+    return this.#answer(app, { executionId: primary.activationId, t: this.#times(primary), records }, primary);
   }
 
   /**
@@ -300,7 +326,7 @@ export class OpenWhiskAdapter extends BaseAdapter {
         const annotations = body.annotations.map((kv) => (kv.key === GENERATION_ANNOTATION ? { key: kv.key, value: app.generation } : kv));
         const next = { ...body, annotations };
         app.codeActions.set(name, next);
-        return this.#call(`PUT /actions/${name}?overwrite=true`, () => this.#client.actions.update({ name, action: next }));
+        return this.#call(`PUT /actions/${name}?overwrite=true`, () => putAction(this.#o, name, next, true));
       }),
     );
   }
@@ -355,14 +381,16 @@ export class OpenWhiskAdapter extends BaseAdapter {
     return out;
   }
 
-  #functionBody(app: string, fn: FunctionManifest, storage: StorageGrant): ActionBody {
+  async #functionBody(app: string, fn: FunctionManifest, storage: StorageGrant): Promise<ActionBody> {
     const limits: ActionBody['limits'] = { concurrency: 1 };
     if (fn.memoryMB !== undefined) limits.memory = fn.memoryMB;
     if (fn.timeoutSeconds !== undefined) limits.timeout = Math.round(fn.timeoutSeconds * 1000);
     // A default parameter reaches the action on every activation, also as a sequence or conductor component.
     const parameters = [...Object.entries(fn.env ?? {}).map(([key, value]) => ({ key, value })), { key: STORAGE_PARAM, value: storage }];
+    const code = (await functionZip(fn)).toString('base64');
+    refuseOverInitLimit(app, fn.name, code);
     return {
-      exec: { kind: this.#o.kind, code: functionZip(fn).toString('base64'), binary: true },
+      exec: { kind: this.#o.kind, code, binary: true },
       limits,
       annotations: [...this.#annotations(app, 0), { key: 'description', value: `mfbench function ${fn.name} (${fn.handler})` }],
       parameters,
@@ -446,11 +474,13 @@ export class OpenWhiskAdapter extends BaseAdapter {
    * A blocking invocation with the event in our envelope. 200 and 502 carry the activation record; 202 (the
    * blocking limit passed) carries only its id, and the record is polled until OpenWhisk has stored it.
    */
-  async #blocking(action: string, input: unknown, stamps: SendStamps): Promise<OwActivation> {
+  async #blocking(app: AppState, action: string, input: unknown, stamps: SendStamps): Promise<OwActivation> {
     let answer: Partial<OwActivation>;
+    // An input over the activation payload limit goes through the app's storage (wire.ts), before the clock starts.
+    const params = JSON.stringify(input ?? null).length > INLINE_MAX_BYTES ? { [REF_KEY]: await this.#spill(app, input) } : { [EVENT_KEY]: input };
     stamps.actualSend = now();
     try {
-      answer = await this.#client.actions.invoke({ name: action, blocking: true, params: { [EVENT_KEY]: input } });
+      answer = await this.#client.actions.invoke({ name: action, blocking: true, params });
     } catch (err) {
       const body = (err as ClientError).error as Partial<OwActivation> | undefined;
       if (typeof body?.activationId === 'string' && typeof body.response === 'object') answer = body; // 502: the action failed
@@ -579,9 +609,21 @@ export class OpenWhiskAdapter extends BaseAdapter {
     return { received: a.start - wait, dispatched: a.start, completed: a.end };
   }
 
-  #answer(platform: PlatformReport, a: OwActivation): HookAnswer {
+  async #spill(app: AppState, value: unknown): Promise<string> {
+    const key = `${SPILL_PREFIX}input-${randomUUID()}`;
+    try {
+      await app.storage.put(key, value, { mode: 'global' });
+    } catch (err) {
+      throw new MfError('MF_STORAGE_FAILED', `openwhisk adapter: could not put an input of ${JSON.stringify(value).length} bytes into the app's storage: ${err instanceof Error ? err.message : String(err)}`, { app: app.pkg });
+    }
+    return key;
+  }
+
+  async #answer(app: AppState, platform: PlatformReport, a: OwActivation): Promise<HookAnswer> {
     const r = a.response;
     if (r === undefined) return { platform, status: 'failed', error: 'OpenWhisk.NoResponse', cause: 'the activation record has no response' };
+    const ref = r.success ? refOf(r.result) : null;
+    if (ref !== null) return { platform, status: 'succeeded', output: await app.storage.get(ref, { tier: 'global' }) };
     if (r.success) return { platform, status: 'succeeded', output: outputOf(r.result) };
     const f = failureOf(r.result, r.status);
     return { platform, status: 'failed', error: f.error, cause: f.cause };

@@ -16,6 +16,7 @@ import type { FunctionManifest } from '../../platform/manifest.js';
 import { repoRoot } from '../../workloads/paths.js';
 import type { ConductorConfig } from './conductor.js';
 import { codePackages, packageClosure, projectNodeModules } from '../packages.js';
+import { INLINE_MAX_BYTES, REF_KEY, SPILL_PREFIX } from './wire.js';
 import { entriesOfDir, zip, type ZipEntry } from './zip.js';
 
 const HANDLER_EXTENSIONS = ['.mjs', '.js', '.cjs'] as const;
@@ -67,6 +68,20 @@ const MEMORY_MB = ${j(fn.memoryMB ?? 256)};
 let handler = null;
 let count = 0;
 // Same rules as harness/openwhisk/wire.ts (this file imports nothing of ours but the storage client in lib/).
+// Payloads over INLINE_MAX travel through the app's storage (wire.ts): OpenWhisk caps an activation's parameters and
+// its result at 1 MB by default.
+const INLINE_MAX = ${INLINE_MAX_BYTES};
+async function eventFrom(params, storage) {
+  const ref = params && typeof params.${REF_KEY} === 'string' ? params.${REF_KEY} : null;
+  return ref === null ? eventOf(params) : storage.get(ref, { tier: 'global' });
+}
+async function resultFrom(output, storage, id) {
+  const value = output === undefined ? null : output;
+  if (storage === NO_STORAGE || JSON.stringify(value).length <= INLINE_MAX) return { __mf_event: value };
+  const key = ${JSON.stringify(SPILL_PREFIX)} + id;
+  await storage.put(key, value, { mode: 'global' });
+  return { ${REF_KEY}: key };
+}
 function eventOf(params) {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) return params;
   if (Object.prototype.hasOwnProperty.call(params, '__mf_event')) return params.__mf_event;
@@ -96,7 +111,9 @@ function call(h, event, context) {
 // context.storage: this container's local tier over the adapter's storage service, reached with the app's grant
 // (the __mf_storage default parameter; docs/platforms.md, "Storage"). Made once per container, so the local tier
 // lives as long as the container, as a MicroFunctions sandbox's does.
-const NO_STORAGE = new Proxy({}, { get() { throw Object.assign(new Error('context.storage is not available: this action was deployed without a storage grant (__mf_storage)'), { name: 'MF_STORAGE_FAILED' }); } });
+// Without a grant, only a handler that uses context.storage fails. 'then' and symbols answer undefined, so that the
+// object can be awaited, logged or inspected without throwing.
+const NO_STORAGE = new Proxy({}, { get(_, key) { if (key === 'then' || typeof key === 'symbol') return undefined; throw Object.assign(new Error('context.storage is not available: this action was deployed without a storage grant (__mf_storage)'), { name: 'MF_STORAGE_FAILED' }); } });
 let containerStorage = null;
 let storageToken = null;
 async function storageFor(grant) {
@@ -119,7 +136,8 @@ exports.main = async function main(params) {
     importMs = performance.now() - t;
   }
   const exec = params && typeof params.__mf_exec === 'object' && params.__mf_exec !== null ? params.__mf_exec : {};
-  const storage = await storageFor(params && params.__mf_storage);
+  const grant = params && params.__mf_storage;
+  const storage = grant ? await storageFor(grant) : NO_STORAGE;
   const deadline = Number(process.env.__OW_DEADLINE);
   const requestId = process.env.__OW_ACTIVATION_ID || randomUUID();
   let done = false;
@@ -136,12 +154,18 @@ exports.main = async function main(params) {
     getRemainingTimeInMillis: () => (Number.isFinite(deadline) ? Math.max(0, deadline - Date.now()) : 0),
     storage,
   };
+  let event;
+  try {
+    event = await eventFrom(params, storage);
+  } catch (err) {
+    return { error: lambdaError(err), __mf_meta: meta() };
+  }
   const t0 = performance.now();
   try {
-    const output = await call(handler, eventOf(params), context);
+    const output = await call(handler, event, context);
     handlerMs = performance.now() - t0;
     done = true;
-    return { __mf_event: output === undefined ? null : output, __mf_meta: meta() };
+    return { ...(await resultFrom(output, storage, requestId)), __mf_meta: meta() };
   } catch (err) {
     if (!done) handlerMs = performance.now() - t0;
     return { error: lambdaError(err), __mf_meta: meta() };
@@ -154,7 +178,7 @@ exports.main = async function main(params) {
  * A function's action zip: the wrapper, a package.json pointing at it, the function's code under fn/, and under lib/
  * the compiled storage client the wrapper gives the handler as context.storage.
  */
-export function functionZip(fn: FunctionManifest): Buffer {
+export function functionZip(fn: FunctionManifest): Promise<Buffer> {
   const code = codeEntries(fn);
   const { file, exportPath } = resolveHandler(fn, new Set(code.map((e) => e.path)));
   const pkg = { name: `mfbench-${fn.name.toLowerCase()}`, version: '1.0.0', private: true, main: 'main.js' };
@@ -220,7 +244,7 @@ export function moduleClosure(root: string, entry: string): string[] {
 const CONDUCTOR_ENTRY = 'harness/openwhisk/conductor.js';
 
 /** The conductor action's zip: our ASL engine, compiled, with the workflow definition. */
-export function conductorZip(config: ConductorConfig): Buffer {
+export function conductorZip(config: ConductorConfig): Promise<Buffer> {
   const main = `'use strict';
 // Generated by mfbench's OpenWhisk adapter: a conductor action running the ASL workflow ${JSON.stringify(config.workflow)} with mfbench's engine.
 const config = require('./workflow.json');

@@ -8,6 +8,11 @@
  *   result:     { __mf_event: <output>, __mf_meta: { container, pid, importMs, handlerMs, ... } }
  *   failure:    { error: { errorType, errorMessage, trace } }                  (OpenWhisk: "application error")
  *
+ * A payload too large for OpenWhisk's activation limit (whisk.activation.payload.max, 1 MB by default, for an
+ * invocation's parameters and for a result alike) travels through the app's storage instead: the sender puts it
+ * under a key and sends `{ __mf_ref: <key> }` in place of `__mf_event`; the receiver gets it back. The adapter, the
+ * function wrapper and the conductor all do this, so every activation's payload stays small whatever the data.
+ *
  * This module is shared by the adapter (Node, this process) and the conductor action (inside OpenWhisk), so it
  * imports nothing.
  */
@@ -17,6 +22,20 @@ export const META_KEY = '__mf_meta';
 export const EXEC_KEY = '__mf_exec';
 /** Where the conductor keeps its journal between its activations (conductor `state`). */
 export const STATE_KEY = '__mf_conductor';
+/** In place of EVENT_KEY: the storage key the payload was put under. */
+export const REF_KEY = '__mf_ref';
+/**
+ * A payload whose JSON is longer than this goes through storage: a quarter of OpenWhisk's default 1 MB activation
+ * limit, which leaves room for the envelope and the conductor's state.
+ */
+export const INLINE_MAX_BYTES = 256 * 1024;
+/** Storage keys of spilled payloads (in the deployment's key space, deleted with it). */
+export const SPILL_PREFIX = '__mf/payload/';
+
+/** The storage key a payload was sent by, or null when it travels inline. */
+export function refOf(v: unknown): string | null {
+  return isDict(v) && typeof v[REF_KEY] === 'string' ? v[REF_KEY] : null;
+}
 
 /** What the wrapper reports about the invocation it ran (timings are differences within the container's process). */
 export interface WrapperMeta {
@@ -45,7 +64,7 @@ export function eventOf(params: unknown): unknown {
   if (!isDict(params)) return params;
   if (Object.hasOwn(params, EVENT_KEY)) return params[EVENT_KEY];
   const out: Dict = {};
-  for (const [k, v] of Object.entries(params)) if (!k.startsWith('__ow_') && k !== EXEC_KEY && k !== META_KEY && k !== STATE_KEY) out[k] = v;
+  for (const [k, v] of Object.entries(params)) if (!k.startsWith('__ow_') && !k.startsWith('__mf_')) out[k] = v;
   return out;
 }
 

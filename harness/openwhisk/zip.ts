@@ -1,87 +1,38 @@
 /**
- * A minimal zip writer (PKWARE APPNOTE 6.3: local headers, deflated data, central directory, end record), enough
- * for OpenWhisk's Node.js runtime, which unpacks an action's zip and requires its package.json "main". No zip64:
- * an action's code is capped far below 4 GiB by OpenWhisk anyway (48 MB by default).
+ * Action archives for OpenWhisk's Node.js runtime, which unpacks an action's zip with `unzip` (CRCs checked) and
+ * requires its package.json "main". Written by yazl: a zip writer that streams and deflates off the event loop and
+ * handles the format's edges (zip64, UTF-8 names) that a hand-written writer gets wrong first.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { crc32, deflateRawSync } from 'node:zlib';
+import { ZipFile } from 'yazl';
 
-/** One file of the archive: a forward-slash path inside the zip and its bytes. */
-export interface ZipEntry {
-  path: string;
-  data: Buffer | string;
-}
+/** One file of the archive: a forward-slash path inside the zip and its bytes, or a file on this host. */
+export type ZipEntry = { path: string; data: Buffer | string } | { path: string; file: string };
 
-/** A fixed DOS timestamp (1980-01-01 00:00), so that the same files always give the same bytes. */
-const DOS_TIME = 0;
-const DOS_DATE = (0 << 9) | (1 << 5) | 1;
+/** One fixed timestamp, so that the same files always give the same bytes (a deploy can be compared with the last). */
+const MTIME = new Date(1980, 0, 1, 0, 0, 0);
+const MODE = 0o100644;
 
-/** Builds a zip archive of `entries` (deflated, or stored when deflating does not shrink a file). */
-export function zip(entries: readonly ZipEntry[]): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
+/** Builds a zip archive of `entries` (deflated), refusing paths that would leave the folder and duplicates. */
+export async function zip(entries: readonly ZipEntry[]): Promise<Buffer> {
+  const archive = new ZipFile();
   const seen = new Set<string>();
   for (const entry of entries) {
     if (entry.path === '' || entry.path.startsWith('/') || entry.path.split('/').includes('..')) throw new Error(`zip: bad entry path "${entry.path}"`);
     if (seen.has(entry.path)) throw new Error(`zip: duplicate entry "${entry.path}"`);
     seen.add(entry.path);
-    const raw = typeof entry.data === 'string' ? Buffer.from(entry.data, 'utf8') : entry.data;
-    const deflated = deflateRawSync(raw);
-    const stored = deflated.length >= raw.length;
-    const body = stored ? raw : deflated;
-    const method = stored ? 0 : 8;
-    const crc = crc32(raw) >>> 0;
-    const name = Buffer.from(entry.path, 'utf8');
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed: 2.0
-    local.writeUInt16LE(0x0800, 6); // flags: names are UTF-8
-    local.writeUInt16LE(method, 8);
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(raw.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, 2.0
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(method, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(raw.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt16LE(0, 30); // extra
-    central.writeUInt16LE(0, 32); // comment
-    central.writeUInt16LE(0, 34); // disk
-    central.writeUInt16LE(0, 36); // internal attributes
-    central.writeUInt32LE((0o100644 << 16) >>> 0, 38); // external attributes: a regular file, rw-r--r--
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, body);
-    centrals.push(central, name);
-    offset += local.length + name.length + body.length;
+    const options = { mtime: MTIME, mode: MODE, compress: true };
+    if ('file' in entry) archive.addFile(entry.file, entry.path, options);
+    else archive.addBuffer(typeof entry.data === 'string' ? Buffer.from(entry.data, 'utf8') : entry.data, entry.path, options);
   }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(0, 4);
-  end.writeUInt16LE(0, 6);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  end.writeUInt16LE(0, 20);
-  return Buffer.concat([...locals, cd, end]);
+  archive.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of archive.outputStream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
-/** Every regular file under `dir` (recursively, sorted), as entries under `prefix/` in the zip. */
+/** Every regular file under `dir` (recursively, sorted), as entries under `prefix/` in the zip, read when zipped. */
 export function entriesOfDir(dir: string, prefix: string): ZipEntry[] {
   const out: ZipEntry[] = [];
   const walk = (d: string): void => {
@@ -89,7 +40,7 @@ export function entriesOfDir(dir: string, prefix: string): ZipEntry[] {
       const abs = join(d, name);
       const st = statSync(abs);
       if (st.isDirectory()) walk(abs);
-      else if (st.isFile()) out.push({ path: `${prefix}/${relative(dir, abs).split(sep).join('/')}`, data: readFileSync(abs) });
+      else if (st.isFile()) out.push({ path: `${prefix}/${relative(dir, abs).split(sep).join('/')}`, file: abs });
     }
   };
   walk(dir);

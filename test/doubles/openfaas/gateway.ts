@@ -18,6 +18,15 @@
  * - metrics: `reference/metrics.md` (gateway_function_invocation_total{function_name,code},
  *   gateway_functions_seconds histogram, gateway_service_count), in the Prometheus text format.
  *
+ * - providers: `kubernetes` (default: faas-netes, a replica is available once its readiness probe on /_/health
+ *   passes) or `faasd` (openfaas/faasd pkg/provider/handlers/function_get.go: a function has 1 available replica as
+ *   soon as its containerd task is running, whether or not its process listens yet; the provider's proxy answers
+ *   500 "Can't reach service for: <name>." when the container does not answer; deploy.go answers 400 with the
+ *   error after the container may already exist, e.g. when its task or network cannot be set up);
+ * - faults a busy or broken provider shows, injected by tests: `faults.failAfterCreate` (the next deploys create
+ *   the function and then answer an error, as faasd's createTask path can), `faults.slow` (the next /system/* calls
+ *   matching a method are answered only after a delay; the work itself is done at once).
+ *
  * Replicas are real containers started from the function's image with dockerode; the container's 8080 is published
  * on a loopback port. Every container is labelled as docs/docker.md says (mfbench.testbed=1, mfbench.owner,
  * mfbench.owner-started) plus `mfbench.openfaas-double=<instance>`, so tests can check that none is left.
@@ -41,6 +50,16 @@ export interface OpenFaasDoubleOptions {
   scaleToZero?: boolean;
   /** How long a replica may take to pass its readiness probe. */
   readinessTimeoutMs?: number;
+  /** Which provider's replica accounting and proxy errors to show (default kubernetes). */
+  provider?: 'kubernetes' | 'faasd';
+}
+
+/** Faults the next /system/* calls show; tests set them, each counts down as it fires. */
+export interface GatewayFaults {
+  /** The next N deploys (POST /system/functions) create the function, then answer 400 as faasd's deploy handler does. */
+  failAfterCreate: number;
+  /** The next `count` /system/* calls with this method are answered after `delayMs` (the change itself is made at once). */
+  slow: { method: string; count: number; delayMs: number } | null;
 }
 
 interface FunctionDeployment {
@@ -88,6 +107,8 @@ export interface OpenFaasDouble {
   functions(): string[];
   /** Why a function has no ready replica (last container start error), if any. */
   lastError(name: string): string | null;
+  /** Faults to show on the next calls (mutable). */
+  faults: GatewayFaults;
   close(): Promise<void>;
 }
 
@@ -132,6 +153,8 @@ export async function startOpenFaasDouble(options: OpenFaasDoubleOptions): Promi
   const owner = formatOwner({ host: hostname(), pid: process.pid });
   const ownerStarted = processStartTicks(process.pid) ?? '';
   const readinessTimeoutMs = options.readinessTimeoutMs ?? 30_000;
+  const provider = options.provider ?? 'kubernetes';
+  const faults: GatewayFaults = { failAfterCreate: 0, slow: null };
   const fns = new Map<string, Fn>();
   const agent = new Agent({ keepAlive: true });
   let closed = false;
@@ -183,6 +206,8 @@ export async function startOpenFaasDouble(options: OpenFaasDoubleOptions): Promi
       const info = await container.inspect();
       const port = Number(info.NetworkSettings.Ports['8080/tcp']?.[0]?.HostPort);
       if (!Number.isInteger(port) || port <= 0) throw new Error('no published port for 8080/tcp');
+      // faasd: the task runs, so the replica counts, listening or not.
+      if (provider === 'faasd') return { containerId: container.id, port, version };
       // Readiness probe: GET /_/health until 200 (Kubernetes httpGet probe on the documented health path).
       const deadline = Date.now() + readinessTimeoutMs;
       for (;;) {
@@ -339,7 +364,10 @@ export async function startOpenFaasDouble(options: OpenFaasDoubleOptions): Promi
       try {
         out = await forward(replica, method, subPath, headers, body);
       } catch (err) {
-        out = { status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from(`Can't reach service for: ${name}. ${(err as Error).message}`) };
+        // faasd's proxy (faas-provider) answers 500; the Kubernetes gateway's forwarding proxy 502.
+        out = provider === 'faasd'
+          ? { status: 500, headers: { 'content-type': 'text/plain' }, body: Buffer.from(`Can't reach service for: ${name}.`) }
+          : { status: 502, headers: { 'content-type': 'text/plain' }, body: Buffer.from(`Can't reach service for: ${name}. ${(err as Error).message}`) };
       }
     }
     const secs = Number(process.hrtime.bigint() - started) / 1e9;
@@ -451,6 +479,20 @@ export async function startOpenFaasDouble(options: OpenFaasDoubleOptions): Promi
         await readBody(req);
         return text(res, 401, 'Unauthorized\n', { 'WWW-Authenticate': 'Basic realm="Restricted"' });
       }
+      const slow = faults.slow;
+      if (slow !== null && slow.method === method && slow.count > 0) {
+        slow.count--;
+        // The change is made now; only the answer is late (a busy provider). Headers leave with the body, at end().
+        const end = res.end.bind(res) as (...a: unknown[]) => ServerResponse;
+        res.end = ((...args: unknown[]) => {
+          setTimeout(() => {
+            if (!res.destroyed) end(...args);
+          }, slow.delayMs);
+          return res;
+        }) as typeof res.end;
+        await system(req, res, path, method);
+        return;
+      }
       return system(req, res, path, method);
     }
     return text(res, 404, '404 page not found\n');
@@ -486,6 +528,10 @@ export async function startOpenFaasDouble(options: OpenFaasDoubleOptions): Promi
           const fn: Fn = { spec, version: 1, replicas: minReplicas(spec), ready: [], invocationCount: 0, createdAt: new Date().toISOString(), deleted: false, reconciling: false, dirty: false, rr: 0, lastError: null, retry: null, changed: new Set() };
           fns.set(spec.service, fn);
           kick(spec.service, fn);
+          if (faults.failAfterCreate > 0) {
+            faults.failAfterCreate--;
+            return text(res, 400, `unable to start task: ${spec.service}, error: failed to setup network for namespace "openfaas-fn": the double's injected fault\n`);
+          }
           return text(res, 202, '');
         }
         if (!existing) return text(res, 404, `function ${spec.service} not found`);
@@ -561,6 +607,7 @@ export async function startOpenFaasDouble(options: OpenFaasDoubleOptions): Promi
     instance,
     functions: () => [...fns.keys()],
     lastError: (name) => fns.get(name)?.lastError ?? null,
+    faults,
     async close() {
       closed = true;
       for (const fn of fns.values()) {

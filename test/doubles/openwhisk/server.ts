@@ -47,6 +47,17 @@ interface Limits {
   sequenceMaxLength: number;
   /** Per-action code size (docs/reference.md, "codeSize": 48 MB), checked on the code as sent (base64 for a zip). */
   maxCodeMB: number;
+  /**
+   * The request body limit of the nginx in front of the controller (OpenWhisk's deployments set
+   * `client_max_body_size 50M`): a larger declared Content-Length is answered 413 at once, before the body is read,
+   * and the connection is closed; a client that asked `Expect: 100-continue` gets the 413 instead of 100 Continue.
+   */
+  maxRequestMB: number;
+  /**
+   * whisk.activation.payload.max (default 1 MB = 1048576 bytes): an invoke body over it is refused with 413, and an
+   * action result over it fails the activation as a developer error (the response is not kept).
+   */
+  maxPayloadBytes: number;
 }
 
 interface Action {
@@ -94,11 +105,16 @@ interface Container {
   lines: { stdout: string[]; stderr: string[] };
   sentinels: number;
   onSentinels: (() => void) | null;
-  pending: ((m: Dict) => void) | null;
+  pending: ((m: ProxyAnswer) => void) | null;
   dead: boolean;
 }
 
 const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
+/** The action proxy's answer: its HTTP status and JSON body. */
+interface ProxyAnswer {
+  code: number;
+  response: Dict;
+}
 const CONTAINER_MAIN = join(import.meta.dirname, 'container.cjs');
 const STATUS_CODE: Record<string, number> = { success: 0, 'application error': 1, 'action developer error': 2, 'whisk internal error': 3 };
 const NAME = /^([\w]|[\w][\w@ .-]*[\w@.-]+)$/;
@@ -150,14 +166,22 @@ export class OpenWhiskDouble {
     this.kinds = o.kinds ?? ['nodejs:18', 'nodejs:20', 'nodejs:22'];
     this.blockingLimitMs = o.blockingLimitMs ?? 60_000;
     this.#idleMs = o.idleContainerMs ?? 600_000;
-    this.#limits = { minMemory: 128, maxMemory: 512, minTimeout: 100, maxTimeout: 300_000, maxConcurrency: 1, sequenceMaxLength: 50, maxCodeMB: 48, ...o.limits };
+    this.#limits = { minMemory: 128, maxMemory: 512, minTimeout: 100, maxTimeout: 300_000, maxConcurrency: 1, sequenceMaxLength: 50, maxCodeMB: 48, maxRequestMB: 50, maxPayloadBytes: 1048576, ...o.limits };
   }
 
   static async start(o: OpenWhiskDoubleOptions = {}): Promise<OpenWhiskDouble> {
     const users = new Map(Object.entries(o.users ?? { [`${crypto.randomUUID()}:${randomBytes(24).toString('base64url')}`]: 'guest' }));
     let self: OpenWhiskDouble | null = null;
     const server = createServer((req, res) => {
-      void (self as OpenWhiskDouble).#handle(req, res);
+      const me = self as OpenWhiskDouble;
+      if (!me.#refuseTooLarge(req, res)) void me.#handle(req, res);
+    });
+    // Without this listener Node answers every Expect: 100-continue with 100 at once; nginx checks the size first.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      const me = self as OpenWhiskDouble;
+      if (me.#refuseTooLarge(req, res)) return;
+      res.writeContinue();
+      void me.#handle(req, res);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -186,6 +210,16 @@ export class OpenWhiskDouble {
   }
 
   // ------------------------------------------------------------------ HTTP
+
+  /** nginx's client_max_body_size: 413 on the declared length, the body unread, the connection closed. */
+  #refuseTooLarge(req: IncomingMessage, res: ServerResponse): boolean {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (!(declared > this.#limits.maxRequestMB * 1024 * 1024)) return false;
+    const page = '<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+    res.writeHead(413, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(page), connection: 'close' });
+    res.end(page, () => req.socket.destroy());
+    return true;
+  }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const received = Date.now();
@@ -324,6 +358,8 @@ export class OpenWhiskDouble {
         return [200, this.#view(this.#put(ns, key, pkg, name, existing, url, body))];
       case 'POST': {
         if (!existing) throw new HttpError(404, 'The requested resource does not exist.');
+        const size = Buffer.byteLength(JSON.stringify(body));
+        if (size > this.#limits.maxPayloadBytes) throw new HttpError(413, `The request content was too large (${size} B > ${this.#limits.maxPayloadBytes} B).`);
         const params = { ...this.#defaults(existing), ...body };
         const id = newId();
         const done = this.#activate(existing, params, received, id, null);
@@ -468,13 +504,15 @@ export class OpenWhiskDouble {
       start = Date.now();
       c = await this.#spawn(key, a.revision);
       c.busy = true;
-      const init = await this.#send(c, { type: 'init', value: { name: a.name, main: a.exec.main ?? 'main', code: a.exec.code, binary: a.exec.binary === true } });
+      // The invoker's /init: the code, and the environment the action sees from its first line.
+      const env = { __OW_API_HOST: this.url, __OW_NAMESPACE: a.namespace, __OW_ACTION_NAME: `/${key}`, __OW_ACTION_VERSION: a.version };
+      const init = await this.#send(c, 'init', { value: { name: a.name, main: a.exec.main ?? 'main', code: a.exec.code, binary: a.exec.binary === true, env } });
       initTime = Date.now() - start;
-      if (init.ok !== true) {
+      if (init.code !== 200) {
         const logs = await this.#logs(c, 0);
         this.#destroy(c);
         const end = Date.now();
-        return this.#record(a, id, start, end, 'action developer error', { error: String(init.error ?? 'init failed') }, logs, [{ key: 'waitTime', value: start - received }, kind, { key: 'initTime', value: initTime }, ...causedBy], cause);
+        return this.#record(a, id, start, end, 'action developer error', { error: String(init.response.error ?? 'init failed') }, logs, [{ key: 'waitTime', value: start - received }, kind, { key: 'initTime', value: initTime }, ...causedBy], cause);
       }
     } else {
       c.busy = true;
@@ -484,7 +522,7 @@ export class OpenWhiskDouble {
     const timeLeft = a.limits.timeout - (initTime ?? 0);
     let timer: NodeJS.Timeout | undefined;
     const reply = await Promise.race([
-      this.#send(c, { type: 'run', value: params, activation_id: id, action_name: `/${key}`, namespace: a.namespace, deadline }),
+      this.#send(c, 'run', { value: params, activation_id: id, transaction_id: newId(), action_name: `/${key}`, action_version: a.version, namespace: a.namespace, deadline: String(deadline) }),
       new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(timeLeft, 0)))),
     ]);
     clearTimeout(timer);
@@ -497,10 +535,18 @@ export class OpenWhiskDouble {
     }
     const logs = await this.#logs(c, 2000);
     const end = Date.now();
+    // Any answer but 200 is the action's fault, and the invoker discards the container: a proxy that answered 502
+    // to /run is stopped and would answer 403 to every later /run.
+    if (reply.code !== 200) {
+      this.#destroy(c);
+      return this.#record(a, id, start, end, 'action developer error', { error: String(reply.response.error) }, logs, annotations, cause);
+    }
     this.#release(c);
-    if (reply.ok !== true) return this.#record(a, id, start, end, 'action developer error', { error: String(reply.error) }, logs, annotations, cause);
-    const result = reply.result;
-    if (!isDict(result)) return this.#record(a, id, start, end, 'action developer error', { error: 'The action did not return a dictionary.' }, logs, annotations, cause);
+    const result = reply.response;
+    const size = Buffer.byteLength(JSON.stringify(result));
+    if (size > this.#limits.maxPayloadBytes) {
+      return this.#record(a, id, start, end, 'action developer error', { error: `The action produced a response that exceeded the allowed length: ${size} > ${this.#limits.maxPayloadBytes} bytes.` }, logs, annotations, cause);
+    }
     return this.#record(a, id, start, end, result.error !== undefined ? 'application error' : 'success', result, logs, annotations, cause);
   }
 
@@ -605,13 +651,13 @@ export class OpenWhiskDouble {
       if (m.type === 'ready') return;
       const p = c.pending;
       c.pending = null;
-      p?.(m);
+      p?.(m as unknown as ProxyAnswer);
     });
     child.on('exit', () => {
       c.dead = true;
       const p = c.pending;
       c.pending = null;
-      p?.({ ok: false, error: 'The action did not produce a valid response and exited unexpectedly.' });
+      p?.({ code: 502, response: { error: 'The action did not produce a valid response and exited unexpectedly.' } });
     });
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
@@ -620,11 +666,12 @@ export class OpenWhiskDouble {
     return c;
   }
 
-  #send(c: Container, message: Dict): Promise<Dict> {
+  /** A request to the container's proxy (`/init` or `/run`), with its body's size as the proxy's HTTP server sees it. */
+  #send(c: Container, route: 'init' | 'run', body: Dict): Promise<ProxyAnswer> {
     return new Promise((resolve) => {
-      if (c.dead) return resolve({ ok: false, error: 'container is gone' });
+      if (c.dead) return resolve({ code: 502, response: { error: 'The action did not produce a valid response and exited unexpectedly.' } });
       c.pending = resolve;
-      c.child.send(message);
+      c.child.send({ type: route, body, bodyBytes: Buffer.byteLength(JSON.stringify(body)) });
     });
   }
 
