@@ -98,7 +98,7 @@ export type FrontendToAgent =
       sandboxStart: SandboxStartTimes | null;
       wantHistory: boolean;
       /** Continue at a top-level state with its input (recovery from a checkpoint) instead of at StartAt. */
-      resumeAt?: { state: string; input: unknown };
+      resumeAt?: ResumePoint;
       /** Set on the n-th recovery of the execution (another sandbox died while running it); stamped on its records. */
       attempt?: number;
     }
@@ -168,9 +168,15 @@ export type DoneMessage = Extract<AgentToFrontend, { t: 'done' }>;
 export type SandboxRequest = Extract<FrontendToAgent, { t: 'execute' | 'invoke' }>;
 
 /** An execution's newest top-level transition, with the records of the invocations that finished since the last one. */
-export interface Checkpoint {
+export interface Checkpoint extends ResumePoint {
   id: string;
+  records: InvocationRecord[];
+}
+
+/** Where a recovered execution continues: the next top-level state, its input, and the workflow variables then. */
+export interface ResumePoint {
   state: string;
   input: unknown;
-  records: InvocationRecord[];
+  /** The top-level variables (ASL `Assign`); absent while the execution has none. */
+  variables?: Readonly<Record<string, unknown>>;
 }

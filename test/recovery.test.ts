@@ -21,7 +21,16 @@ const READ = `export const handler = async (event, context) => {
   return out;
 };`;
 const STEPS = ['s1', 's2', 's3', 's4', 's5'];
-const APP = { name: 'rec', functions: [...STEPS.map((s) => inlineFunction(s, STEP)), inlineFunction('read', READ)], workflows: { main: chain(STEPS) } };
+// 'vars' keeps a workflow variable across the step under attack: a resumed execution must still have it.
+const VARS = {
+  StartAt: 'Remember',
+  States: {
+    Remember: { Type: 'Pass', Assign: { 'who.$': '$.tag' }, Next: 'S3' },
+    S3: { Type: 'Task', Resource: 's3', Next: 'Use' },
+    Use: { Type: 'Pass', Parameters: { 'who.$': '$who', 'steps.$': '$.steps' }, End: true },
+  },
+};
+const APP = { name: 'rec', functions: [...STEPS.map((s) => inlineFunction(s, STEP)), inlineFunction('read', READ)], workflows: { main: chain(STEPS), vars: VARS } };
 
 let p: PlatformHandle | null = null;
 afterEach(async () => {
@@ -39,9 +48,9 @@ let nextTag = 0;
  * Starts `n` executions (synchronous requests), waits until every one of them has started `step` (read from the
  * run counters, not guessed from timing), kills `victims()`, and returns the answers with their tags.
  */
-async function killMidChain(q: PlatformHandle, n: number, step: string, victims: () => Promise<number[]>) {
+async function killMidChain(q: PlatformHandle, n: number, step: string, victims: () => Promise<number[]>, workflow = 'main') {
   const tags = Array.from({ length: n }, () => `t${nextTag++}`);
-  const pending = tags.map((tag) => call(q, 'POST', '/apps/rec/workflows/main/executions', { slow: step, tag }));
+  const pending = tags.map((tag) => call(q, 'POST', `/apps/rec/workflows/${workflow}/executions`, { slow: step, tag }));
   const deadline = Date.now() + 30_000;
   for (;;) {
     const runs = await Promise.all(tags.map((tag) => runsOf(q, tag)));
@@ -93,6 +102,21 @@ describe('recovery within one host (grouped preset)', () => {
     expect(all.filter((x) => x.temperature === 'cold-sandbox' && x.sandboxId !== all[0]!.sandboxId)).toHaveLength(1);
     const history = await call(q, 'GET', `/executions/${answers[0]!.body.executionId}/history`);
     expect(history.body.history.some((e: { type: string }) => e.type === 'ExecutionRecovering')).toBe(true);
+  });
+
+  test('a sandbox killed mid-workflow: the resumed execution still has the variables assigned before the fault', async () => {
+    p = await testPlatform();
+    expect((await call(p, 'POST', '/apps', APP)).status).toBe(201);
+    await call(p, 'POST', '/apps/rec/workflows/vars/executions', { slow: 'none', tag: 'warm' });
+    const q = p;
+    const agent = async () => [(await call(q, 'GET', '/apps/rec')).body.sandboxes[0].agentPid as number];
+    const { answers, tags } = await killMidChain(q, 3, 's3', agent, 'vars');
+    answers.forEach((r, i) => {
+      expect(r.body).toMatchObject({ status: 'SUCCEEDED', output: { who: tags[i], steps: ['s3'] } });
+    });
+    // It resumed at S3 (from the checkpoint that carried the variable), not from the start.
+    const history = await call(q, 'GET', `/executions/${answers[0]!.body.executionId}/history`);
+    expect(history.body.history).toContainEqual(expect.objectContaining({ type: 'ExecutionRecovering', state: 'S3' }));
   });
 
   test('a worker killed mid-chain: its invocation runs again in a fresh worker and every execution completes', async () => {

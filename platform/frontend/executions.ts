@@ -11,7 +11,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Execution } from '../api.js';
 import { MfError } from '../errors.js';
-import type { HistoryEvent } from '../protocol.js';
+import type { HistoryEvent, ResumePoint } from '../protocol.js';
 import type { InvocationRecord } from '../records.js';
 
 /** An execution as the API returns it: a workflow's (workflow set) or a direct function invocation's (function set). */
@@ -20,7 +20,7 @@ export type ExecutionView = Omit<Execution, 'workflow' | 'records'> & { workflow
 export interface StoredExecution extends ExecutionView {
   history: HistoryEvent[];
   /** The newest checkpoint the sandbox reported (next top-level state and its input), for recovery. */
-  checkpoint: { state: string; input: unknown } | null;
+  checkpoint: ResumePoint | null;
   /** Aborted by a stop (StopExecution): the placement tells the engine, wherever it runs, to end the execution. */
   readonly abort: AbortController;
 }

@@ -48,13 +48,13 @@ export class InSandboxPlacement implements ExecutionPlacement {
   }
 
   checkpoints(items: Checkpoint[]): void {
-    for (const { id, state, input, records } of items) {
+    for (const { id, records, ...point } of items) {
       const exec = this.executions.running(id);
       if (!exec) continue;
-      exec.checkpoint = { state, input };
+      exec.checkpoint = point;
       for (const record of records) exec.records.push(record); // no spread: a huge array overflows the stack
       // The global copy of the local bus's progress, off the hot path.
-      void this.bus.publish(TOPIC_CHECKPOINTS, id, { state, input }).catch(() => undefined);
+      void this.bus.publish(TOPIC_CHECKPOINTS, id, point).catch(() => undefined);
     }
   }
 }

@@ -16,6 +16,7 @@ import type {
   FrontendToAgent,
   HistoryEvent,
   LogLine,
+  ResumePoint,
   SandboxAppSpec,
   SandboxStartTimes,
 } from '../../protocol.js';
@@ -51,7 +52,7 @@ export class Agent {
   private nextStorageId = 0;
   private readonly storage = new SandboxStorage((op) => this.globalStorage(op));
   /** Newest checkpoint per running execution, flushed to the frontend in one message per flush. */
-  private readonly checkpoints = new Map<string, { state: string; input: unknown; ctx: RequestContext }>();
+  private readonly checkpoints = new Map<string, { point: ResumePoint; ctx: RequestContext }>();
   private checkpointTimer: NodeJS.Timeout | null = null;
   /** The requests (executions, direct invocations) running here, so that an 'abort' from the frontend reaches them. */
   private readonly running = new Map<string, AbortController>();
@@ -138,7 +139,7 @@ export class Agent {
         stateMachineName: `${this.spec?.app ?? 'app'}-${message.workflow}`,
         ...(this.spec ? { limits: this.spec.policy.limits } : {}),
         ...(message.wantHistory ? { onEvent: (e: HistoryEvent) => history.push(e) } : {}),
-        ...(this.spec?.policy.checkpoints ? { onTransition: (state: string, input: unknown) => this.checkpoint(message.id, state, input, ctx) } : {}),
+        ...(this.spec?.policy.checkpoints ? { onTransition: (state: string, input: unknown, variables: Readonly<Record<string, unknown>>) => this.checkpoint(message.id, state, input, variables, ctx) } : {}),
         ...(message.resumeAt ? { resumeAt: message.resumeAt } : {}),
       });
     } catch (err) {
@@ -154,12 +155,13 @@ export class Agent {
    * Keeps the newest checkpoint of an execution and flushes all pending ones shortly after, off the hot path:
    * the local bus hands the output on at once; the global copy follows asynchronously, coalesced.
    */
-  private checkpoint(id: string, state: string, input: unknown, ctx: RequestContext): void {
-    this.checkpoints.set(id, { state, input, ctx });
+  private checkpoint(id: string, state: string, input: unknown, variables: Readonly<Record<string, unknown>>, ctx: RequestContext): void {
+    // The engine hands a snapshot (a new object after each Assign), so keeping the reference is safe.
+    this.checkpoints.set(id, { point: hasAny(variables) ? { state, input, variables } : { state, input }, ctx });
     this.checkpointTimer ??= setTimeout(() => {
       this.checkpointTimer = null;
       // The records flushed here leave the context, so 'done' carries only the rest: none is lost or sent twice.
-      const items: Checkpoint[] = [...this.checkpoints].map(([cid, c]) => ({ id: cid, state: c.state, input: c.input, records: c.ctx.records.splice(0) }));
+      const items: Checkpoint[] = [...this.checkpoints].map(([cid, c]) => ({ id: cid, ...c.point, records: c.ctx.records.splice(0) }));
       this.checkpoints.clear();
       if (items.length > 0) this.send({ t: 'checkpoints', items });
     }, CHECKPOINT_FLUSH_MS);
@@ -325,3 +327,7 @@ function byteLength(value: unknown): number {
   return text === undefined ? 0 : Buffer.byteLength(text);
 }
 
+function hasAny(record: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in record) return true;
+  return false;
+}
