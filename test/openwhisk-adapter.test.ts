@@ -137,6 +137,17 @@ describe('OpenWhisk adapter against the OpenWhisk double', () => {
     await adapter.remove(d);
   });
 
+  it('runs a JSONata workflow with variables through the conductor (the bundle carries the jsonata package)', async () => {
+    const expected = new Map<string, unknown>();
+    const w = { ...branchyWorkload(expected), workflow: 'modern' };
+    const d = await adapter.deploy(w, {}, { name: 'modern' });
+    expect((await rest(ow, 'GET', 'actions/modern/wf.modern')).body.annotations).toContainEqual({ key: 'conductor', value: true });
+    expected.set(JSON.stringify({ n: 21 }), { doubled: 42, n: 21 });
+    const r = await adapter.execute(d, { n: 21 });
+    expect(r.outcome).toEqual({ state: 'ok' });
+    await adapter.remove(d);
+  });
+
   it('reports function failures and time limits as failed outcomes, not errors', async () => {
     const w = branchyWorkload(new Map());
     const d = await adapter.deploy(w, {}, { name: 'fails' });

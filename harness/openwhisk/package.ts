@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
+import { isBuiltin } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { MfError } from '../../platform/errors.js';
 import type { FunctionManifest } from '../../platform/manifest.js';
@@ -205,11 +206,32 @@ function packageEntries(fn: FunctionManifest, present: ReadonlySet<string>): Zip
     .flatMap((name) => entriesOfDir(join(nodeModules, name), `fn/node_modules/${name}`));
 }
 
-/** A compiled module of ours and everything it imports, as zip entries under lib/ (ES modules there). */
+/**
+ * A compiled module of ours and everything it imports, as zip entries under lib/ (ES modules there), plus the npm
+ * packages those modules load (the engine's `jsonata`, say) under node_modules/, where Node resolves them from lib/.
+ */
 function libEntries(entry: string): ZipEntry[] {
   const root = distRoot();
-  const modules = moduleClosure(root, entry).map((rel) => ({ path: `lib/${rel}`, data: readFileSync(join(root, rel)) }));
-  return [{ path: 'lib/package.json', data: JSON.stringify({ type: 'module' }) }, ...modules];
+  const files = moduleClosure(root, entry).map((rel) => ({ path: `lib/${rel}`, data: readFileSync(join(root, rel)) }));
+  const wanted = new Set(files.flatMap((f) => barePackages(f.data.toString('utf8'))));
+  const nodeModules = projectNodeModules();
+  const packages = packageClosure(wanted, nodeModules).flatMap((name) => entriesOfDir(join(nodeModules, name), `node_modules/${name}`));
+  return [{ path: 'lib/package.json', data: JSON.stringify({ type: 'module' }) }, ...files, ...packages];
+}
+
+// import … from 'x', import('x'), require('x'), and createRequire(…)('x'): the specifiers that are npm packages.
+const BARE_RE = /(?:\bfrom\s*|\bimport\(\s*|\brequire\(\s*|\)\(\s*)['"]([^.'"/][^'"]*)['"]/g;
+
+/** The npm packages a compiled module loads by name (not Node's own modules). */
+export function barePackages(source: string): string[] {
+  const names: string[] = [];
+  for (const m of source.matchAll(BARE_RE)) {
+    const spec = m[1]!;
+    if (spec.startsWith('node:') || isBuiltin(spec)) continue;
+    const parts = spec.split('/');
+    names.push(spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+  }
+  return names;
 }
 
 /** The compiled dist/ folder that holds the conductor module (also when this module runs from source). */

@@ -39,6 +39,16 @@ export const BRANCHY = {
   },
 };
 
+/** A definition as AWS's console writes them today: JSONata and a workflow variable (runs through the conductor). */
+export const MODERN = {
+  QueryLanguage: 'JSONata',
+  StartAt: 'Keep',
+  States: {
+    Keep: { Type: 'Pass', Assign: { n: '{% $states.input.n %}' }, Next: 'Step' },
+    Step: { Type: 'Task', Resource: 'step1', Arguments: { doubled: '{% $n * 2 %}' }, Output: '{% { "doubled": $states.result.doubled, "n": $n } %}', End: true },
+  },
+};
+
 /** What BRANCHY gives for an input, computed with our engine in this process (every function returns its event). */
 export async function branchyLocally(input: unknown): Promise<unknown> {
   const machine = loadStateMachine(BRANCHY, 'branchy');
@@ -82,6 +92,7 @@ export function branchyWorkload(expected: Map<string, unknown>, extra: { memoryM
       workflows: {
         main: BRANCHY,
         chain: { StartAt: 'One', States: { One: { Type: 'Task', Resource: 'step1', Next: 'Two' }, Two: { Type: 'Task', Resource: 'thrower', End: true } } },
+        modern: MODERN,
       },
     }),
     generateInput: (_size: string, seed: number) => ({ n: seed * 100_000, items: [seed, seed + 1, seed + 2], fail: seed % 2 === 0 }),
