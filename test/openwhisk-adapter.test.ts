@@ -395,23 +395,37 @@ describe('OpenWhisk adapter against the OpenWhisk double', () => {
 });
 
 describe('OpenWhisk adapter: workloads that need npm packages (sharp, the face-api and Human model bundles)', () => {
-  it('packages what the code imports or declares: face-recognition runs; image-pipeline, whose tag-objects is over the runtime\'s 48 MB /init limit, is refused before anything exists', async () => {
-    // ML actions carry their model bundles: a deployment must allow 2 GB actions; a raised code-size limit (64 MB
-    // here) does not raise the stock runtime's /init body limit, which tag-objects (57 MB of base64) exceeds.
+  it('packages what the code imports or declares: face-recognition runs as zip actions', async () => {
+    // ML actions carry their model bundles: a deployment must allow 2 GB actions.
     const ow = await OpenWhiskDouble.start({ limits: { maxMemory: 2048, maxCodeMB: 64, maxRequestMB: 80 } });
     const adapter = await OpenWhiskAdapter.create({ url: ow.url, token: ow.auth });
     try {
       const w = getWorkload('face-recognition');
       const d = await adapter.deploy(w, {}, { name: 'face-recognition' });
+      expect([...adapter.packaging(d).values()].every((p) => p.kind === 'zip')).toBe(true);
       const r = await adapter.execute(d, w.generateInput('small', 1), { workflow: 'main' });
       expect(r.outcome).toEqual({ state: 'ok' }); // the workload's own validator passed
       await adapter.remove(d);
+    } finally {
+      await adapter.close();
+      await ow.close();
+    }
+  }, 180_000);
 
+  it('an action over the runtime\'s 48 MB /init limit needs a blackbox image: without a Docker engine here, MF_DOCKER_UNAVAILABLE says so, and nothing exists', async () => {
+    // tag-objects (57 MB of base64) cannot be a zip action; its image is built on this host's engine, absent here.
+    const ow = await OpenWhiskDouble.start({ limits: { maxMemory: 2048 } });
+    const adapter = await OpenWhiskAdapter.create({ url: ow.url, token: ow.auth });
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = 'unix:///nonexistent/mfbench-no-docker.sock';
+    try {
       const err = await failureOf(adapter.deploy(getWorkload('image-pipeline'), {}, { name: 'image-pipeline' }));
-      expect(err.code).toBe('MF_PAYLOAD_TOO_LARGE');
-      expect(err.message).toMatch(/image-pipeline\/tag-objects is [\d.]+ MB of base64 code.*\/init body over 48\.0 MB.*MicroFunctions or OpenFaaS/);
+      expect(err.code).toBe('MF_DOCKER_UNAVAILABLE');
+      expect(err.message).toMatch(/image-pipeline\/tag-objects is [\d.]+ MB of base64 code, over the stock Node\.js runtime's 48\.0 MB \/init limit, so it runs as a blackbox action/);
       expect(ow.listing()).toEqual({ packages: [], actions: [] });
     } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
       await adapter.close();
       await ow.close();
     }

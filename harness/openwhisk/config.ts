@@ -20,6 +20,15 @@ export interface OpenWhiskOptions extends StorageHostOptions {
   /** How long OpenWhisk keeps an idle container (its `containerProxy.timeouts.idleContainer`; default 10 min): collectMetrics counts containers seen within it. */
   keepAliveMs?: number;
   /**
+   * Where blackbox action images (actions too large for a zip: blackbox.ts) are pushed, `host[:port][/path]`, for
+   * invokers that pull from it (OPENWHISK_REGISTRY). Unset: the image stays in this host's Docker engine, which only an
+   * OpenWhisk running its invokers on that engine can use.
+   */
+  registry?: string;
+  /** Registry login (OPENWHISK_REGISTRY_USER / OPENWHISK_REGISTRY_PASSWORD); unset: a registry that needs none. */
+  registryUser?: string;
+  registryPassword?: string;
+  /**
    * The harness's common options (typed as the harness types them): `url` is the API host, `token` the key; backend,
    * preset, poolSize and workerStart have no meaning on OpenWhisk and are refused unless they are the harness defaults.
    */
@@ -41,6 +50,8 @@ export interface ResolvedOpenWhiskOptions {
   pollIntervalMs: number;
   pollTimeoutMs: number;
   keepAliveMs: number;
+  registry: string | null;
+  registryAuth: { username: string; password: string; serveraddress: string } | null;
   /** The storage service functions use for context.storage (../storage-host.ts). */
   storage: ResolvedStorageHost;
 }
@@ -53,7 +64,7 @@ export const OPENWHISK_DEFAULTS = {
   keepAliveMs: 10 * 60_000,
 } as const;
 
-const KNOWN = ['apihost', 'auth', 'namespace', 'ignoreCerts', 'kind', 'pollIntervalMs', 'pollTimeoutMs', 'keepAliveMs', 'url', 'token', 'backend', 'preset', 'poolSize', 'workerStart', ...STORAGE_OPTION_KEYS];
+const KNOWN = ['apihost', 'auth', 'namespace', 'ignoreCerts', 'kind', 'pollIntervalMs', 'pollTimeoutMs', 'keepAliveMs', 'registry', 'registryUser', 'registryPassword', 'url', 'token', 'backend', 'preset', 'poolSize', 'workerStart', ...STORAGE_OPTION_KEYS];
 
 /**
  * Options, then `__OW_API_HOST` / `__OW_API_KEY` / `__OW_NAMESPACE` / `__OW_IGNORE_CERTS` (and MFBENCH_STORAGE_*) from
@@ -97,6 +108,10 @@ export function resolveOpenWhiskOptions(o: OpenWhiskOptions, env: Record<string,
   if (!/^nodejs:(\d+|default)$/.test(kind)) {
     fail('kind', `runtime kind "${kind}" is not supported by this adapter: its action wrapper is JavaScript, so the kind must be a Node.js one such as nodejs:20`);
   }
+  const registry = (o.registry ?? env.OPENWHISK_REGISTRY ?? '').trim().replace(/\/+$/, '') || null;
+  if (registry !== null && !/^[A-Za-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/.test(registry)) fail('registry', `the registry must be host[:port][/path], got "${registry}"`);
+  const registryUser = o.registryUser ?? env.OPENWHISK_REGISTRY_USER;
+  const registryAuth = registry !== null && registryUser !== undefined ? { username: registryUser, password: o.registryPassword ?? env.OPENWHISK_REGISTRY_PASSWORD ?? '', serveraddress: registry.split('/')[0] ?? registry } : null;
   const positive = (key: 'pollIntervalMs' | 'pollTimeoutMs' | 'keepAliveMs'): number => {
     const v = o[key] ?? OPENWHISK_DEFAULTS[key];
     if (!Number.isFinite(v) || v <= 0) fail(key, `${key} must be a positive number of milliseconds`);
@@ -111,6 +126,8 @@ export function resolveOpenWhiskOptions(o: OpenWhiskOptions, env: Record<string,
     pollIntervalMs: positive('pollIntervalMs'),
     pollTimeoutMs: positive('pollTimeoutMs'),
     keepAliveMs: positive('keepAliveMs'),
+    registry,
+    registryAuth,
     storage: resolveStorageHost(o, env),
   };
 }

@@ -22,7 +22,11 @@ import { describeStorageHost, StorageHost, storageKey } from '../storage-host.js
 import type { StorageGrant } from '../../platform/storage/service-protocol.js';
 import { BaseAdapter, type Deployment, type HookAnswer, type PlatformReport, type ResourceSnapshot, type SendStamps } from '../types.js';
 import { resolveOpenWhiskOptions, type OpenWhiskOptions, type ResolvedOpenWhiskOptions } from './config.js';
-import { conductorZip, functionZip } from './package.js';
+import { conductorZip, functionEntries } from './package.js';
+import { buildActionImage, planActionImage } from './blackbox.js';
+import { zip } from './zip.js';
+import { connectDocker, type Docker } from '../../platform/sandbox/docker/engine.js';
+import { baseImage, pushImage, removeImage } from '../openfaas/image.js';
 import type { FunctionStorage } from '../../platform/storage/client.js';
 import { remoteStorage } from '../../platform/storage/remote.js';
 import { putAction } from './put-action.js';
@@ -52,7 +56,7 @@ interface OwKeyValue {
 
 /** The body of PUT /actions/{name}. */
 interface ActionBody {
-  exec: { kind: string; code?: string; binary?: boolean; components?: string[] };
+  exec: { kind: string; code?: string; binary?: boolean; image?: string; components?: string[] };
   limits?: { timeout?: number; memory?: number; concurrency?: number };
   annotations: OwKeyValue[];
   parameters: OwKeyValue[];
@@ -76,7 +80,12 @@ interface AppState {
   generation: number;
   /** The app's storage, through which payloads over OpenWhisk's activation limit travel (wire.ts). */
   storage: FunctionStorage;
+  /** How each function is packaged: a zip, or a blackbox image when its zip is over the runtime's /init limit. */
+  packaging: Map<string, Packaging>;
 }
+
+/** A function action's packaging: `zip` for the stock runtime, or the blackbox image it runs from (blackbox.ts). */
+export type Packaging = { kind: 'zip'; codeBytes: number } | { kind: 'blackbox'; codeBytes: number; image: string; built: boolean; pushed: boolean };
 
 /** The narrow view of the `openwhisk` client this adapter uses. */
 interface OwClient {
@@ -128,14 +137,21 @@ const PLAIN_TASK_FIELDS = new Set(['Type', 'Resource', 'Next', 'End', 'Comment']
 export const RUNTIME_INIT_LIMIT_BYTES = 48 * 1024 * 1024;
 const INIT_ENVELOPE_BYTES = 4096;
 
-/** A zip action the stock runtime cannot initialise is refused before anything is created, saying what to do. */
+/** The annotation that says how a function action is packaged: `zip` or `blackbox` (an image; blackbox.ts). */
+const PACKAGING_ANNOTATION = 'mfbench-packaging';
+const base64Length = (bytes: number) => 4 * Math.ceil(bytes / 3);
+const fitsInitLimit = (codeBytes: number) => codeBytes + INIT_ENVELOPE_BYTES <= RUNTIME_INIT_LIMIT_BYTES;
+
+/**
+ * A conductor zip the stock runtime cannot initialise is refused before anything is created, saying what to do (it
+ * carries only our engine, a few hundred kB: reaching this means something is badly wrong with the build).
+ */
 function refuseOverInitLimit(app: string, action: string, code: string): void {
-  const bytes = code.length + INIT_ENVELOPE_BYTES;
-  if (bytes <= RUNTIME_INIT_LIMIT_BYTES) return;
+  if (fitsInitLimit(code.length)) return;
   const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
   throw new MfError(
     'MF_PAYLOAD_TOO_LARGE',
-    `OpenWhisk: action ${app}/${action} is ${mb(code.length)} of base64 code; OpenWhisk's stock Node.js runtime refuses an /init body over ${mb(RUNTIME_INIT_LIMIT_BYTES)} ("Bad request.") whatever the deployment's code-size limit, so it cannot run as a zip action. Run this workload on MicroFunctions or OpenFaaS, or drop the functions that carry large model bundles (docs/platforms.md, "Large actions")`,
+    `OpenWhisk: action ${app}/${action} is ${mb(code.length)} of base64 code; OpenWhisk's stock Node.js runtime refuses an /init body over ${mb(RUNTIME_INIT_LIMIT_BYTES)} ("Bad request.") whatever the deployment's code-size limit, so it cannot run as a zip action; a conductor carries only the compiled ASL engine, so check that dist/ holds only this build's output (npm run build) (docs/platforms.md, "Large actions")`,
     { platform: 'openwhisk', app, action, codeBytes: code.length, limitBytes: RUNTIME_INIT_LIMIT_BYTES },
   );
 }
@@ -187,6 +203,8 @@ export class OpenWhiskAdapter extends BaseAdapter {
   readonly #createdAt = Date.now();
   /** Serves context.storage to the functions (started at the first deploy). */
   readonly #storage: StorageHost;
+  /** The Docker engine that builds blackbox images, connected at the first action that needs one. */
+  #docker: Docker | null = null;
 
   private constructor(o: ResolvedOpenWhiskOptions, client: OwClient) {
     super();
@@ -194,7 +212,7 @@ export class OpenWhiskAdapter extends BaseAdapter {
     this.#client = client;
     this.#host = new URL(o.apihost).hostname;
     this.#storage = new StorageHost(o.storage);
-    this.description = Object.freeze({ platform: 'openwhisk', apihost: o.apihost, namespace: o.namespace, kind: o.kind, ignoreCerts: o.ignoreCerts, storage: describeStorageHost(o.storage) });
+    this.description = Object.freeze({ platform: 'openwhisk', apihost: o.apihost, namespace: o.namespace, kind: o.kind, ignoreCerts: o.ignoreCerts, registry: o.registry, storage: describeStorageHost(o.storage) });
   }
 
   /**
@@ -254,7 +272,17 @@ export class OpenWhiskAdapter extends BaseAdapter {
   async #deployApp(deployment: Deployment, manifest: AppManifest, pkg: string, functions: Set<string>, grant: StorageGrant): Promise<void> {
     // Build and check everything first: a bad handler or workflow fails before anything exists on OpenWhisk.
     const actions: Array<{ name: string; body: ActionBody; code: boolean }> = [];
-    for (const fn of manifest.functions) actions.push({ name: `${pkg}/${fn.name}`, body: await this.#functionBody(pkg, fn, grant), code: true });
+    const packaging = new Map<string, Packaging>();
+    try {
+      for (const fn of manifest.functions) {
+        const { body, packaging: p } = await this.#functionBody(pkg, fn, grant);
+        packaging.set(fn.name, p);
+        actions.push({ name: `${pkg}/${fn.name}`, body, code: true });
+      }
+    } catch (err) {
+      await this.#removeImages(packaging);
+      throw err;
+    }
     const workflows = new Map<string, WorkflowPlan>();
     for (const [wf, definition] of Object.entries(manifest.workflows)) {
       compileStateMachine(definition, { name: wf, functionNames: functions }); // MF_ASL_INVALID / MF_ASL_UNSUPPORTED
@@ -275,7 +303,7 @@ export class OpenWhiskAdapter extends BaseAdapter {
         });
       }
     }
-    const state: AppState = { pkg, created: [], codeActions: new Map(), workflows, functions, generation: 0, storage: remoteStorage(grant) };
+    const state: AppState = { pkg, created: [], codeActions: new Map(), workflows, functions, generation: 0, storage: remoteStorage(grant), packaging };
     try {
       await this.#call(`PUT /packages/${pkg}`, () => this.#client.packages.create({ name: pkg, package: { annotations: this.#annotations(pkg, null), parameters: [] } }));
       state.created.push({ type: 'package', name: pkg });
@@ -286,6 +314,7 @@ export class OpenWhiskAdapter extends BaseAdapter {
       }
     } catch (err) {
       await this.#undo(state.created).catch(() => undefined);
+      await this.#removeImages(packaging);
       if (err instanceof MfError && err.code === 'MF_APP_EXISTS' && state.created.length === 0) {
         throw new MfError('MF_APP_EXISTS', `OpenWhisk already has a package "${pkg}" in namespace ${this.#o.namespace}: remove it (wsk package delete ${pkg}, after its actions) or deploy under another name`, {
           app: pkg,
@@ -360,6 +389,8 @@ export class OpenWhiskAdapter extends BaseAdapter {
     this.#apps.delete(deployment.id);
     await this.#undo(app.created);
     await this.#storage.revoke(storageKey(deployment));
+    const left = await this.#removeImages(app.packaging);
+    if (left.length > 0) throw new MfError('MF_PLATFORM_UNREACHABLE', `OpenWhisk: the app is removed, but the Docker engine did not remove its blackbox image(s) ${left.join(', ')}`, { platform: 'openwhisk', images: left });
   }
 
   protected async doClose(): Promise<void> {
@@ -381,20 +412,67 @@ export class OpenWhiskAdapter extends BaseAdapter {
     return out;
   }
 
-  async #functionBody(app: string, fn: FunctionManifest, storage: StorageGrant): Promise<ActionBody> {
+  /** How each function of a deployed app is packaged (zip or blackbox image), for the run's records and logs. */
+  packaging(deployment: Deployment): ReadonlyMap<string, Packaging> {
+    return this.#app(deployment).packaging;
+  }
+
+  async #engine(): Promise<Docker> {
+    this.#docker ??= await connectDocker();
+    return this.#docker;
+  }
+
+  /** Removes the blackbox images this adapter built; returns those the engine would not remove (in use is fine). */
+  async #removeImages(packaging: ReadonlyMap<string, Packaging>): Promise<string[]> {
+    const left: string[] = [];
+    for (const p of packaging.values()) if (p.kind === 'blackbox' && p.built && this.#docker && (await removeImage(this.#docker, p.image)) === 'failed') left.push(p.image);
+    return left;
+  }
+
+  /**
+   * A function's action: a zip for the stock Node.js runtime when its /init body fits the runtime's 48 MB limit, else
+   * a blackbox action whose image carries the same files (blackbox.ts), built here and pushed when a registry is set.
+   */
+  async #functionBody(app: string, fn: FunctionManifest, storage: StorageGrant): Promise<{ body: ActionBody; packaging: Packaging }> {
     const limits: ActionBody['limits'] = { concurrency: 1 };
     if (fn.memoryMB !== undefined) limits.memory = fn.memoryMB;
     if (fn.timeoutSeconds !== undefined) limits.timeout = Math.round(fn.timeoutSeconds * 1000);
     // A default parameter reaches the action on every activation, also as a sequence or conductor component.
     const parameters = [...Object.entries(fn.env ?? {}).map(([key, value]) => ({ key, value })), { key: STORAGE_PARAM, value: storage }];
-    const code = (await functionZip(fn)).toString('base64');
-    refuseOverInitLimit(app, fn.name, code);
-    return {
-      exec: { kind: this.#o.kind, code, binary: true },
-      limits,
-      annotations: [...this.#annotations(app, 0), { key: 'description', value: `mfbench function ${fn.name} (${fn.handler})` }],
-      parameters,
-    };
+    const entries = functionEntries(fn);
+    const archive = await zip(entries);
+    const codeBytes = base64Length(archive.length);
+    const description = { key: 'description', value: `mfbench function ${fn.name} (${fn.handler})` };
+    if (fitsInitLimit(codeBytes)) {
+      const body = { exec: { kind: this.#o.kind, code: archive.toString('base64'), binary: true }, limits, annotations: [...this.#annotations(app, 0), description, { key: PACKAGING_ANNOTATION, value: 'zip' }], parameters };
+      return { body, packaging: { kind: 'zip', codeBytes } };
+    }
+    let docker: Docker;
+    try {
+      docker = await this.#engine();
+    } catch (err) {
+      const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+      throw new MfError(
+        'MF_DOCKER_UNAVAILABLE',
+        `OpenWhisk: action ${app}/${fn.name} is ${mb(codeBytes)} of base64 code, over the stock Node.js runtime's ${mb(RUNTIME_INIT_LIMIT_BYTES)} /init limit, so it runs as a blackbox action whose image this host builds; that needs a Docker engine here: ${err instanceof Error ? err.message : String(err)} (docs/platforms.md, "Large actions")`,
+        { platform: 'openwhisk', app, action: fn.name, codeBytes, limitBytes: RUNTIME_INIT_LIMIT_BYTES },
+        { cause: err },
+      );
+    }
+    const plan = planActionImage({ pkg: app, fn: fn.name, entries, zip: archive, baseImage: await baseImage(docker), registry: this.#o.registry });
+    const built = await buildActionImage(docker, plan, { 'mfbench.testbed': '1', 'mfbench.app': app, 'mfbench.function': fn.name });
+    const packaging: Packaging = { kind: 'blackbox', codeBytes, image: plan.tag, built, pushed: false };
+    if (this.#o.registry !== null) {
+      try {
+        await pushImage(docker, plan.tag, this.#o.registry, this.#o.registryAuth);
+      } catch (err) {
+        await this.#removeImages(new Map([[fn.name, packaging]]));
+        throw err;
+      }
+      packaging.pushed = true;
+    }
+    const body = { exec: { kind: 'blackbox', image: plan.tag }, limits, annotations: [...this.#annotations(app, 0), description, { key: PACKAGING_ANNOTATION, value: 'blackbox' }], parameters };
+    return { body, packaging };
   }
 
   /** Deletes entities in reverse creation order; a missing one is fine; throws after trying all if any failed. */

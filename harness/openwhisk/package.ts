@@ -180,16 +180,21 @@ exports.main = async function main(params) {
  * the compiled storage client the wrapper gives the handler as context.storage.
  */
 export function functionZip(fn: FunctionManifest): Promise<Buffer> {
+  return zip(functionEntries(fn));
+}
+
+/** The files of a function's action (see functionZip), as a zip action or a blackbox image carries them. */
+export function functionEntries(fn: FunctionManifest): ZipEntry[] {
   const code = codeEntries(fn);
   const { file, exportPath } = resolveHandler(fn, new Set(code.map((e) => e.path)));
   const pkg = { name: `mfbench-${fn.name.toLowerCase()}`, version: '1.0.0', private: true, main: 'main.js' };
-  return zip([
+  return [
     { path: 'package.json', data: JSON.stringify(pkg, null, 2) },
     { path: 'main.js', data: wrapperSource(fn, file, exportPath) },
     ...libEntries(STORAGE_MODULE),
     ...code,
     ...packageEntries(fn, new Set(code.map((e) => e.path))),
-  ]);
+  ];
 }
 
 /**

@@ -13,11 +13,14 @@
  * unpacks the zip and requires the package's main; containers are kept warm per action revision and discarded when
  * the action is updated or deleted. Timing is real (waitTime, initTime, start, end are measured).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import Dockerode from 'dockerode';
+import { PullError, startBlackboxContainer, type ContainerTransport, type ProxyAnswer } from './blackbox.js';
 
 type Dict = Record<string, unknown>;
 interface KeyValue {
@@ -34,6 +37,13 @@ export interface OpenWhiskDoubleOptions {
   blockingLimitMs?: number;
   /** Idle containers are destroyed after this (OpenWhisk default: 10 min). */
   idleContainerMs?: number;
+  /**
+   * The Docker engine that runs blackbox actions (`exec.kind: "blackbox"`, `exec.image`) by tag; default: the local
+   * engine's socket, connected at the first blackbox activation.
+   */
+  docker?: Dockerode;
+  /** A name part of every blackbox container this double starts (default: a random id), so that runs cannot collide. */
+  instance?: string;
   /** System limits (OpenWhisk defaults: memory 128..512 MB, timeout 100 ms..5 min, concurrency 1, 50 components, code 48 MB). */
   limits?: Partial<Limits>;
 }
@@ -66,7 +76,7 @@ interface Action {
   name: string;
   version: string;
   revision: number;
-  exec: { kind: string; code?: string; binary?: boolean; main?: string; components?: string[] };
+  exec: { kind: string; code?: string; binary?: boolean; main?: string; image?: string; components?: string[] };
   limits: { timeout: number; memory: number; logs: number; concurrency: number };
   annotations: KeyValue[];
   parameters: KeyValue[];
@@ -99,7 +109,7 @@ export interface Activation {
 interface Container {
   id: number;
   key: string;
-  child: ChildProcess;
+  transport: ContainerTransport;
   busy: boolean;
   idleTimer: NodeJS.Timeout | null;
   lines: { stdout: string[]; stderr: string[] };
@@ -110,13 +120,12 @@ interface Container {
 }
 
 const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
-/** The action proxy's answer: its HTTP status and JSON body. */
-interface ProxyAnswer {
-  code: number;
-  response: Dict;
-}
+/** Container label that marks this double's blackbox containers (with its instance id). */
+export const OW_DOUBLE_LABEL = 'mfbench.openwhisk-double';
 const CONTAINER_MAIN = join(import.meta.dirname, 'container.cjs');
 const STATUS_CODE: Record<string, number> = { success: 0, 'application error': 1, 'action developer error': 2, 'whisk internal error': 3 };
+/** A Docker image reference: [registry[:port]/]repo[/more][:tag][@digest]. */
+const DOCKER_IMAGE = /^[a-z0-9]+(?:[._:/-][a-z0-9]+)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/i;
 const NAME = /^([\w]|[\w][\w@ .-]*[\w@.-]+)$/;
 
 class HttpError extends Error {
@@ -153,6 +162,10 @@ export class OpenWhiskDouble {
   readonly #activations = new Map<string, Activation>();
   readonly #containers = new Map<string, Container[]>();
   #nextContainer = 1;
+  readonly #instance: string;
+  #docker: Dockerode | null;
+  /** Container removals under way (blackbox containers go asynchronously); close() waits for them. */
+  readonly #removals = new Set<Promise<void>>();
   /** Containers ever started (a test reads it to see that updates discard warm ones). */
   containersStarted = 0;
 
@@ -166,6 +179,8 @@ export class OpenWhiskDouble {
     this.kinds = o.kinds ?? ['nodejs:18', 'nodejs:20', 'nodejs:22'];
     this.blockingLimitMs = o.blockingLimitMs ?? 60_000;
     this.#idleMs = o.idleContainerMs ?? 600_000;
+    this.#docker = o.docker ?? null;
+    this.#instance = o.instance ?? randomBytes(4).toString('hex');
     this.#limits = { minMemory: 128, maxMemory: 512, minTimeout: 100, maxTimeout: 300_000, maxConcurrency: 1, sequenceMaxLength: 50, maxCodeMB: 48, maxRequestMB: 50, maxPayloadBytes: 1048576, ...o.limits };
   }
 
@@ -205,6 +220,7 @@ export class OpenWhiskDouble {
   async close(): Promise<void> {
     for (const list of this.#containers.values()) for (const c of list) this.#destroy(c);
     this.#containers.clear();
+    await Promise.all([...this.#removals]);
     this.#server.closeAllConnections();
     await new Promise<void>((r) => this.#server.close(() => r()));
   }
@@ -394,6 +410,10 @@ export class OpenWhiskDouble {
       for (const c of components) {
         if (typeof c !== 'string' || !this.#actions.has(this.#resolve(ns, c))) throw new HttpError(400, `Sequence component does not exist.`);
       }
+    } else if (exec.kind === 'blackbox') {
+      // docs/actions-docker.md: the image is required, code (a zip for the image's proxy) is optional.
+      if (typeof exec.image !== 'string' || !DOCKER_IMAGE.test(exec.image)) throw new HttpError(400, 'The request content was malformed:\nexec malformed: blackbox actions need an image');
+      if (exec.code !== undefined && Buffer.byteLength(String(exec.code)) > this.#limits.maxCodeMB * 1024 * 1024) throw new HttpError(413, `The request content was too large (${Buffer.byteLength(String(exec.code))} B > ${this.#limits.maxCodeMB * 1024 * 1024} B).`);
     } else {
       if (!this.kinds.includes(exec.kind === 'nodejs:default' ? (this.kinds[this.kinds.length - 1] as string) : exec.kind)) {
         throw new HttpError(400, `The request content was malformed:\nkind '${exec.kind}' not in Set(${this.kinds.join(', ')}, sequence)`);
@@ -502,11 +522,18 @@ export class OpenWhiskDouble {
     let initTime: number | null = null;
     if (c === null) {
       start = Date.now();
-      c = await this.#spawn(key, a.revision);
+      try {
+        c = await this.#spawn(key, a);
+      } catch (err) {
+        if (!(err instanceof PullError)) throw err;
+        // The invoker's failed pull of a blackbox image: the action developer's error.
+        return this.#record(a, id, start, Date.now(), 'action developer error', { error: err.message }, [], [{ key: 'waitTime', value: start - received }, kind, ...causedBy], cause);
+      }
       c.busy = true;
-      // The invoker's /init: the code, and the environment the action sees from its first line.
+      // The invoker's /init: the code (none for a blackbox image that carries it), and the environment the action
+      // sees from its first line.
       const env = { __OW_API_HOST: this.url, __OW_NAMESPACE: a.namespace, __OW_ACTION_NAME: `/${key}`, __OW_ACTION_VERSION: a.version };
-      const init = await this.#send(c, 'init', { value: { name: a.name, main: a.exec.main ?? 'main', code: a.exec.code, binary: a.exec.binary === true, env } });
+      const init = await this.#send(c, 'init', { value: { name: a.name, main: a.exec.main ?? 'main', ...(a.exec.code !== undefined ? { code: a.exec.code } : {}), binary: a.exec.binary === true, env } });
       initTime = Date.now() - start;
       if (init.code !== 200) {
         const logs = await this.#logs(c, 0);
@@ -623,15 +650,48 @@ export class OpenWhiskDouble {
     return c;
   }
 
-  async #spawn(key: string, revision: number): Promise<Container> {
-    const child = fork(CONTAINER_MAIN, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
-    this.containersStarted++;
+  /**
+   * A new container for an action revision: a Node child process running container.cjs for a zip action, a Docker
+   * container from the action's image for a blackbox action (blackbox.ts). PullError when the image is not there.
+   */
+  async #spawn(key: string, a: Action): Promise<Container> {
     // Busy from birth: it belongs to the activation that started it until released, so a concurrent activation
     // never takes it before its /init (which would run an action that has no main yet).
-    const c: Container = { id: this.#nextContainer++, key: `${key}@${revision}`, child, busy: true, idleTimer: null, lines: { stdout: [], stderr: [] }, sentinels: 0, onSentinels: null, pending: null, dead: false };
+    const c = { id: this.#nextContainer++, key: `${key}@${a.revision}`, busy: true, idleTimer: null, lines: { stdout: [], stderr: [] }, sentinels: 0, onSentinels: null, pending: null, dead: false } as Omit<Container, 'transport'> as Container;
+    const onLine = (stream: 'stdout' | 'stderr', line: string) => {
+      if (line === SENTINEL) {
+        if (++c.sentinels >= 2) c.onSentinels?.();
+      } else c.lines[stream].push(`${new Date().toISOString()} ${stream}: ${line}`);
+    };
+    const onExit = () => {
+      c.dead = true;
+      const p = c.pending;
+      c.pending = null;
+      p?.({ code: 502, response: { error: 'The action did not produce a valid response and exited unexpectedly.' } });
+    };
+    if (a.exec.kind === 'blackbox') {
+      this.#docker ??= new Dockerode();
+      c.transport = await startBlackboxContainer(this.#docker, {
+        image: a.exec.image as string,
+        name: `mfbench-owd-${this.#instance}-${c.id}`,
+        labels: { 'mfbench.testbed': '1', [OW_DOUBLE_LABEL]: this.#instance, 'mfbench.owner': `${hostname()}:${process.pid}` },
+        memoryMB: a.limits.memory,
+        onLine,
+        onExit,
+      });
+    } else {
+      c.transport = await this.#fork(c, onLine, onExit);
+    }
+    this.containersStarted++;
     const list = this.#containers.get(c.key) ?? [];
     list.push(c);
     this.#containers.set(c.key, list);
+    return c;
+  }
+
+  /** container.cjs in a child process, spoken to over the IPC channel. */
+  async #fork(c: Container, onLine: (stream: 'stdout' | 'stderr', line: string) => void, onExit: () => void): Promise<ContainerTransport> {
+    const child = fork(CONTAINER_MAIN, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
     for (const stream of ['stdout', 'stderr'] as const) {
       let buf = '';
       child[stream]?.setEncoding('utf8');
@@ -639,11 +699,8 @@ export class OpenWhiskDouble {
         buf += d;
         let nl: number;
         while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
+          onLine(stream, buf.slice(0, nl));
           buf = buf.slice(nl + 1);
-          if (line === SENTINEL) {
-            if (++c.sentinels >= 2) c.onSentinels?.();
-          } else c.lines[stream].push(`${new Date().toISOString()} ${stream}: ${line}`);
         }
       });
     }
@@ -653,26 +710,28 @@ export class OpenWhiskDouble {
       c.pending = null;
       p?.(m as unknown as ProxyAnswer);
     });
-    child.on('exit', () => {
-      c.dead = true;
-      const p = c.pending;
-      c.pending = null;
-      p?.({ code: 502, response: { error: 'The action did not produce a valid response and exited unexpectedly.' } });
-    });
+    child.on('exit', onExit);
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
       child.once('error', reject);
     });
-    return c;
+    return {
+      // The body's size as the proxy's HTTP server would see it goes along: container.cjs keeps the proxy's limit.
+      send: (route, body) =>
+        new Promise((resolve) => {
+          c.pending = resolve;
+          child.send({ type: route, body, bodyBytes: Buffer.byteLength(JSON.stringify(body)) });
+        }),
+      kill: async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      },
+    };
   }
 
-  /** A request to the container's proxy (`/init` or `/run`), with its body's size as the proxy's HTTP server sees it. */
+  /** A request to the container's proxy (`/init` or `/run`). */
   #send(c: Container, route: 'init' | 'run', body: Dict): Promise<ProxyAnswer> {
-    return new Promise((resolve) => {
-      if (c.dead) return resolve({ code: 502, response: { error: 'The action did not produce a valid response and exited unexpectedly.' } });
-      c.pending = resolve;
-      c.child.send({ type: route, body, bodyBytes: Buffer.byteLength(JSON.stringify(body)) });
-    });
+    if (c.dead) return Promise.resolve({ code: 502, response: { error: 'The action did not produce a valid response and exited unexpectedly.' } });
+    return c.transport.send(route, body);
   }
 
   /** The activation's log lines, once both sentinels are in (or after `waitMs`). */
@@ -702,7 +761,9 @@ export class OpenWhiskDouble {
   #destroy(c: Container): void {
     if (c.idleTimer) clearTimeout(c.idleTimer);
     c.dead = true;
-    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    const removal = c.transport.kill();
+    this.#removals.add(removal);
+    void removal.finally(() => this.#removals.delete(removal));
     const list = this.#containers.get(c.key);
     if (list) {
       const rest = list.filter((x) => x !== c);
