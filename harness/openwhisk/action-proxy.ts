@@ -7,8 +7,8 @@
  *   and answers `{"OK": true}`; it copies `value.env` into process.env first (the Node.js runtime does) and refuses
  *   code sent at /init (this image has one action). A second /init answers 403.
  * - POST /run `{value, activation_id, action_name, deadline, …}`: the string keys become `__OW_<KEY>` variables, then
- *   `main(value)`; its object (or promise of one) is the 200 answer. A result that is not an object, or a `main` that
- *   throws, answers 502 and stops the proxy (every later /run: 403), as the Node.js runtime's proxy does.
+ *   `main(value)`; its object (or promise of one) is the 200 answer, a result that is not an object 502. A `main`
+ *   that throws answers 502 and stops the proxy (every later /run: 403), as the Node.js runtime's proxy does.
  * - After each activation the sentinel line goes to stdout and stderr, so that the invoker can cut the logs.
  *
  * Imports only Node's own modules: it is copied alone into the image (dist/harness/openwhisk/action-proxy.js).
@@ -19,6 +19,8 @@ import { createRequire } from 'node:module';
 const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
 const ACTION_DIR = process.env.MFBENCH_ACTION_DIR ?? '/action';
 const PORT = Number(process.env.MFBENCH_PROXY_PORT ?? 8080);
+/** Every interface in the container (the invoker connects from outside); a test outside a container says 127.0.0.1. */
+const HOST = process.env.MFBENCH_PROXY_HOST ?? '0.0.0.0';
 /** The Node.js runtime's JSON body limit; a blackbox /init carries no code, so only /run bodies come near it. */
 const BODY_LIMIT_BYTES = 48 * 1024 * 1024;
 
@@ -102,4 +104,4 @@ const server = createServer((req, res) => {
     else await run(res, body);
   })();
 });
-server.listen(PORT, '0.0.0.0');
+server.listen(PORT, HOST);

@@ -3,7 +3,8 @@
  * `openwhisk` client) and measures it from the activation records OpenWhisk keeps (docs/platforms.md, "OpenWhisk").
  *
  * - An app is one OpenWhisk package; each function is a zipped `nodejs:20` action whose generated `main(params)`
- *   wraps the Lambda-style handler (package.ts); a workflow is a sequence action when it is a plain chain of Tasks,
+ *   wraps the Lambda-style handler (package.ts), or, when its zip is over the stock runtime's 48 MB /init limit, a
+ *   Docker ("blackbox") action whose image carries the same files (blackbox.ts); a workflow is a sequence action when it is a plain chain of Tasks,
  *   and a conductor action running our ASL engine otherwise (conductor.ts).
  * - Calls are blocking invocations; when OpenWhisk turns one into 202 after its blocking limit, the activation is
  *   polled until its record exists. Records come from the activation records: `start`, `end`, `waitTime`,

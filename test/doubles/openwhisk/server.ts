@@ -9,8 +9,9 @@
  * logs listing derived ids, limits); containers follow the Node.js runtime's /init and /run action-proxy contract
  * with its log sentinel.
  *
- * A real HTTP server on port 0. Actions run for real: each container is a Node child process (container.cjs) that
- * unpacks the zip and requires the package's main; containers are kept warm per action revision and discarded when
+ * A real HTTP server on port 0. Actions run for real: each container of a zip action is a Node child process
+ * (container.cjs) that unpacks the zip and requires the package's main; a blackbox action (`exec.kind: "blackbox"`,
+ * docs/actions-docker.md) runs as a real container on the local Docker engine (blackbox.ts); containers are kept warm per action revision and discarded when
  * the action is updated or deleted. Timing is real (waitTime, initTime, start, end are measured).
  */
 import { fork } from 'node:child_process';
