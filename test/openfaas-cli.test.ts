@@ -54,7 +54,7 @@ describe.runIf(RUN_DOCKER_TESTS)('mfbench run cold-start --platform openfaas (qu
     expect(json.experiments).toEqual([
       expect.objectContaining({ name: 'cold-start', status: 'complete', requests: 6 * 24 }),
       expect.objectContaining({ name: 'chain-length', status: 'complete' }),
-      expect.objectContaining({ name: 'pipeline-overhead', status: 'complete', requests: 33 }),
+      expect.objectContaining({ name: 'pipeline-overhead', status: 'complete', requests: 33 + 4 }),
     ]);
     for (const f of ['manifest.json', 'raw.jsonl', 'records.jsonl', 'summary.json', 'index.html']) expect(existsSync(join(dir, f)), f).toBe(true);
     for (const id of ['fig-cold-start', 'fig-chain-length', 'fig-pipeline-overhead']) for (const ext of ['.svg', '.png']) expect(existsSync(join(dir, 'figures', id + ext)), id + ext).toBe(true);
@@ -84,21 +84,24 @@ describe.runIf(RUN_DOCKER_TESTS)('mfbench run cold-start --platform openfaas (qu
     for (const r of cl) expect(r.call.platform!.records.filter((x) => x.state !== null)).toHaveLength(Number(r.labels.length));
   });
 
-  test('pipeline-overhead: anomaly-detection runs every stage, its data passing through context.storage', async () => {
-    const po = raw.filter((r) => r.experiment === 'pipeline-overhead');
+  test('pipeline-overhead: anomaly-detection and image-pipeline run every stage, their data passing through context.storage', async () => {
+    const ip = raw.filter((r) => r.experiment === 'pipeline-overhead' && r.labels.workload === 'image-pipeline');
+    expect(ip).toHaveLength(4);
+    for (const r of ip) expect(r.call.platform!.records.filter((x) => x.state !== null).map((x) => x.function)).toEqual(['ingest', 'extract-metadata', 'verify-transform', 'tag-objects', 'thumbnail', 'store-result']);
+    const po = raw.filter((r) => r.experiment === 'pipeline-overhead' && r.labels.workload === 'anomaly-detection');
     expect(po).toHaveLength(33);
     for (const r of po) {
       expect(r.call.platform!.records.map((x) => x.function)).toEqual(['collect', 'entropy-detector', 'heavy-detector', 'identify-victim', 'mitigate']);
     }
     const rows = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).experiments['pipeline-overhead'].summary;
-    expect(rows).toEqual([expect.objectContaining({ stages: 5, excluded: 3 })]);
-    expect(rows[0].overhead_ms_median).toBeGreaterThan(0);
+    expect(rows).toEqual([expect.objectContaining({ pipeline: 'anomaly-detection (small)', stages: 5, excluded: 3 }), expect.objectContaining({ pipeline: 'image-pipeline/sequential (small)', stages: 6, excluded: 1 })]);
+    for (const row of rows) expect(row.overhead_ms_median).toBeGreaterThan(0);
   });
 
   test('nothing is left deployed or running', async () => {
     expect(gw.functions()).toEqual([]);
     expect(await docker.listContainers({ all: true, filters: { label: [`${DOUBLE_LABEL}=${gw.instance}`] } })).toEqual([]);
-    for (const app of ['cold-start', 'chain-1', 'chain-8', 'overhead-anomaly-detection']) {
+    for (const app of ['cold-start', 'chain-1', 'chain-8', 'overhead-anomaly-detection', 'overhead-image-pipeline']) {
       expect((await docker.listImages({ filters: { reference: [`mfbench-fn-${app}`] } })).length, app).toBe(0);
     }
   });

@@ -3,22 +3,34 @@
  * through the real CLI (a child process, as a researcher runs it): the same run directory as for MicroFunctions
  * (manifest, raw.jsonl, records.jsonl, CSV, summaries, figures, HTML report), and nothing left deployed afterwards.
  * pipeline-overhead runs anomaly-detection, whose stages pass data through context.storage: here through the
- * adapter's storage service, and through a conductor action, since the workflow has Choice states.
+ * adapter's storage service, and through a conductor action, since the workflow has Choice states. It also runs
+ * image-pipeline, whose tag-objects is too large for a zip action: a blackbox action, whose image the adapter builds on
+ * this host's Docker engine and the double runs as a container (so the containers reach the storage service on the
+ * Docker bridge, and the double allows the 1024 MB tag-objects asks for).
+ *
+ * Needs a Docker engine; skipped without one unless MFBENCH_REQUIRE_DOCKER=1 (then it fails).
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawRecord } from '../dist/report/run-dir.js';
-import { OpenWhiskDouble } from './doubles/openwhisk/server.js';
+import { OpenWhiskDouble, OW_DOUBLE_LABEL } from './doubles/openwhisk/server.js';
+import { noteDockerSkipped, requireDocker, RUN_DOCKER_TESTS } from './helpers/docker.js';
+
+noteDockerSkipped('openwhisk CLI test');
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 
-describe('mfbench run --platform openwhisk (quick) against the OpenWhisk double', () => {
+describe.runIf(RUN_DOCKER_TESTS)('mfbench run --platform openwhisk (quick) against the OpenWhisk double', () => {
+  const docker = requireDocker();
+  const instance = `blackbox-cli-${randomBytes(3).toString('hex')}`;
+  const bridge = networkInterfaces().docker0?.find((a) => a.family === 'IPv4')?.address ?? '172.17.0.1';
   let ow: OpenWhiskDouble;
   let parent: string;
   let dir: string;
@@ -26,16 +38,16 @@ describe('mfbench run --platform openwhisk (quick) against the OpenWhisk double'
   let raw: RawRecord[];
 
   beforeAll(async () => {
-    ow = await OpenWhiskDouble.start();
+    ow = await OpenWhiskDouble.start({ docker, instance, limits: { maxMemory: 2048 } });
     parent = await mkdtemp(join(tmpdir(), 'owcli-'));
     dir = join(parent, 'run');
     const { stdout } = await run(process.execPath, [CLI, 'run', 'cold-start', 'chain-length', 'pipeline-overhead', '--platform', 'openwhisk', '--quick', '--url', ow.url, '--token', ow.auth, '--out', dir, '--json'], {
       maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, MFBENCH_URL: '', MFBENCH_TOKEN: '' },
+      env: { ...process.env, MFBENCH_URL: '', MFBENCH_TOKEN: '', MFBENCH_STORAGE_LISTEN: `${bridge}:0` },
     });
     json = JSON.parse(stdout);
     raw = (await readFile(join(dir, 'raw.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-  }, 300_000);
+  }, 900_000);
 
   afterAll(async () => {
     await ow?.close();
@@ -87,7 +99,8 @@ describe('mfbench run --platform openwhisk (quick) against the OpenWhisk double'
   });
 
   it('runs anomaly-detection with context.storage through the conductor: five Task records, the conductor steps apart', async () => {
-    const po = raw.filter((r) => r.experiment === 'pipeline-overhead');
+    expect(raw.filter((r) => r.experiment === 'pipeline-overhead').length).toBe(33 + 4);
+    const po = raw.filter((r) => r.experiment === 'pipeline-overhead' && r.labels.workload === 'anomaly-detection');
     expect(po.length).toBe(33);
     for (const r of po) {
       expect(r.outcome, JSON.stringify(r.call.outcome)).toBe('ok');
@@ -99,8 +112,24 @@ describe('mfbench run --platform openwhisk (quick) against the OpenWhisk double'
     }
     const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'));
     const rows = summary.experiments['pipeline-overhead'].summary;
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ stages: 5, excluded: 3 });
-    expect(rows[0].overhead_ms_median).toBeGreaterThan(0);
+    expect(rows).toHaveLength(2);
+    const anomaly = rows.find((x: { pipeline: string }) => x.pipeline.startsWith('anomaly-detection'));
+    expect(anomaly).toMatchObject({ stages: 5, excluded: 3 });
+    expect(anomaly.overhead_ms_median).toBeGreaterThan(0);
+  });
+
+  it('runs image-pipeline, tag-objects as a blackbox action in a container, and leaves no container or image', async () => {
+    const ip = raw.filter((r) => r.experiment === 'pipeline-overhead' && r.labels.workload === 'image-pipeline');
+    expect(ip).toHaveLength(4);
+    for (const r of ip) {
+      expect(r.outcome, JSON.stringify(r.call.outcome)).toBe('ok');
+      // ResultPath makes the workflow a conductor action: its own steps are records without a state.
+      const tasks = r.call.platform!.records.filter((x) => x.state !== null);
+      expect(tasks.map((x) => x.function)).toEqual(['ingest', 'extract-metadata', 'verify-transform', 'tag-objects', 'thumbnail', 'store-result']);
+    }
+    expect(ip.map((r) => r.call.platform!.records.find((x) => x.function === 'tag-objects')!.temperature)).toEqual(['cold-sandbox', 'warm', 'warm', 'warm']);
+    expect(await docker.listContainers({ all: true, filters: { label: [`${OW_DOUBLE_LABEL}=${instance}`] } })).toEqual([]);
+    const images = await docker.listImages({ filters: { label: ['mfbench.app=overhead-image-pipeline', 'mfbench.image=openwhisk-blackbox'] } });
+    expect(images.filter((i) => (i.RepoTags ?? []).some((t) => t.startsWith('mfbench-ow-blackbox-overhead-image-pipeline-tag-objects:')))).toEqual([]);
   });
 });
