@@ -47,7 +47,7 @@ describe('mfbench run: pipeline-overhead and density, quick, embedded platform, 
       variants: ['grouped', 'per-function'].map((preset) => ({ platform: 'microfunctions', backend: 'process', preset })),
     }));
     summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).experiments;
-  }, 420_000);
+  }, 600_000);
 
   afterAll(async () => {
     await removeRun(parent);

@@ -42,7 +42,7 @@ describe.runIf(RUN_DOCKER_TESTS)('mfbench run cold-start --platform openfaas (qu
     });
     json = JSON.parse(stdout);
     raw = (await readFile(join(dir, 'raw.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as RawRecord);
-  }, 480_000);
+  }, 720_000);
 
   afterAll(async () => {
     await gw?.close();

@@ -75,7 +75,16 @@ describe('resolveOpenWhiskOptions', () => {
       pollIntervalMs: 100,
       pollTimeoutMs: 600_000,
       keepAliveMs: 600_000,
+      registry: null,
+      registryAuth: null,
       storage: { host: '127.0.0.1', port: 0, url: 'http://bench:7070' },
+    });
+  });
+  it('reads the blackbox image registry and its login from OPENWHISK_REGISTRY*', () => {
+    const env = { OPENWHISK_REGISTRY: 'reg.example.org:5000/team/', OPENWHISK_REGISTRY_USER: 'bot', OPENWHISK_REGISTRY_PASSWORD: 'pw' };
+    expect(resolveOpenWhiskOptions({ url: 'http://h', token: 'a:b' }, env)).toMatchObject({
+      registry: 'reg.example.org:5000/team',
+      registryAuth: { username: 'bot', password: 'pw', serveraddress: 'reg.example.org:5000' },
     });
   });
   it('options win over the environment', () => {
@@ -87,6 +96,7 @@ describe('resolveOpenWhiskOptions', () => {
     ['url and apihost that differ', { url: 'http://h', apihost: 'http://g', token: 'a:b' }, /differ/],
     ['a pool size', { url: 'http://h', token: 'a:b', poolSize: 2 }, /embedded-MicroFunctions/],
     ['a negative poll interval', { url: 'http://h', token: 'a:b', pollIntervalMs: -1 }, /positive/],
+    ['a registry that is not host[:port][/path]', { url: 'http://h', token: 'a:b', registry: 'https://reg/x' }, /host\[:port\]\[\/path\]/],
   ];
   for (const [what, o, re] of bad) it(`refuses ${what}`, () => expect(() => resolveOpenWhiskOptions(o, {})).toThrow(re));
 });
