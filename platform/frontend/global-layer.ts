@@ -12,8 +12,6 @@ import { JetStreamStorage } from '../storage/jetstream.js';
 import type { GlobalTier } from '../storage/types.js';
 
 export interface GlobalLayer {
-  /** What a run record names: 'embedded' or the broker URL's kind ('jetstream'). */
-  readonly kind: 'embedded' | 'jetstream';
   readonly bus: GlobalBus;
   readonly storage: GlobalTier;
   /** Releases what the bus and storage share (the broker connection); after they are closed. */
@@ -21,12 +19,12 @@ export interface GlobalLayer {
 }
 
 export function embeddedLayer(config: Pick<ResolvedConfig, 'dataDir'>, runDir: string): GlobalLayer {
-  return { kind: 'embedded', bus: new JournalBus(join(runDir, 'bus')), storage: new GlobalStorage(join(config.dataDir, 'storage')), release: async () => undefined };
+  return { bus: new JournalBus(join(runDir, 'bus')), storage: new GlobalStorage(join(config.dataDir, 'storage')), release: async () => undefined };
 }
 
 /** Connects to the broker when the config names one (MF_BROKER_UNREACHABLE if it does not answer). */
 export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | 'broker'>, runDir: string): Promise<GlobalLayer> {
   if (config.broker === null) return embeddedLayer(config, runDir);
   const nc = await connectBroker(config.broker);
-  return { kind: 'jetstream', bus: await JetStreamBus.open(nc), storage: new JetStreamStorage(nc), release: () => nc.close() };
+  return { bus: await JetStreamBus.open(nc), storage: new JetStreamStorage(nc), release: () => nc.close() };
 }

@@ -153,7 +153,8 @@ class JetStreamSubscription implements Subscription {
     private readonly handler: Handler,
     private readonly options: { maxAttempts: number; retryBackoffMs: number },
   ) {
-    this.done = this.pump();
+    // A failed pump (the connection closed under it) must not become an unhandled rejection that ends the process.
+    this.done = this.pump().catch((err: unknown) => warn(`the subscription of ${group} to ${topic} stopped`, err));
   }
 
   async close(): Promise<void> {
@@ -170,7 +171,9 @@ class JetStreamSubscription implements Subscription {
       }
       const key = keyOf(this.topic, m.subject);
       // Messages with one key run one after another; other keys run beside them.
-      const chain = (this.keyChains.get(key) ?? Promise.resolve()).then(() => this.deliver(m, key));
+      const chain = (this.keyChains.get(key) ?? Promise.resolve())
+        .then(() => this.deliver(m, key))
+        .catch((err: unknown) => warn(`could not settle ${this.topic}#${m.seq - 1}`, err)); // it comes back after AckWait
       this.keyChains.set(key, chain);
       void chain.finally(() => {
         if (this.keyChains.get(key) === chain) this.keyChains.delete(key);
@@ -214,9 +217,14 @@ class JetStreamSubscription implements Subscription {
       m.term();
     } catch (err) {
       // Not dead-lettered: leave it to be redelivered after the ack wait rather than lose it.
-      process.emitWarning(`could not dead-letter ${this.topic}#${m.seq - 1}: ${toMfError(err).message}`, { code: 'MF_STORAGE_FAILED' });
+      warn(`could not dead-letter ${this.topic}#${m.seq - 1}`, err);
     }
   }
+}
+
+/** Errors no caller can receive (settling a delivery, a stopped consumer): reported, never thrown. */
+function warn(what: string, err: unknown): void {
+  process.emitWarning(`${what}: ${toMfError(err).message}`, { code: 'MF_STORAGE_FAILED' });
 }
 
 function toBusMessage<T>(topic: string, m: JsMsg, payload: T): Omit<BusMessage<T>, 'attempt'> {
