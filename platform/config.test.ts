@@ -9,6 +9,12 @@ describe('resolveConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  test('broker: none by default (embedded journals); one nats:// URL or a comma-separated cluster', () => {
+    expect(resolveConfig().broker).toBeNull();
+    expect(resolveConfig({ broker: 'nats://127.0.0.1:4222' }).broker).toBe('nats://127.0.0.1:4222');
+    expect(resolveConfig({ broker: 'nats://a:4222, nats://b:4222' }).broker).toBe('nats://a:4222, nats://b:4222');
+  });
+
   test('user values win; undefined values do not erase defaults', () => {
     const c = resolveConfig({ port: 8080, poolSize: 0, token: undefined });
     expect(c.port).toBe(8080);
@@ -17,6 +23,9 @@ describe('resolveConfig', () => {
   });
 
   test.each<[string, UserConfig]>([
+    ['broker', { broker: 'http://127.0.0.1:4222' }],
+    ['broker', { broker: 'nats://127.0.0.1:4222,' }],
+    ['broker', { broker: 42 as never }],
     ['port', { port: 70000 }],
     ['port', { port: 1.5 }],
     ['poolSize', { poolSize: -1 }],

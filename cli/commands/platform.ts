@@ -54,6 +54,7 @@ export const CONFIG_OPTIONS = {
   maxSandboxesPerFunction: { flag: 'max-sandboxes-per-function', type: 'number', describe: 'sandboxes one function may have under per-function sandboxing (overrides the preset)' },
   maxSandboxesPerApp: { flag: 'max-sandboxes-per-app', type: 'number', describe: 'sandboxes one app may have under grouped sandboxing (overrides the preset)' },
   keepAliveSeconds: { flag: 'keep-alive-seconds', type: 'number', describe: 'idle sandboxes and workers are reclaimed after this (overrides the preset)' },
+  broker: { flag: 'broker', type: 'string', describe: 'global bus and global storage on this NATS JetStream broker, nats://host:port (default: embedded journals in the data dir)' },
   recoveryAttempts: { flag: 'recovery-attempts', type: 'number', describe: 'resumes of an execution whose sandbox or worker died (0 disables recovery)' },
 } as const satisfies Record<keyof UserConfig, ConfigOption>;
 

@@ -13,7 +13,7 @@ import { MfError, toMfError } from '../errors.js';
 import type { ExecutionResult } from '../protocol.js';
 import type { ExecutionStatus } from '../records.js';
 import type { SandboxBackend } from '../sandbox/backend.js';
-import type { GlobalStorage } from '../storage/global-store.js';
+import type { GlobalTier } from '../storage/types.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import type { GlobalBus } from '../bus/global/index.js';
 import { AppUsers } from './app-users.js';
@@ -37,7 +37,7 @@ export interface PlatformParts {
   readonly apps: AppRegistry;
   readonly executions: ExecutionStore;
   /** The durable global storage tier, one store per app, in the data directory (it outlives runs). */
-  readonly storage: GlobalStorage;
+  readonly storage: GlobalTier;
   /** The durable global bus: hops under the journal transport, checkpoints under the in-sandbox placement (docs/bus.md). */
   readonly bus: GlobalBus;
   readonly placement: ExecutionPlacement;

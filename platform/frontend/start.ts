@@ -6,12 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JournalBus, type GlobalBus } from '../bus/global/index.js';
 import { resolveConfig, type ResolvedConfig, type UserConfig } from '../config.js';
 import { createBackend } from '../sandbox/backends.js';
-import { GlobalStorage } from '../storage/global-store.js';
 import { AppRegistry } from './apps.js';
 import { ExecutionStore } from './executions.js';
+import { embeddedLayer, openGlobalLayer, type GlobalLayer } from './global-layer.js';
 import { startHttpServer } from './http.js';
 import { InSandboxPlacement } from './placement/in-sandbox.js';
 import { OnHostPlacement } from './placement/on-host.js';
@@ -36,7 +35,12 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
   await mkdir(config.dataDir, { recursive: true });
   const token = config.token ?? (await loadOrCreateToken(join(config.dataDir, 'token')));
   const runDir = await mkdtemp(join(config.dataDir, 'run-'));
-  const platform = composePlatform(config, runDir);
+  const layer = await openGlobalLayer(config, runDir);
+  const platform = composePlatform(config, runDir, layer);
+  const closePlatform = async (): Promise<void> => {
+    await platform.close();
+    await layer.release();
+  };
   try {
     if (platform.appUsers) await keepPlatformFilesPrivate(config.dataDir, runDir);
     const server = await startHttpServer(platform, config, token);
@@ -49,22 +53,22 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
       close() {
         closing ??= (async () => {
           await server.close();
-          await platform.close();
+          await closePlatform();
         })();
         return closing;
       },
     };
   } catch (err) {
-    await platform.close();
+    await closePlatform();
     throw err;
   }
 }
 
-/** The platform's parts, one variant of each seam, as the config asks. */
-export function composePlatform(config: ResolvedConfig, runDir: string): Platform {
+/** The platform's parts, one variant of each seam, as the config asks (the global layer is opened by the caller). */
+export function composePlatform(config: ResolvedConfig, runDir: string, layer: GlobalLayer = embeddedLayer(config, runDir)): Platform {
   const apps = new AppRegistry();
   const executions = new ExecutionStore({ maxCount: config.maxStoredExecutions, maxBytes: config.maxStoredExecutionBytes }, join(runDir, 'executions'));
-  const bus: GlobalBus = new JournalBus(join(runDir, 'bus'));
+  const { bus, storage } = layer;
   const transport: HopTransport = config.busMode === 'global' ? new JournalTransport(bus, apps, executions) : new DirectTransport();
   const placement: ExecutionPlacement = engineInSandbox(config)
     ? new InSandboxPlacement(config.keepHistory, executions, bus)
@@ -75,7 +79,7 @@ export function composePlatform(config: ResolvedConfig, runDir: string): Platfor
     runDir,
     apps,
     executions,
-    storage: new GlobalStorage(join(config.dataDir, 'storage')),
+    storage,
     bus,
     placement,
     transport,
