@@ -4,12 +4,13 @@
  * (transport). Nothing below this file branches on those choices.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JournalBus, type GlobalBus } from '../bus/global/index.js';
 import { resolveConfig, type ResolvedConfig, type UserConfig } from '../config.js';
 import { createBackend } from '../sandbox/backends.js';
 import { GlobalStorage } from '../storage/global-store.js';
+import { AppManifests } from './app-manifests.js';
 import { AppRegistry } from './apps.js';
 import { ExecutionStore } from './executions.js';
 import { startHttpServer } from './http.js';
@@ -39,6 +40,9 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
   const platform = composePlatform(config, runDir);
   try {
     if (platform.appUsers) await keepPlatformFilesPrivate(config.dataDir, runDir);
+    // Recovery takes the data folder's bus first: past it, no other live platform uses this folder.
+    await platform.recover();
+    await removeStaleRuns(config.dataDir, runDir);
     const server = await startHttpServer(platform, config, token);
     let closing: Promise<void> | null = null;
     return {
@@ -60,11 +64,15 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
   }
 }
 
-/** The platform's parts, one variant of each seam, as the config asks. */
+/**
+ * The platform's parts, one variant of each seam, as the config asks. What outlives a run (the bus, finished
+ * executions, app manifests, global storage) lives in the data folder; the run folder holds only this run's code
+ * copies and sandbox folders.
+ */
 export function composePlatform(config: ResolvedConfig, runDir: string): Platform {
   const apps = new AppRegistry();
-  const executions = new ExecutionStore({ maxCount: config.maxStoredExecutions, maxBytes: config.maxStoredExecutionBytes }, join(runDir, 'executions'));
-  const bus: GlobalBus = new JournalBus(join(runDir, 'bus'));
+  const executions = new ExecutionStore({ maxCount: config.maxStoredExecutions, maxBytes: config.maxStoredExecutionBytes }, join(config.dataDir, 'executions'));
+  const bus: GlobalBus = new JournalBus(join(config.dataDir, 'bus'));
   const transport: HopTransport = config.busMode === 'global' ? new JournalTransport(bus, apps, executions) : new DirectTransport();
   const placement: ExecutionPlacement = engineInSandbox(config)
     ? new InSandboxPlacement(config.keepHistory, executions, bus)
@@ -75,6 +83,7 @@ export function composePlatform(config: ResolvedConfig, runDir: string): Platfor
     runDir,
     apps,
     executions,
+    manifests: new AppManifests(join(config.dataDir, 'apps')),
     storage: new GlobalStorage(join(config.dataDir, 'storage')),
     bus,
     placement,
@@ -98,10 +107,20 @@ export function engineInSandbox(config: Pick<ResolvedConfig, 'sandboxing' | 'bus
 async function keepPlatformFilesPrivate(dataDir: string, runDir: string): Promise<void> {
   for (const dir of [dataDir, runDir]) await chmod(dir, 0o711);
   for (const dir of ['apps', 'sb']) await mkdir(join(runDir, dir), { mode: 0o711 });
-  for (const dir of [join(runDir, 'bus'), join(dataDir, 'storage')]) {
+  for (const dir of ['bus', 'storage', 'apps', 'executions'].map((d) => join(dataDir, d))) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
   }
+}
+
+/**
+ * Removes the run folders that earlier platforms on this data folder left behind (a killed one never removes its
+ * own). Called once this platform holds the data folder's bus, so none of them belongs to a live platform.
+ */
+async function removeStaleRuns(dataDir: string, current: string): Promise<void> {
+  const entries = await readdir(dataDir, { withFileTypes: true });
+  const stale = entries.filter((e) => e.isDirectory() && e.name.startsWith('run-') && join(dataDir, e.name) !== current);
+  await Promise.all(stale.map((e) => rm(join(dataDir, e.name), { recursive: true, force: true })));
 }
 
 async function loadOrCreateToken(path: string): Promise<string> {
