@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
+import { startPlatform as startInProcess } from '../dist/platform/frontend/index.js';
 import { alive, call, chain, inlineFunction } from './helpers/platform.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -21,6 +22,7 @@ const EXECUTIONS = 40;
 
 type Endpoint = { url: string; token: string };
 
+const ECHO = `export const handler = async (event) => ({ echoed: event });`;
 const STEP = `export const handler = async (event, context) => {
   await context.storage.increment('runs/' + context.idempotencyKey);
   await new Promise((r) => setTimeout(r, 150));
@@ -137,4 +139,45 @@ describe('a platform restart on the same data folder (embedded default)', () => 
       expect((await readdir(dataDir)).filter((d) => d.startsWith('run-'))).toHaveLength(1);
     }
   }, 120_000);
+});
+
+describe('a clean restart, in process', () => {
+  test('keeps the apps and the finished answers (history too); a deleted app stays deleted; no run folder piles up', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'mf-restart-clean-'));
+    dataDirs.push(dataDir);
+    const app = (name: string) => ({ name, functions: [inlineFunction('f', ECHO)], workflows: { main: chain(['f']) } });
+    let p = await startInProcess({ port: 0, dataDir });
+    try {
+      expect((await call(p, 'POST', '/apps', app('kept'))).status).toBe(201);
+      expect((await call(p, 'POST', '/apps', app('deleted'))).status).toBe(201);
+      const done = await call(p, 'POST', '/apps/kept/workflows/main/executions', { n: 1 });
+      expect(done.body.status).toBe('SUCCEEDED');
+      const answer = await call(p, 'GET', `/executions/${done.body.executionId}`);
+      const history = await call(p, 'GET', `/executions/${done.body.executionId}/history`);
+      expect((await call(p, 'DELETE', '/apps/deleted')).status).toBe(200);
+      await p.close();
+
+      p = await startInProcess({ port: 0, dataDir });
+      expect((await call(p, 'GET', '/apps')).body.map((a: { name: string }) => a.name)).toEqual(['kept']);
+      expect((await call(p, 'GET', `/executions/${done.body.executionId}`)).body).toEqual(answer.body);
+      expect((await call(p, 'GET', `/executions/${done.body.executionId}/history`)).body).toEqual(history.body);
+      expect((await call(p, 'POST', '/apps/kept/workflows/main/executions', { n: 2 })).body.output).toEqual({ echoed: { n: 2 } });
+      expect((await readdir(dataDir)).filter((d) => d.startsWith('run-'))).toHaveLength(1);
+    } finally {
+      await p.close();
+    }
+  }, 60_000);
+
+  test('a second platform on a data folder in use fails with a typed error, and the first keeps serving', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'mf-restart-busy-'));
+    dataDirs.push(dataDir);
+    const p = await startInProcess({ port: 0, dataDir });
+    try {
+      await expect(startInProcess({ port: 0, dataDir })).rejects.toMatchObject({ code: 'MF_STORAGE_FAILED' });
+      expect((await call(p, 'GET', '/healthz')).status).toBe(200);
+      expect((await readdir(dataDir)).filter((d) => d.startsWith('run-'))).toHaveLength(1);
+    } finally {
+      await p.close();
+    }
+  }, 60_000);
 });

@@ -120,7 +120,8 @@ export class Platform {
       if (!options.restoring) await this.parts.manifests.save(prepared.name, manifest);
       if (this.config.workerStart === 'deploy') await app.sandboxes.startAll();
     } catch (err) {
-      await this.deleteApp(prepared.name);
+      // A restored app that cannot start now keeps its manifest: the next start tries again.
+      await (options.restoring ? this.unload(prepared.name) : this.deleteApp(prepared.name));
       throw err;
     }
     return app.summary();
@@ -193,7 +194,7 @@ export class Platform {
    * executions again, and runs the interrupted ones from their newest checkpoint (or from the start). Called once,
    * before the HTTP server starts; it is also what takes the data folder's bus (a second live platform fails here).
    */
-  async recover(): Promise<{ apps: number; finished: number; resumed: number }> {
+  async recover(): Promise<Recovered> {
     const onDisk = await this.executions.storedIds();
     const interrupted = await readInterrupted(this.parts.bus, onDisk);
     const manifests = await this.parts.manifests.loadAll((name, err) => process.stderr.write(`app "${name}" was not restored: its kept manifest does not parse (${err.message})\n`));
@@ -367,6 +368,13 @@ export class Platform {
   private checkOpen(): void {
     if (this.closed) throw new MfError('MF_PLATFORM_CLOSED', 'the platform is closed');
   }
+}
+
+/** What a start read back from the data folder: apps deployed again, finished executions known again, executions resumed. */
+export interface Recovered {
+  apps: number;
+  finished: number;
+  resumed: number;
 }
 
 /** Why an execution was aborted: StopExecution's optional error and cause. */

@@ -17,7 +17,7 @@ import { startHttpServer } from './http.js';
 import { InSandboxPlacement } from './placement/in-sandbox.js';
 import { OnHostPlacement } from './placement/on-host.js';
 import type { ExecutionPlacement } from './placement/placement.js';
-import { Platform } from './platform.js';
+import { Platform, type Recovered } from './platform.js';
 import { executionLimits } from './sandboxes.js';
 import { DirectTransport } from './transport/direct.js';
 import { JournalTransport } from './transport/journal.js';
@@ -29,6 +29,8 @@ export interface PlatformHandle {
   readonly token: string;
   readonly dataDir: string;
   readonly platform: Platform;
+  /** What this start read back from the data folder (docs/distributed.md). */
+  readonly recovered: Recovered;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
   try {
     if (platform.appUsers) await keepPlatformFilesPrivate(config.dataDir, runDir);
     // Recovery takes the data folder's bus first: past it, no other live platform uses this folder.
-    await platform.recover();
+    const recovered = await platform.recover();
     await removeStaleRuns(config.dataDir, runDir);
     const server = await startHttpServer(platform, config, token);
     let closing: Promise<void> | null = null;
@@ -50,6 +52,7 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
       token,
       dataDir: config.dataDir,
       platform,
+      recovered,
       close() {
         closing ??= (async () => {
           await server.close();
