@@ -124,6 +124,8 @@ describe('a platform restart on the same data folder (embedded default)', () => 
         `restart: submitted ${EXECUTIONS}, finished before the kill ${finishedBeforeKill}, completed ${completed}, failed ${failed}, lost ${lost}, ` +
           `steps re-run ${stepsRerun} (in ${rerunExecutions} executions)`,
       );
+      const why = new Set(answers.filter((a) => a.status === 200 && a.body.status !== 'SUCCEEDED').map((a) => `${a.body.error}: ${a.body.cause}`));
+      if (why.size > 0) console.log(`failures: ${[...why].join(' | ')}`);
 
       expect(lost).toBe(0);
       expect(failed).toBe(0);
@@ -158,7 +160,7 @@ describe('a clean restart, in process', () => {
       await p.close();
 
       p = await startInProcess({ port: 0, dataDir });
-      expect((await call(p, 'GET', '/apps')).body.map((a: { name: string }) => a.name)).toEqual(['kept']);
+      expect((await call(p, 'GET', '/apps')).body.apps.map((a: { name: string }) => a.name)).toEqual(['kept']);
       expect((await call(p, 'GET', `/executions/${done.body.executionId}`)).body).toEqual(answer.body);
       expect((await call(p, 'GET', `/executions/${done.body.executionId}/history`)).body).toEqual(history.body);
       expect((await call(p, 'POST', '/apps/kept/workflows/main/executions', { n: 2 })).body.output).toEqual({ echoed: { n: 2 } });
