@@ -10,7 +10,7 @@
  * the byte bound reads back), so a restarted platform answers it again (docs/distributed.md).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Execution } from '../api.js';
 import { MfError } from '../errors.js';
@@ -160,12 +160,17 @@ export class ExecutionStore {
     }
   }
 
-  /** Writes a finished execution's files off the hot path; the history goes first, so a view file means both are there. */
+  /**
+   * Writes a finished execution's files off the hot path. The history goes first and the view is renamed into place
+   * once whole, so a view file (what a restart looks for) means both are there and complete, whenever a crash comes.
+   */
   private write(id: string, json: string, history: string): Promise<void> {
     this.dirMade ??= mkdir(this.dir, { recursive: true });
+    const view = this.file(id, 'view');
     const written = this.dirMade.then(async () => {
       await writeFile(this.file(id, 'history'), history);
-      await writeFile(this.file(id, 'view'), json);
+      await writeFile(`${view}.tmp`, json);
+      await rename(`${view}.tmp`, view);
     });
     written.catch(() => undefined);
     return written;
