@@ -25,7 +25,7 @@ type Endpoint = { url: string; token: string };
 const ECHO = `export const handler = async (event) => ({ echoed: event });`;
 const STEP = `export const handler = async (event, context) => {
   await context.storage.increment('runs/' + context.idempotencyKey);
-  await new Promise((r) => setTimeout(r, 150));
+  await new Promise((r) => setTimeout(r, 250));
   return { i: event.i, steps: [...(event.steps ?? []), context.idempotencyKey.split('/')[1]] };
 };`;
 const COUNTS = `export const handler = async (_event, context) => {
@@ -97,7 +97,7 @@ describe('a platform restart on the same data folder (embedded default)', () => 
       // Kill once some have finished and some are still running.
       const finishedBeforeKill = await until('some executions to finish', async () => {
         const n = [...(await statuses(first.p, ids)).values()].filter((s) => s.body.status === 'SUCCEEDED').length;
-        return n >= 3 && n < EXECUTIONS ? n : null;
+        return n >= 1 && n < EXECUTIONS ? n : null;
       });
       for (const s of (await call(first.p, 'GET', '/apps/restart')).body.sandboxes) sandboxPids.push(s.pid, s.agentPid);
       first.child.kill('SIGKILL');
