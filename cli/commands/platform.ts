@@ -127,6 +127,8 @@ const start = defineCommand({
     outJson({ url: platform.url, token: platform.token });
     say(`MicroFunctions platform listening on ${platform.url}`);
     say(`  data dir ${platform.dataDir}; backend ${config.backend}; pool ${config.poolSize}; workers start on ${config.workerStart}; invocation auth ${config.invocationAuth ? 'on' : 'off'}`);
+    const { apps, finished, resumed } = platform.recovered;
+    if (apps + finished + resumed > 0) say(`  recovered from the data dir: ${apps} apps, ${finished} finished executions, ${resumed} resumed`);
     say(`  use it: export MFBENCH_URL=${platform.url} MFBENCH_TOKEN=<token from the first stdout line>`);
     say('  stop with Ctrl-C (SIGINT) or SIGTERM');
 

@@ -18,13 +18,14 @@ export interface GlobalLayer {
   release(): Promise<void>;
 }
 
-export function embeddedLayer(config: Pick<ResolvedConfig, 'dataDir'>, runDir: string): GlobalLayer {
-  return { bus: new JournalBus(join(runDir, 'bus')), storage: new GlobalStorage(join(config.dataDir, 'storage')), release: async () => undefined };
+/** The embedded journals, in the data folder so that a restart finds them (docs/distributed.md). */
+export function embeddedLayer(config: Pick<ResolvedConfig, 'dataDir'>): GlobalLayer {
+  return { bus: new JournalBus(join(config.dataDir, 'bus')), storage: new GlobalStorage(join(config.dataDir, 'storage')), release: async () => undefined };
 }
 
 /** Connects to the broker when the config names one (MF_BROKER_UNREACHABLE if it does not answer). */
-export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | 'broker'>, runDir: string): Promise<GlobalLayer> {
-  if (config.broker === null) return embeddedLayer(config, runDir);
+export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | 'broker'>): Promise<GlobalLayer> {
+  if (config.broker === null) return embeddedLayer(config);
   const nc = await connectBroker(config.broker);
   return { bus: await JetStreamBus.open(nc), storage: new JetStreamStorage(nc), release: () => nc.close() };
 }

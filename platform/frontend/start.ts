@@ -4,10 +4,11 @@
  * (transport). Nothing below this file branches on those choices.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveConfig, type ResolvedConfig, type UserConfig } from '../config.js';
 import { createBackend } from '../sandbox/backends.js';
+import { AppManifests } from './app-manifests.js';
 import { AppRegistry } from './apps.js';
 import { ExecutionStore } from './executions.js';
 import { embeddedLayer, openGlobalLayer, type GlobalLayer } from './global-layer.js';
@@ -15,7 +16,7 @@ import { startHttpServer } from './http.js';
 import { InSandboxPlacement } from './placement/in-sandbox.js';
 import { OnHostPlacement } from './placement/on-host.js';
 import type { ExecutionPlacement } from './placement/placement.js';
-import { Platform } from './platform.js';
+import { Platform, type Recovered } from './platform.js';
 import { executionLimits } from './sandboxes.js';
 import { DirectTransport } from './transport/direct.js';
 import { JournalTransport } from './transport/journal.js';
@@ -27,6 +28,8 @@ export interface PlatformHandle {
   readonly token: string;
   readonly dataDir: string;
   readonly platform: Platform;
+  /** What this start read back from the data folder (docs/distributed.md). */
+  readonly recovered: Recovered;
   close(): Promise<void>;
 }
 
@@ -35,7 +38,7 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
   await mkdir(config.dataDir, { recursive: true });
   const token = config.token ?? (await loadOrCreateToken(join(config.dataDir, 'token')));
   const runDir = await mkdtemp(join(config.dataDir, 'run-'));
-  const layer = await openGlobalLayer(config, runDir);
+  const layer = await openGlobalLayer(config);
   const platform = composePlatform(config, runDir, layer);
   const closePlatform = async (): Promise<void> => {
     await platform.close();
@@ -43,6 +46,9 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
   };
   try {
     if (platform.appUsers) await keepPlatformFilesPrivate(config.dataDir, runDir);
+    // Recovery takes the data folder's bus first: past it, no other live platform uses this folder.
+    const recovered = await platform.recover();
+    await removeStaleRuns(config.dataDir, runDir);
     const server = await startHttpServer(platform, config, token);
     let closing: Promise<void> | null = null;
     return {
@@ -50,6 +56,7 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
       token,
       dataDir: config.dataDir,
       platform,
+      recovered,
       close() {
         closing ??= (async () => {
           await server.close();
@@ -64,10 +71,14 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
   }
 }
 
-/** The platform's parts, one variant of each seam, as the config asks (the global layer is opened by the caller). */
-export function composePlatform(config: ResolvedConfig, runDir: string, layer: GlobalLayer = embeddedLayer(config, runDir)): Platform {
+/**
+ * The platform's parts, one variant of each seam, as the config asks (the global layer is opened by the caller). What
+ * outlives a run (the bus, finished executions, app manifests, global storage) lives in the data folder; the run
+ * folder holds only this run's code copies and sandbox folders.
+ */
+export function composePlatform(config: ResolvedConfig, runDir: string, layer: GlobalLayer = embeddedLayer(config)): Platform {
   const apps = new AppRegistry();
-  const executions = new ExecutionStore({ maxCount: config.maxStoredExecutions, maxBytes: config.maxStoredExecutionBytes }, join(runDir, 'executions'));
+  const executions = new ExecutionStore({ maxCount: config.maxStoredExecutions, maxBytes: config.maxStoredExecutionBytes }, join(config.dataDir, 'executions'));
   const { bus, storage } = layer;
   const transport: HopTransport = config.busMode === 'global' ? new JournalTransport(bus, apps, executions) : new DirectTransport();
   const placement: ExecutionPlacement = engineInSandbox(config)
@@ -79,6 +90,7 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
     runDir,
     apps,
     executions,
+    manifests: new AppManifests(join(config.dataDir, 'apps')),
     storage,
     bus,
     placement,
@@ -102,10 +114,20 @@ export function engineInSandbox(config: Pick<ResolvedConfig, 'sandboxing' | 'bus
 async function keepPlatformFilesPrivate(dataDir: string, runDir: string): Promise<void> {
   for (const dir of [dataDir, runDir]) await chmod(dir, 0o711);
   for (const dir of ['apps', 'sb']) await mkdir(join(runDir, dir), { mode: 0o711 });
-  for (const dir of [join(runDir, 'bus'), join(dataDir, 'storage')]) {
+  for (const dir of ['bus', 'storage', 'apps', 'executions'].map((d) => join(dataDir, d))) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
   }
+}
+
+/**
+ * Removes the run folders that earlier platforms on this data folder left behind (a killed one never removes its
+ * own). Called once this platform holds the data folder's bus, so none of them belongs to a live platform.
+ */
+async function removeStaleRuns(dataDir: string, current: string): Promise<void> {
+  const entries = await readdir(dataDir, { withFileTypes: true });
+  const stale = entries.filter((e) => e.isDirectory() && e.name.startsWith('run-') && join(dataDir, e.name) !== current);
+  await Promise.all(stale.map((e) => rm(join(dataDir, e.name), { recursive: true, force: true })));
 }
 
 async function loadOrCreateToken(path: string): Promise<string> {
