@@ -13,7 +13,7 @@ import type { UserConfig } from '../dist/platform/config.js';
 import type { InvocationRecord } from '../dist/platform/records.js';
 import { dockerWithRuntimeImage, noteDockerSkipped, RUN_DOCKER_TESTS } from './helpers/docker.js';
 import { call, chain, inlineFunction, testPlatform } from './helpers/platform.js';
-import { agentsUnder, busiest, childrenOf, killNewcomer } from './helpers/processes.js';
+import { agentsUnder, childrenOf, killNewcomer } from './helpers/processes.js';
 
 const STEP = `export const handler = async (event, context) => {
   await new Promise((r) => setTimeout(r, 100));
@@ -75,7 +75,23 @@ async function waitUntilFinished(q: PlatformHandle, count: number, timeoutMs: nu
 }
 
 /** Carries out the kills in order; each returns a line saying what it killed. */
-async function killer(q: PlatformHandle, kills: Kill[]): Promise<string[]> {
+/**
+ * The worker now running the last step: the one that ran it in the newest finished execution, if it is one of the
+ * agents' live children (`live`, host pids: a container's record may name a pid of its own namespace). The first
+ * steps run ahead and may have drained their backlog, but while executions remain unfinished the last step's worker
+ * has invocations in flight.
+ */
+async function lastStepWorker(q: PlatformHandle, ids: readonly string[], live: readonly number[]): Promise<number | null> {
+  for (let i = ids.length - 1, looked = 0; i >= 0 && looked < 200; i--, looked++) {
+    const r = await call(q, 'GET', `/executions/${ids[i]}`);
+    if (r.status !== 200 || r.body.status !== 'SUCCEEDED') continue;
+    const last = (r.body.records as InvocationRecord[]).filter((x) => x.function === STEPS.at(-1)).at(-1);
+    if (last && live.includes(last.workerPid)) return last.workerPid;
+  }
+  return null;
+}
+
+async function killer(q: PlatformHandle, kills: Kill[], ids: readonly string[]): Promise<string[]> {
   const workers = () => childrenOf(agentsUnder(q.dataDir));
   const agents = () => agentsUnder(q.dataDir);
   const done: string[] = [];
@@ -95,9 +111,9 @@ async function killer(q: PlatformHandle, kills: Kill[]): Promise<string[]> {
       const serving = async () => (kill.target === 'worker' ? workers() : ((await call(q, 'GET', '/apps/fr')).body.sandboxes as Array<{ pid: number }>).map((s) => s.pid));
       let live = await serving();
       for (const end = Date.now() + 60_000; live.length === 0 && Date.now() < end; live = await serving()) await new Promise((r) => setTimeout(r, 20));
-      // A worker that is running invocations (the busiest one): one whose function has nothing in flight at this
-      // moment would die without anything to recover. Sandboxes all serve the same executions: any is busy.
-      const pid = kill.target === 'worker' ? await busiest(live) : live[Math.floor(live.length / 2)];
+      // A worker with invocations in flight (the last step's): one whose function has nothing in flight at this
+      // moment would die with nothing to recover. Sandboxes all serve the same executions: any is busy.
+      const pid = (kill.target === 'worker' ? await lastStepWorker(q, ids, live) : null) ?? live[Math.floor(live.length / 2)];
       if (pid === undefined || pid === null) throw new Error(`no ${kill.target} to kill after ${kill.at} finished`);
       known = new Set(candidates());
       process.kill(pid, 'SIGKILL');
@@ -113,9 +129,9 @@ async function killer(q: PlatformHandle, kills: Kill[]): Promise<string[]> {
  * one to end, and classifies them. A "boot" kill right after a "serving" one lands on the process that replaces it.
  */
 async function faultRun(q: PlatformHandle, n: number, kills: Kill[], label: string): Promise<Counts> {
-  const killing = killer(q, kills);
-  killing.catch(() => undefined); // awaited below; a failure there must not be unhandled meanwhile
   const ids: string[] = [];
+  const killing = killer(q, kills, ids);
+  killing.catch(() => undefined); // awaited below; a failure there must not be unhandled meanwhile
   const tags = new Map<string, string>();
   await eachLimited(
     Array.from({ length: n }, (_, i) => `t${i}`),

@@ -72,32 +72,3 @@ export async function killNewcomer(candidates: () => number[], known: Set<number
     await new Promise((r) => setTimeout(r, 3));
   }
 }
-
-/** CPU time (user + system, in clock ticks) a process has used so far; null when it is gone. */
-function cpuTicks(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Of `pids`, the one that used the most CPU over `windowMs`: a worker that is running invocations now, rather than
- * one whose function has nothing in flight at this moment. Null when none is alive.
- */
-export async function busiest(pids: number[], windowMs = 200): Promise<number | null> {
-  const before = new Map(pids.map((pid) => [pid, cpuTicks(pid)]));
-  await new Promise((r) => setTimeout(r, windowMs));
-  let best: number | null = null;
-  let bestDelta = -1;
-  for (const pid of pids) {
-    const a = before.get(pid);
-    const b = cpuTicks(pid);
-    if (a == null || b === null) continue;
-    if (b - a > bestDelta) [best, bestDelta] = [pid, b - a];
-  }
-  return best;
-}
