@@ -9,6 +9,12 @@ describe('resolveConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  test('broker: none by default (embedded journals); one nats:// URL or a comma-separated cluster', () => {
+    expect(resolveConfig().broker).toBeNull();
+    expect(resolveConfig({ broker: 'nats://127.0.0.1:4222' }).broker).toBe('nats://127.0.0.1:4222');
+    expect(resolveConfig({ broker: 'nats://a:4222, nats://b:4222' }).broker).toBe('nats://a:4222, nats://b:4222');
+  });
+
   test('user values win; undefined values do not erase defaults', () => {
     const c = resolveConfig({ port: 8080, poolSize: 0, token: undefined });
     expect(c.port).toBe(8080);
@@ -17,6 +23,9 @@ describe('resolveConfig', () => {
   });
 
   test.each<[string, UserConfig]>([
+    ['broker', { broker: 'http://127.0.0.1:4222' }],
+    ['broker', { broker: 'nats://127.0.0.1:4222,' }],
+    ['broker', { broker: 42 as never }],
     ['port', { port: 70000 }],
     ['port', { port: 1.5 }],
     ['poolSize', { poolSize: -1 }],
@@ -55,7 +64,6 @@ describe('resolveConfig', () => {
     ['[::1]', false],
     ['0.0.0.0', true],
     ['::', true],
-    ['192.168.1.20', true],
   ])('listening on %s, invocation needs the token: %s (unless set)', (host, auth) => {
     expect(isLoopbackHost(host)).toBe(!auth);
     expect(resolveConfig({ host }).invocationAuth).toBe(auth);

@@ -110,6 +110,11 @@ export interface ResolvedConfig extends PolicySwitches {
   readonly maxExecutionSeconds: number;
   /** Log lines kept per app. */
   readonly maxLogLinesPerApp: number;
+  /**
+   * The NATS JetStream broker that holds the global bus and global storage (`nats://host:port`, comma-separated for a
+   * cluster); null keeps both in embedded journals in dataDir (docs/distributed.md).
+   */
+  readonly broker: string | null;
   /** Keep each execution's state transitions (GET /executions/{id}/history); off saves work on the hot path. */
   readonly keepHistory: boolean;
 }
@@ -141,6 +146,7 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   maxExecutionSeconds: 3600,
   maxLogLinesPerApp: 10_000,
   keepHistory: true,
+  broker: null,
 });
 
 /** Merges user values over the preset's switches over the defaults, drops undefined, checks, and freezes. */
@@ -190,9 +196,12 @@ export function checkConfig(c: ResolvedConfig): void {
   if (!Number.isInteger(c.maxWorkersPerFunction) || c.maxWorkersPerFunction < 1) fail('maxWorkersPerFunction', 'must be a positive integer');
   if (!Number.isInteger(c.maxSandboxesPerFunction) || c.maxSandboxesPerFunction < 1) fail('maxSandboxesPerFunction', 'must be a positive integer');
   if (!Number.isInteger(c.maxSandboxesPerApp) || c.maxSandboxesPerApp < 1) fail('maxSandboxesPerApp', 'must be a positive integer');
+  if (c.broker !== null && (typeof c.broker !== 'string' || !c.broker.split(',').every((u) => BROKER_URL.test(u.trim())))) fail('broker', 'must be nats://host:port (comma-separated for a cluster)');
   if (!(c.keepAliveSeconds > 0)) fail('keepAliveSeconds', 'must be a positive number of seconds');
   if (!Number.isInteger(c.recoveryAttempts) || c.recoveryAttempts < 0 || c.recoveryAttempts > 10) fail('recoveryAttempts', 'must be an integer from 0 to 10');
 }
+
+const BROKER_URL = /^nats:\/\/[^\s/,]+$/;
 
 /** Whether a listen address only takes connections from this machine (127.0.0.0/8, ::1, localhost). */
 export function isLoopbackHost(host: string): boolean {

@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   MF_PLATFORM_UNREACHABLE: { status: 503, meaning: 'The CLI/SDK could not reach the platform URL.' },
   MF_INTERNAL: { status: 500, meaning: 'A bug: an invariant did not hold. Please report it with the details.' },
   MF_DOCKER_UNAVAILABLE: { status: 503, meaning: 'The Docker engine does not answer on its socket (the docker backend needs it; see mfbench doctor).' },
+  MF_BROKER_UNREACHABLE: { status: 503, meaning: 'The NATS JetStream broker named by the broker option did not answer (or has no JetStream); the platform does not start.' },
   MF_IMAGE_MISSING: { status: 503, meaning: 'The runtime image of the docker backend is not built (run mfbench images build).' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

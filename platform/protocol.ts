@@ -26,7 +26,7 @@ export interface LambdaError {
 
 export type AgentToWorker =
   | { t: 'load'; spec: FunctionSpec }
-  | { t: 'invoke'; id: string; event: unknown; deadline: number; executionId: string | null }
+  | { t: 'invoke'; id: string; event: unknown; deadline: number; executionId: string | null; idempotencyKey: string }
   /** The invocation's result is no longer wanted: abort its context.signal (docs/recovery.md). */
   | { t: 'cancel'; id: string; reason: string }
   | { t: 'storage-result'; id: number; reply: StorageReply };

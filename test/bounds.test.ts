@@ -98,7 +98,7 @@ describe('results and the execution store', () => {
     expect(stored.body.output).toBeUndefined();
   });
 
-  test('finished executions beyond the byte bound are spilled to the run folder and read back whole on GET', async () => {
+  test('finished executions beyond the byte bound are dropped from memory and read back whole from their files on GET', async () => {
     const ids: string[] = [];
     const payload = 'z'.repeat(4000);
     for (let i = 0; i < 30; i++) {
@@ -108,7 +108,7 @@ describe('results and the execution store', () => {
     }
     const store = p.platform.parts.executions;
     expect(store.bytesInMemory).toBeLessThanOrEqual(STORE_BYTES);
-    const spillDir = join(p.platform.parts.runDir, 'executions');
+    const spillDir = join(p.dataDir, 'executions');
     await waitFor(async () => (await readdir(spillDir).catch(() => [])).length > 0, 10_000);
     const spilled = await readdir(spillDir);
     expect(spilled).toContain(`${ids[0]}.view.json`);

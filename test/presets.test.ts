@@ -2,7 +2,7 @@
  * The two presets and the switches behind them, checked by identity (sandbox ids, worker pids) and by what
  * actually went through the global bus, on the process backend.
  */
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { PlatformHandle } from '../dist/platform/frontend/index.js';
@@ -50,10 +50,9 @@ describe.each(BACKENDS_UNDER_TEST)('on the %s backend', (backend) => {
 
   const execute = (q: PlatformHandle, input: Record<string, unknown> = {}) => call(q, 'POST', '/apps/p/workflows/main/executions', input);
 
-  /** Lines of the bus journal of one topic (the platform keeps the bus in its run folder). */
+  /** Lines of the bus journal of one topic (the platform keeps the bus in its data folder, across runs). */
   function busLines(q: PlatformHandle, topic: string): string[] {
-    const run = readdirSync(q.dataDir).find((d) => d.startsWith('run-'));
-    const file = join(q.dataDir, run ?? '', 'bus', 'topics', `${topic}.jsonl`);
+    const file = join(q.dataDir, 'bus', 'topics', `${topic}.jsonl`);
     return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
   }
 

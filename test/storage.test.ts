@@ -97,7 +97,8 @@ describe('context.storage', () => {
     await run('a', { op: 'put', key: 'durable', value: { kept: true } });
     await p.close();
     p = await startPlatform({ port: 0, dataDir });
-    await call(p, 'POST', '/apps', app('a'));
+    // The app comes back with the platform (its manifest is kept in the data folder).
+    expect((await call(p, 'GET', '/apps/a')).status).toBe(200);
     expect((await run('a', { op: 'get', key: 'durable' })).body.output).toEqual({ kept: true });
     expect((await run('a', { op: 'get', key: 'hits' })).body.output).toBe(40);
   });

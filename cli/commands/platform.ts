@@ -54,6 +54,7 @@ export const CONFIG_OPTIONS = {
   maxSandboxesPerFunction: { flag: 'max-sandboxes-per-function', type: 'number', describe: 'sandboxes one function may have under per-function sandboxing (overrides the preset)' },
   maxSandboxesPerApp: { flag: 'max-sandboxes-per-app', type: 'number', describe: 'sandboxes one app may have under grouped sandboxing (overrides the preset)' },
   keepAliveSeconds: { flag: 'keep-alive-seconds', type: 'number', describe: 'idle sandboxes and workers are reclaimed after this (overrides the preset)' },
+  broker: { flag: 'broker', type: 'string', describe: 'global bus and global storage on this NATS JetStream broker, nats://host:port (default: embedded journals in the data dir)' },
   recoveryAttempts: { flag: 'recovery-attempts', type: 'number', describe: 'resumes of an execution whose sandbox or worker died (0 disables recovery)' },
 } as const satisfies Record<keyof UserConfig, ConfigOption>;
 
@@ -126,6 +127,8 @@ const start = defineCommand({
     outJson({ url: platform.url, token: platform.token });
     say(`MicroFunctions platform listening on ${platform.url}`);
     say(`  data dir ${platform.dataDir}; backend ${config.backend}; pool ${config.poolSize}; workers start on ${config.workerStart}; invocation auth ${config.invocationAuth ? 'on' : 'off'}`);
+    const { apps, finished, resumed } = platform.recovered;
+    if (apps + finished + resumed > 0) say(`  recovered from the data dir: ${apps} apps, ${finished} finished executions, ${resumed} resumed`);
     say(`  use it: export MFBENCH_URL=${platform.url} MFBENCH_TOKEN=<token from the first stdout line>`);
     say('  stop with Ctrl-C (SIGINT) or SIGTERM');
 

@@ -2,7 +2,7 @@
  * What every benchmark script does once it has measured: write the raw samples and the manifest to a run folder
  * (before any statistics), then print the human table on stderr and one JSON object as the last stdout line.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { now } from '../../platform/clock.js';
@@ -10,6 +10,21 @@ import type { RunManifest } from '../../report/types.js';
 import type { KeepAliveClient } from './http-client.js';
 
 export const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+
+/**
+ * A new data folder under .mfbench/ for one platform of a bench. A platform owns its data folder (it locks it, and
+ * restores the apps and executions it finds there), so platforms that run side by side each need their own, and a
+ * fresh one never brings back what an interrupted bench left.
+ */
+export async function freshDataDir(label: string): Promise<string> {
+  await mkdir(join(REPO, '.mfbench'), { recursive: true });
+  return mkdtemp(join(REPO, '.mfbench', `${label}-`));
+}
+
+/** Removes the data folders of a bench's platforms, once they are closed. */
+export async function removeDataDirs(dirs: string[]): Promise<void> {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+}
 
 /**
  * Once a benchmark has measured, in this order: writes the manifest and the raw samples to the run folder (`out`, or

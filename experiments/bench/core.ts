@@ -15,7 +15,7 @@ import { startPlatform, type PlatformHandle } from '../../platform/frontend/inde
 import type { InvocationRecord } from '../../platform/records.js';
 import { formatTable } from '../../report/table.js';
 import { runManifest } from '../manifest.js';
-import { chainDefinition, recordAndReport, REPO, runIfMain, sleep, timedPost } from './common.js';
+import { chainDefinition, freshDataDir, recordAndReport, removeDataDirs, REPO, runIfMain, sleep, timedPost } from './common.js';
 import { KeepAliveClient } from './http-client.js';
 import { ipcRtt, unixSocketRtt } from './rtt.js';
 
@@ -128,10 +128,10 @@ async function measureCold(pool: PlatformHandle, noPool: PlatformHandle, sizes: 
 }
 
 export async function measure(sizes: Sizes, progress: (s: string) => void): Promise<Samples> {
-  const dataDir = join(REPO, '.mfbench', 'bench');
-  const withPool = await startPlatform({ port: 0, dataDir });
-  const withoutPool = await startPlatform({ port: 0, dataDir, poolSize: 0 });
-  const noHistory = await startPlatform({ port: 0, dataDir, keepHistory: false });
+  const dirs = await Promise.all(['bench-pool', 'bench-nopool', 'bench-nohistory'].map(freshDataDir));
+  const withPool = await startPlatform({ port: 0, dataDir: dirs[0]! });
+  const withoutPool = await startPlatform({ port: 0, dataDir: dirs[1]!, poolSize: 0 });
+  const noHistory = await startPlatform({ port: 0, dataDir: dirs[2]!, keepHistory: false });
   try {
     const warm = await measureWarm(withPool, noHistory, sizes, progress);
     const cold = await measureCold(withPool, withoutPool, sizes, progress);
@@ -144,6 +144,7 @@ export async function measure(sizes: Sizes, progress: (s: string) => void): Prom
     await withPool.close();
     await withoutPool.close();
     await noHistory.close();
+    await removeDataDirs(dirs);
   }
 }
 

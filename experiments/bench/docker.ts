@@ -27,7 +27,7 @@ import { LABEL } from '../../platform/sandbox/docker/owner.js';
 import { medianCI } from '../../report/stats/intervals.js';
 import { formatTable } from '../../report/table.js';
 import { runManifest } from '../manifest.js';
-import { chainDefinition, recordAndReport, REPO, runIfMain, sleep, timedPost } from './common.js';
+import { chainDefinition, freshDataDir, recordAndReport, removeDataDirs, REPO, runIfMain, sleep, timedPost } from './common.js';
 import { KeepAliveClient } from './http-client.js';
 
 const NOOP_DIR = join(REPO, 'experiments', 'bench', 'functions', 'noop');
@@ -132,13 +132,15 @@ async function measureDockerRun(docker: Docker, image: string, n: number, progre
  * Warm 5-step chain end to end under each policy preset on the docker backend. Both platforms run at once and
  * their samples alternate, so that the ratio between the presets is measured under the same machine conditions.
  */
-async function measureChain5Presets(dataDir: string, n: number, progress: (s: string) => void): Promise<Record<PresetName, number[]>> {
+async function measureChain5Presets(n: number, progress: (s: string) => void): Promise<Record<PresetName, number[]>> {
   const steps = ['s1', 's2', 's3', 's4', 's5'];
   const path = '/apps/chain5/workflows/main/executions?records=false';
   const running: Array<{ preset: PresetName; platform: PlatformHandle; client: KeepAliveClient }> = [];
+  const dirs: string[] = [];
   try {
     for (const preset of PRESET_NAMES) {
-      const platform = await startPlatform({ port: 0, dataDir, backend: 'docker', preset });
+      dirs.push(await freshDataDir(`bench-docker-${preset}`));
+      const platform = await startPlatform({ port: 0, dataDir: dirs.at(-1)!, backend: 'docker', preset });
       running.push({ preset, platform, client: new KeepAliveClient(platform.url, platform.token) });
       await platform.platform.deploy({ name: 'chain5', functions: steps.map(noop), workflows: { main: chainDefinition(steps) } });
     }
@@ -152,12 +154,13 @@ async function measureChain5Presets(dataDir: string, n: number, progress: (s: st
       r.client.close();
       await r.platform.close();
     }
+    await removeDataDirs(dirs);
   }
 }
 
 export async function measure(sizes: Sizes, docker: Docker, image: string, progress: (s: string) => void): Promise<Samples> {
-  const dataDir = join(REPO, '.mfbench', 'bench-docker');
   const dockerRun = await measureDockerRun(docker, image, sizes.dockerRun, progress);
+  const dataDir = await freshDataDir('bench-docker');
   const p = await startPlatform({ port: 0, dataDir, backend: 'docker' });
   const client = new KeepAliveClient(p.url, p.token);
   let ladder;
@@ -168,8 +171,9 @@ export async function measure(sizes: Sizes, docker: Docker, image: string, progr
   } finally {
     client.close();
     await p.close();
+    await removeDataDirs([dataDir]);
   }
-  const chain5 = await measureChain5Presets(dataDir, sizes.chain, progress);
+  const chain5 = await measureChain5Presets(sizes.chain, progress);
   return { ...ladder, dockerRun, chain5 };
 }
 

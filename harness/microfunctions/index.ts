@@ -51,6 +51,11 @@ export interface MicroFunctionsDescription {
   keepHistory?: boolean;
   /** Embedded: the policy switches as the platform resolved them (docs/policies.md); remote: null. */
   policy: PolicySwitches | null;
+  /**
+   * Embedded: where the global bus and global storage lived (embedded journals, or JetStream at the broker URL);
+   * remote: null (the remote platform's own config decides).
+   */
+  globalLayer?: { bus: 'journal' | 'jetstream'; storage: 'journal' | 'jetstream-kv'; broker: string | null } | null;
   [key: string]: unknown;
 }
 
@@ -104,7 +109,7 @@ export class MicroFunctionsAdapter extends BaseAdapter {
       const client = new MicroFunctionsClient({ url: o.url, token: o.token });
       await client.health(); // fail now, naming the URL, rather than in the middle of an experiment
       return new MicroFunctionsAdapter(
-        { platform: 'microfunctions', mode: 'remote', url: client.url, backend: o.backend, preset: o.preset, poolSize: null, workerStart: null, policy: null },
+        { platform: 'microfunctions', mode: 'remote', url: client.url, backend: o.backend, preset: o.preset, poolSize: null, workerStart: null, policy: null, globalLayer: null },
         client,
         null,
       );
@@ -139,6 +144,8 @@ export class MicroFunctionsAdapter extends BaseAdapter {
         poolSize: config.poolSize,
         workerStart: config.workerStart,
         keepHistory: config.keepHistory,
+        globalLayer:
+          config.broker === null ? { bus: 'journal', storage: 'journal', broker: null } : { bus: 'jetstream', storage: 'jetstream-kv', broker: config.broker },
         policy: {
           sandboxing: config.sandboxing,
           busMode: config.busMode,

@@ -84,7 +84,7 @@ function getter(text: string, strict: boolean): Getter {
     } catch (e) {
       if (!(e instanceof PathNotFound)) throw e;
       if (!strict) return ABSENT;
-      throw runtimeError(`Invalid path '${text}': The choice state's condition path references an invalid value.`);
+      throw runtimeError(`Invalid path '${text}' : The choice state's condition path references an invalid value.`);
     }
   };
 }

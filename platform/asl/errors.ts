@@ -27,6 +27,28 @@ export const RUNTIME = 'States.Runtime';
 export const INTRINSIC_FAILURE = 'States.IntrinsicFailure';
 export const RESULT_PATH_MATCH_FAILURE = 'States.ResultPathMatchFailure';
 
+/** How AWS begins the cause of an error raised while a state runs. */
+export function statePrefix(state: string): string {
+  return `An error occurred while executing the state '${state}'. `;
+}
+
+const LOCATED = "An error occurred while executing the state '";
+
+/**
+ * Words an error that a state raised about itself as AWS does: "An error occurred while executing the state 'X'
+ * (entered at the event id #N). …". That is an error whose cause starts with statePrefix, or a States.Runtime not yet
+ * located (a path or intrinsic failure knows its field, not its state); other errors, and errors already located by an
+ * inner state of a Map or Parallel, pass unchanged. Applied where the state's run ends: States.Runtime is never
+ * caught, and a catcher of the other errors sees the cause without the event id.
+ */
+export function locate(e: StatesError, state: string, enteredEventId: number): StatesError {
+  if (e.cause === null) return e;
+  const prefix = statePrefix(state);
+  const detail = e.cause.startsWith(prefix) ? e.cause.slice(prefix.length) : e.fatal && !e.cause.startsWith(LOCATED) ? e.cause : null;
+  if (detail === null) return e;
+  return new StatesError(e.error, `${LOCATED}${state}' (entered at the event id #${enteredEventId}). ${detail}`);
+}
+
 export function runtimeError(cause: string): StatesError {
   return new StatesError(RUNTIME, cause);
 }

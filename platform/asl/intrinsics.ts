@@ -227,6 +227,8 @@ function callIntrinsic(name: string, a: unknown[], nodes: IntrinsicNode[]): unkn
     }
     case 'States.StringToJson': {
       const s = str(name, a[0]);
+      // AWS (recorded): an empty or whitespace-only string parses to null rather than failing.
+      if (s.trim() === '') return null;
       try {
         return JSON.parse(s) as unknown;
       } catch {

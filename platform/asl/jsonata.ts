@@ -10,7 +10,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Expression, JsonataOptions } from 'jsonata';
-import { AslSyntaxError, StatesError } from './errors.js';
+import { AslSyntaxError, StatesError, statePrefix } from './errors.js';
 import type { ContextThunk } from './payload.js';
 
 export const QUERY_EVALUATION_ERROR = 'States.QueryEvaluationError';
@@ -188,7 +188,7 @@ function plain(v: unknown): unknown {
 }
 
 export function queryError(state: string, msg: string): StatesError {
-  return new StatesError(QUERY_EVALUATION_ERROR, `An error occurred while executing the state '${state}'. ${msg}`);
+  return new StatesError(QUERY_EVALUATION_ERROR, statePrefix(state) + msg);
 }
 
 // ------------------------------------------------------------------------------------------------ AWS's functions

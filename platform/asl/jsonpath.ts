@@ -38,8 +38,10 @@ export class PathNotFound extends Error {
     readonly path: string,
     /** Where the walk stopped, Jayway-style: `$['no']`. */
     readonly at: string,
+    /** Jayway's two wordings: a missing last step has "No results", a missing step before it "Missing property". */
+    leaf = true,
   ) {
-    super(`Invalid path '${path}' : Missing property in path ${at}`);
+    super(`Invalid path '${path}' : ${leaf ? 'No results for path: ' : 'Missing property in path '}${at}`);
   }
 }
 
@@ -64,6 +66,16 @@ export const VARIABLE_NAME = /^\p{ID_Start}\p{ID_Continue}*$/u;
 const VARIABLE_HEAD = /^\$(\p{ID_Start}\p{ID_Continue}*)/u;
 
 // ------------------------------------------------------------------------------------------------ parsing
+
+/** The character a backslash escape inside a quoted name stands for (Jayway unescapes Java-style: \\n, \\uXXXX...). */
+const ESCAPES: Readonly<Record<string, string>> = { n: '\n', t: '\t', r: '\r', f: '\f', b: '\b' };
+function unescape(c: string, p: Parser): string {
+  if (c !== 'u') return ESCAPES[c] ?? c; // \' \" \\ \/ and any other character stand for themselves
+  const hex = p.src.slice(p.pos, p.pos + 4);
+  if (!/^[0-9a-fA-F]{4}$/.test(hex)) p.fail('invalid \\u escape');
+  p.pos += 4;
+  return String.fromCharCode(parseInt(hex, 16));
+}
 
 const FILTER_STOP = new Set([' ', '\t', '\n', '\r', ')', '(', '=', '!', '<', '>', '&', '|', ',', ']', '~']);
 
@@ -163,7 +175,7 @@ class Parser {
         const n = this.peek();
         if (n === undefined) this.fail('unterminated string');
         this.pos++;
-        out += n === 'n' ? '\n' : n === 't' ? '\t' : n;
+        out += unescape(n, this);
       } else out += c;
     }
   }
@@ -390,16 +402,17 @@ export function evaluate(path: ParsedPath, root: unknown, context?: (() => unkno
   if (path.definite) {
     let v = base;
     const walked: (string | number)[] = [];
-    for (const seg of path.segments) {
+    const last = path.segments.length - 1;
+    for (let n = 0; n <= last; n++) {
+      const seg = path.segments[n]!;
       if (seg.t === 'prop') {
         walked.push(seg.name);
-        if (!isObject(v) || !hasOwn.call(v, seg.name)) throw new PathNotFound(path.text, fmtAt(walked));
+        if (!isObject(v) || !hasOwn.call(v, seg.name)) throw new PathNotFound(path.text, fmtAt(walked), n === last);
         v = v[seg.name];
       } else if (seg.t === 'index') {
         walked.push(seg.i);
-        if (!Array.isArray(v)) throw new PathNotFound(path.text, fmtAt(walked));
-        const i = seg.i < 0 ? v.length + seg.i : seg.i;
-        if (i < 0 || i >= v.length) throw new PathNotFound(path.text, fmtAt(walked));
+        const i = Array.isArray(v) && seg.i < 0 ? v.length + seg.i : seg.i;
+        if (!Array.isArray(v) || i < 0 || i >= v.length) throw new PathNotFound(path.text, fmtAt(walked));
         v = v[i];
       }
     }

@@ -14,7 +14,7 @@ import type { ExecutionLimits, ExecutionResult, HistoryEvent } from '../protocol
 
 export type { ExecutionLimits };
 import { parseTimestamp } from './choice.js';
-import { RESULT_PATH_MATCH_FAILURE, StatesError, errorMatches, runtimeError } from './errors.js';
+import { RESULT_PATH_MATCH_FAILURE, StatesError, errorMatches, locate, runtimeError, statePrefix } from './errors.js';
 import { queryError, type StatesValues } from './jsonata.js';
 import { PathNotFound, PathSetError, evaluate, setPath, type ParsedPath } from './jsonpath.js';
 import type {
@@ -123,6 +123,14 @@ interface Exec {
   readonly maxTransitions: number;
   /** States entered so far, across the whole execution. */
   transitions: number;
+  /** History events so far, counted whether or not history is kept, so that event ids in causes never depend on it. */
+  events: number;
+}
+
+/** Counts one history event; true when history is kept and the caller should build and emit it. */
+function recording(x: Exec): x is Exec & { readonly emit: (e: HistoryEvent) => void } {
+  x.events++;
+  return x.emit !== null;
 }
 
 interface Step {
@@ -179,7 +187,7 @@ async function jsonataInt(s: { jsonata: State['jsonata'] }, field: JsonataField,
 }
 
 function stateError(state: string, msg: string): StatesError {
-  return runtimeError(`An error occurred while executing the state '${state}'. ${msg}`);
+  return runtimeError(statePrefix(state) + msg);
 }
 
 function select(sel: Selector, value: unknown, ctx: ContextThunk, state: string): unknown {
@@ -199,7 +207,7 @@ function applyResultPath(rp: ResultPathSpec, raw: unknown, result: unknown, stat
   try {
     return setPath(rp, raw, result);
   } catch (e) {
-    if (e instanceof PathSetError) throw new StatesError(RESULT_PATH_MATCH_FAILURE, `An error occurred while executing the state '${state}'. ${e.message}`);
+    if (e instanceof PathSetError) throw new StatesError(RESULT_PATH_MATCH_FAILURE, statePrefix(state) + e.message);
     throw e;
   }
 }
@@ -288,28 +296,33 @@ async function runMachine(x: Exec, sub: SubMachine, input: unknown, signal: Abor
     if (x.transitions % YIELD_EVERY === 0) await yieldToEventLoop();
     if (signal.aborted) throw new Cancelled();
     const enteredAt = Date.now();
-    if (x.emit) x.emit({ t: now(), type: state.enteredEvent, state: state.name, input: value });
+    if (recording(x)) x.emit({ t: now(), type: state.enteredEvent, state: state.name, input: value });
+    const enteredEventId = x.events;
     let step: Step;
-    switch (state.type) {
-      case 'Pass':
-        step = state.jsonata ? await runPassJsonata(x, vars, state, value, enteredAt) : runPass(x, vars, state, value, enteredAt);
-        break;
-      case 'Choice':
-        step = state.jsonata ? await runChoiceJsonata(x, vars, state, value, enteredAt) : runChoice(x, vars, state, value, enteredAt);
-        break;
-      case 'Succeed':
-        step = state.jsonata ? await runSucceedJsonata(x, vars, state, value, enteredAt) : runSucceed(x, vars, state, value, enteredAt);
-        break;
-      case 'Fail':
-        throw await runFail(x, vars, state, value, enteredAt);
-      case 'Wait':
-        step = await runWait(x, vars, state, value, enteredAt, signal);
-        break;
-      default:
-        step = await runWithErrorHandling(x, vars, state, value, enteredAt, signal);
+    try {
+      switch (state.type) {
+        case 'Pass':
+          step = state.jsonata ? await runPassJsonata(x, vars, state, value, enteredAt) : runPass(x, vars, state, value, enteredAt);
+          break;
+        case 'Choice':
+          step = state.jsonata ? await runChoiceJsonata(x, vars, state, value, enteredAt) : runChoice(x, vars, state, value, enteredAt);
+          break;
+        case 'Succeed':
+          step = state.jsonata ? await runSucceedJsonata(x, vars, state, value, enteredAt) : runSucceed(x, vars, state, value, enteredAt);
+          break;
+        case 'Fail':
+          throw await runFail(x, vars, state, value, enteredAt);
+        case 'Wait':
+          step = await runWait(x, vars, state, value, enteredAt, signal);
+          break;
+        default:
+          step = await runWithErrorHandling(x, vars, state, value, enteredAt, signal);
+      }
+    } catch (e) {
+      throw e instanceof StatesError ? locate(e, state.name, enteredEventId) : e;
     }
     if (step.assigned) vars.assign(step.assigned, state.name);
-    if (x.emit) x.emit({ t: now(), type: state.exitedEvent, state: state.name, output: step.output });
+    if (recording(x)) x.emit({ t: now(), type: state.exitedEvent, state: state.name, output: step.output });
     if (step.next === null) return step.output;
     value = step.output;
     state = sub.states.get(step.next)!;
@@ -388,7 +401,7 @@ async function runFail(x: Exec, vars: Variables, s: FailState, raw: unknown, ent
   };
   const error = await pick(s.errorPath, s.errorPathText, s.error, 'Error');
   const cause = await pick(s.causePath, s.causePathText, s.cause, 'Cause');
-  if (x.emit) x.emit({ t: now(), type: 'FailStateFailed', state: s.name, error, cause });
+  if (recording(x)) x.emit({ t: now(), type: 'FailStateFailed', state: s.name, error, cause });
   return new StatesError(error, cause);
 }
 
@@ -417,7 +430,7 @@ async function runWait(x: Exec, vars: Variables, s: WaitState, raw: unknown, ent
     ms = ts[0] * 1000 + ts[1] / 1e6 - Date.now();
   }
   if (ms > 0) {
-    if (x.emit) x.emit({ t: now(), type: 'WaitStateWaiting', state: s.name, ms });
+    if (recording(x)) x.emit({ t: now(), type: 'WaitStateWaiting', state: s.name, ms });
     await sleep(ms, signal);
   }
   if (s.jsonata) return { next: s.next, ...(await jsonataOutcome(s, { input: raw }, raw, ctx, s.name)) };
@@ -447,7 +460,7 @@ async function runWithErrorHandling(x: Exec, vars: Variables, s: Failing, raw: u
           const delay = retryDelayMs(r, counts[ri]!);
           counts[ri]!++;
           retryCount++;
-          if (x.emit) x.emit({ t: now(), type: 'StateRetryScheduled', state: s.name, error: e.error, cause: e.cause, attempt: retryCount, delayMs: delay });
+          if (recording(x)) x.emit({ t: now(), type: 'StateRetryScheduled', state: s.name, error: e.error, cause: e.cause, attempt: retryCount, delayMs: delay });
           await sleep(delay, signal);
           continue;
         }
@@ -456,7 +469,7 @@ async function runWithErrorHandling(x: Exec, vars: Variables, s: Failing, raw: u
       if (!c) throw e;
       const errorOutput: Record<string, unknown> = { Error: e.error };
       if (e.cause !== null) errorOutput.Cause = e.cause;
-      if (x.emit) x.emit({ t: now(), type: 'StateErrorCaught', state: s.name, error: e.error, cause: e.cause, next: c.next });
+      if (recording(x)) x.emit({ t: now(), type: 'StateErrorCaught', state: s.name, error: e.error, cause: e.cause, next: c.next });
       // A catcher's output goes to its Next as is: the state's OutputPath does not apply to it.
       if (c.jsonata) return { next: c.next, ...(await jsonataOutcome(c, { input: raw, errorOutput }, errorOutput, ctx, s.name)) };
       return { next: c.next, output: applyResultPath(c.resultPath, raw, errorOutput, s.name), assigned: c.assign ? (c.assign(errorOutput, ctx) as Record<string, unknown>) : null };
@@ -506,7 +519,7 @@ async function runTask(x: Exec, s: TaskState, raw: unknown, ctx: ContextThunk, s
     : s.heartbeatSecondsPath
       ? positiveInt(s.heartbeatSecondsPath, eff, ctx, s.name, 'HeartbeatSecondsPath')
       : s.heartbeatSeconds;
-  if (x.emit) x.emit({ t: now(), type: 'TaskScheduled', state: s.name, resource: s.resourceText, functionName, input: payload, timeoutSeconds, heartbeatSeconds });
+  if (recording(x)) x.emit({ t: now(), type: 'TaskScheduled', state: s.name, resource: s.resourceText, functionName, input: payload, timeoutSeconds, heartbeatSeconds });
 
   let result: unknown;
   try {
@@ -514,7 +527,7 @@ async function runTask(x: Exec, s: TaskState, raw: unknown, ctx: ContextThunk, s
   } catch (e) {
     if (e instanceof Cancelled) throw e;
     const err = e instanceof TaskFailure ? new StatesError(e.error, e.cause) : toStatesError(e);
-    if (x.emit) x.emit({ t: now(), type: err.error === 'States.Timeout' ? 'TaskTimedOut' : 'TaskFailed', state: s.name, error: err.error, cause: err.cause });
+    if (recording(x)) x.emit({ t: now(), type: err.error === 'States.Timeout' ? 'TaskTimedOut' : 'TaskFailed', state: s.name, error: err.error, cause: err.cause });
     throw err;
   }
   if (result === undefined) result = null;
@@ -531,7 +544,7 @@ async function runTask(x: Exec, s: TaskState, raw: unknown, ctx: ContextThunk, s
       StatusCode: 200,
     };
   }
-  if (x.emit) x.emit({ t: now(), type: 'TaskSucceeded', state: s.name, output: result });
+  if (recording(x)) x.emit({ t: now(), type: 'TaskSucceeded', state: s.name, output: result });
   return finish(s, raw, result, ctx);
 }
 
@@ -612,7 +625,7 @@ function invokeWithTimeouts(
  */
 async function runParallel(x: Exec, vars: Variables, s: ParallelState, raw: unknown, ctx: ContextThunk, signal: AbortSignal): Promise<Outcome> {
   const { args: input } = await argumentsOf(s, raw, ctx);
-  if (x.emit) x.emit({ t: now(), type: 'ParallelStateStarted', state: s.name, branches: s.branches.length });
+  if (recording(x)) x.emit({ t: now(), type: 'ParallelStateStarted', state: s.name, branches: s.branches.length });
   const { ctl, dispose } = childController(signal);
   let results: unknown[];
   try {
@@ -642,12 +655,12 @@ async function runParallel(x: Exec, vars: Variables, s: ParallelState, raw: unkn
       });
     });
   } catch (e) {
-    if (x.emit && !(e instanceof Cancelled)) x.emit({ t: now(), type: 'ParallelStateFailed', state: s.name, ...errFields(e) });
+    if (!(e instanceof Cancelled) && recording(x)) x.emit({ t: now(), type: 'ParallelStateFailed', state: s.name, ...errFields(e) });
     throw e;
   } finally {
     dispose();
   }
-  if (x.emit) x.emit({ t: now(), type: 'ParallelStateSucceeded', state: s.name });
+  if (recording(x)) x.emit({ t: now(), type: 'ParallelStateSucceeded', state: s.name });
   return finish(s, raw, results, ctx);
 }
 
@@ -686,7 +699,7 @@ async function runMap(x: Exec, vars: Variables, s: MapState, raw: unknown, ctx: 
   }
   const tolerant = tolCount !== undefined || tolPct !== undefined;
   const n = items.length;
-  if (x.emit) x.emit({ t: now(), type: 'MapStateStarted', state: s.name, length: n });
+  if (recording(x)) x.emit({ t: now(), type: 'MapStateStarted', state: s.name, length: n });
   const { ctl, dispose } = childController(signal);
   let results: unknown[];
   try {
@@ -731,21 +744,21 @@ async function runMap(x: Exec, vars: Variables, s: MapState, raw: unknown, ctx: 
       };
       const launch = (i: number, input: unknown): void => {
         if (done) return;
-        if (x.emit) x.emit({ t: now(), type: 'MapIterationStarted', state: s.name, index: i });
+        if (recording(x)) x.emit({ t: now(), type: 'MapIterationStarted', state: s.name, index: i });
         running++;
         runMachine(x, s.processor, input, ctl.signal, vars.child()).then(
           (v) => {
             running--;
             if (done) return settledAfterFailure();
             out[i] = v;
-            if (x.emit) x.emit({ t: now(), type: 'MapIterationSucceeded', state: s.name, index: i });
+            if (recording(x)) x.emit({ t: now(), type: 'MapIterationSucceeded', state: s.name, index: i });
             if (--remaining === 0) resolve(out);
             else startOne();
           },
           (e) => {
             running--;
             if (done) return settledAfterFailure();
-            if (x.emit) x.emit({ t: now(), type: 'MapIterationFailed', state: s.name, index: i, ...errFields(e) });
+            if (recording(x)) x.emit({ t: now(), type: 'MapIterationFailed', state: s.name, index: i, ...errFields(e) });
             if (!tolerant || !(e instanceof StatesError) || e.fatal) return fail(e);
             failures++;
             if (exceeded())
@@ -760,12 +773,12 @@ async function runMap(x: Exec, vars: Variables, s: MapState, raw: unknown, ctx: 
       for (let k = 0; k < width; k++) startOne();
     });
   } catch (e) {
-    if (x.emit && !(e instanceof Cancelled)) x.emit({ t: now(), type: 'MapStateFailed', state: s.name, ...errFields(e) });
+    if (!(e instanceof Cancelled) && recording(x)) x.emit({ t: now(), type: 'MapStateFailed', state: s.name, ...errFields(e) });
     throw e;
   } finally {
     dispose();
   }
-  if (x.emit) x.emit({ t: now(), type: 'MapStateSucceeded', state: s.name });
+  if (recording(x)) x.emit({ t: now(), type: 'MapStateSucceeded', state: s.name });
   return finish(s, raw, results, ctx);
 }
 
@@ -805,8 +818,9 @@ export async function runExecution(machine: StateMachine, input: unknown, option
     stateMachine: { Id: smArn, Name: smName },
     maxTransitions: options.limits?.maxTransitions ?? Infinity,
     transitions: 0,
+    events: 0,
   };
-  if (x.emit) x.emit({ t: now(), type: 'ExecutionStarted', input, executionId: execution.Id, stateMachine: smName });
+  if (recording(x)) x.emit({ t: now(), type: 'ExecutionStarted', input, executionId: execution.Id, stateMachine: smName });
 
   const root = new AbortController();
   let reason: 'aborted' | 'timeout' | 'limit' | null = null;
@@ -849,7 +863,7 @@ export async function runExecution(machine: StateMachine, input: unknown, option
     if (timer) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
   }
-  if (x.emit) {
+  if (recording(x)) {
     if (result.status === 'SUCCEEDED') x.emit({ t: now(), type: 'ExecutionSucceeded', output: result.output });
     else x.emit({ t: now(), type: result.error === 'States.Aborted' ? 'ExecutionAborted' : result.error === 'States.Timeout' && (reason === 'timeout' || reason === 'limit') ? 'ExecutionTimedOut' : 'ExecutionFailed', error: result.error, cause: result.cause });
   }

@@ -4,10 +4,13 @@
  *
  * Bounded twice. By count: beyond maxStoredExecutions the oldest is forgotten. By bytes: a finished execution is
  * serialised once, and that JSON is what every later answer sends; when the finished executions kept in memory add
- * up to more than maxStoredExecutionBytes, the oldest are spilled to files in the run folder and read back on GET.
+ * up to more than maxStoredExecutionBytes, the oldest are dropped from memory and read back from their files on GET.
+ *
+ * Durable: every finished execution's JSON is written to a file in the data folder off the hot path (the same files
+ * the byte bound reads back), so a restarted platform answers it again (docs/distributed.md).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Execution } from '../api.js';
 import { MfError } from '../errors.js';
@@ -36,10 +39,11 @@ export interface StoreLimits {
   maxBytes: number;
 }
 
+/** A finished execution is `kept` in memory (and on disk) or only `stored` on disk; `written` settles with its files. */
 type Entry =
   | { kind: 'running'; exec: StoredExecution }
-  | { kind: 'kept'; json: string; history: string; bytes: number }
-  | { kind: 'spilled'; written: Promise<void> };
+  | { kind: 'kept'; json: string; history: string; bytes: number; written: Promise<void> }
+  | { kind: 'stored'; written: Promise<void> };
 
 export class ExecutionStore {
   /** By id, in creation order (the order the count bound forgets in). */
@@ -47,18 +51,21 @@ export class ExecutionStore {
   /** Finished executions held in memory, in finishing order (the order the byte bound spills in). */
   private readonly kept = new Set<string>();
   private keptBytes = 0;
-  private spillDirMade: Promise<unknown> | null = null;
+  private dirMade: Promise<unknown> | null = null;
 
   constructor(
     private readonly limits: StoreLimits,
-    /** Where spilled executions go (inside the run folder, so they are removed with it). */
-    private readonly spillDir: string,
+    /** Where finished executions are written (in the data folder, so they outlive the run). */
+    private readonly dir: string,
   ) {}
 
-  /** Stores a new RUNNING execution; the oldest one is forgotten beyond the count bound. */
-  create(app: string, workflow: string | null, fn: string | null, received: number): StoredExecution {
+  /**
+   * Stores a new RUNNING execution (with a fresh id, or the id of an execution recovered after a restart); the
+   * oldest one is forgotten beyond the count bound.
+   */
+  create(app: string, workflow: string | null, fn: string | null, received: number, id: string = randomUUID()): StoredExecution {
     const exec: StoredExecution = {
-      executionId: randomUUID(),
+      executionId: id,
       app,
       workflow,
       ...(fn !== null ? { function: fn } : {}),
@@ -71,12 +78,13 @@ export class ExecutionStore {
       checkpoint: null,
       abort: new AbortController(),
     };
-    this.entries.set(exec.executionId, { kind: 'running', exec });
-    if (this.entries.size > this.limits.maxCount) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.forget(oldest);
-    }
+    this.add(exec.executionId, { kind: 'running', exec });
     return exec;
+  }
+
+  /** Knows again a finished execution whose files a previous run wrote (recovery after a restart). */
+  restore(id: string): void {
+    this.add(id, { kind: 'stored', written: Promise.resolve() });
   }
 
   /** The execution while it runs; MF_EXECUTION_NOT_FOUND once it has finished or was forgotten. */
@@ -96,18 +104,20 @@ export class ExecutionStore {
    * Keeps a finished execution as JSON, made once here (with `outputJson`, the output its caller already
    * serialised, spliced in rather than serialised again), and spills the oldest kept ones beyond the byte bound.
    */
-  finish(exec: StoredExecution, outputJson: string | null): FinishedExecution {
+  finish(exec: StoredExecution, outputJson: string | null): FinishedExecution & { written: Promise<void> } {
     const view = executionView(exec);
     const json = viewJson(view, outputJson);
     const history = exec.history.length === 0 ? '[]' : JSON.stringify(exec.history);
+    let written: Promise<void> = Promise.resolve();
     if (this.entries.get(exec.executionId)?.kind === 'running') {
+      written = this.write(exec.executionId, json, history);
       const bytes = json.length + history.length;
-      this.entries.set(exec.executionId, { kind: 'kept', json, history, bytes });
+      this.entries.set(exec.executionId, { kind: 'kept', json, history, bytes, written });
       this.kept.add(exec.executionId);
       this.keptBytes += bytes;
       this.spillBeyondBound();
     }
-    return { json, view: () => view };
+    return { json, view: () => view, written };
   }
 
   /** Any known execution's answer: a running one is serialised now, a spilled one read back. */
@@ -118,7 +128,8 @@ export class ExecutionStore {
       const view = executionView(entry.exec);
       return { json: JSON.stringify(view), view: () => view };
     }
-    const json = entry.kind === 'kept' ? entry.json : await this.readSpilled(id, entry, 'view');
+    // A result is answered once it is on disk, so that no restart can answer it differently.
+    const json = entry.kind === 'kept' ? await entry.written.then(() => entry.json, () => entry.json) : await this.readStored(id, entry, 'view');
     return { json, view: () => JSON.parse(json) as ExecutionView };
   }
 
@@ -127,7 +138,13 @@ export class ExecutionStore {
     const entry = this.entries.get(id);
     if (!entry) throw notFound(id);
     if (entry.kind === 'running') return JSON.stringify(entry.exec.history);
-    return entry.kind === 'kept' ? entry.history : this.readSpilled(id, entry, 'history');
+    return entry.kind === 'kept' ? entry.history : this.readStored(id, entry, 'history');
+  }
+
+  /** Ids of the finished executions whose files an earlier run wrote (read once, at a restart). */
+  async storedIds(): Promise<Set<string>> {
+    const files = await readdir(this.dir).catch(() => [] as string[]);
+    return new Set(files.filter((f) => f.endsWith('.view.json')).map((f) => f.slice(0, -'.view.json'.length)));
   }
 
   /** Bytes of finished executions held in memory (for tests and metrics). */
@@ -135,29 +152,46 @@ export class ExecutionStore {
     return this.keptBytes;
   }
 
+  private add(id: string, entry: Entry): void {
+    this.entries.set(id, entry);
+    if (this.entries.size > this.limits.maxCount) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.forget(oldest);
+    }
+  }
+
+  /**
+   * Writes a finished execution's files off the hot path. The history goes first and the view is renamed into place
+   * once whole, so a view file (what a restart looks for) means both are there and complete, whenever a crash comes.
+   */
+  private write(id: string, json: string, history: string): Promise<void> {
+    this.dirMade ??= mkdir(this.dir, { recursive: true });
+    const view = this.file(id, 'view');
+    const written = this.dirMade.then(async () => {
+      await writeFile(this.file(id, 'history'), history);
+      await writeFile(`${view}.tmp`, json);
+      await rename(`${view}.tmp`, view);
+    });
+    written.catch(() => undefined);
+    return written;
+  }
+
+  /** Beyond the byte bound, the oldest kept executions leave memory; their files answer for them. */
   private spillBeyondBound(): void {
     while (this.keptBytes > this.limits.maxBytes && this.kept.size > 0) {
       const id = this.kept.values().next().value as string;
       const entry = this.entries.get(id);
       this.release(id);
-      if (entry?.kind !== 'kept') continue;
-      this.spillDirMade ??= mkdir(this.spillDir, { recursive: true });
-      // Written off the hot path; a GET that comes before the write has finished waits for it.
-      const written = this.spillDirMade.then(async () => {
-        await writeFile(this.file(id, 'view'), entry.json);
-        await writeFile(this.file(id, 'history'), entry.history);
-      });
-      written.catch(() => undefined);
-      this.entries.set(id, { kind: 'spilled', written });
+      if (entry?.kind === 'kept') this.entries.set(id, { kind: 'stored', written: entry.written });
     }
   }
 
-  private async readSpilled(id: string, entry: Extract<Entry, { kind: 'spilled' }>, part: 'view' | 'history'): Promise<string> {
+  private async readStored(id: string, entry: Extract<Entry, { kind: 'stored' }>, part: 'view' | 'history'): Promise<string> {
     try {
       await entry.written;
       return await readFile(this.file(id, part), 'utf8');
     } catch (err) {
-      throw new MfError('MF_STORAGE_FAILED', `execution "${id}" was spilled to disk and cannot be read back: ${(err as Error).message}`, { executionId: id });
+      throw new MfError('MF_STORAGE_FAILED', `execution "${id}" was written to disk and cannot be read back: ${(err as Error).message}`, { executionId: id });
     }
   }
 
@@ -165,7 +199,7 @@ export class ExecutionStore {
     const entry = this.entries.get(id);
     this.entries.delete(id);
     this.release(id);
-    if (entry?.kind === 'spilled') {
+    if (entry && entry.kind !== 'running') {
       void entry.written.then(
         () => Promise.all([rm(this.file(id, 'view'), { force: true }), rm(this.file(id, 'history'), { force: true })]),
         () => undefined,
@@ -181,7 +215,7 @@ export class ExecutionStore {
 
   private file(id: string, part: 'view' | 'history'): string {
     // Ids are UUIDs made here, never caller text, so they are safe file names.
-    return join(this.spillDir, `${id}.${part}.json`);
+    return join(this.dir, `${id}.${part}.json`);
   }
 }
 

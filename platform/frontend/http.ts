@@ -144,9 +144,11 @@ function buildRoutes(platform: Platform): Route[] {
       const input = await ctx.body();
       const mode = ctx.query.get('mode') ?? 'sync';
       if (mode !== 'sync' && mode !== 'async') throw new MfError('MF_BAD_REQUEST', `mode must be "sync" or "async", not "${mode}"`);
-      const { executionId, wait } = platform.startExecution(app!, workflow!, input, ctx.received, { later: mode === 'async' });
+      const { executionId, wait, journalled } = platform.startExecution(app!, workflow!, input, ctx.received, { later: mode === 'async' });
       if (mode === 'async') {
         wait.catch(() => undefined); // the failure is kept with the execution
+        // Accepted means journalled: the execution survives a restart from here on (it already runs meanwhile).
+        await journalled;
         return { status: 202, body: { executionId } };
       }
       return finished(await wait, ctx.query);

@@ -13,15 +13,17 @@ import { MfError, toMfError } from '../errors.js';
 import type { ExecutionResult } from '../protocol.js';
 import type { ExecutionStatus } from '../records.js';
 import type { SandboxBackend } from '../sandbox/backend.js';
-import type { GlobalStorage } from '../storage/global-store.js';
+import type { GlobalTier } from '../storage/types.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import type { GlobalBus } from '../bus/global/index.js';
 import { AppUsers } from './app-users.js';
+import type { AppManifests } from './app-manifests.js';
 import { DeployedApp, type AppLogLine, type AppRegistry } from './apps.js';
 import { prepareApp } from './deploy.js';
 import type { ExecutionStore, FinishedExecution, StoredExecution } from './executions.js';
 import { PlatformMetrics } from './metrics.js';
 import type { ExecutionPlacement } from './placement/placement.js';
+import { readInterrupted, TOPIC_EXECUTIONS, type AcceptedExecution, type ExecutionEvent, type InterruptedExecution } from './recovery.js';
 import { AppSandboxes, type SandboxEnvironment } from './sandboxes.js';
 import type { HopTransport } from './transport/transport.js';
 
@@ -36,8 +38,10 @@ export interface PlatformParts {
   readonly runDir: string;
   readonly apps: AppRegistry;
   readonly executions: ExecutionStore;
+  /** The deployed apps' manifests in the data directory, deployed again at the next start. */
+  readonly manifests: AppManifests;
   /** The durable global storage tier, one store per app, in the data directory (it outlives runs). */
-  readonly storage: GlobalStorage;
+  readonly storage: GlobalTier;
   /** The durable global bus: hops under the journal transport, checkpoints under the in-sandbox placement (docs/bus.md). */
   readonly bus: GlobalBus;
   readonly placement: ExecutionPlacement;
@@ -59,6 +63,8 @@ export class Platform {
   private closed = false;
   /** Async executions accepted and not yet started (see startExecution). */
   private readonly startQueue: Array<() => void> = [];
+  /** Running executions journalled on the bus (async ones): their end is journalled too. */
+  private readonly journalled = new Set<string>();
 
   constructor(readonly parts: PlatformParts) {
     const { config, backend, runDir, placement } = parts;
@@ -94,7 +100,8 @@ export class Platform {
 
   // ------------------------------------------------------------------ apps
 
-  async deploy(manifest: unknown): Promise<AppSummary> {
+  /** Deploys an app and keeps its manifest for restarts (`restoring`: it is one the data folder already kept). */
+  async deploy(manifest: unknown, options: { restoring?: boolean } = {}): Promise<AppSummary> {
     this.checkOpen();
     const name = (manifest as { name?: unknown } | null)?.name;
     if (typeof name === 'string' && this.apps.has(name)) {
@@ -109,13 +116,13 @@ export class Platform {
     const app = new DeployedApp(prepared, new AppSandboxes(prepared, this.sandboxEnvironment), this.config.maxLogLinesPerApp);
     this.apps.add(app);
     this.metrics.apps.set(this.apps.size);
-    if (this.config.workerStart === 'deploy') {
-      try {
-        await app.sandboxes.startAll();
-      } catch (err) {
-        await this.deleteApp(prepared.name);
-        throw err;
-      }
+    try {
+      if (!options.restoring) await this.parts.manifests.save(prepared.name, manifest);
+      if (this.config.workerStart === 'deploy') await app.sandboxes.startAll();
+    } catch (err) {
+      // A restored app that cannot start now keeps its manifest: the next start tries again.
+      await (options.restoring ? this.unload(prepared.name) : this.deleteApp(prepared.name));
+      throw err;
     }
     return app.summary();
   }
@@ -129,6 +136,13 @@ export class Platform {
   }
 
   async deleteApp(name: string): Promise<void> {
+    this.apps.get(name);
+    await this.parts.manifests.remove(name);
+    await this.unload(name);
+  }
+
+  /** Stops the app's sandboxes and forgets it in this process; its kept manifest stays (close, and delete's second half). */
+  private async unload(name: string): Promise<void> {
     const app = this.apps.get(name);
     this.apps.remove(name);
     this.metrics.apps.set(this.apps.size);
@@ -153,9 +167,16 @@ export class Platform {
   /**
    * Starts an execution of a workflow. `wait` resolves when it has finished; the execution is already stored (as
    * RUNNING) when this returns. `later`: an async caller's execution starts after the current I/O has been served
-   * (batched with the others accepted meanwhile), so that accepting a burst does not wait for dispatching it.
+   * (batched with the others accepted meanwhile), so that accepting a burst does not wait for dispatching it; it is
+   * also journalled on the global bus (`journalled` resolves once it is), so that a restart runs it to its end.
    */
-  startExecution(appName: string, workflow: string, input: unknown, received: number, options: { later?: boolean } = {}): { executionId: string; wait: Promise<FinishedExecution> } {
+  startExecution(
+    appName: string,
+    workflow: string,
+    input: unknown,
+    received: number,
+    options: { later?: boolean } = {},
+  ): { executionId: string; wait: Promise<FinishedExecution>; journalled: Promise<void> } {
     this.checkOpen();
     const app = this.apps.get(appName);
     if (!Object.hasOwn(app.prepared.workflows, workflow)) {
@@ -165,7 +186,50 @@ export class Platform {
     const startTime = new Date().toISOString();
     const run = () => this.parts.placement.run(app, exec, input, startTime);
     const wait = this.finish(exec, options.later ? this.soon(run) : run());
-    return { executionId: exec.executionId, wait };
+    return { executionId: exec.executionId, wait, journalled: options.later ? this.journalAccepted(exec.executionId, { t: 'accepted', app: appName, workflow, input, received, startTime }) : Promise.resolve() };
+  }
+
+  /**
+   * Reads back what the data folder holds from earlier runs: deploys the kept apps again, knows the finished
+   * executions again, and runs the interrupted ones from their newest checkpoint (or from the start). Called once,
+   * before the HTTP server starts; it is also what takes the data folder's bus (a second live platform fails here).
+   */
+  async recover(): Promise<Recovered> {
+    const onDisk = await this.executions.storedIds();
+    const interrupted = await readInterrupted(this.parts.bus, onDisk);
+    const manifests = await this.parts.manifests.loadAll((name, err) => process.stderr.write(`app "${name}" was not restored: its kept manifest does not parse (${err.message})\n`));
+    let apps = 0;
+    for (const [name, manifest] of manifests) {
+      try {
+        await this.deploy(manifest, { restoring: true });
+        apps++;
+      } catch (err) {
+        process.stderr.write(`app "${name}" was not restored: ${toMfError(err).message}\n`);
+      }
+    }
+    for (const id of onDisk) this.executions.restore(id);
+    for (const e of interrupted) this.resume(e);
+    return { apps, finished: onDisk.size, resumed: interrupted.length };
+  }
+
+  /** Runs an interrupted execution again under its own id, from its checkpoint; it ends once, like any other. */
+  private resume(e: InterruptedExecution): void {
+    const exec = this.executions.create(e.app, e.workflow, null, e.received, e.id);
+    exec.checkpoint = e.checkpoint;
+    exec.history.push({ t: now(), type: 'ExecutionRecovering', state: e.checkpoint?.state ?? 'StartAt', cause: 'the platform restarted' });
+    this.journalled.add(e.id);
+    const run = async (): Promise<ExecutionResult> => {
+      const app = this.apps.get(e.app); // a typed failure if the app was not restored
+      if (!Object.hasOwn(app.prepared.workflows, e.workflow)) throw new MfError('MF_WORKFLOW_NOT_FOUND', `app "${e.app}" has no workflow "${e.workflow}" any more`, { app: e.app, workflow: e.workflow });
+      return this.parts.placement.run(app, exec, e.input, e.startTime);
+    };
+    this.finish(exec, this.soon(run)).catch(() => undefined); // the failure is kept with the execution
+  }
+
+  /** Journals an accepted execution; the caller is answered once the journal has it. */
+  private journalAccepted(id: string, accepted: AcceptedExecution): Promise<void> {
+    this.journalled.add(id);
+    return this.parts.bus.publish<ExecutionEvent>(TOPIC_EXECUTIONS, id, accepted).then(() => undefined);
   }
 
   /** Invokes one function directly, outside any workflow: one hop through the transport. */
@@ -205,7 +269,7 @@ export class Platform {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
-    await Promise.all(this.apps.all().map((app) => this.deleteApp(app.name).catch(() => undefined)));
+    await Promise.all(this.apps.all().map((app) => this.unload(app.name).catch(() => undefined)));
     const { backend, transport, bus, storage, runDir } = this.parts;
     await backend.close();
     await transport.close();
@@ -266,7 +330,13 @@ export class Platform {
     exec.cause = why.cause;
     exec.checkpoint = null;
     this.metrics.recordExecution(exec.app, exec.workflow ?? `fn:${exec.function}`, status, (exec.t.completed - exec.t.received) / 1000, exec.records);
-    return this.executions.finish(exec, outputJson);
+    const finished = this.executions.finish(exec, outputJson);
+    if (this.journalled.delete(exec.executionId)) {
+      // Off the hot path: once the result is on disk, the journal says the execution needs no recovery.
+      const { bus } = this.parts;
+      void finished.written.then(() => bus.publish<ExecutionEvent>(TOPIC_EXECUTIONS, exec.executionId, { t: 'finished' })).catch(() => undefined);
+    }
+    return finished;
   }
 
   /** Runs `start` once the I/O now pending has been served; every start queued meanwhile shares one turn. */
@@ -298,6 +368,13 @@ export class Platform {
   private checkOpen(): void {
     if (this.closed) throw new MfError('MF_PLATFORM_CLOSED', 'the platform is closed');
   }
+}
+
+/** What a start read back from the data folder: apps deployed again, finished executions known again, executions resumed. */
+export interface Recovered {
+  apps: number;
+  finished: number;
+  resumed: number;
 }
 
 /** Why an execution was aborted: StopExecution's optional error and cause. */

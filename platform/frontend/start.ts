@@ -4,19 +4,19 @@
  * (transport). Nothing below this file branches on those choices.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JournalBus, type GlobalBus } from '../bus/global/index.js';
 import { resolveConfig, type ResolvedConfig, type UserConfig } from '../config.js';
 import { createBackend } from '../sandbox/backends.js';
-import { GlobalStorage } from '../storage/global-store.js';
+import { AppManifests } from './app-manifests.js';
 import { AppRegistry } from './apps.js';
 import { ExecutionStore } from './executions.js';
+import { embeddedLayer, openGlobalLayer, type GlobalLayer } from './global-layer.js';
 import { startHttpServer } from './http.js';
 import { InSandboxPlacement } from './placement/in-sandbox.js';
 import { OnHostPlacement } from './placement/on-host.js';
 import type { ExecutionPlacement } from './placement/placement.js';
-import { Platform } from './platform.js';
+import { Platform, type Recovered } from './platform.js';
 import { executionLimits } from './sandboxes.js';
 import { DirectTransport } from './transport/direct.js';
 import { JournalTransport } from './transport/journal.js';
@@ -28,6 +28,8 @@ export interface PlatformHandle {
   readonly token: string;
   readonly dataDir: string;
   readonly platform: Platform;
+  /** What this start read back from the data folder (docs/distributed.md). */
+  readonly recovered: Recovered;
   close(): Promise<void>;
 }
 
@@ -36,9 +38,17 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
   await mkdir(config.dataDir, { recursive: true });
   const token = config.token ?? (await loadOrCreateToken(join(config.dataDir, 'token')));
   const runDir = await mkdtemp(join(config.dataDir, 'run-'));
-  const platform = composePlatform(config, runDir);
+  const layer = await openGlobalLayer(config);
+  const platform = composePlatform(config, runDir, layer);
+  const closePlatform = async (): Promise<void> => {
+    await platform.close();
+    await layer.release();
+  };
   try {
     if (platform.appUsers) await keepPlatformFilesPrivate(config.dataDir, runDir);
+    // Recovery takes the data folder's bus first: past it, no other live platform uses this folder.
+    const recovered = await platform.recover();
+    await removeStaleRuns(config.dataDir, runDir);
     const server = await startHttpServer(platform, config, token);
     let closing: Promise<void> | null = null;
     return {
@@ -46,25 +56,30 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
       token,
       dataDir: config.dataDir,
       platform,
+      recovered,
       close() {
         closing ??= (async () => {
           await server.close();
-          await platform.close();
+          await closePlatform();
         })();
         return closing;
       },
     };
   } catch (err) {
-    await platform.close();
+    await closePlatform();
     throw err;
   }
 }
 
-/** The platform's parts, one variant of each seam, as the config asks. */
-export function composePlatform(config: ResolvedConfig, runDir: string): Platform {
+/**
+ * The platform's parts, one variant of each seam, as the config asks (the global layer is opened by the caller). What
+ * outlives a run (the bus, finished executions, app manifests, global storage) lives in the data folder; the run
+ * folder holds only this run's code copies and sandbox folders.
+ */
+export function composePlatform(config: ResolvedConfig, runDir: string, layer: GlobalLayer = embeddedLayer(config)): Platform {
   const apps = new AppRegistry();
-  const executions = new ExecutionStore({ maxCount: config.maxStoredExecutions, maxBytes: config.maxStoredExecutionBytes }, join(runDir, 'executions'));
-  const bus: GlobalBus = new JournalBus(join(runDir, 'bus'));
+  const executions = new ExecutionStore({ maxCount: config.maxStoredExecutions, maxBytes: config.maxStoredExecutionBytes }, join(config.dataDir, 'executions'));
+  const { bus, storage } = layer;
   const transport: HopTransport = config.busMode === 'global' ? new JournalTransport(bus, apps, executions) : new DirectTransport();
   const placement: ExecutionPlacement = engineInSandbox(config)
     ? new InSandboxPlacement(config.keepHistory, executions, bus)
@@ -75,7 +90,8 @@ export function composePlatform(config: ResolvedConfig, runDir: string): Platfor
     runDir,
     apps,
     executions,
-    storage: new GlobalStorage(join(config.dataDir, 'storage')),
+    manifests: new AppManifests(join(config.dataDir, 'apps')),
+    storage,
     bus,
     placement,
     transport,
@@ -98,10 +114,20 @@ export function engineInSandbox(config: Pick<ResolvedConfig, 'sandboxing' | 'bus
 async function keepPlatformFilesPrivate(dataDir: string, runDir: string): Promise<void> {
   for (const dir of [dataDir, runDir]) await chmod(dir, 0o711);
   for (const dir of ['apps', 'sb']) await mkdir(join(runDir, dir), { mode: 0o711 });
-  for (const dir of [join(runDir, 'bus'), join(dataDir, 'storage')]) {
+  for (const dir of ['bus', 'storage', 'apps', 'executions'].map((d) => join(dataDir, d))) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
   }
+}
+
+/**
+ * Removes the run folders that earlier platforms on this data folder left behind (a killed one never removes its
+ * own). Called once this platform holds the data folder's bus, so none of them belongs to a live platform.
+ */
+async function removeStaleRuns(dataDir: string, current: string): Promise<void> {
+  const entries = await readdir(dataDir, { withFileTypes: true });
+  const stale = entries.filter((e) => e.isDirectory() && e.name.startsWith('run-') && join(dataDir, e.name) !== current);
+  await Promise.all(stale.map((e) => rm(join(dataDir, e.name), { recursive: true, force: true })));
 }
 
 async function loadOrCreateToken(path: string): Promise<string> {

@@ -14,6 +14,8 @@ export interface InvocationInfo {
   invocationId: string;
   /** The workflow execution this invocation belongs to; null for a direct function invocation. */
   executionId: string | null;
+  /** The step's idempotency key (the same across re-runs of the step); the invocation id when none is given. */
+  idempotencyKey?: string;
   /** Epoch milliseconds (platform/clock.ts) by which the invocation must finish. */
   deadline: number;
 }
@@ -64,6 +66,8 @@ export interface LambdaContext {
   done(error?: unknown, value?: unknown): void;
   /** Ours: the workflow execution id, null for a direct invocation. */
   readonly executionId: string | null;
+  /** Ours: the same for every run of this step of this execution (retries, recoveries, restarts): dedupe side effects by it. */
+  readonly idempotencyKey: string;
   /** Ours: a logger whose lines are kept with this invocation. */
   readonly log: FunctionLogger;
   /** Ours: hierarchical storage, local and global tiers (docs/storage.md). */
@@ -194,6 +198,7 @@ export function invokeHandler(
       fail: (err?: unknown) => fail(err === undefined || err === null ? 'handled' : err),
       done,
       executionId: info.executionId,
+      idempotencyKey: info.idempotencyKey ?? info.invocationId,
       storage: options?.storage,
       get log(): FunctionLogger {
         return (logger ??= makeLogger(sink));

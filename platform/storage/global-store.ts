@@ -8,7 +8,7 @@ import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MfError } from '../errors.js';
-import type { StorageOp, StorageResult, StoredValue } from './types.js';
+import type { GlobalTier, StorageOp, StorageResult, StoredValue } from './types.js';
 import { checkOp } from './types.js';
 
 type JournalEntry = { k: string; v: StoredValue } | { k: string; d: true };
@@ -101,7 +101,7 @@ export class AppStore {
 }
 
 /** The global tier for every app on a platform: stores opened on first use, under `<root>/<app>/`. */
-export class GlobalStorage {
+export class GlobalStorage implements GlobalTier {
   private readonly stores = new Map<string, Promise<AppStore>>();
 
   constructor(private readonly root: string) {}

@@ -26,6 +26,17 @@ export type StorageOp =
 /** What a storage operation yields: the value (get), a flag (delete), keys (list), a number (increment). */
 export type StorageResult = StoredValue | null | boolean | string[] | number | undefined;
 
+/**
+ * The global tier of every app on a platform: the embedded journals (GlobalStorage) or JetStream KV and Object
+ * Store (JetStreamStorage), chosen by the config's `broker`.
+ */
+export interface GlobalTier {
+  apply(app: string, op: StorageOp): Promise<StorageResult>;
+  /** Deletes one app's data. */
+  drop(app: string): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** A storage operation's answer as it crosses a process boundary. */
 export type StorageReply = { ok: true; value: StorageResult } | { ok: false; error: ErrorBody };
 

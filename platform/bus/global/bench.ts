@@ -1,5 +1,5 @@
 /**
- * Micro benchmark of the JournalBus (not a test): publish latency with and without fsync, publish throughput with
+ * Micro benchmark of a global bus (not a test): the JournalBus, or JetStreamBus with --broker nats://…: publish latency with and without fsync, publish throughput with
  * many publishes in flight, and the publish -> deliver -> ack latency of one hop through a consumer group (the
  * per-function baseline's path). Run: npx vite-node platform/bus/global/bench.ts [--n 5000] [--dir /some/disk]
  * Prints one JSON line on stdout; a readable summary on stderr. The numbers go in docs/bus.md.
@@ -7,7 +7,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectBroker } from '../../broker.js';
+import { JetStreamBus } from './jetstream.js';
 import { JournalBus } from './journal-bus.js';
+import type { GlobalBus } from './types.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -16,6 +19,7 @@ function arg(name: string, fallback: string): string {
 
 const N = Number(arg('n', '5000'));
 const base = arg('dir', tmpdir());
+const broker = arg('broker', '');
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
@@ -29,7 +33,7 @@ function summary(samplesUs: number[]): { p50: number; p99: number; mean: number 
 
 const payload = { executionId: 'exec-0123456789', state: 'Resize', input: { bucket: 'images', key: 'photo-42.jpg', width: 640 }, pad: 'x'.repeat(120) };
 
-async function sequential(bus: JournalBus, topic: string, n: number, sync: boolean): Promise<number[]> {
+async function sequential(bus: GlobalBus, topic: string, n: number, sync: boolean): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < n + 200; i++) {
     const t0 = process.hrtime.bigint();
@@ -40,7 +44,7 @@ async function sequential(bus: JournalBus, topic: string, n: number, sync: boole
   return samples;
 }
 
-async function throughput(bus: JournalBus, topic: string, n: number, inFlight: number): Promise<number> {
+async function throughput(bus: GlobalBus, topic: string, n: number, inFlight: number): Promise<number> {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i += inFlight) {
     const batch: Promise<number>[] = [];
@@ -50,7 +54,7 @@ async function throughput(bus: JournalBus, topic: string, n: number, inFlight: n
   return Math.round(n / (Number(process.hrtime.bigint() - t0) / 1e9));
 }
 
-async function hop(bus: JournalBus, topic: string, n: number): Promise<number[]> {
+async function hop(bus: GlobalBus, topic: string, n: number): Promise<number[]> {
   const samples: number[] = [];
   let resolveNext: (() => void) | null = null;
   await bus.subscribe(topic, 'agent', () => {
@@ -68,7 +72,8 @@ async function hop(bus: JournalBus, topic: string, n: number): Promise<number[]>
 }
 
 const dir = await mkdtemp(join(base, 'mf-bus-bench-'));
-const bus = new JournalBus(dir);
+const nc = broker === '' ? null : await connectBroker(broker);
+const bus: GlobalBus = nc === null ? new JournalBus(dir) : await JetStreamBus.open(nc);
 try {
   const nosync = summary(await sequential(bus, 'nosync', N, false));
   const sync = summary(await sequential(bus, 'sync', Math.max(200, Math.floor(N / 10)), true));
@@ -84,6 +89,7 @@ try {
     bus_hop_us_p99: hopUs.p99,
     payload_bytes: JSON.stringify(payload).length,
     n: N,
+    bus: nc === null ? 'journal' : 'jetstream',
     node: process.version,
   };
   process.stderr.write(
@@ -95,5 +101,6 @@ try {
   process.stdout.write(JSON.stringify(result) + '\n');
 } finally {
   await bus.close();
+  await nc?.close();
   await rm(dir, { recursive: true, force: true });
 }

@@ -227,7 +227,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function resolveSubscribeOptions(options: SubscribeOptions = {}): MemberOptions & { fromOffset: 'earliest' | 'latest' } {
+export function resolveSubscribeOptions(options: SubscribeOptions = {}): MemberOptions & { fromOffset: 'earliest' | 'latest' } {
   const bad = (field: string, rule: string): never => {
     throw new MfError('MF_BAD_REQUEST', `subscribe: ${field} ${rule}`, { [field]: (options as Record<string, unknown>)[field] });
   };

@@ -24,6 +24,11 @@ export interface BusMessage<T = unknown> {
 export interface PublishOptions {
   /** Also fsync the journal before resolving (default false: resolved once the write reached the OS). */
   sync?: boolean;
+  /**
+   * The message's id: a broker (JetStream) keeps one message per id within its duplicate window, so a replayed
+   * publish is not a second message; the embedded journal ignores it.
+   */
+  id?: string;
 }
 
 export interface SubscribeOptions {
@@ -69,7 +74,8 @@ export interface Subscription {
 }
 
 /** Why a message was given up on. */
-export type DeadLetterReason = 'nack' | 'timeout' | 'closed';
+/** 'malformed': the payload did not parse (a broker message written by something else); it is never redelivered. */
+export type DeadLetterReason = 'nack' | 'timeout' | 'closed' | 'malformed';
 
 /** The payload of a message on `<topic>.dead` (published with the original key). */
 export interface DeadLetter<T = unknown> {

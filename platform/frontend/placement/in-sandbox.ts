@@ -10,9 +10,8 @@ import type { GlobalBus } from '../../bus/global/index.js';
 import type { Checkpoint, ExecutionResult } from '../../protocol.js';
 import type { DeployedApp } from '../apps.js';
 import type { ExecutionStore, StoredExecution } from '../executions.js';
+import { TOPIC_CHECKPOINTS } from '../recovery.js';
 import type { ExecutionPlacement } from './placement.js';
-
-const TOPIC_CHECKPOINTS = 'checkpoints';
 
 export class InSandboxPlacement implements ExecutionPlacement {
   readonly workflowsInSandbox = true;

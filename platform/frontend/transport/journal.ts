@@ -37,7 +37,8 @@ export class JournalTransport implements HopTransport {
     // The signal stays here: a hop on the bus cannot be cancelled yet, so it runs until it answers or its function's
     // timeout ends it (docs/recovery.md).
     const { signal: _signal, ...wire } = call;
-    await this.bus.publish<BusHop>(TOPIC_HOPS, exec.executionId, { hopId, app: app.name, executionId: exec.executionId, ...wire });
+    // The hop id is the message id: a broker drops a replayed publish of the same hop (docs/distributed.md).
+    await this.bus.publish<BusHop>(TOPIC_HOPS, exec.executionId, { hopId, app: app.name, executionId: exec.executionId, ...wire }, { id: hopId });
     return done;
   }
 
@@ -69,7 +70,7 @@ export class JournalTransport implements HopTransport {
     } catch (err) {
       result = { hopId: hop.hopId, error: toMfError(err).toJSON() };
     }
-    await this.bus.publish<BusResult>(TOPIC_RESULTS, hop.executionId, result).catch((err: unknown) => {
+    await this.bus.publish<BusResult>(TOPIC_RESULTS, hop.executionId, result, { id: `${hop.hopId}:result` }).catch((err: unknown) => {
       const waiter = this.waiting.get(hop.hopId);
       this.waiting.delete(hop.hopId);
       waiter?.reject(err);

@@ -34,6 +34,8 @@ interface RequestContext {
   sandboxStart: SandboxStartTimes | null;
   records: InvocationRecord[];
   logs: DoneMessage['logs'];
+  /** Invocations started per state: the n-th visit of a state (a loop, a Map item) gets its own idempotency key. */
+  visits: Map<string, number>;
 }
 
 type InvocationResult = { ok: true; value: unknown } | { ok: false; error: string; cause: string };
@@ -124,7 +126,7 @@ export class Agent {
       this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
       return;
     }
-    const ctx: RequestContext = { executionId: message.id, attempt: message.attempt ?? 0, sandboxStart: message.sandboxStart, records: [], logs: [] };
+    const ctx: RequestContext = { executionId: message.id, attempt: message.attempt ?? 0, sandboxStart: message.sandboxStart, records: [], logs: [], visits: new Map() };
     const history: HistoryEvent[] = [];
     const abort = new AbortController();
     this.running.set(message.id, abort);
@@ -168,7 +170,7 @@ export class Agent {
   }
 
   private async invokeDirect(message: Extract<FrontendToAgent, { t: 'invoke' }>): Promise<void> {
-    const ctx: RequestContext = { executionId: message.executionId ?? message.id, attempt: message.attempt ?? 0, sandboxStart: message.sandboxStart, records: [], logs: [] };
+    const ctx: RequestContext = { executionId: message.executionId ?? message.id, attempt: message.attempt ?? 0, sandboxStart: message.sandboxStart, records: [], logs: [], visits: new Map() };
     if (!this.spec?.functions.some((f) => f.name === message.fn)) {
       const error = new MfError('MF_FUNCTION_NOT_FOUND', `the app has no function "${message.fn}"`, { function: message.fn });
       this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
@@ -200,8 +202,9 @@ export class Agent {
   private async invoke(fn: string, input: unknown, state: string | null, ctx: RequestContext, signal: AbortSignal): Promise<InvocationResult> {
     const retries = this.spec?.policy.recoveryAttempts ?? 0;
     let result: InvocationResult & { retryable?: boolean } = { ok: false, error: 'MF_INTERNAL', cause: 'not run' };
+    const key = idempotencyKey(ctx, state ?? fn);
     for (let retry = 0; retry <= retries; retry++) {
-      result = await this.invokeOnce(fn, input, state, ctx, retry, signal);
+      result = await this.invokeOnce(fn, input, state, ctx, retry, signal, key);
       if (result.ok || !result.retryable || signal.aborted) break;
     }
     const { retryable: _retryable, ...plain } = result;
@@ -216,6 +219,7 @@ export class Agent {
     ctx: RequestContext,
     retry: number,
     signal: AbortSignal,
+    key: string,
   ): Promise<InvocationResult & { retryable?: boolean }> {
     const workers = this.workers;
     const spec = this.spec;
@@ -242,7 +246,7 @@ export class Agent {
       workers.release(worker);
       return { ok: false, error: 'States.Aborted', cause: 'the invocation was cancelled before it started' };
     }
-    const answer = await workers.invoke(worker, invocationId, input, ctx.executionId, signal);
+    const answer = await workers.invoke(worker, invocationId, input, ctx.executionId, key, signal);
     const published = now();
 
     const temperature = temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStart !== null, firstInSandbox, workerStartedForInvocation: started });
@@ -330,4 +334,15 @@ function byteLength(value: unknown): number {
 function hasAny(record: Readonly<Record<string, unknown>>): boolean {
   for (const _ in record) return true;
   return false;
+}
+
+/**
+ * The step's idempotency key (context.idempotencyKey): the same for every run of one step of one execution, whether
+ * a retry, a recovery in another sandbox or a re-run after a platform restart, so that a function can make its side
+ * effects happen once (docs/distributed.md). A step is a state's n-th visit within the request.
+ */
+function idempotencyKey(ctx: RequestContext, step: string): string {
+  const visit = ctx.visits.get(step) ?? 0;
+  ctx.visits.set(step, visit + 1);
+  return `${ctx.executionId ?? randomUUID()}/${step}/${visit}`;
 }

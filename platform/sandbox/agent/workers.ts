@@ -167,7 +167,7 @@ export class Workers {
    * invocation that does not answer within CANCEL_GRACE_MS is abandoned and its worker drained. The promise settles
    * only when the invocation can no longer run: it answered, or its worker is gone (docs/recovery.md).
    */
-  invoke(worker: FunctionWorker, id: string, event: unknown, executionId: string | null, signal?: AbortSignal): Promise<InvocationAnswer> {
+  invoke(worker: FunctionWorker, id: string, event: unknown, executionId: string | null, idempotencyKey: string, signal?: AbortSignal): Promise<InvocationAnswer> {
     return new Promise<InvocationAnswer>((resolve) => {
       if (worker.dead) {
         resolve({ kind: 'fault', code: 'MF_WORKER_EXITED', message: `worker ${worker.pid} of "${worker.spec.name}" had exited`, external: worker.killedFromOutside });
@@ -192,7 +192,7 @@ export class Workers {
         signal.addEventListener('abort', pending.onAbort, { once: true });
       }
       worker.inflight.set(id, pending);
-      const message: AgentToWorker = { t: 'invoke', id, event, deadline, executionId };
+      const message: AgentToWorker = { t: 'invoke', id, event, deadline, executionId, idempotencyKey };
       worker.child.send(message);
     });
   }

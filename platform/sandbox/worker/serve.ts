@@ -81,7 +81,7 @@ export function startWorker(): (m: AgentToWorker) => void {
   };
 
   const run = (fn: LoadedFunction, m: InvokeMessage): void => {
-    invokeHandler(fn, m.event, { invocationId: m.id, executionId: m.executionId, deadline: m.deadline }, INVOKE_OPTIONS).then(
+    invokeHandler(fn, m.event, { invocationId: m.id, executionId: m.executionId, idempotencyKey: m.idempotencyKey, deadline: m.deadline }, INVOKE_OPTIONS).then(
       (o) => sendResult(m.id, o),
       // invokeHandler never rejects; if it ever does, the agent still gets an answer.
       (err: unknown) => failResult(m.id, toLambdaError(err)),

@@ -72,7 +72,7 @@ class Worker {
 
   invoke(id: string, event: unknown, deadlineIn = 30_000): Promise<ResultMsg> {
     const p = this.result(id);
-    this.send({ t: 'invoke', id, event, deadline: Date.now() + deadlineIn, executionId: 'exec-1' });
+    this.send({ t: 'invoke', id, event, deadline: Date.now() + deadlineIn, executionId: 'exec-1', idempotencyKey: `exec-1/${id}` });
     return p;
   }
 
@@ -229,7 +229,7 @@ describe('worker process', () => {
     const w = start();
     await w.load(spec('esm', 'index.unhandled'));
     const bystander = w.result('bystander');
-    w.send({ t: 'invoke', id: 'bystander', event: { after: 60_000 }, deadline: Date.now() + 30_000, executionId: null });
+    w.send({ t: 'invoke', id: 'bystander', event: { after: 60_000 }, deadline: Date.now() + 30_000, executionId: null, idempotencyKey: 'bystander' });
     const culprit = await w.invoke('culprit', { tag: 'X', after: 50 });
     expect(culprit.outcome).toMatchObject({
       ok: false,
@@ -252,7 +252,7 @@ describe('worker process', () => {
   it('exits when the agent disconnects the IPC channel', async () => {
     const w = start();
     await w.load(spec('esm', 'index.slow'));
-    w.send({ t: 'invoke', id: 'pending', event: { ms: 60_000 }, deadline: Date.now() + 60_000, executionId: null });
+    w.send({ t: 'invoke', id: 'pending', event: { ms: 60_000 }, deadline: Date.now() + 60_000, executionId: null, idempotencyKey: 'pending' });
     w.child.disconnect();
     const exit = await Promise.race([w.exited, new Promise((r) => setTimeout(() => r('still running'), 5_000))]);
     expect(exit).toEqual({ code: 0, signal: null });

@@ -1,0 +1,31 @@
+/**
+ * The global layer (global bus + global storage), chosen once from the config's `broker`: the embedded journals in
+ * the data directory, or NATS JetStream. Both halves of one layer live in the same place, so a run never mixes them.
+ */
+import { join } from 'node:path';
+import { connectBroker } from '../broker.js';
+import { JournalBus, type GlobalBus } from '../bus/global/index.js';
+import { JetStreamBus } from '../bus/global/jetstream.js';
+import type { ResolvedConfig } from '../config.js';
+import { GlobalStorage } from '../storage/global-store.js';
+import { JetStreamStorage } from '../storage/jetstream.js';
+import type { GlobalTier } from '../storage/types.js';
+
+export interface GlobalLayer {
+  readonly bus: GlobalBus;
+  readonly storage: GlobalTier;
+  /** Releases what the bus and storage share (the broker connection); after they are closed. */
+  release(): Promise<void>;
+}
+
+/** The embedded journals, in the data folder so that a restart finds them (docs/distributed.md). */
+export function embeddedLayer(config: Pick<ResolvedConfig, 'dataDir'>): GlobalLayer {
+  return { bus: new JournalBus(join(config.dataDir, 'bus')), storage: new GlobalStorage(join(config.dataDir, 'storage')), release: async () => undefined };
+}
+
+/** Connects to the broker when the config names one (MF_BROKER_UNREACHABLE if it does not answer). */
+export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | 'broker'>): Promise<GlobalLayer> {
+  if (config.broker === null) return embeddedLayer(config);
+  const nc = await connectBroker(config.broker);
+  return { bus: await JetStreamBus.open(nc), storage: new JetStreamStorage(nc), release: () => nc.close() };
+}
