@@ -346,7 +346,7 @@ describe('OpenWhisk adapter against the OpenWhisk double', () => {
   it('is in the registry as "openwhisk" and takes the harness options (url, token, default backend/preset)', async () => {
     const a = await createAdapter('openwhisk', { url: ow.url, token: ow.auth, backend: 'process', preset: 'grouped' });
     expect(a.platform).toBe('openwhisk');
-    expect(a.description).toEqual({ platform: 'openwhisk', apihost: ow.url, namespace: '_', kind: 'nodejs:20', ignoreCerts: false, storage: 'storage service on 127.0.0.1:any port, functions reach it at the address bound' });
+    expect(a.description).toEqual({ platform: 'openwhisk', apihost: ow.url, namespace: '_', kind: 'nodejs:20', ignoreCerts: false, registry: null, storage: 'storage service on 127.0.0.1:any port, functions reach it at the address bound' });
     expect(JSON.stringify(a.description)).not.toContain(ow.auth.split(':')[1]!);
     await a.close();
   });

@@ -31,7 +31,8 @@ import { describeStorageHost, resolveStorageHost, STORAGE_OPTION_KEYS, StorageHo
 import { BaseAdapter, type Deployment, type HookAnswer, type PlatformReport, type ResourceSnapshot, type SendStamps } from '../types.js';
 import { recordFrom, headerBag, factsOf } from './evidence.js';
 import { GatewayClient, parsePrometheus, SYSTEM_TIMEOUT_MS, type FunctionDeployment } from './gateway.js';
-import { baseImage, buildAppImage, planAppImage, pushImage, removeImage, type RegistryAuth } from './image.js';
+import { baseImage, pushImage, removeImage, type RegistryAuth } from '../images.js';
+import { buildAppImage, planAppImage } from './image.js';
 import { EVIDENCE, type OrchestratorEnvelope } from './protocol.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -289,7 +290,7 @@ export class OpenFaasAdapter extends BaseAdapter {
       const grant = await this.#storage.grant(created.storageKey);
       const storageEnv = { MFBENCH_STORAGE_URL: grant.url, MFBENCH_STORAGE_TOKEN: grant.token };
       created.builtImage = await buildAppImage(docker, plan, labels);
-      if (this.#o.registry !== null) await pushImage(docker, plan.tag, this.#o.registry, this.#o.registryAuth);
+      if (this.#o.registry !== null) await pushImage(docker, plan.tag, this.#o.registry, this.#o.registryAuth, 'OPENFAAS_REGISTRY_USER / OPENFAAS_REGISTRY_PASSWORD');
       const specs: FunctionDeployment[] = [
         ...manifest.functions.map((f) => this.#spec(app, functions.get(f.name) as string, plan.tag, { MFBENCH_ROLE: 'function', MFBENCH_FUNCTION: f.name, ...storageEnv }, f.memoryMB)),
         ...[...workflows].map(([w, svc]) => this.#spec(app, svc, plan.tag, { MFBENCH_ROLE: 'orchestrator', MFBENCH_WORKFLOW: w, MFBENCH_GATEWAY: this.#o.functionGatewayUrl })),

@@ -4,7 +4,7 @@
  * large dependencies is an action image (`exec: {kind: "blackbox", image}`; docs/actions-docker.md), which the
  * invoker pulls and runs, and which serves /init and /run on port 8080.
  *
- * The image is built with dockerode, as the OpenFaaS images are (../openfaas/image.ts): FROM the docker backend's
+ * The image is built with dockerode, as the OpenFaaS images are (../openfaas/image.ts, ../images.ts): FROM the docker backend's
  * runtime image (FROM scratch + this host's node), plus the action's files exactly as its zip would hold them under
  * /action (the wrapper, the function's code and packages, the storage client) and our action proxy
  * (action-proxy.ts) as the command. Nothing is pulled from a registry.

@@ -27,7 +27,7 @@ import { conductorZip, functionEntries } from './package.js';
 import { buildActionImage, planActionImage } from './blackbox.js';
 import { zip } from './zip.js';
 import { connectDocker, type Docker } from '../../platform/sandbox/docker/engine.js';
-import { baseImage, pushImage, removeImage } from '../openfaas/image.js';
+import { baseImage, pushImage, removeImage } from '../images.js';
 import type { FunctionStorage } from '../../platform/storage/client.js';
 import { remoteStorage } from '../../platform/storage/remote.js';
 import { putAction } from './put-action.js';
@@ -465,7 +465,7 @@ export class OpenWhiskAdapter extends BaseAdapter {
     const packaging: Packaging = { kind: 'blackbox', codeBytes, image: plan.tag, built, pushed: false };
     if (this.#o.registry !== null) {
       try {
-        await pushImage(docker, plan.tag, this.#o.registry, this.#o.registryAuth);
+        await pushImage(docker, plan.tag, this.#o.registry, this.#o.registryAuth, 'OPENWHISK_REGISTRY_USER / OPENWHISK_REGISTRY_PASSWORD');
       } catch (err) {
         await this.#removeImages(new Map([[fn.name, packaging]]));
         throw err;
