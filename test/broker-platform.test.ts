@@ -5,7 +5,7 @@
  * from `mfbench platform start --broker`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,54 @@ describe.runIf(RUN_NATS_TESTS)('a platform on NATS JetStream', () => {
     });
   }
 });
+
+describe.runIf(RUN_NATS_TESTS)('mfbench run --broker', () => {
+  let nats: NatsServer;
+  let nc: NatsConnection;
+  let parent: string;
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    nc = await connectBroker(nats.url);
+    parent = await mkdtemp(join(tmpdir(), 'mfbroker-run-'));
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await nats?.stop();
+    if (parent) await rm(parent, { recursive: true, force: true });
+  });
+
+  it('the per-function chain-length run sends its hops through JetStream, and the manifest says so', async () => {
+    const dir = join(parent, 'run');
+    const { code, stdout, stderr } = await runCli(['run', 'chain-length', '--quick', '--preset', 'per-function', '--broker', nats.url, '--out', dir, '--no-report', '--json']);
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'complete' });
+    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as unknown;
+    expect(JSON.stringify(manifest)).toContain(JSON.stringify({ bus: 'jetstream', storage: 'jetstream-kv', broker: nats.url }));
+    // Every measured hop of the run crossed the broker: the hops stream holds at least one message per invocation.
+    const raw = (await readFile(join(dir, 'raw.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { call: { platform?: { records?: unknown[] } } });
+    const invocations = raw.reduce((n, r) => n + (r.call.platform?.records?.length ?? 0), 0);
+    expect(invocations).toBeGreaterThan(0);
+    const jsm = await nc.jetstreamManager();
+    let published = 0;
+    for await (const info of jsm.streams.list()) if (info.config.subjects?.includes('mfbus.hops.>')) published += info.state.messages;
+    expect(published).toBeGreaterThanOrEqual(invocations);
+  }, 300_000);
+
+  it('refuses --broker when no named platform is embedded', async () => {
+    const { code, stderr } = await runCli(['run', 'chain-length', '--quick', '--platform', 'openwhisk', '--broker', nats.url, '--out', join(parent, 'refused')]);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('--broker configures the embedded MicroFunctions platform');
+  });
+});
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
 
 describe('a broker that does not answer', () => {
   let deadUrl: string;

@@ -54,6 +54,11 @@ export const runCommand = defineCommand({
         default: false,
         describe: 'embedded platform: record execution history as `mfbench platform start` does (off in experiments: it is not part of the execution path; docs/experiments.md)',
       })
+      .option('broker', {
+        type: 'string',
+        describe: 'embedded platform: global bus and global storage on this NATS JetStream broker, nats://host:port (docs/distributed.md); the manifest records it',
+        defaultDescription: 'embedded journals',
+      })
       .option('quick', { type: 'boolean', default: false, describe: 'quick sizes (the `quick` suite implies it)' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the input generators and schedules' })
       .option('out', { type: 'string', describe: 'run directory to create', defaultDescription: 'results/runs/<run-id>' })
@@ -74,6 +79,9 @@ export const runCommand = defineCommand({
     const offered = (pick: (e: AdapterEntry) => readonly string[]) => new Set(platforms.flatMap((n) => [...pick(ADAPTERS[n as AdapterName])]));
     for (const b of backends) if (!offered((e) => e.backends).has(b)) throw new UsageError(`--backend ${b}: ${platforms.join(', ')} offer ${[...offered((e) => e.backends)].join(', ') || 'none'}`);
     for (const p of presets) if (!offered((e) => e.presets).has(p)) throw new UsageError(`--preset ${p}: ${platforms.join(', ')} offer ${[...offered((e) => e.presets)].join(', ') || 'none'}`);
+    if (argv.broker !== undefined && !platforms.some((n) => ADAPTERS[n as AdapterName].embedded)) {
+      throw new UsageError(`--broker configures the embedded MicroFunctions platform; ${platforms.join(', ')} ${platforms.length > 1 ? 'have' : 'has'} none`);
+    }
     const variants: Variant[] = [];
     for (const platform of platforms) {
       const entry: AdapterEntry = ADAPTERS[platform as AdapterName];
@@ -89,7 +97,9 @@ export const runCommand = defineCommand({
           if (argv.token !== undefined) v.token = argv.token;
           if (entry.embedded && argv.poolSize !== undefined) v.poolSize = argv.poolSize;
           if (entry.embedded && argv.workerStart !== undefined) v.workerStart = argv.workerStart as Variant['workerStart'] & string;
-          if (entry.embedded && argv.keepHistory) v.platformConfig = { keepHistory: true };
+          if (entry.embedded && (argv.keepHistory || argv.broker !== undefined)) {
+            v.platformConfig = { ...(argv.keepHistory ? { keepHistory: true } : {}), ...(argv.broker !== undefined ? { broker: argv.broker } : {}) };
+          }
           variants.push(v);
         }
       }
