@@ -38,6 +38,10 @@ export interface NatsServer {
   readonly pid: number;
   /** Kills the server by its pid and removes its store directory. */
   stop(): Promise<void>;
+  /** SIGKILLs the server by its pid and keeps its store: a broker lost mid-run. */
+  kill(): Promise<void>;
+  /** Starts the killed server again on the same port and store directory; resolves once it is ready. */
+  restart(): Promise<void>;
 }
 
 /** Starts `nats-server -js` on a free loopback port with a fresh store directory; resolves once it is ready. */
@@ -45,22 +49,42 @@ export async function startNatsServer(): Promise<NatsServer> {
   if (NATS_VERSION === null) throw new Error('MFBENCH_REQUIRE_NATS=1 but there is no nats-server on the PATH');
   const storeDir = await mkdtemp(join(tmpdir(), 'mfbench-nats-'));
   const port = await freePort();
-  const child = spawn('nats-server', ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const stop = async (): Promise<void> => {
+  let child: ChildProcess;
+  const launch = async (): Promise<void> => {
+    child = spawn('nats-server', ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      await ready(child, 30_000);
+    } catch (err) {
+      await kill();
+      throw err;
+    }
+  };
+  const kill = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       process.kill(child.pid!, 'SIGKILL');
       await exited;
     }
+  };
+  const stop = async (): Promise<void> => {
+    await kill();
     await rm(storeDir, { recursive: true, force: true });
   };
   try {
-    await ready(child, 30_000);
+    await launch();
   } catch (err) {
-    await stop();
+    await rm(storeDir, { recursive: true, force: true });
     throw err;
   }
-  return { url: `nats://127.0.0.1:${port}`, pid: child.pid!, stop };
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    get pid() {
+      return child.pid!;
+    },
+    stop,
+    kill,
+    restart: launch,
+  };
 }
 
 /** A port nothing listens on right now (the server takes it a moment later). */
