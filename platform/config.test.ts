@@ -13,6 +13,8 @@ describe('resolveConfig', () => {
     expect(resolveConfig().broker).toBeNull();
     expect(resolveConfig({ broker: 'nats://127.0.0.1:4222' }).broker).toBe('nats://127.0.0.1:4222');
     expect(resolveConfig({ broker: 'nats://a:4222, nats://b:4222' }).broker).toBe('nats://a:4222, nats://b:4222');
+    expect(resolveConfig().brokerReplicas).toBe(1);
+    expect(resolveConfig({ broker: 'nats://a:4222,nats://b:4222,nats://c:4222', brokerReplicas: 3 }).brokerReplicas).toBe(3);
   });
 
   test('user values win; undefined values do not erase defaults', () => {
@@ -26,6 +28,9 @@ describe('resolveConfig', () => {
     ['broker', { broker: 'http://127.0.0.1:4222' }],
     ['broker', { broker: 'nats://127.0.0.1:4222,' }],
     ['broker', { broker: 42 as never }],
+    ['brokerReplicas', { broker: 'nats://127.0.0.1:4222', brokerReplicas: 6 }],
+    ['brokerReplicas', { broker: 'nats://127.0.0.1:4222', brokerReplicas: 1.5 }],
+    ['brokerReplicas', { brokerReplicas: 3 }],
     ['port', { port: 70000 }],
     ['port', { port: 1.5 }],
     ['poolSize', { poolSize: -1 }],

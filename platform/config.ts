@@ -115,6 +115,11 @@ export interface ResolvedConfig extends PolicySwitches {
    * cluster); null keeps both in embedded journals in dataDir (docs/distributed.md).
    */
   readonly broker: string | null;
+  /**
+   * Copies JetStream keeps of each stream, KV bucket and object store the platform creates on the broker: 1 on a
+   * single server; 3 on a cluster of three or more, so that losing one node keeps a quorum (docs/distributed.md).
+   */
+  readonly brokerReplicas: number;
   /** Keep each execution's state transitions (GET /executions/{id}/history); off saves work on the hot path. */
   readonly keepHistory: boolean;
 }
@@ -147,6 +152,7 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   maxLogLinesPerApp: 10_000,
   keepHistory: true,
   broker: null,
+  brokerReplicas: 1,
 });
 
 /** Merges user values over the preset's switches over the defaults, drops undefined, checks, and freezes. */
@@ -197,6 +203,8 @@ export function checkConfig(c: ResolvedConfig): void {
   if (!Number.isInteger(c.maxSandboxesPerFunction) || c.maxSandboxesPerFunction < 1) fail('maxSandboxesPerFunction', 'must be a positive integer');
   if (!Number.isInteger(c.maxSandboxesPerApp) || c.maxSandboxesPerApp < 1) fail('maxSandboxesPerApp', 'must be a positive integer');
   if (c.broker !== null && (typeof c.broker !== 'string' || !c.broker.split(',').every((u) => BROKER_URL.test(u.trim())))) fail('broker', 'must be nats://host:port (comma-separated for a cluster)');
+  if (!Number.isInteger(c.brokerReplicas) || c.brokerReplicas < 1 || c.brokerReplicas > 5) fail('brokerReplicas', 'must be an integer from 1 to 5 (JetStream keeps at most 5 copies)');
+  if (c.brokerReplicas > 1 && c.broker === null) fail('brokerReplicas', 'needs a broker: the embedded journals keep one copy');
   if (!(c.keepAliveSeconds > 0)) fail('keepAliveSeconds', 'must be a positive number of seconds');
   if (!Number.isInteger(c.recoveryAttempts) || c.recoveryAttempts < 0 || c.recoveryAttempts > 10) fail('recoveryAttempts', 'must be an integer from 0 to 10');
 }

@@ -55,6 +55,7 @@ export const CONFIG_OPTIONS = {
   maxSandboxesPerApp: { flag: 'max-sandboxes-per-app', type: 'number', describe: 'sandboxes one app may have under grouped sandboxing (overrides the preset)' },
   keepAliveSeconds: { flag: 'keep-alive-seconds', type: 'number', describe: 'idle sandboxes and workers are reclaimed after this (overrides the preset)' },
   broker: { flag: 'broker', type: 'string', describe: 'global bus and global storage on this NATS JetStream broker, nats://host:port (default: embedded journals in the data dir)' },
+  brokerReplicas: { flag: 'broker-replicas', type: 'number', describe: 'copies of each stream and bucket on the broker (3 on a 3-node JetStream cluster survives losing a node)' },
   recoveryAttempts: { flag: 'recovery-attempts', type: 'number', describe: 'resumes of an execution whose sandbox or worker died (0 disables recovery)' },
 } as const satisfies Record<keyof UserConfig, ConfigOption>;
 

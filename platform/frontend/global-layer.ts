@@ -24,8 +24,9 @@ export function embeddedLayer(config: Pick<ResolvedConfig, 'dataDir'>): GlobalLa
 }
 
 /** Connects to the broker when the config names one (MF_BROKER_UNREACHABLE if it does not answer). */
-export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | 'broker'>): Promise<GlobalLayer> {
+export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | 'broker' | 'brokerReplicas'>): Promise<GlobalLayer> {
   if (config.broker === null) return embeddedLayer(config);
   const nc = await connectBroker(config.broker);
-  return { bus: await JetStreamBus.open(nc), storage: new JetStreamStorage(nc), release: () => nc.close() };
+  const replicas = config.brokerReplicas;
+  return { bus: await JetStreamBus.open(nc, { replicas }), storage: new JetStreamStorage(nc, { replicas }), release: () => nc.close() };
 }

@@ -29,7 +29,11 @@ export class JetStreamStorage implements GlobalTier {
   private readonly buckets = new Map<string, Promise<AppBuckets>>();
 
   /** Storage on an open connection; the caller closes the connection after the storage. */
-  constructor(private readonly nc: NatsConnection) {}
+  /** `replicas`: copies of each KV bucket and object store in a JetStream cluster; 1 on a single server. */
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly options: { replicas?: number } = {},
+  ) {}
 
   async apply(app: string, op: StorageOp): Promise<StorageResult> {
     checkOp(op);
@@ -116,7 +120,8 @@ export class JetStreamStorage implements GlobalTier {
     if (!b) {
       const name = brokerToken(app);
       const js = this.nc.jetstream();
-      b = storageCall('open the buckets', async () => ({ kv: await js.views.kv(`mf-${name}`), objects: await js.views.os(`mfobj-${name}`) }));
+      const replicas = this.options.replicas ?? 1;
+      b = storageCall('open the buckets', async () => ({ kv: await js.views.kv(`mf-${name}`, { replicas }), objects: await js.views.os(`mfobj-${name}`, { replicas }) }));
       b.catch(() => this.buckets.delete(app));
       this.buckets.set(app, b);
     }

@@ -114,3 +114,50 @@ function ready(child: ChildProcess, timeoutMs: number): Promise<void> {
     });
   });
 }
+
+export interface NatsCluster {
+  /** nats://127.0.0.1:<p1>,nats://127.0.0.1:<p2>,… (the broker option's form for a cluster) */
+  readonly url: string;
+  readonly nodes: ReadonlyArray<{ readonly url: string; readonly pid: number; kill(): Promise<void> }>;
+  /** Kills every node by its pid and removes their stores. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A JetStream cluster of `size` nats-server processes on loopback (client and route ports free, a store each), routed
+ * to one another; resolves once every node is ready. Whether JetStream has elected its meta leader is the caller's to
+ * wait for (a client's first JetStream call answers once it has).
+ */
+export async function startNatsCluster(size: number): Promise<NatsCluster> {
+  if (NATS_VERSION === null) throw new Error('MFBENCH_REQUIRE_NATS=1 but there is no nats-server on the PATH');
+  const ports: Array<{ client: number; route: number }> = [];
+  for (let i = 0; i < size; i++) ports.push({ client: await freePort(), route: await freePort() });
+  const stores = await Promise.all(ports.map(() => mkdtemp(join(tmpdir(), 'mfbench-nats-node-'))));
+  const children = ports.map((p, i) =>
+    spawn(
+      'nats-server',
+      ['-js', '-sd', stores[i]!, '-a', '127.0.0.1', '-p', String(p.client), '-n', `mfbench-node-${i}`, '--cluster_name', 'mfbench', '--cluster', `nats://127.0.0.1:${p.route}`,
+        '--routes', ports.filter((_, j) => j !== i).map((q) => `nats://127.0.0.1:${q.route}`).join(',')],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    ),
+  );
+  const killOne = async (child: ChildProcess): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(child.pid!, 'SIGKILL');
+      await exited;
+    }
+  };
+  const stop = async (): Promise<void> => {
+    await Promise.all(children.map(killOne));
+    await Promise.all(stores.map((d) => rm(d, { recursive: true, force: true })));
+  };
+  try {
+    await Promise.all(children.map((c) => ready(c, 30_000)));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const urls = ports.map((p) => `nats://127.0.0.1:${p.client}`);
+  return { url: urls.join(','), nodes: children.map((c, i) => ({ url: urls[i]!, pid: c.pid!, kill: () => killOne(c) })), stop };
+}

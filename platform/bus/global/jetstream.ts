@@ -27,13 +27,17 @@ export class JetStreamBus implements GlobalBus {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
+    private readonly replicas: number,
   ) {
     this.js = nc.jetstream();
   }
 
-  /** A bus on an open connection; the caller closes the connection after the bus. */
-  static async open(nc: NatsConnection): Promise<JetStreamBus> {
-    return new JetStreamBus(nc, await nc.jetstreamManager());
+  /**
+   * A bus on an open connection; the caller closes the connection after the bus. `replicas`: copies of each stream
+   * (and so of its consumers) in a JetStream cluster; 1 on a single server.
+   */
+  static async open(nc: NatsConnection, options: { replicas?: number } = {}): Promise<JetStreamBus> {
+    return new JetStreamBus(nc, await nc.jetstreamManager(), options.replicas ?? 1);
   }
 
   async publish<T>(topic: string, key: string, payload: T, options?: PublishOptions): Promise<number> {
@@ -123,7 +127,7 @@ export class JetStreamBus implements GlobalBus {
       const name = `MFBUS_${brokerToken(topic)}`;
       s = brokerCall(`create the stream of ${topic}`, async () => {
         const exists = await this.jsm.streams.info(name).then(() => true, () => false);
-        if (!exists) await this.jsm.streams.add({ name, subjects: [`${subjectPrefix(topic)}.>`], storage: StorageType.File, duplicate_window: nanos(DUPLICATE_WINDOW_MS) });
+        if (!exists) await this.jsm.streams.add({ name, subjects: [`${subjectPrefix(topic)}.>`], storage: StorageType.File, num_replicas: this.replicas, duplicate_window: nanos(DUPLICATE_WINDOW_MS) });
         return name;
       });
       s.catch(() => this.streams.delete(topic));
