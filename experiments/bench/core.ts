@@ -191,9 +191,12 @@ function loadStep(job: LoaderJob): Promise<LoaderAnswer> {
  */
 async function measureThroughput(p: PlatformHandle, unloadedP99: number, sizes: Sizes, progress: (s: string) => void): Promise<Samples['throughput']> {
   const steps: Samples['throughput'] = [];
+  const url = `${p.url}/apps/bench-warm/workflows/chain1/executions?records=false`;
+  progress(`throughput: warm-up, ${sizes.rates[0]} executions/s for ${sizes.stepS} s (not counted)`);
+  await loadStep({ url, token: p.token, body: '{"n":1}', ratePerSec: sizes.rates[0]!, durationS: sizes.stepS, connections: LOAD_CONNECTIONS });
+  await sleep(1000);
   for (const ratePerSec of sizes.rates) {
     progress(`throughput: ${ratePerSec} executions/s for ${sizes.stepS} s`);
-    const url = `${p.url}/apps/bench-warm/workflows/chain1/executions?records=false`;
     const answer = await loadStep({ url, token: p.token, body: '{"n":1}', ratePerSec, durationS: sizes.stepS, connections: LOAD_CONNECTIONS });
     steps.push({ ratePerSec, durationS: sizes.stepS, ...answer });
     if (!stepHolds(steps.at(-1)!, unloadedP99)) break;
