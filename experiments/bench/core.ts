@@ -38,8 +38,8 @@ interface Sizes {
   stepS: number;
 }
 const SIZES: Record<'full' | 'quick', Sizes> = {
-  full: { warmup: 200, warm: 1000, cold: 30, rtt: 5000, cpu: { small: 1000, large: 100 }, rates: [250, 500, 1000, 1500, 2000, 2500, 3000, 4000], stepS: 4 },
-  quick: { warmup: 50, warm: 200, cold: 10, rtt: 1000, cpu: { small: 300, large: 30 }, rates: [250, 500, 1000, 1500, 2000, 3000], stepS: 2 },
+  full: { warmup: 200, warm: 1000, cold: 30, rtt: 5000, cpu: { small: 1000, large: 100 }, rates: [100, 250, 500, 1000, 1500, 2000, 2500, 3000, 4000], stepS: 4 },
+  quick: { warmup: 50, warm: 200, cold: 10, rtt: 1000, cpu: { small: 300, large: 30 }, rates: [100, 250, 500, 1000, 1500, 2000, 3000], stepS: 2 },
 };
 /** Concurrent connections of the load generator: enough that the offered rate, not the connections, sets the pace. */
 const LOAD_CONNECTIONS = 100;

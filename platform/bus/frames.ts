@@ -44,21 +44,23 @@ export class FrameChannel<In extends object, Out extends object> {
   }
 
   /**
-   * Sends one frame. `payload` is JSON text (or its UTF-8 bytes) serialised by the caller, once. The header and the
-   * payload leave in one corked write. `onWritten` runs once the bytes left this process. False when the channel is
+   * Sends one frame. `payload` is JSON text (or its UTF-8 bytes) serialised by the caller, once; the header and
+   * the payload leave together. `onWritten` runs once the bytes left this process. False when the channel is
    * closed (nothing was sent, and `onWritten` will not run).
    */
   send(header: Out, payload?: Buffer | string, onWritten?: (err?: Error | null) => void): boolean {
     if (this.closed || this.stream.destroyed) return false;
     if (payload === undefined) {
       this.stream.write(JSON.stringify(header) + '\n', onWritten);
-      return true;
+    } else if (typeof payload === 'string') {
+      // Text goes out in the same write as its header: encoded once, by the stream.
+      this.stream.write(JSON.stringify({ ...header, n: Buffer.byteLength(payload) }) + '\n' + payload, onWritten);
+    } else {
+      this.stream.cork();
+      this.stream.write(JSON.stringify({ ...header, n: payload.length }) + '\n');
+      this.stream.write(payload, onWritten);
+      this.stream.uncork();
     }
-    const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    this.stream.cork();
-    this.stream.write(JSON.stringify({ ...header, n: bytes.length }) + '\n');
-    this.stream.write(bytes, onWritten);
-    this.stream.uncork();
     return true;
   }
 

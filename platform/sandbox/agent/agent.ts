@@ -24,7 +24,7 @@ import { temperatureOf, type InvocationOutcome, type InvocationRecord } from '..
 import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type TaskCall } from '../../asl/index.js';
 import { SandboxStorage } from '../../storage/local-tier.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
-import { fromFramed, toFramed } from './payloads.js';
+import { framedBytes, fromFramed, toFramed } from './payloads.js';
 import { Workers } from './workers.js';
 
 /** What one request (an execution or a direct invocation) accumulates while it runs. */
@@ -229,7 +229,7 @@ export class Agent {
     const firstInSandbox = this.invocationsStarted++ === 0;
     const invocationId = randomUUID();
     const event = toFramed(input);
-    const inputBytes = event.length;
+    const inputBytes = framedBytes(event);
 
     let acquired;
     try {

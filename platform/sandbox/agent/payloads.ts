@@ -14,11 +14,16 @@ export function fromFramed(bytes: Buffer): unknown {
   return value;
 }
 
-/** The bytes to frame for `value`: the ones it arrived as when it passes through, else its JSON, serialised now. */
-export function toFramed(value: unknown): Buffer {
+/** What to frame for `value`: the bytes it arrived as when it passes through, else its JSON text, serialised now. */
+export function toFramed(value: unknown): Buffer | string {
   if (typeof value === 'object' && value !== null) {
     const known = framed.get(value);
     if (known !== undefined) return known;
   }
-  return Buffer.from(JSON.stringify(value) ?? 'null');
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** A framed payload's size in bytes (UTF-8 for text): what the records call inputBytes and outputBytes. */
+export function framedBytes(payload: Buffer | string): number {
+  return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
 }

@@ -167,12 +167,12 @@ export class Workers {
   }
 
   /**
-   * Sends one invocation to a worker, its event already serialised (JSON bytes); resolves with its answer or the fault that ended it. Never rejects. When its
+   * Sends one invocation to a worker, its event already serialised (JSON text or bytes); resolves with its answer or the fault that ended it. Never rejects. When its
    * function's timeout expires or `signal` aborts, the worker is told (the function's context.signal aborts); an
    * invocation that does not answer within CANCEL_GRACE_MS is abandoned and its worker drained. The promise settles
    * only when the invocation can no longer run: it answered, or its worker is gone (docs/recovery.md).
    */
-  invoke(worker: FunctionWorker, id: string, event: Buffer, executionId: string | null, idempotencyKey: string, signal?: AbortSignal): Promise<InvocationAnswer> {
+  invoke(worker: FunctionWorker, id: string, event: Buffer | string, executionId: string | null, idempotencyKey: string, signal?: AbortSignal): Promise<InvocationAnswer> {
     return new Promise<InvocationAnswer>((resolve) => {
       if (worker.dead) {
         resolve({ kind: 'fault', code: 'MF_WORKER_EXITED', message: `worker ${worker.pid} of "${worker.spec.name}" had exited`, external: worker.killedFromOutside });
