@@ -15,6 +15,31 @@ export interface Health {
   uptimeMs: number;
 }
 
+/**
+ * `GET /config`: the policy the platform resolved (docs/policies.md), so that a run against a remote platform can
+ * record what it measured. Nothing secret or local: no token, data folder or address.
+ */
+export interface PlatformPolicy {
+  backend: string;
+  preset: string;
+  sandboxing: string;
+  busMode: string;
+  workerConcurrency: number;
+  maxWorkersPerFunction: number;
+  maxSandboxesPerFunction: number;
+  maxSandboxesPerApp: number;
+  keepAliveSeconds: number;
+  poolSize: number;
+  workerStart: string;
+  recoveryAttempts: number;
+  keepHistory: boolean;
+  maxResultBytes: number;
+  maxTransitions: number;
+  maxExecutionSeconds: number;
+  /** Where the global bus and global storage live: embedded journals, or JetStream at `broker`. */
+  globalLayer: { bus: 'journal' | 'jetstream'; storage: 'journal' | 'jetstream-kv'; broker: string | null };
+}
+
 export interface FunctionSummary {
   name: string;
   handler: string;

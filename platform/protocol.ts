@@ -24,12 +24,8 @@ export interface LambdaError {
   trace: string[];
 }
 
-export type AgentToWorker =
-  | { t: 'load'; spec: FunctionSpec }
-  | { t: 'invoke'; id: string; event: unknown; deadline: number; executionId: string | null; idempotencyKey: string }
-  /** The invocation's result is no longer wanted: abort its context.signal (docs/recovery.md). */
-  | { t: 'cancel'; id: string; reason: string }
-  | { t: 'storage-result'; id: number; reply: StorageReply };
+/** Control messages over Node's IPC channel: a runtime's boot and load, and context.storage. */
+export type AgentToWorker = { t: 'load'; spec: FunctionSpec } | { t: 'storage-result'; id: number; reply: StorageReply };
 
 export type WorkerToAgent =
   /** Sent once when the runtime process has booted and waits for a function to load. */
@@ -37,15 +33,30 @@ export type WorkerToAgent =
   | { t: 'loaded'; initMs: number }
   /** A `context.storage` call of a running invocation; answered with 'storage-result'. */
   | { t: 'storage'; id: number; op: StorageOp }
-  | { t: 'load-failed'; error: ErrorBody }
-  | {
-      t: 'result';
-      id: string;
-      handlerStart: number;
-      handlerEnd: number;
-      logs: LogLine[];
-      outcome: { ok: true; value: unknown } | { ok: false; error: LambdaError };
-    };
+  | { t: 'load-failed'; error: ErrorBody };
+
+/**
+ * The invocation path, as frames on the local bus (platform/bus/frames.ts, a pipe at LOCAL_BUS_FD in the worker):
+ * a JSON header, and the payload as the JSON text it was serialised to once.
+ */
+export type AgentToWorkerFrame =
+  /** Payload: the event. */
+  | { t: 'invoke'; id: string; deadline: number; executionId: string | null; idempotencyKey: string }
+  /** The invocation's result is no longer wanted: abort its context.signal (docs/recovery.md). */
+  | { t: 'cancel'; id: string; reason: string };
+
+/** Payload: the handler's value, when it succeeded (no `error`). */
+export interface WorkerToAgentFrame {
+  t: 'result';
+  id: string;
+  handlerStart: number;
+  handlerEnd: number;
+  logs: LogLine[];
+  error?: LambdaError;
+}
+
+/** The worker's file descriptor of the local bus's pipe (stdio: stdin, stdout, stderr, IPC, then this). */
+export const LOCAL_BUS_FD = 4;
 
 // ---------------------------------------------------------------- frontend <-> agent (crosses the sandbox wall)
 

@@ -8,7 +8,9 @@
  * samples and the run manifest are written to results/runs/<run-id>/ before anything is printed. The human table
  * goes to stderr, and one JSON object is the last line on stdout.
  */
+import { fork } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median, quantileSorted } from 'simple-statistics';
 import { startPlatform, type PlatformHandle } from '../../platform/frontend/index.js';
@@ -18,19 +20,31 @@ import { runManifest } from '../manifest.js';
 import { chainDefinition, freshDataDir, recordAndReport, removeDataDirs, REPO, runIfMain, sleep, timedPost } from './common.js';
 import { KeepAliveClient } from './http-client.js';
 import { ipcRtt, unixSocketRtt } from './rtt.js';
+import type { LoaderAnswer, LoaderJob } from './loader.js';
+import { procStat } from './proc-stat.js';
 
 const NOOP_DIR = join(REPO, 'experiments', 'bench', 'functions', 'noop');
+const LOADER = fileURLToPath(new URL('./loader.js', import.meta.url));
 
 interface Sizes {
   warmup: number;
   warm: number;
   cold: number;
   rtt: number;
+  /** Executions of the 5-step pass-through chain per payload size, for the agent's CPU time. */
+  cpu: { small: number; large: number };
+  /** Offered rates of the throughput sweep (executions per second) and the length of each step. */
+  rates: number[];
+  stepS: number;
 }
 const SIZES: Record<'full' | 'quick', Sizes> = {
-  full: { warmup: 200, warm: 1000, cold: 30, rtt: 5000 },
-  quick: { warmup: 50, warm: 200, cold: 10, rtt: 1000 },
+  full: { warmup: 200, warm: 1000, cold: 30, rtt: 5000, cpu: { small: 1000, large: 100 }, rates: [100, 250, 500, 1000, 1500, 2000, 2500, 3000, 4000], stepS: 4 },
+  quick: { warmup: 50, warm: 200, cold: 10, rtt: 1000, cpu: { small: 300, large: 30 }, rates: [100, 250, 500, 1000, 1500, 2000, 3000], stepS: 2 },
 };
+/** Concurrent connections of the load generator: enough that the offered rate, not the connections, sets the pace. */
+const LOAD_CONNECTIONS = 100;
+/** Payloads of the CPU measurement: 1 KiB and 512 KiB of JSON text. */
+const PAYLOAD_BYTES = { small: 1024, large: 512 * 1024 };
 
 /** Raw samples in milliseconds, plus the records that prove each cold sample's temperature. */
 interface Samples {
@@ -47,6 +61,10 @@ interface Samples {
   ipcRtt: number[];
   /** IPC round trips to 10 processes in turn: the floor for a hop between distinct worker processes. */
   ipcRtt10: number[];
+  /** The sandbox agent's CPU time over `executions` runs of a 5-step pass-through chain, per payload size. */
+  agentCpu: { small: { cpuMs: number; executions: number }; large: { cpuMs: number; executions: number } };
+  /** One step per offered rate of a 1-Task noop workflow, load from autocannon in its own process. */
+  throughput: Array<{ ratePerSec: number; durationS: number } & LoaderAnswer>;
 }
 
 function noopFunctions(names: string[]) {
@@ -127,6 +145,66 @@ async function measureCold(pool: PlatformHandle, noPool: PlatformHandle, sizes: 
   }
 }
 
+/**
+ * The sandbox agent's CPU time per execution of a 5-step chain whose functions return their input, with a 1 KiB and
+ * a 512 KiB payload, in alternating batches. The agent is the parent of the workers the records name (process backend).
+ */
+async function measureAgentCpu(p: PlatformHandle, sizes: Sizes, progress: (s: string) => void): Promise<Samples['agentCpu']> {
+  const fns = Array.from({ length: 5 }, (_, i) => `p${i + 1}`);
+  await deploy(p, { name: 'bench-cpu', functions: noopFunctions(fns), workflows: { chain5: chainDefinition(fns) } });
+  const client = new KeepAliveClient(p.url, p.token);
+  const inputs = { small: { data: 'x'.repeat(PAYLOAD_BYTES.small - 11) }, large: { data: 'x'.repeat(PAYLOAD_BYTES.large - 11) } };
+  try {
+    const first = await timedPost(client, '/apps/bench-cpu/workflows/chain5/executions', inputs.small);
+    const agentPid = (await procStat(first.answer.records[0].workerPid)).ppid;
+    for (let i = 0; i < 20; i++) for (const input of Object.values(inputs)) await timedPost(client, '/apps/bench-cpu/workflows/chain5/executions?records=false', input);
+    progress(`agent CPU: ${sizes.cpu.small} executions with 1 KiB, ${sizes.cpu.large} with 512 KiB, in alternating batches`);
+    const out = { small: { cpuMs: 0, executions: 0 }, large: { cpuMs: 0, executions: 0 } };
+    const ROUNDS = 10;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const size of ['small', 'large'] as const) {
+        const n = Math.ceil(sizes.cpu[size] / ROUNDS);
+        const before = (await procStat(agentPid)).cpuMs;
+        for (let i = 0; i < n; i++) await timedPost(client, '/apps/bench-cpu/workflows/chain5/executions?records=false', inputs[size]);
+        out[size].cpuMs += (await procStat(agentPid)).cpuMs - before;
+        out[size].executions += n;
+      }
+    }
+    return out;
+  } finally {
+    client.close();
+  }
+}
+
+/** One step of open-loop-paced load at `ratePerSec`, generated by autocannon in a process of its own. */
+function loadStep(job: LoaderJob): Promise<LoaderAnswer> {
+  const child = fork(LOADER, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve(m as LoaderAnswer));
+    child.once('exit', (code) => reject(new Error(`the load generator exited (code ${code}) without an answer`)));
+  });
+}
+
+/**
+ * Throughput sweep of a warm 1-Task noop workflow: one step per offered rate, ascending, until a step misses
+ * (p99 over THROUGHPUT_P99_FACTOR x the unloaded p99, or failures): the steps after it would only queue.
+ */
+async function measureThroughput(p: PlatformHandle, unloadedP99: number, sizes: Sizes, progress: (s: string) => void): Promise<Samples['throughput']> {
+  const steps: Samples['throughput'] = [];
+  const url = `${p.url}/apps/bench-warm/workflows/chain1/executions?records=false`;
+  progress(`throughput: warm-up, ${sizes.rates[0]} executions/s for ${sizes.stepS} s (not counted)`);
+  await loadStep({ url, token: p.token, body: '{"n":1}', ratePerSec: sizes.rates[0]!, durationS: sizes.stepS, connections: LOAD_CONNECTIONS });
+  await sleep(1000);
+  for (const ratePerSec of sizes.rates) {
+    progress(`throughput: ${ratePerSec} executions/s for ${sizes.stepS} s`);
+    const answer = await loadStep({ url, token: p.token, body: '{"n":1}', ratePerSec, durationS: sizes.stepS, connections: LOAD_CONNECTIONS });
+    steps.push({ ratePerSec, durationS: sizes.stepS, ...answer });
+    if (!stepHolds(steps.at(-1)!, unloadedP99)) break;
+    await sleep(1000); // let the previous step's backlog drain
+  }
+  return steps;
+}
+
 export async function measure(sizes: Sizes, progress: (s: string) => void): Promise<Samples> {
   const dirs = await Promise.all(['bench-pool', 'bench-nopool', 'bench-nohistory'].map(freshDataDir));
   const withPool = await startPlatform({ port: 0, dataDir: dirs[0]! });
@@ -135,11 +213,13 @@ export async function measure(sizes: Sizes, progress: (s: string) => void): Prom
   try {
     const warm = await measureWarm(withPool, noHistory, sizes, progress);
     const cold = await measureCold(withPool, withoutPool, sizes, progress);
+    const agentCpu = await measureAgentCpu(noHistory, sizes, progress);
+    const throughput = await measureThroughput(noHistory, p(warm.chain1NoHistory, 0.99), sizes, progress);
     progress(`floors: ${sizes.rtt} Unix-socket and IPC round trips`);
     const unix = await unixSocketRtt(sizes.rtt);
     const ipc = await ipcRtt(sizes.rtt);
     const ipc10 = await ipcRtt(sizes.rtt, 10);
-    return { ...warm, ...cold, unixSocketRtt: unix, ipcRtt: ipc, ipcRtt10: ipc10 };
+    return { ...warm, ...cold, agentCpu, throughput, unixSocketRtt: unix, ipcRtt: ipc, ipcRtt10: ipc10 };
   } finally {
     await withPool.close();
     await withoutPool.close();
@@ -165,16 +245,31 @@ export interface Summary {
   unix_socket_rtt_ms_p50: number;
   ipc_rtt_ms_p50: number;
   ipc_rtt_10_processes_ms_p50: number;
+  /** Per-hop overhead (hop_ms_p50) over the floor of a hop between distinct processes (ipc_rtt_10_processes_ms_p50). */
+  hop_to_ipc10_ratio: number;
+  /** The highest offered rate whose p99 stayed within THROUGHPUT_P99_FACTOR x the unloaded p99, without failures; 0 if none. */
+  throughput_noop_per_s: number;
+  agent_cpu_ms_per_exec_1k: number;
+  agent_cpu_ms_per_exec_512k: number;
   samples: { warm: number; cold: number; rtt: number };
 }
 
 const p = (xs: number[], q: number) => quantileSorted([...xs].sort((a, b) => a - b), q);
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
+/** A loaded step holds while its p99 is at most this many times the unloaded p99 (the issue's knee). */
+export const THROUGHPUT_P99_FACTOR = 10;
+
+/** Whether a throughput step held: every request answered 200, and p99 within the factor of the unloaded p99. */
+export function stepHolds(step: LoaderAnswer, unloadedP99: number): boolean {
+  return step.failed === 0 && step.latencies.length > 0 && p(step.latencies, 0.99) <= THROUGHPUT_P99_FACTOR * unloadedP99;
+}
+
 export function summarize(s: Samples): Summary {
   const startOf = (r: InvocationRecord) => r.t.workerReady - r.t.queued;
   const allCold = [...s.coldPoolRecords, ...s.coldNoPoolRecords].every((r) => r.temperature === 'cold-worker');
   if (!allCold) throw new Error('a cold-worker sample was not cold-worker by its record; the measurement is invalid');
+  const unloadedP99 = p(s.chain1NoHistory, 0.99);
   return {
     warm_e2e_ms_p50: round(median(s.chain1)),
     warm_e2e_ms_p99: round(p(s.chain1, 0.99)),
@@ -190,6 +285,10 @@ export function summarize(s: Samples): Summary {
     unix_socket_rtt_ms_p50: round(median(s.unixSocketRtt)),
     ipc_rtt_ms_p50: round(median(s.ipcRtt)),
     ipc_rtt_10_processes_ms_p50: round(median(s.ipcRtt10)),
+    hop_to_ipc10_ratio: round((median(s.chain10) - median(s.chain1)) / 9 / median(s.ipcRtt10)),
+    throughput_noop_per_s: Math.max(0, ...s.throughput.filter((step) => stepHolds(step, unloadedP99)).map((step) => step.ratePerSec)),
+    agent_cpu_ms_per_exec_1k: round(s.agentCpu.small.cpuMs / s.agentCpu.small.executions),
+    agent_cpu_ms_per_exec_512k: round(s.agentCpu.large.cpuMs / s.agentCpu.large.executions),
     samples: { warm: s.chain1.length, cold: s.coldPool.length, rtt: s.unixSocketRtt.length },
   };
 }
@@ -209,6 +308,10 @@ export function summaryTable(s: Summary): string {
     ['Unix-socket round trip, p50 (floor)', `${s.unix_socket_rtt_ms_p50} ms`, ''],
     ['Node IPC round trip, p50 (floor)', `${s.ipc_rtt_ms_p50} ms`, 'the local bus, one hot peer'],
     ['Node IPC round trip, 10 processes in turn', `${s.ipc_rtt_10_processes_ms_p50} ms`, 'floor of a hop between distinct workers'],
+    ['  per-hop overhead / that floor', `${s.hop_to_ipc10_ratio}`, 'target <= 1.0; goal 0.6'],
+    ['throughput, 1-Task noop, no history', `${s.throughput_noop_per_s} /s`, `p99 <= ${THROUGHPUT_P99_FACTOR}x unloaded; target >= 2000`],
+    ['agent CPU per 5-step execution, 1 KiB', `${s.agent_cpu_ms_per_exec_1k} ms`, 'pass-through chain, no history'],
+    ['agent CPU per 5-step execution, 512 KiB', `${s.agent_cpu_ms_per_exec_512k} ms`, ''],
   ];
   return formatTable(null, rows, { align: ['left', 'right', 'left'] });
 }

@@ -188,6 +188,8 @@ export interface Summary {
   docker_sandbox_start_ms_p50: number;
   /** Cold-worker as a fraction of cold-sandbox (issue 3's target: <= 0.10). */
   cold_worker_over_cold_sandbox: number;
+  /** Cold sandbox over the bare `docker run` of node, both measured in this run (issue 14's target: <= 1.2). */
+  cold_sandbox_over_docker_run: number;
   /** 95% confidence intervals of the three medians (Le Boudec's order-statistic interval); null with 20 samples or fewer. */
   ci95: { cold_sandbox: [number, number] | null; cold_worker: [number, number] | null; warm: [number, number] | null };
   chain5_grouped_ms_p50?: number;
@@ -220,6 +222,7 @@ export function summarize(s: Samples): Summary {
     docker_run_node_ms_p50: round(median(s.dockerRun)),
     docker_sandbox_start_ms_p50: round(median(s.coldSandboxRecords.map((r) => r.coldStart.sandboxStartMs ?? NaN))),
     cold_worker_over_cold_sandbox: round(coldWorker / coldSandbox),
+    cold_sandbox_over_docker_run: round(coldSandbox / median(s.dockerRun)),
     ci95: { cold_sandbox: medianCi95(s.coldSandbox), cold_worker: medianCi95(s.coldWorker), warm: medianCi95(s.warm) },
     samples: { cold_sandbox: s.coldSandbox.length, cold_worker: s.coldWorker.length, warm: s.warm.length, docker_run: s.dockerRun.length, chain5: s.chain5.grouped?.length ?? 0 },
   };
@@ -237,6 +240,7 @@ export function summaryTable(s: Summary): string {
     ['docker cold-sandbox (new container), p50', `${s.docker_cold_sandbox_ms_p50} ms`, ci(s.ci95.cold_sandbox)],
     ['  of which sandbox start (create -> deployed)', `${s.docker_sandbox_start_ms_p50} ms`, ''],
     ['grouped cold-worker (running container), p50', `${s.docker_cold_worker_ms_p50} ms`, ci(s.ci95.cold_worker)],
+    ['  cold-sandbox / bare docker run', `${s.cold_sandbox_over_docker_run}`, 'target <= 1.2; goal 1.1'],
     ['  cold-worker / cold-sandbox', `${(s.cold_worker_over_cold_sandbox * 100).toFixed(1)} %`, 'target <= 10 %'],
     ['warm invocation, p50', `${s.docker_warm_ms_p50} ms`, ci(s.ci95.warm)],
   ];

@@ -12,8 +12,9 @@ import { BACKENDS, PRESET_NAMES, WORKER_START, type BackendName, type PolicySwit
 import { now } from '../../platform/clock.js';
 import { MfError } from '../../platform/errors.js';
 import type { AppManifest } from '../../platform/manifest.js';
+import { platformPolicy } from '../../platform/policy-view.js';
 import { MicroFunctionsClient } from '../../platform/sdk/client.js';
-import type { Execution, FunctionInvocation } from '../../platform/sdk/types.js';
+import type { Execution, FunctionInvocation, PlatformPolicy } from '../../platform/sdk/types.js';
 import type { PlatformHandle } from '../../platform/frontend/index.js';
 import { descendants, pssBytes, rssBytes } from '../proc.js';
 import { BaseAdapter, type Deployment, type HookAnswer, type ProcessSample, type ResourceSnapshot, type SendStamps } from '../types.js';
@@ -47,14 +48,11 @@ export interface MicroFunctionsDescription {
   preset: string;
   poolSize: number | null;
   workerStart: string | null;
-  /** Embedded: whether the platform records execution history (off unless platformConfig turns it on); remote: absent. */
+  /** Whether the platform records execution history (embedded: off unless platformConfig turns it on). */
   keepHistory?: boolean;
-  /** Embedded: the policy switches as the platform resolved them (docs/policies.md); remote: null. */
+  /** The policy switches as the platform resolved them (docs/policies.md); a remote platform reports them (GET /config). */
   policy: PolicySwitches | null;
-  /**
-   * Embedded: where the global bus and global storage lived (embedded journals, or JetStream at the broker URL);
-   * remote: null (the remote platform's own config decides).
-   */
+  /** Where the global bus and global storage lived (embedded journals, or JetStream at the broker URL). */
   globalLayer?: { bus: 'journal' | 'jetstream'; storage: 'journal' | 'jetstream-kv'; broker: string | null } | null;
   [key: string]: unknown;
 }
@@ -86,6 +84,31 @@ interface Embedded {
   dataDir: string;
 }
 
+/** The adapter's description (it lands in the run's manifest) from the policy the platform resolved. */
+function describePlatform(mode: 'embedded' | 'remote', url: string, p: PlatformPolicy): MicroFunctionsDescription {
+  return {
+    platform: 'microfunctions',
+    mode,
+    url,
+    backend: p.backend,
+    preset: p.preset,
+    poolSize: p.poolSize,
+    workerStart: p.workerStart,
+    keepHistory: p.keepHistory,
+    globalLayer: p.globalLayer,
+    policy: {
+      sandboxing: p.sandboxing as PolicySwitches['sandboxing'],
+      busMode: p.busMode as PolicySwitches['busMode'],
+      workerConcurrency: p.workerConcurrency,
+      maxWorkersPerFunction: p.maxWorkersPerFunction,
+      maxSandboxesPerFunction: p.maxSandboxesPerFunction,
+      maxSandboxesPerApp: p.maxSandboxesPerApp,
+      keepAliveSeconds: p.keepAliveSeconds,
+    },
+    recoveryAttempts: p.recoveryAttempts,
+  };
+}
+
 export class MicroFunctionsAdapter extends BaseAdapter {
   readonly platform = 'microfunctions';
   readonly description: Readonly<MicroFunctionsDescription>;
@@ -108,11 +131,8 @@ export class MicroFunctionsAdapter extends BaseAdapter {
     if (o.url !== undefined) {
       const client = new MicroFunctionsClient({ url: o.url, token: o.token });
       await client.health(); // fail now, naming the URL, rather than in the middle of an experiment
-      return new MicroFunctionsAdapter(
-        { platform: 'microfunctions', mode: 'remote', url: client.url, backend: o.backend, preset: o.preset, poolSize: null, workerStart: null, policy: null, globalLayer: null },
-        client,
-        null,
-      );
+      // The manifest records what the platform resolved, not what this side assumed (issue 14).
+      return new MicroFunctionsAdapter(describePlatform('remote', client.url, await client.config()), client, null);
     }
     const dataDir = await mkdtemp(join(tmpdir(), 'mfbench-adapter-'));
     // Execution history is the console's debugging record, not part of the execution path, and the other platforms'
@@ -133,29 +153,8 @@ export class MicroFunctionsAdapter extends BaseAdapter {
       await rm(dataDir, { recursive: true, force: true });
       throw err;
     }
-    const config = handle.platform.config;
     return new MicroFunctionsAdapter(
-      {
-        platform: 'microfunctions',
-        mode: 'embedded',
-        url: handle.url,
-        backend: config.backend,
-        preset: config.preset,
-        poolSize: config.poolSize,
-        workerStart: config.workerStart,
-        keepHistory: config.keepHistory,
-        globalLayer:
-          config.broker === null ? { bus: 'journal', storage: 'journal', broker: null } : { bus: 'jetstream', storage: 'jetstream-kv', broker: config.broker },
-        policy: {
-          sandboxing: config.sandboxing,
-          busMode: config.busMode,
-          workerConcurrency: config.workerConcurrency,
-          maxWorkersPerFunction: config.maxWorkersPerFunction,
-          maxSandboxesPerFunction: config.maxSandboxesPerFunction,
-          maxSandboxesPerApp: config.maxSandboxesPerApp,
-          keepAliveSeconds: config.keepAliveSeconds,
-        },
-      },
+      describePlatform('embedded', handle.url, platformPolicy(handle.platform.config)),
       new MicroFunctionsClient({ url: handle.url, token: handle.token }),
       { handle, dataDir },
     );

@@ -11,6 +11,7 @@ import { MfError, toMfError } from '../errors.js';
 import { bearerToken, readJsonBody, type BodyLimits } from '../http-body.js';
 import type { FinishedExecution } from './executions.js';
 import type { Platform } from './platform.js';
+import { platformPolicy } from '../policy-view.js';
 
 type Auth = 'none' | 'management' | 'invocation';
 
@@ -158,6 +159,7 @@ function buildRoutes(platform: Platform): Route[] {
       return finished(await platform.invokeFunction(app!, fn!, input, ctx.received), ctx.query);
     }),
     route('GET', '/healthz', 'none', () => ({ status: 200, body: { ok: true, apps: platform.listApps().length, uptimeMs: Date.now() - started } })),
+    route('GET', '/config', 'management', () => ({ status: 200, body: platformPolicy(platform.config) })),
     route('GET', '/metrics', 'management', async () => ({
       status: 200,
       body: null,

@@ -13,6 +13,7 @@ import type {
   ExecutionStarted,
   FunctionInvocation,
   Health,
+  PlatformPolicy,
   HistoryEvent,
   LogEntry,
 } from './types.js';
@@ -75,6 +76,11 @@ export class MicroFunctionsClient {
   /** `GET /healthz` (no token needed). */
   health(): Promise<Health> {
     return this.#json('GET', '/healthz');
+  }
+
+  /** `GET /config`: the policy the platform resolved, for a run's manifest. */
+  config(): Promise<PlatformPolicy> {
+    return this.#json('GET', '/config');
   }
 
   /**

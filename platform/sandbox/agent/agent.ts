@@ -24,6 +24,7 @@ import { temperatureOf, type InvocationOutcome, type InvocationRecord } from '..
 import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type TaskCall } from '../../asl/index.js';
 import { SandboxStorage } from '../../storage/local-tier.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
+import { framedBytes, fromFramed, toFramed } from './payloads.js';
 import { Workers } from './workers.js';
 
 /** What one request (an execution or a direct invocation) accumulates while it runs. */
@@ -227,7 +228,8 @@ export class Agent {
     const queued = now();
     const firstInSandbox = this.invocationsStarted++ === 0;
     const invocationId = randomUUID();
-    const inputBytes = byteLength(input);
+    const event = toFramed(input);
+    const inputBytes = framedBytes(event);
 
     let acquired;
     try {
@@ -246,7 +248,7 @@ export class Agent {
       workers.release(worker);
       return { ok: false, error: 'States.Aborted', cause: 'the invocation was cancelled before it started' };
     }
-    const answer = await workers.invoke(worker, invocationId, input, ctx.executionId, key, signal);
+    const answer = await workers.invoke(worker, invocationId, event, ctx.executionId, key, signal);
     const published = now();
 
     const temperature = temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStart !== null, firstInSandbox, workerStartedForInvocation: started });
@@ -266,17 +268,28 @@ export class Agent {
     const m = answer.message;
     for (const line of m.logs) ctx.logs.push(attribute(line, invocationId, fn));
     const t = { queued, workerReady, handlerStart: m.handlerStart, handlerEnd: m.handlerEnd, published };
-    if (m.outcome.ok) {
-      const outputBytes = byteLength(m.outcome.value);
+    if (m.error === undefined) {
+      // The size is the framed bytes'; an oversized result is refused before it is ever parsed.
+      const payload = answer.payload ?? Buffer.from('null');
+      const outputBytes = payload.length;
       if (outputBytes > spec.policy.maxResultBytes) {
         const cause = `the result of "${fn}" is ${outputBytes} bytes, over the limit of ${spec.policy.maxResultBytes} (maxResultBytes)`;
         ctx.records.push(this.record({ ...base, t, outputBytes, outcome: { state: 'error', error: 'MF_RESULT_TOO_LARGE', cause } }));
         return { ok: false, error: 'MF_RESULT_TOO_LARGE', cause };
       }
+      let value: unknown;
+      try {
+        value = fromFramed(payload);
+      } catch (err) {
+        // Only a worker that does not speak the protocol sends bytes that are not JSON: a fault of that worker.
+        const cause = `the worker of "${fn}" sent a result that is not JSON: ${toMfError(err).message}`;
+        ctx.records.push(this.record({ ...base, t, outputBytes, outcome: { state: 'crashed', error: 'MF_INTERNAL', cause } }));
+        return { ok: false, error: 'MF_INTERNAL', cause };
+      }
       ctx.records.push(this.record({ ...base, t, outputBytes, outcome: { state: 'ok' } }));
-      return { ok: true, value: m.outcome.value };
+      return { ok: true, value };
     }
-    const { errorType, errorMessage, trace } = m.outcome.error;
+    const { errorType, errorMessage, trace } = m.error;
     const cause = JSON.stringify({ errorType, errorMessage, trace });
     ctx.records.push(this.record({ ...base, t, outputBytes: 0, outcome: { state: 'error', error: errorType, cause } }));
     return { ok: false, error: errorType, cause };
@@ -322,13 +335,6 @@ export class Agent {
 
 function attribute(line: LogLine, invocationId: string, fn: string): DoneMessage['logs'][number] {
   return { ...line, invocationId, function: fn };
-}
-
-/** Size of a value as JSON text in UTF-8; 0 for undefined. */
-function byteLength(value: unknown): number {
-  if (value === undefined) return 0;
-  const text = JSON.stringify(value);
-  return text === undefined ? 0 : Buffer.byteLength(text);
 }
 
 function hasAny(record: Readonly<Record<string, unknown>>): boolean {

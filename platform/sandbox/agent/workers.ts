@@ -5,12 +5,14 @@
  * worker; a dead worker is replaced on the next invocation.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { isMfError, MfError, type ErrorCode } from '../../errors.js';
 import type { FunctionSpec } from '../../manifest.js';
 import { now } from '../../clock.js';
-import type { AgentToWorker, WorkerToAgent } from '../../protocol.js';
+import { FrameChannel } from '../../bus/frames.js';
+import { LOCAL_BUS_FD, type AgentToWorker, type AgentToWorkerFrame, type WorkerToAgent, type WorkerToAgentFrame } from '../../protocol.js';
 import type { ColdStartPhases } from '../../records.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
 
@@ -25,11 +27,10 @@ export const CANCEL_GRACE_MS = 2000;
  */
 const MEMORY_HARD_FACTOR = 1.5;
 
-type ResultMessage = Extract<WorkerToAgent, { t: 'result' }>;
-
 /** What came back from one invocation: the worker's answer, or a fault that ended it. */
 export type InvocationAnswer =
-  | { kind: 'result'; message: ResultMessage }
+  /** `payload`: the handler's value as the JSON bytes the worker framed; null when it failed (`message.error`). */
+  | { kind: 'result'; message: WorkerToAgentFrame; payload: Buffer | null }
   | {
       kind: 'fault';
       code: Extract<ErrorCode, 'MF_FUNCTION_TIMEOUT' | 'MF_WORKER_EXITED' | 'MF_FUNCTION_MEMORY_EXCEEDED' | 'MF_INVOCATION_ABANDONED'>;
@@ -84,6 +85,8 @@ export class FunctionWorker {
   dead = false;
   /** It died from a signal nobody in the sandbox sent: what it was running may run again. */
   killedFromOutside = false;
+  /** The local bus to this worker: invocations out, results back (set when the worker is adopted). */
+  bus: FrameChannel<WorkerToAgentFrame, AgentToWorkerFrame> | null = null;
 
   constructor(
     readonly spec: FunctionSpec,
@@ -121,6 +124,8 @@ export class Workers {
   private readonly memoryTimer: NodeJS.Timeout;
   private readonly idleTimer: NodeJS.Timeout;
   private closed = false;
+  /** A memory sample is being read (asynchronously, so the local bus's event loop never waits on /proc). */
+  private sampling = false;
 
   constructor(
     private readonly functions: ReadonlyMap<string, FunctionSpec>,
@@ -129,7 +134,7 @@ export class Workers {
     /** Serves the workers' `context.storage` calls. */
     private readonly storage: (op: StorageOp) => Promise<StorageReply>,
   ) {
-    this.memoryTimer = setInterval(() => this.checkMemory(), MEMORY_CHECK_INTERVAL_MS);
+    this.memoryTimer = setInterval(() => void this.checkMemory(), MEMORY_CHECK_INTERVAL_MS);
     this.memoryTimer.unref();
     this.idleTimer = setInterval(() => this.reclaimIdle(), Math.min(1000, policy.keepAliveMs / 2));
     this.idleTimer.unref();
@@ -162,12 +167,12 @@ export class Workers {
   }
 
   /**
-   * Sends one invocation to a worker; resolves with its answer or the fault that ended it. Never rejects. When its
+   * Sends one invocation to a worker, its event already serialised (JSON text or bytes); resolves with its answer or the fault that ended it. Never rejects. When its
    * function's timeout expires or `signal` aborts, the worker is told (the function's context.signal aborts); an
    * invocation that does not answer within CANCEL_GRACE_MS is abandoned and its worker drained. The promise settles
    * only when the invocation can no longer run: it answered, or its worker is gone (docs/recovery.md).
    */
-  invoke(worker: FunctionWorker, id: string, event: unknown, executionId: string | null, idempotencyKey: string, signal?: AbortSignal): Promise<InvocationAnswer> {
+  invoke(worker: FunctionWorker, id: string, event: Buffer | string, executionId: string | null, idempotencyKey: string, signal?: AbortSignal): Promise<InvocationAnswer> {
     return new Promise<InvocationAnswer>((resolve) => {
       if (worker.dead) {
         resolve({ kind: 'fault', code: 'MF_WORKER_EXITED', message: `worker ${worker.pid} of "${worker.spec.name}" had exited`, external: worker.killedFromOutside });
@@ -192,8 +197,7 @@ export class Workers {
         signal.addEventListener('abort', pending.onAbort, { once: true });
       }
       worker.inflight.set(id, pending);
-      const message: AgentToWorker = { t: 'invoke', id, event, deadline, executionId, idempotencyKey };
-      worker.child.send(message);
+      worker.bus!.send({ t: 'invoke', id, deadline, executionId, idempotencyKey }, event);
     });
   }
 
@@ -202,7 +206,7 @@ export class Workers {
     if (pending.stopping || worker.dead) return;
     pending.stopping = { fault };
     clearTimeout(pending.timer);
-    if (worker.child.connected) worker.child.send({ t: 'cancel', id, reason } satisfies AgentToWorker);
+    worker.bus!.send({ t: 'cancel', id, reason });
     pending.timer = setTimeout(() => {
       const what = fault ? fault.message : `the invocation ${id} of "${worker.spec.name}" was cancelled (${reason})`;
       pending.abandoned = {
@@ -391,14 +395,13 @@ export class Workers {
   /** Makes a loaded worker the function's worker and wires its results and its death. */
   private adopt(worker: FunctionWorker): void {
     const f = this.workersOf(worker.spec.name);
-    worker.child.on('message', (m: WorkerToAgent) => {
-      if (m.t !== 'result') return;
+    worker.bus = new FrameChannel<WorkerToAgentFrame, AgentToWorkerFrame>(worker.child.stdio[LOCAL_BUS_FD] as Duplex, ({ header: m, payload }) => {
       const pending = worker.inflight.get(m.id);
       if (!pending) return;
       worker.lastActive = now();
       // Told to stop after its timeout: it stopped (the worker is kept), but the invocation still timed out.
       const fault = pending.abandoned ?? pending.stopping?.fault ?? null;
-      this.settle(worker, m.id, pending, fault ?? { kind: 'result', message: m });
+      this.settle(worker, m.id, pending, fault ?? { kind: 'result', message: m, payload });
       this.killIfDrained(worker);
       this.serveWaiting(f, false);
     });
@@ -449,7 +452,8 @@ export class Workers {
       cwd: this.cwd,
       execArgv: [],
       serialization: 'json',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // fd 3: Node's IPC channel (control messages); fd 4 (LOCAL_BUS_FD): the local bus's frames.
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
     });
     // A send to a process that has just died reports an error event; its 'exit' tells the story, so only keep the
     // agent alive here (an unhandled 'error' event would take the whole sandbox down).
@@ -498,18 +502,22 @@ export class Workers {
    * invocation's), drained when it runs several so that the others can finish, and killed all the same past
    * MEMORY_HARD_FACTOR times the limit.
    */
-  private checkMemory(): void {
-    for (const f of this.byFunction.values()) {
-      for (const worker of f.live) {
-        if (worker.dead || worker.killReason) continue;
-        const rss = residentBytes(worker.pid);
-        const limit = worker.spec.memoryMB * 1024 * 1024;
-        if (rss === null || rss <= limit) continue;
-        if (worker.inflight.size <= 1 || rss > limit * MEMORY_HARD_FACTOR) {
-          worker.killReason = 'memory';
-          worker.child.kill('SIGKILL');
-        } else this.drain(worker, 'memory');
-      }
+  private async checkMemory(): Promise<void> {
+    if (this.sampling) return; // the previous sample is still reading (a busy machine): skip, do not pile up
+    this.sampling = true;
+    const live = [...this.byFunction.values()].flatMap((f) => f.live);
+    const samples = await Promise.all(live.map((w) => residentBytes(w.pid)));
+    this.sampling = false;
+    for (const [i, worker] of live.entries()) {
+      // Judged after the read: a worker that died or was marked meanwhile is left alone.
+      if (this.closed || worker.dead || worker.killReason) continue;
+      const rss = samples[i]!;
+      const limit = worker.spec.memoryMB * 1024 * 1024;
+      if (rss === null || rss <= limit) continue;
+      if (worker.inflight.size <= 1 || rss > limit * MEMORY_HARD_FACTOR) {
+        worker.killReason = 'memory';
+        worker.child.kill('SIGKILL');
+      } else this.drain(worker, 'memory');
     }
   }
 }
@@ -525,9 +533,9 @@ function killedWhileStarting(err: unknown): boolean {
   return typeof err.details.signal === 'string' && isOutsideSignal(err.details.signal);
 }
 
-function residentBytes(pid: number): number | null {
+async function residentBytes(pid: number): Promise<number | null> {
   try {
-    const statm = readFileSync(`/proc/${pid}/statm`, 'latin1');
+    const statm = await readFile(`/proc/${pid}/statm`, 'latin1');
     const resident = Number(statm.split(' ')[1]);
     return Number.isFinite(resident) ? resident * PAGE_SIZE : null;
   } catch {

@@ -1,7 +1,8 @@
 /**
  * The worker process: one OS process that runs one function's code (SAND's per-function process inside an
- * app's sandbox). Started by the sandbox agent with child_process.fork; talks AgentToWorker / WorkerToAgent
- * (platform/protocol.ts) over Node's IPC channel.
+ * app's sandbox). Started by the sandbox agent with child_process.fork; its control messages (AgentToWorker /
+ * WorkerToAgent, platform/protocol.ts) travel over Node's IPC channel, its invocations and results as frames on the
+ * local bus's pipe (serve.ts).
  *
  * Boot is what a pre-booted pool entry pays, so this entry file imports nothing: it reports `booted` first and
  * only then pulls in the runtime (./serve.js), while the process waits in the pool. Messages that arrive before

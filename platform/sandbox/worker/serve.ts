@@ -4,9 +4,11 @@
  * exception or unhandled rejection it fails every in-flight invocation, flushes, and exits(1) so the agent
  * replaces it.
  */
+import { Socket } from 'node:net';
+import { FrameChannel, type Frame } from '../../bus/frames.js';
 import { now } from '../../clock.js';
 import { MfError, toMfError } from '../../errors.js';
-import type { AgentToWorker, LambdaError, WorkerToAgent } from '../../protocol.js';
+import { LOCAL_BUS_FD, type AgentToWorker, type AgentToWorkerFrame, type LambdaError, type WorkerToAgent, type WorkerToAgentFrame } from '../../protocol.js';
 import {
   abortInvocation,
   failAllInFlight,
@@ -23,10 +25,8 @@ import {
 import { storageClient } from '../../storage/client.js';
 import type { StorageReply } from '../../storage/types.js';
 
-type InvokeMessage = Extract<AgentToWorker, { t: 'invoke' }>;
-type ResultMessage = Extract<WorkerToAgent, { t: 'result' }>;
+type InvokeFrame = Frame<Extract<AgentToWorkerFrame, { t: 'invoke' }>>;
 
-/** The result is serialised once, by process.send; a failure there is reported as ResultSerializationError. */
 const pendingStorage = new Map<number, (reply: StorageReply) => void>();
 let nextStorageId = 0;
 /** context.storage: each call is one request to the sandbox agent, answered by a 'storage-result'. */
@@ -50,52 +50,72 @@ function onSent(): void {
   if (exiting && pendingWrites === 0) process.exit(1);
 }
 
-/** Sends a message to the agent. Throws only if the message cannot be serialised. */
+/** Sends a control message to the agent over the IPC channel. */
 function post(msg: WorkerToAgent): void {
   if (!process.connected) return;
   (process.send as NonNullable<typeof process.send>)(msg, undefined, undefined, onSent);
   pendingWrites++;
 }
 
-/** Starts serving; returns the handler for the agent's messages. */
+/** Starts serving: opens the local bus (invocations and their results) and returns the handler of the IPC channel's control messages. */
 export function startWorker(): (m: AgentToWorker) => void {
   let loaded: LoadedFunction | undefined;
   let loading: Promise<LoadedFunction | undefined> | undefined;
   let loadReplied = false;
   let fatalError: LambdaError | undefined;
 
+  const bus = new FrameChannel<AgentToWorkerFrame, WorkerToAgentFrame>(openLocalBus(), (f) => onFrame(f));
+  const postFrame = (header: WorkerToAgentFrame, payload?: string): void => {
+    if (bus.send(header, payload, onSent)) pendingWrites++;
+  };
+
+  /** The result is serialised here, once; its bytes are the frame's payload and its size the agent's record. */
   const sendResult = (id: string, o: HandlerOutcome): void => {
-    const msg: ResultMessage = { t: 'result', id, handlerStart: o.handlerStart, handlerEnd: o.handlerEnd, logs: o.logs, outcome: o.outcome };
+    const header: WorkerToAgentFrame = { t: 'result', id, handlerStart: o.handlerStart, handlerEnd: o.handlerEnd, logs: o.logs };
+    if (!o.outcome.ok) return postFrame({ ...header, error: o.outcome.error });
+    let text: string;
     try {
-      post(msg);
+      text = JSON.stringify(o.outcome.value) ?? 'null';
     } catch (err) {
-      // The only value in the message that can fail to serialise is the function's result.
-      msg.outcome = { ok: false, error: resultSerializationError(err) };
-      post(msg);
+      return postFrame({ ...header, error: resultSerializationError(err) });
     }
+    postFrame(header, text);
   };
 
   const failResult = (id: string, error: LambdaError): void => {
     const t = now();
-    post({ t: 'result', id, handlerStart: t, handlerEnd: t, logs: [], outcome: { ok: false, error } });
+    postFrame({ t: 'result', id, handlerStart: t, handlerEnd: t, logs: [], error });
   };
 
-  const run = (fn: LoadedFunction, m: InvokeMessage): void => {
-    invokeHandler(fn, m.event, { invocationId: m.id, executionId: m.executionId, idempotencyKey: m.idempotencyKey, deadline: m.deadline }, INVOKE_OPTIONS).then(
-      (o) => sendResult(m.id, o),
+  const run = (fn: LoadedFunction, m: InvokeFrame): void => {
+    const { id, executionId, idempotencyKey, deadline } = m.header;
+    let event: unknown;
+    try {
+      event = m.payload === null ? null : JSON.parse(m.payload.toString('utf8'));
+    } catch (err) {
+      return failResult(id, toLambdaError(err));
+    }
+    invokeHandler(fn, event, { invocationId: id, executionId, idempotencyKey, deadline }, INVOKE_OPTIONS).then(
+      (o) => sendResult(id, o),
       // invokeHandler never rejects; if it ever does, the agent still gets an answer.
-      (err: unknown) => failResult(m.id, toLambdaError(err)),
+      (err: unknown) => failResult(id, toLambdaError(err)),
     );
   };
 
-  const onInvoke = (m: InvokeMessage): void => {
-    if (fatalError !== undefined) return failResult(m.id, fatalError);
+  const onFrame = (f: Frame<AgentToWorkerFrame>): void => {
+    if (f.header.t === 'invoke') onInvoke(f as InvokeFrame);
+    else abortInvocation(f.header.id, f.header.reason);
+  };
+
+  const onInvoke = (m: InvokeFrame): void => {
+    const id = m.header.id;
+    if (fatalError !== undefined) return failResult(id, fatalError);
     if (loaded !== undefined) return run(loaded, m);
     if (loading !== undefined) {
-      void loading.then((fn) => (fn !== undefined ? run(fn, m) : failResult(m.id, notLoaded('its function failed to load'))));
+      void loading.then((fn) => (fn !== undefined ? run(fn, m) : failResult(id, notLoaded('its function failed to load'))));
       return;
     }
-    failResult(m.id, notLoaded('no function was loaded (send "load" first)'));
+    failResult(id, notLoaded('no function was loaded (send "load" first)'));
   };
 
   const onLoad = (m: Extract<AgentToWorker, { t: 'load' }>): void => {
@@ -158,14 +178,8 @@ export function startWorker(): (m: AgentToWorker) => void {
 
   return (m: AgentToWorker): void => {
     switch (m.t) {
-      case 'invoke':
-        onInvoke(m);
-        return;
       case 'load':
         onLoad(m);
-        return;
-      case 'cancel':
-        abortInvocation(m.id, m.reason);
         return;
       case 'storage-result': {
         const resolve = pendingStorage.get(m.id);
@@ -177,6 +191,16 @@ export function startWorker(): (m: AgentToWorker) => void {
         process.stderr.write(`mfbench worker: ignoring unknown message ${JSON.stringify(m)?.slice(0, 200)}\n`);
     }
   };
+}
+
+/** The pipe the agent opened at LOCAL_BUS_FD; a worker started without it cannot serve, and says so. */
+function openLocalBus(): Socket {
+  try {
+    return new Socket({ fd: LOCAL_BUS_FD, readable: true, writable: true });
+  } catch (err) {
+    process.stderr.write(`mfbench worker: no local bus at fd ${LOCAL_BUS_FD} (start it as the sandbox agent does): ${String(err)}\n`);
+    process.exit(2);
+  }
 }
 
 function notLoaded(why: string): LambdaError {

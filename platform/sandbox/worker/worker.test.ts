@@ -1,18 +1,36 @@
 /**
  * The worker as a real child process: forks the compiled dist/platform/sandbox/worker/main.js (run `npm run build`
- * first) and talks the AgentToWorker / WorkerToAgent protocol over the IPC channel, as the sandbox agent does.
+ * first) and talks to it as the sandbox agent does: control messages over the IPC channel, invocations and results
+ * as frames on the local bus's pipe (platform/bus/frames.ts).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FrameChannel } from '../../bus/frames.js';
 import type { FunctionSpec } from '../../manifest.js';
-import type { AgentToWorker, WorkerToAgent } from '../../protocol.js';
+import { LOCAL_BUS_FD, type AgentToWorker, type AgentToWorkerFrame, type LambdaError, type WorkerToAgent as ControlMessage, type WorkerToAgentFrame } from '../../protocol.js';
+
+/** A result frame decoded for the assertions: the payload parsed back into an outcome. */
+interface DecodedResult {
+  t: 'result';
+  id: string;
+  handlerStart: number;
+  handlerEnd: number;
+  logs: WorkerToAgentFrame['logs'];
+  outcome: { ok: true; value: unknown } | { ok: false; error: LambdaError };
+  /** The payload's byte count as framed (0 for a failure). */
+  bytes: number;
+}
+type WorkerToAgent = ControlMessage | DecodedResult;
+/** What the tests send: the agent's control messages, or an invocation with its event (framed by send()). */
+type TestMessage = AgentToWorker | (Extract<AgentToWorkerFrame, { t: 'invoke' }> & { event: unknown }) | Extract<AgentToWorkerFrame, { t: 'cancel' }>;
 
 const workerMain = fileURLToPath(new URL('../../../dist/platform/sandbox/worker/main.js', import.meta.url));
 const fixtures = fileURLToPath(new URL('../../runtime/fixtures/', import.meta.url));
 
-type ResultMsg = Extract<WorkerToAgent, { t: 'result' }>;
+type ResultMsg = DecodedResult;
 
 function spec(dir: string, handler: string, extra: Partial<FunctionSpec> = {}): FunctionSpec {
   return { app: 'wapp', name: 'wfn', handler, codeDir: `${fixtures}${dir}`, memoryMB: 128, timeoutMs: 30_000, env: {}, ...extra };
@@ -25,23 +43,35 @@ class Worker {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private waiters: Array<{ match: (m: WorkerToAgent) => boolean; resolve: (m: WorkerToAgent) => void }> = [];
   private seen = 0;
+  private readonly bus: FrameChannel<WorkerToAgentFrame, AgentToWorkerFrame>;
 
   constructor(readonly child: ChildProcess) {
     child.stderr?.setEncoding('utf8').on('data', (d: string) => this.stderr.push(d));
-    child.on('message', (m: WorkerToAgent) => {
-      this.messages.push(m);
-      const i = this.waiters.findIndex((w) => w.match(m));
-      if (i >= 0) this.waiters.splice(i, 1)[0]?.resolve(m);
+    child.on('message', (m: ControlMessage) => this.receive(m));
+    this.bus = new FrameChannel(child.stdio[LOCAL_BUS_FD] as Duplex, ({ header, payload }) => {
+      const { error, ...rest } = header;
+      const outcome = error !== undefined ? { ok: false as const, error } : { ok: true as const, value: JSON.parse(payload?.toString('utf8') ?? 'null') as unknown };
+      this.receive({ ...rest, outcome, bytes: payload?.length ?? 0 });
     });
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  static start(): Worker {
-    return new Worker(fork(workerMain, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] }));
+  private receive(m: WorkerToAgent): void {
+    this.messages.push(m);
+    const i = this.waiters.findIndex((w) => w.match(m));
+    if (i >= 0) this.waiters.splice(i, 1)[0]?.resolve(m);
   }
 
-  send(m: AgentToWorker): void {
-    this.child.send(m);
+  static start(): Worker {
+    return new Worker(fork(workerMain, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc', 'pipe'] }));
+  }
+
+  send(m: TestMessage): void {
+    if (m.t === 'invoke') {
+      const { event, ...header } = m;
+      this.bus.send(header, JSON.stringify(event));
+    } else if (m.t === 'cancel') this.bus.send(m);
+    else this.child.send(m);
   }
 
   /** The first message (received from now on, or already received and not yet claimed) that matches. */
@@ -262,7 +292,7 @@ describe('worker process', () => {
     // A stand-in agent: a plain Node process that forks the worker, prints its pid, and is then SIGKILLed.
     const script = `
       const { fork } = require('node:child_process');
-      const w = fork(${JSON.stringify(workerMain)}, [], { stdio: 'ignore' });
+      const w = fork(${JSON.stringify(workerMain)}, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc', 'pipe'] });
       w.on('message', (m) => { if (m.t === 'booted') console.log(String(w.pid)); });
     `;
     const agent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });

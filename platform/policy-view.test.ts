@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from './config.js';
+import { platformPolicy } from './policy-view.js';
+
+describe('platformPolicy', () => {
+  it('shows a broker without its credentials', () => {
+    const p = platformPolicy(resolveConfig({ broker: 'nats://alice:s3cret@10.0.0.1:4222,nats://bob:pw@10.0.0.2:4222' }));
+    expect(p.globalLayer).toEqual({ bus: 'jetstream', storage: 'jetstream-kv', broker: 'nats://10.0.0.1:4222,nats://10.0.0.2:4222' });
+    expect(JSON.stringify(p)).not.toMatch(/s3cret|alice|bob/);
+  });
+
+  it('carries the switches the preset resolved', () => {
+    const p = platformPolicy(resolveConfig({ preset: 'grouped' }));
+    expect(p).toMatchObject({ preset: 'grouped', sandboxing: 'grouped', busMode: 'hierarchical', workerConcurrency: 16, maxWorkersPerFunction: 4 });
+  });
+});
