@@ -37,7 +37,8 @@ export interface PlatformPolicy {
   maxTransitions: number;
   maxExecutionSeconds: number;
   /** Where the global bus and global storage live: embedded journals, or JetStream at `broker`. */
-  globalLayer: { bus: 'journal' | 'jetstream'; storage: 'journal' | 'jetstream-kv'; broker: string | null };
+  /** Where the global bus and storage live; on a broker, with the copies JetStream keeps (brokerReplicas). */
+  globalLayer: { bus: 'journal' | 'jetstream'; storage: 'journal' | 'jetstream-kv'; broker: string | null; replicas?: number };
 }
 
 export interface FunctionSummary {

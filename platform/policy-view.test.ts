@@ -4,8 +4,8 @@ import { platformPolicy } from './policy-view.js';
 
 describe('platformPolicy', () => {
   it('shows a broker without its credentials', () => {
-    const p = platformPolicy(resolveConfig({ broker: 'nats://alice:s3cret@10.0.0.1:4222,nats://bob:pw@10.0.0.2:4222' }));
-    expect(p.globalLayer).toEqual({ bus: 'jetstream', storage: 'jetstream-kv', broker: 'nats://10.0.0.1:4222,nats://10.0.0.2:4222' });
+    const p = platformPolicy(resolveConfig({ broker: 'nats://alice:s3cret@127.0.0.2:4222,nats://bob:pw@127.0.0.3:4222', brokerReplicas: 2 }));
+    expect(p.globalLayer).toEqual({ bus: 'jetstream', storage: 'jetstream-kv', broker: 'nats://127.0.0.2:4222,nats://127.0.0.3:4222', replicas: 2 });
     expect(JSON.stringify(p)).not.toMatch(/s3cret|alice|bob/);
   });
 

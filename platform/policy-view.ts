@@ -23,7 +23,7 @@ export function platformPolicy(c: ResolvedConfig): PlatformPolicy {
     maxResultBytes: c.maxResultBytes,
     maxTransitions: c.maxTransitions,
     maxExecutionSeconds: c.maxExecutionSeconds,
-    globalLayer: c.broker === null ? { bus: 'journal', storage: 'journal', broker: null } : { bus: 'jetstream', storage: 'jetstream-kv', broker: withoutCredentials(c.broker) },
+    globalLayer: c.broker === null ? { bus: 'journal', storage: 'journal', broker: null } : { bus: 'jetstream', storage: 'jetstream-kv', broker: withoutCredentials(c.broker), replicas: c.brokerReplicas },
   };
 }
 

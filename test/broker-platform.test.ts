@@ -41,7 +41,7 @@ describe.runIf(RUN_NATS_TESTS)('a platform on NATS JetStream', () => {
     it(`${preset}: a workflow runs end to end; its storage and its ${preset === 'grouped' ? 'checkpoints' : 'hops'} are in JetStream`, async () => {
       const adapter = await MicroFunctionsAdapter.create({ preset, platformConfig: { broker: nats.url, allowLocalCode: true } });
       try {
-        expect(adapter.description.globalLayer).toEqual({ bus: 'jetstream', storage: 'jetstream-kv', broker: nats.url });
+        expect(adapter.description.globalLayer).toEqual({ bus: 'jetstream', storage: 'jetstream-kv', broker: nats.url, replicas: 1 });
         const d = await adapter.deploy(storageAppWorkload(), {}, { name: `broker-${preset}` });
         // Under grouped sandboxing get sees put's local-tier marker (one sandbox), which the app's validator (written
         // for separate sandboxes) calls invalid; the global values are checked in the KV bucket below either way.
@@ -102,7 +102,7 @@ describe.runIf(RUN_NATS_TESTS)('mfbench run --broker', () => {
     expect(code, stderr).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ status: 'complete' });
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as unknown;
-    expect(JSON.stringify(manifest)).toContain(JSON.stringify({ bus: 'jetstream', storage: 'jetstream-kv', broker: nats.url }));
+    expect(JSON.stringify(manifest)).toContain(JSON.stringify({ bus: 'jetstream', storage: 'jetstream-kv', broker: nats.url, replicas: 1 }));
     // Every measured hop of the run crossed the broker: the hops stream holds at least one message per invocation.
     const raw = (await readFile(join(dir, 'raw.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { call: { platform?: { records?: unknown[] } } });
     const invocations = raw.reduce((n, r) => n + (r.call.platform?.records?.length ?? 0), 0);

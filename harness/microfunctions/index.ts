@@ -53,7 +53,7 @@ export interface MicroFunctionsDescription {
   /** The policy switches as the platform resolved them (docs/policies.md); a remote platform reports them (GET /config). */
   policy: PolicySwitches | null;
   /** Where the global bus and global storage lived (embedded journals, or JetStream at the broker URL). */
-  globalLayer?: { bus: 'journal' | 'jetstream'; storage: 'journal' | 'jetstream-kv'; broker: string | null } | null;
+  globalLayer?: { bus: 'journal' | 'jetstream'; storage: 'journal' | 'jetstream-kv'; broker: string | null; replicas?: number } | null;
   [key: string]: unknown;
 }
 
