@@ -525,7 +525,7 @@ function killedWhileStarting(err: unknown): boolean {
   return typeof err.details.signal === 'string' && isOutsideSignal(err.details.signal);
 }
 
-function residentBytes(pid: number): number | null {
+export function residentBytes(pid: number): number | null {
   try {
     const statm = readFileSync(`/proc/${pid}/statm`, 'latin1');
     const resident = Number(statm.split(' ')[1]);

@@ -1,0 +1,328 @@
+/**
+ * Sessions end to end on the process backend (docs/sessions.md): long-running session functions in one sandbox,
+ * messages both ways, data pipes between two workers, the failure policy, the limits, and stops that leave no
+ * process behind. Every wait is bounded, and every test stops what it started.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { alive, call, inlineFunction, testPlatform, waitFor } from './helpers/platform.js';
+import type { PlatformHandle } from '../dist/platform/frontend/index.js';
+
+/** Answers commands from its messages until told to exit, throw or crash; heartbeats as it goes. */
+const ECHO = `export const handler = async (event, context) => {
+  const s = context.session;
+  s.heartbeat();
+  for await (const m of s) {
+    s.heartbeat();
+    const b = m.body ?? {};
+    if (b.cmd === 'echo') await s.send(b.to ?? 'client', { echo: b.value, by: s.instance, alias: s.alias, from: m.from });
+    else if (b.cmd === 'relay') await s.send(b.target, { cmd: 'echo', value: b.value });
+    else if (b.cmd === 'exit') { s.exit(); return 'bye'; }
+    else if (b.cmd === 'throw') throw new Error('asked to throw');
+    else if (b.cmd === 'crash') process.exit(3);
+    else if (b.cmd === 'alias') s.setAlias(b.alias);
+    else if (b.cmd === 'big') { try { await s.send('client', 'x'.repeat(b.bytes)); } catch (e) { await s.send('client', { refused: e.code ?? e.name }); } }
+    else if (b.cmd === 'silent') return new Promise(() => {});
+    else if (b.cmd === 'pid') await s.send('client', { pid: process.pid });
+  }
+  return 'stopped';
+};`;
+
+/** Opens a pipe to its target on request and streams a known number of bytes through it, then reports. */
+const SENDER = `export const handler = async (event, context) => {
+  const s = context.session;
+  for await (const m of s) {
+    const b = m.body;
+    if (b.cmd !== 'stream') continue;
+    try {
+      const pipe = await context.pipe.open(b.target);
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      let written = 0;
+      while (written < b.bytes) {
+        const n = Math.min(chunk.length, b.bytes - written);
+        if (!pipe.write(chunk.subarray(0, n))) await new Promise((r) => pipe.once('drain', r));
+        written += n;
+      }
+      if (b.end !== false) pipe.end();
+      await s.send('client', { streamed: written });
+      if (b.end === false) { await new Promise((r) => pipe.once('error', r).once('close', r)); }
+    } catch (e) {
+      await s.send('client', { error: e.code ?? e.name, message: e.message });
+    }
+  }
+};`;
+
+/** Accepts pipes, counts their bytes, and says how each ended. */
+const RECEIVER = `export const handler = async (event, context) => {
+  const s = context.session;
+  while (s.isRunning()) {
+    const pipe = await context.pipe.accept({ timeoutMs: 500 });
+    if (!pipe) continue;
+    let bytes = 0;
+    const slow = event.slow === true;
+    try {
+      for await (const chunk of pipe) {
+        bytes += chunk.length;
+        if (slow) await new Promise((r) => setTimeout(r, 1));
+      }
+      await s.send('client', { received: bytes, peer: pipe.peer, ended: 'ok' });
+    } catch (e) {
+      await s.send('client', { received: bytes, ended: e.code ?? e.name });
+    }
+  }
+};`;
+
+const HOG = `export const handler = async (event, context) => {
+  const keep = [];
+  while (context.session.isRunning()) { keep.push(Buffer.alloc(16 * 1024 * 1024, 1)); await new Promise((r) => setTimeout(r, 5)); }
+};`;
+
+let p: PlatformHandle;
+const APP = 'sessions';
+
+beforeAll(async () => {
+  p = await testPlatform();
+  const deployed = await call(p, 'POST', '/apps', {
+    name: APP,
+    functions: [
+      inlineFunction('echo', ECHO),
+      inlineFunction('sender', SENDER),
+      inlineFunction('receiver', RECEIVER),
+      inlineFunction('hog', HOG, { memoryMB: 128 }),
+    ],
+    workflows: {},
+  });
+  expect(deployed.status).toBe(201);
+});
+
+afterAll(async () => {
+  await p?.close();
+});
+
+const start = (body: unknown) => call(p, 'POST', `/apps/${APP}/sessions`, body);
+const send = (id: string, message: unknown, target?: unknown) => call(p, 'POST', `/apps/${APP}/sessions/${id}/messages`, { ...(target !== undefined ? { target } : {}), message });
+const state = (id: string) => call(p, 'GET', `/apps/${APP}/sessions/${id}`);
+const stop = (id: string) => call(p, 'DELETE', `/apps/${APP}/sessions/${id}`);
+
+/** Reads messages sent to "client" until `n` have come, within a bounded time. */
+async function receive(id: string, n: number, timeoutMs = 15_000): Promise<any[]> {
+  const got: any[] = [];
+  const end = Date.now() + timeoutMs;
+  while (got.length < n && Date.now() < end) {
+    const r = await call(p, 'GET', `/apps/${APP}/sessions/${id}/messages?timeoutMs=1000`);
+    expect(r.status).toBe(200);
+    for (const m of r.body.messages) got.push(m);
+  }
+  return got;
+}
+
+function pids(s: any): number[] {
+  return s.instances.map((i: any) => i.pid).filter((pid: number | null) => pid !== null);
+}
+
+describe('session functions', () => {
+  test('start, messages both ways, fan-out by function name and to all, state, stop with no process left', async () => {
+    const started = await start({ functions: [{ function: 'echo', alias: 'front' }, { function: 'echo', count: 2 }] });
+    expect(started.status).toBe(201);
+    const s = started.body;
+    expect(s.status).toBe('RUNNING');
+    expect(s.instances.map((i: any) => i.id)).toEqual(['echo.0', 'echo.1', 'echo.2']);
+    expect(s.instances.every((i: any) => i.status === 'running')).toBe(true);
+    const workerPids = pids(s);
+    expect(workerPids).toHaveLength(3);
+    for (const pid of workerPids) expect(alive(pid)).toBe(true);
+
+    // One instance by alias, then every instance of the function, then the whole session.
+    expect((await send(s.sessionId, { cmd: 'echo', value: 1 }, 'front')).status).toBe(202);
+    const one = await receive(s.sessionId, 1);
+    expect(one[0]).toEqual({ from: 'echo.0', body: { echo: 1, by: 'echo.0', alias: 'front', from: 'client' } });
+    await send(s.sessionId, { cmd: 'echo', value: 2 }, { function: 'echo' });
+    const three = await receive(s.sessionId, 3);
+    expect(three.map((m) => m.body.by).sort()).toEqual(['echo.0', 'echo.1', 'echo.2']);
+    await send(s.sessionId, { cmd: 'echo', value: 3 });
+    expect((await receive(s.sessionId, 3)).map((m) => m.body.echo)).toEqual([3, 3, 3]);
+
+    // Between functions: echo.1 asks echo.2 (by instance id) to echo to the client; ordering per sender holds.
+    for (let i = 0; i < 20; i++) await send(s.sessionId, { cmd: 'relay', target: 'echo.2', value: i }, 'echo.1');
+    const relayed = await receive(s.sessionId, 20);
+    expect(relayed.map((m) => m.body.echo)).toEqual([...Array(20).keys()]);
+    expect(relayed.every((m) => m.body.from === 'echo.1' && m.body.by === 'echo.2')).toBe(true);
+
+    // setAlias from inside the function makes the instance reachable by that name.
+    await send(s.sessionId, { cmd: 'alias', alias: 'renamed' }, 'echo.2');
+    await waitFor(async () => (await state(s.sessionId)).body.instances[2].alias === 'renamed', 10_000);
+    await send(s.sessionId, { cmd: 'echo', value: 'r' }, 'renamed');
+    expect((await receive(s.sessionId, 1))[0].body).toMatchObject({ by: 'echo.2', alias: 'renamed' });
+
+    const listed = await call(p, 'GET', `/apps/${APP}/sessions`);
+    expect(listed.body.sessions.map((x: any) => x.sessionId)).toContain(s.sessionId);
+
+    const stopped = await stop(s.sessionId);
+    expect(stopped.status).toBe(200);
+    expect(stopped.body.status).toBe('STOPPED');
+    expect(stopped.body.instances.every((i: any) => i.status === 'stopped')).toBe(true);
+    for (const pid of workerPids) expect(alive(pid)).toBe(false);
+
+    // Records: every message the client read, with its three timestamps in order within the agent's clock.
+    const records = (await call(p, 'GET', `/apps/${APP}/sessions/${s.sessionId}/records`)).body.records;
+    const toClient = records.filter((r: any) => r.kind === 'message' && r.to === 'client');
+    expect(toClient).toHaveLength(1 + 3 + 3 + 20 + 1);
+    expect(toClient.every((r: any) => r.bytes > 0 && r.t.delivered >= r.t.routed)).toBe(true);
+    expect(records.filter((r: any) => r.kind === 'message' && r.to !== 'client').length).toBeGreaterThanOrEqual(1 + 3 + 3 + 20 + 20 + 1 + 1);
+    expect(records.filter((r: any) => r.kind === 'lifecycle' && r.event === 'started')).toHaveLength(3);
+
+    // An ended session refuses messages with a stable code and keeps its state.
+    const late = await send(s.sessionId, { cmd: 'echo' });
+    expect(late.status).toBe(409);
+    expect(late.body.error.code).toBe('MF_SESSION_ENDED');
+  });
+
+  test('an instance that returns has exited; when all have, the session is COMPLETED', async () => {
+    const s = (await start({ functions: [{ function: 'echo' }] })).body;
+    const [pid] = pids(s);
+    await send(s.sessionId, { cmd: 'exit' });
+    await waitFor(async () => (await state(s.sessionId)).body.status === 'COMPLETED', 10_000);
+    const done = (await state(s.sessionId)).body;
+    expect(done.instances[0].status).toBe('exited');
+    await waitFor(() => !alive(pid!), 5000);
+  });
+
+  test('restart policy: a throwing or crashing instance is restarted, keeps its id, and messages sent meanwhile arrive', async () => {
+    const s = (await start({ functions: [{ function: 'echo', alias: 'e' }], policy: { onFailure: 'restart', maxRestarts: 2 } })).body;
+    const [first] = pids(s);
+    await send(s.sessionId, { cmd: 'crash' }, 'e');
+    // Sent while the instance dies and restarts: buffered and delivered to the new worker, in order.
+    await send(s.sessionId, { cmd: 'echo', value: 'after-crash-1' }, 'e');
+    await send(s.sessionId, { cmd: 'echo', value: 'after-crash-2' }, 'e');
+    const got = await receive(s.sessionId, 2);
+    expect(got.map((m) => m.body.echo)).toEqual(['after-crash-1', 'after-crash-2']);
+    const after = (await state(s.sessionId)).body;
+    expect(after.instances[0].restarts).toBe(1);
+    expect(after.instances[0].pid).not.toBe(first);
+    expect(alive(first!)).toBe(false);
+
+    await send(s.sessionId, { cmd: 'throw' }, 'e');
+    await waitFor(async () => (await state(s.sessionId)).body.instances[0].restarts === 2, 10_000);
+    // Past maxRestarts the session fails and says why.
+    await send(s.sessionId, { cmd: 'throw' }, 'e');
+    await waitFor(async () => (await state(s.sessionId)).body.status === 'FAILED', 10_000);
+    const failed = (await state(s.sessionId)).body;
+    expect(failed.reason).toContain('asked to throw');
+    const refused = await send(s.sessionId, { cmd: 'echo' }, 'e');
+    expect(refused.body.error.code).toBe('MF_SESSION_ENDED');
+    expect(refused.body.error.details.status).toBe('FAILED');
+    const records = (await call(p, 'GET', `/apps/${APP}/sessions/${s.sessionId}/records`)).body.records;
+    expect(records.filter((r: any) => r.kind === 'lifecycle' && r.event === 'restarted')).toHaveLength(2);
+  });
+
+  test('fail policy: a crash fails the session at once and stops the other instances', async () => {
+    const s = (await start({ functions: [{ function: 'echo', alias: 'a' }, { function: 'echo', alias: 'b' }] })).body;
+    const all = pids(s);
+    await send(s.sessionId, { cmd: 'crash' }, 'a');
+    await waitFor(async () => (await state(s.sessionId)).body.status === 'FAILED', 10_000);
+    const failed = (await state(s.sessionId)).body;
+    expect(failed.reason).toMatch(/echo\.0 failed/);
+    expect(failed.instances.map((i: any) => i.status)).toEqual(['failed', 'stopped']);
+    await waitFor(() => all.every((pid) => !alive(pid)), 5000);
+  });
+
+  test('a missed heartbeat fails the instance; memory over the limit too', async () => {
+    const s = (await start({ functions: [{ function: 'echo' }], policy: { heartbeatSeconds: 1 } })).body;
+    await send(s.sessionId, { cmd: 'silent' });
+    await waitFor(async () => (await state(s.sessionId)).body.status === 'FAILED', 15_000);
+    expect((await state(s.sessionId)).body.reason).toContain('heartbeat');
+
+    const h = (await start({ functions: [{ function: 'hog' }] })).body;
+    await waitFor(async () => (await state(h.sessionId)).body.status === 'FAILED', 20_000);
+    expect((await state(h.sessionId)).body.reason).toContain('memory limit of 128 MB');
+    await waitFor(() => pids(h).every((pid) => !alive(pid)), 5000);
+  });
+
+  test('maximum lifetime and idle timeout stop the session with a reason and a record', async () => {
+    const a = (await start({ functions: [{ function: 'echo' }], policy: { maxLifetimeSeconds: 1 } })).body;
+    const b = (await start({ functions: [{ function: 'echo' }], policy: { idleTimeoutSeconds: 1 } })).body;
+    await waitFor(async () => (await state(a.sessionId)).body.status === 'STOPPED' && (await state(b.sessionId)).body.status === 'STOPPED', 15_000);
+    expect((await state(a.sessionId)).body.reason).toMatch(/^max-lifetime/);
+    expect((await state(b.sessionId)).body.reason).toMatch(/^idle/);
+    const records = (await call(p, 'GET', `/apps/${APP}/sessions/${a.sessionId}/records`)).body.records;
+    expect(records.at(-1)).toMatchObject({ kind: 'lifecycle', event: 'ended' });
+    for (const pid of [...pids(a), ...pids(b)]) await waitFor(() => !alive(pid), 5000);
+  });
+});
+
+describe('bad input', () => {
+  test('unknown session, unknown alias, unknown function, bad policy, oversize messages: typed errors, platform fine', async () => {
+    const none = await send('no-such-session', { x: 1 });
+    expect(none.status).toBe(404);
+    expect(none.body.error.code).toBe('MF_SESSION_NOT_FOUND');
+    expect((await state('no-such-session')).body.error.code).toBe('MF_SESSION_NOT_FOUND');
+    expect((await start({ functions: [{ function: 'nope' }] })).body.error.code).toBe('MF_FUNCTION_NOT_FOUND');
+    expect((await start({ functions: [] })).body.error.code).toBe('MF_BAD_REQUEST');
+    expect((await start({ functions: [{ function: 'echo' }], policy: { onFailure: 'shrug' } })).body.error.code).toBe('MF_BAD_REQUEST');
+    expect((await start({ functions: [{ function: 'echo' }], policy: { surprise: 1 } })).body.error.code).toBe('MF_BAD_REQUEST');
+
+    const s = (await start({ functions: [{ function: 'echo', alias: 'e' }], policy: { maxMessageBytes: 1024 } })).body;
+    const alias = await send(s.sessionId, { x: 1 }, 'nobody');
+    expect(alias.status).toBe(404);
+    expect(alias.body.error.code).toBe('MF_SESSION_TARGET_NOT_FOUND');
+    const big = await send(s.sessionId, 'x'.repeat(2000), 'e');
+    expect(big.status).toBe(413);
+    expect(big.body.error.code).toBe('MF_SESSION_MESSAGE_TOO_LARGE');
+    // From inside the function the same limit holds, as a typed error it can catch.
+    await send(s.sessionId, { cmd: 'big', bytes: 4000 }, 'e');
+    expect((await receive(s.sessionId, 1))[0].body).toEqual({ refused: 'MF_SESSION_MESSAGE_TOO_LARGE' });
+    expect((await stop(s.sessionId)).body.status).toBe('STOPPED');
+  });
+});
+
+describe('data pipes inside one sandbox', () => {
+  test('bytes stream between two workers with backpressure; ends cleanly; records count the bytes', async () => {
+    const s = (await start({ functions: [{ function: 'sender', alias: 'tx' }, { function: 'receiver', alias: 'rx', input: { slow: true } }] })).body;
+    const bytes = 8 * 1024 * 1024 + 123;
+    await send(s.sessionId, { cmd: 'stream', target: 'rx', bytes }, 'tx');
+    const got = await receive(s.sessionId, 2, 60_000);
+    expect(got.find((m) => m.from === 'sender.0')?.body).toEqual({ streamed: bytes });
+    expect(got.find((m) => m.from === 'receiver.0')?.body).toEqual({ received: bytes, peer: 'sender.0', ended: 'ok' });
+    await waitFor(async () => {
+      const records = (await call(p, 'GET', `/apps/${APP}/sessions/${s.sessionId}/records`)).body.records;
+      return records.filter((r: any) => r.kind === 'pipe').length === 2;
+    }, 10_000);
+    const pipes = (await call(p, 'GET', `/apps/${APP}/sessions/${s.sessionId}/records`)).body.records.filter((r: any) => r.kind === 'pipe');
+    expect(pipes.find((r: any) => r.side === 'opener')).toMatchObject({ instance: 'sender.0', peer: 'receiver.0', bytesOut: bytes, outcome: 'ok' });
+    expect(pipes.find((r: any) => r.side === 'acceptor')).toMatchObject({ instance: 'receiver.0', peer: 'sender.0', bytesIn: bytes, outcome: 'ok' });
+    expect((await stop(s.sessionId)).body.status).toBe('STOPPED');
+  });
+
+  test('a peer that dies mid-stream is a stream error on the other side; a pipe to a function not running is a typed error', async () => {
+    const s = (await start({ functions: [{ function: 'sender', alias: 'tx' }, { function: 'receiver', alias: 'rx' }, { function: 'echo', alias: 'gone' }], policy: { onFailure: 'restart' } })).body;
+    const senderPid = s.instances[0].pid;
+    // The sender writes without ending, then is killed from outside: the receiver must see MF_PIPE_BROKEN.
+    await send(s.sessionId, { cmd: 'stream', target: 'rx', bytes: 256 * 1024, end: false }, 'tx');
+    expect((await receive(s.sessionId, 1))[0].body).toEqual({ streamed: 256 * 1024 });
+    process.kill(senderPid, 'SIGKILL');
+    const broken = await receive(s.sessionId, 1);
+    expect(broken[0].body.ended).toBe('MF_PIPE_BROKEN');
+    expect(broken[0].body.received).toBeLessThanOrEqual(256 * 1024);
+
+    // The echo instance exits on its own: a pipe to it is refused with a typed error.
+    await send(s.sessionId, { cmd: 'exit' }, 'gone');
+    await waitFor(async () => (await state(s.sessionId)).body.instances[2].status === 'exited', 10_000);
+    await waitFor(async () => (await state(s.sessionId)).body.instances[0].status === 'running', 10_000);
+    await send(s.sessionId, { cmd: 'stream', target: 'gone', bytes: 10 }, 'tx');
+    const refused = await receive(s.sessionId, 1);
+    expect(refused[0].body.error).toBe('MF_PIPE_TARGET_NOT_RUNNING');
+    await stop(s.sessionId);
+  });
+});
+
+describe('deleting an app with running sessions', () => {
+  test('its sessions stop cleanly and no session worker is left', async () => {
+    const deployed = await call(p, 'POST', '/apps', { name: 'doomed', functions: [inlineFunction('echo', ECHO)], workflows: {} });
+    expect(deployed.status).toBe(201);
+    const s = (await call(p, 'POST', '/apps/doomed/sessions', { functions: [{ function: 'echo', count: 3 }] })).body;
+    const all = pids(s);
+    expect(all).toHaveLength(3);
+    expect((await call(p, 'DELETE', '/apps/doomed')).status).toBe(200);
+    for (const pid of all) expect(alive(pid)).toBe(false);
+    expect((await call(p, 'GET', `/apps/doomed/sessions/${s.sessionId}`)).body.error.code).toBe('MF_APP_NOT_FOUND');
+  });
+});
