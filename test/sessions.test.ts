@@ -3,9 +3,14 @@
  * messages both ways, data pipes between two workers, the failure policy, the limits, and stops that leave no
  * process behind. Every wait is bounded, and every test stops what it started.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { alive, call, inlineFunction, testPlatform, waitFor } from './helpers/platform.js';
 import type { PlatformHandle } from '../dist/platform/frontend/index.js';
+import { MicroFunctionsClient } from '../dist/platform/sdk/index.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 /** Answers commands from its messages until told to exit, throw or crash; heartbeats as it goes. */
 const ECHO = `export const handler = async (event, context) => {
@@ -324,5 +329,50 @@ describe('deleting an app with running sessions', () => {
     expect((await call(p, 'DELETE', '/apps/doomed')).status).toBe(200);
     for (const pid of all) expect(alive(pid)).toBe(false);
     expect((await call(p, 'GET', `/apps/doomed/sessions/${s.sessionId}`)).body.error.code).toBe('MF_APP_NOT_FOUND');
+  });
+});
+
+describe('SDK and CLI', () => {
+  const cli = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, MFBENCH_URL: p.url, MFBENCH_TOKEN: p.token }, timeout: 60_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      });
+    });
+
+  test('the SDK starts, sends, receives, lists, reads records and stops; typed errors keep their codes', async () => {
+    const client = new MicroFunctionsClient({ url: p.url, token: p.token });
+    const s = await client.startSession(APP, { functions: [{ function: 'echo', alias: 'e' }] });
+    expect(s.status).toBe('RUNNING');
+    await client.sendToSession(APP, s.sessionId, { cmd: 'echo', value: 'sdk' }, 'e');
+    const got = await client.receiveFromSession(APP, s.sessionId, { timeoutMs: 10_000 });
+    expect(got[0]?.body).toMatchObject({ echo: 'sdk', by: 'echo.0' });
+    expect((await client.listSessions(APP)).some((x) => x.sessionId === s.sessionId)).toBe(true);
+    expect((await client.getSession(APP, s.sessionId)).instances[0]?.alias).toBe('e');
+    await expect(client.sendToSession(APP, s.sessionId, {}, 'nobody')).rejects.toMatchObject({ code: 'MF_SESSION_TARGET_NOT_FOUND' });
+    expect((await client.stopSession(APP, s.sessionId)).status).toBe('STOPPED');
+    expect((await client.sessionRecords(APP, s.sessionId)).some((r) => r.kind === 'message' && r.to === 'client')).toBe(true);
+    await expect(client.getSession(APP, 'nope')).rejects.toMatchObject({ code: 'MF_SESSION_NOT_FOUND' });
+  });
+
+  test('mfbench sessions start, send, receive, state, records, list, stop', async () => {
+    const started = await cli(['sessions', 'start', APP, '--input', JSON.stringify({ functions: [{ function: 'echo', alias: 'c' }] }), '--json']);
+    expect(started.code).toBe(0);
+    const s = JSON.parse(started.stdout);
+    expect(s.status).toBe('RUNNING');
+    expect((await cli(['sessions', 'send', APP, s.sessionId, '{"cmd":"echo","value":42}', '--to', 'c'])).code).toBe(0);
+    const received = await cli(['sessions', 'receive', APP, s.sessionId, '--timeout-ms', '10000', '--json']);
+    expect(JSON.parse(received.stdout).messages[0].body).toMatchObject({ echo: 42 });
+    const st = await cli(['sessions', 'state', APP, s.sessionId]);
+    expect(st.stderr).toContain('RUNNING');
+    expect(st.stdout).toContain('echo.0');
+    expect((await cli(['sessions', 'list', APP, '--json'])).stdout).toContain(s.sessionId);
+    const stopped = await cli(['sessions', 'stop', APP, s.sessionId, '--json']);
+    expect(JSON.parse(stopped.stdout).status).toBe('STOPPED');
+    const records = await cli(['sessions', 'records', APP, s.sessionId, '--json']);
+    expect(JSON.parse(records.stdout).records.length).toBeGreaterThan(0);
+    const missing = await cli(['sessions', 'send', APP, 'nope', '{}']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('MF_SESSION_NOT_FOUND');
   });
 });
