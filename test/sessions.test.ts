@@ -209,6 +209,17 @@ describe('bad input', () => {
     expect((await receive(s.sessionId, 1))[0].body).toEqual({ refused: 'MF_SESSION_MESSAGE_TOO_LARGE' });
     expect((await stop(s.sessionId)).body.status).toBe('STOPPED');
   });
+
+  test('an instance that stops reading cannot pile up messages: past maxBacklog a send is refused with 429', async () => {
+    const s = (await start({ functions: [{ function: 'echo', alias: 'e' }], policy: { maxBacklog: 3 } })).body;
+    await send(s.sessionId, { cmd: 'silent' }, 'e'); // read, and then nothing more is
+    await waitFor(async () => (await call(p, 'GET', `/apps/${APP}/sessions/${s.sessionId}/records`)).body.records.some((r: any) => r.kind === 'message'), 10_000);
+    for (let i = 0; i < 3; i++) expect((await send(s.sessionId, { i }, 'e')).status).toBe(202);
+    const full = await send(s.sessionId, { i: 3 }, 'e');
+    expect(full.status).toBe(429);
+    expect(full.body.error).toMatchObject({ code: 'MF_SESSION_BACKLOG_FULL', details: { instance: 'echo.0', limit: 3 } });
+    expect((await stop(s.sessionId)).body.status).toBe('STOPPED');
+  });
 });
 
 describe('data pipes inside one sandbox', () => {

@@ -25,10 +25,13 @@ interface EndedSession {
 
 /** Ended sessions kept for `GET` (oldest forgotten first). */
 const MAX_ENDED = 1000;
+/** Records kept across ended sessions; past it the oldest sessions lose theirs (their state stays). */
+const MAX_ENDED_RECORDS = 200_000;
 
 export class SessionRegistry {
   private readonly live = new Map<string, LiveSession>();
   private readonly ended = new Map<string, EndedSession>();
+  private endedRecords = 0;
 
   constructor(private readonly apps: AppRegistry) {}
 
@@ -117,7 +120,7 @@ export class SessionRegistry {
   async stopApp(appName: string): Promise<void> {
     const ids = [...this.live].filter(([, s]) => s.app === appName).map(([id]) => id);
     await Promise.all(ids.map((id) => this.stop(appName, id, 'app-deleted: the app was deleted').catch(() => undefined)));
-    for (const [id, e] of this.ended) if (e.state.app === appName) this.ended.delete(id);
+    for (const [id, e] of this.ended) if (e.state.app === appName) this.forget(id);
   }
 
   /** The agent reported a session's end. */
@@ -144,7 +147,18 @@ export class SessionRegistry {
 
   private keepEnded(end: EndedSession): void {
     this.ended.set(end.state.sessionId, end);
-    if (this.ended.size > MAX_ENDED) this.ended.delete(this.ended.keys().next().value!);
+    this.endedRecords += end.records.length;
+    if (this.ended.size > MAX_ENDED) this.forget(this.ended.keys().next().value!);
+    for (const old of this.ended.values()) {
+      if (this.endedRecords <= MAX_ENDED_RECORDS || old === end) break;
+      this.endedRecords -= old.records.length;
+      old.records = [];
+    }
+  }
+
+  private forget(sessionId: string): void {
+    this.endedRecords -= this.ended.get(sessionId)?.records.length ?? 0;
+    this.ended.delete(sessionId);
   }
 
   private async ask(sessionId: string, op: SessionOp): Promise<unknown> {

@@ -14,12 +14,14 @@ export const DEFAULT_SESSION_POLICY: SessionPolicy = {
   maxLifetimeSeconds: 3600,
   idleTimeoutSeconds: 600,
   maxMessageBytes: 256 * 1024,
+  maxBacklog: 10_000,
 };
 
 /** Upper bounds a caller cannot raise. */
 const MAX_INSTANCES = 64;
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 const MAX_LIFETIME_SECONDS = 7 * 24 * 3600;
+const MAX_BACKLOG = 100_000;
 
 function bad(message: string, details: Record<string, unknown> = {}): MfError {
   return new MfError('MF_BAD_REQUEST', message, details);
@@ -73,6 +75,7 @@ function checkPolicy(given: unknown): SessionPolicy {
   positive('maxLifetimeSeconds', MAX_LIFETIME_SECONDS);
   positive('idleTimeoutSeconds', MAX_LIFETIME_SECONDS);
   positive('maxMessageBytes', MAX_MESSAGE_BYTES, true);
+  positive('maxBacklog', MAX_BACKLOG, true);
   return policy;
 }
 

@@ -29,6 +29,8 @@ export interface SessionPolicy {
   idleTimeoutSeconds: number;
   /** A message larger than this (as JSON) is refused with MF_SESSION_MESSAGE_TOO_LARGE. */
   maxMessageBytes: number;
+  /** Messages one instance may have waiting unread; one more is refused with MF_SESSION_BACKLOG_FULL. */
+  maxBacklog: number;
 }
 
 /** `POST /apps/{app}/sessions`: the instances and the policy (every field of the policy optional). */

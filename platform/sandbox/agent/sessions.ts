@@ -33,7 +33,7 @@ const CHECK_INTERVAL_MS = 100;
 /** How long a stopping instance may take to return from its handler before it is killed. */
 const STOP_GRACE_MS = 2000;
 /** Records kept per session; older ones are dropped and counted. */
-const MAX_RECORDS = 100_000;
+const MAX_RECORDS = 50_000;
 /** Messages to "client" kept until read; the oldest are dropped (and counted) beyond this. */
 const MAX_OUTBOX = 10_000;
 /** The longest a client's receive waits for a message. */
@@ -367,6 +367,11 @@ export class SessionManager {
       return;
     }
     const targets = this.resolve(session, from, target);
+    // All or none: a message to several instances is refused whole when one of them is full.
+    const full = targets.find((i) => i.unread.length + i.buffered.length >= session.policy.maxBacklog);
+    if (full) {
+      throw new MfError('MF_SESSION_BACKLOG_FULL', `instance ${full.id} of session ${session.id} has ${session.policy.maxBacklog} messages unread (maxBacklog)`, { session: session.id, instance: full.id, limit: session.policy.maxBacklog });
+    }
     for (const instance of targets) {
       const message: AgentToSessionWorker = { t: 'message', from, json, sent, routed };
       session.sent++;
