@@ -319,3 +319,53 @@ describe('SDK and CLI', () => {
     expect(missing.stderr).toContain('MF_SESSION_NOT_FOUND');
   });
 });
+
+describe('data pipes across two sandboxes', () => {
+  let q: PlatformHandle;
+
+  beforeAll(async () => {
+    // Under per-function a sandbox serves one request at a time, so each session gets a sandbox of its own.
+    q = await testPlatform({ preset: 'per-function' });
+    const deployed = await call(q, 'POST', '/apps', { name: 'cross', functions: [inlineFunction('sender', SENDER), inlineFunction('receiver', RECEIVER)], workflows: {} });
+    expect(deployed.status).toBe(201);
+  });
+
+  afterAll(async () => {
+    await q?.close();
+  });
+
+  async function take(id: string, n: number, timeoutMs = 30_000): Promise<any[]> {
+    const got: any[] = [];
+    const end = Date.now() + timeoutMs;
+    while (got.length < n && Date.now() < end) got.push(...(await call(q, 'GET', `/apps/cross/sessions/${id}/messages?timeoutMs=1000`)).body.messages);
+    return got;
+  }
+
+  test('the platform brokers a pipe between sessions in two sandboxes; a peer killed mid-stream breaks it', async () => {
+    const rx = (await call(q, 'POST', '/apps/cross/sessions', { functions: [{ function: 'receiver', alias: 'rx' }] })).body;
+    const tx = (await call(q, 'POST', '/apps/cross/sessions', { functions: [{ function: 'sender', alias: 'tx' }] })).body;
+    expect(rx.sandboxId).not.toBe(tx.sandboxId);
+    const target = { session: rx.sessionId, instance: 'rx' };
+
+    const bytes = 3 * 1024 * 1024 + 5;
+    await call(q, 'POST', `/apps/cross/sessions/${tx.sessionId}/messages`, { target: 'tx', message: { cmd: 'stream', target, bytes } });
+    expect((await take(tx.sessionId, 1))[0].body).toEqual({ streamed: bytes });
+    expect((await take(rx.sessionId, 1))[0].body).toEqual({ received: bytes, peer: `${tx.sessionId}/sender.0`, ended: 'ok' });
+
+    await call(q, 'POST', `/apps/cross/sessions/${tx.sessionId}/messages`, { target: 'tx', message: { cmd: 'stream', target, bytes: 128 * 1024, end: false } });
+    expect((await take(tx.sessionId, 1))[0].body).toEqual({ streamed: 128 * 1024 });
+    process.kill(tx.instances[0].pid, 'SIGKILL');
+    expect((await take(rx.sessionId, 1))[0].body.ended).toBe('MF_PIPE_BROKEN');
+
+    // A pipe to a session that does not exist, or to an instance it does not have, is a typed error.
+    const other = (await call(q, 'POST', '/apps/cross/sessions', { functions: [{ function: 'sender', alias: 'tx2' }] })).body;
+    await call(q, 'POST', `/apps/cross/sessions/${other.sessionId}/messages`, { target: 'tx2', message: { cmd: 'stream', target: { session: 'nope', instance: 'rx' }, bytes: 1 } });
+    expect((await take(other.sessionId, 1))[0].body.error).toBe('MF_SESSION_NOT_FOUND');
+    await call(q, 'POST', `/apps/cross/sessions/${other.sessionId}/messages`, { target: 'tx2', message: { cmd: 'stream', target: { session: rx.sessionId, instance: 'nobody' }, bytes: 1 } });
+    expect((await take(other.sessionId, 1))[0].body.error).toBe('MF_SESSION_TARGET_NOT_FOUND');
+
+    const pidsBefore = [...pids(rx), ...pids(other)];
+    for (const s of [rx, tx, other]) await call(q, 'DELETE', `/apps/cross/sessions/${s.sessionId}`);
+    for (const pid of pidsBefore) expect(alive(pid)).toBe(false);
+  });
+});

@@ -91,6 +91,7 @@ export class Platform {
         if (this.apps.has(app)) this.apps.get(app).keepOutput(line, stream);
       },
       sessionEnded: (end) => this.sessions.onEnded(end),
+      pipeBroker: (app, to, opener) => this.sessions.broker(app, to, opener),
     };
     this.sweeper = setInterval(() => {
       for (const app of this.apps.all()) app.sandboxes.reclaimIdle();

@@ -11,7 +11,7 @@ import { now } from '../clock.js';
 import { isMfError, MfError } from '../errors.js';
 import type { AgentToFrontend, Checkpoint, DoneMessage, FrontendToAgent, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
 import type { AppUser, Sandbox, SandboxBackend } from '../sandbox/backend.js';
-import type { SessionOp, SessionRecord, SessionReply, SessionState } from '../sessions/types.js';
+import type { RemotePipeTarget, SessionOp, SessionRecord, SessionReply, SessionState } from '../sessions/types.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import { forEachLine } from './output-lines.js';
 
@@ -25,6 +25,8 @@ export interface LinkHandlers {
   output(line: string, stream: 'stdout' | 'stderr'): void;
   /** A session that ran in the sandbox ended: its final state and records (docs/sessions.md). */
   sessionEnded(end: { state: SessionState; records: SessionRecord[] }): void;
+  /** A pipe from one of the sandbox's session instances to an instance of another session of the app. */
+  pipeBroker(to: RemotePipeTarget): Promise<SessionReply>;
 }
 
 /**
@@ -213,6 +215,10 @@ export class SandboxLink {
       const resolve = this.pendingSessions.get(m.id);
       this.pendingSessions.delete(m.id);
       resolve?.(m.reply);
+    } else if (m.t === 'pipe-broker') {
+      void this.handlers.pipeBroker(m.to).then((reply) => {
+        if (!this.dead) this.channel.send({ t: 'pipe-brokered', id: m.id, reply });
+      });
     } else if (m.t === 'session-ended') {
       this.handlers.sessionEnded({ state: m.state, records: m.records });
     } else if (m.t === 'rejected') {

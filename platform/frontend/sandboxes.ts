@@ -10,8 +10,8 @@ import { now } from '../clock.js';
 import type { ResolvedConfig } from '../config.js';
 import { toMfError } from '../errors.js';
 import type { Checkpoint, DoneMessage, ExecutionLimits, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
-import type { SandboxBackend } from '../sandbox/backend.js';
-import type { SessionRecord, SessionState } from '../sessions/types.js';
+import type { AppUser, SandboxBackend } from '../sandbox/backend.js';
+import type { RemotePipeTarget, SessionRecord, SessionReply, SessionState } from '../sessions/types.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import type { PreparedApp } from './deploy.js';
 import type { StoredExecution } from './executions.js';
@@ -47,6 +47,15 @@ export interface SandboxEnvironment {
   output(app: string, line: string, stream: 'stdout' | 'stderr'): void;
   /** A session ended in one of the app's sandboxes. */
   sessionEnded(end: { state: SessionState; records: SessionRecord[] }): void;
+  /** Brokers a pipe from a session instance in the sandbox `opener` to an instance of another session of the app. */
+  pipeBroker(app: string, to: RemotePipeTarget, opener: PipeOpener): Promise<SessionReply>;
+}
+
+/** The sandbox a brokered pipe starts from: its id, its folder, and the user its processes run as. */
+export interface PipeOpener {
+  sandboxId: string;
+  dir: string;
+  user: AppUser | undefined;
 }
 
 /** The platform's bounds on one execution, for the engine wherever it runs. */
@@ -193,6 +202,7 @@ export class AppSandboxes {
       checkpoints: (items) => this.env.checkpoints(items),
       output: (line, stream) => this.env.output(this.app.name, line, stream),
       sessionEnded: (end) => this.env.sessionEnded(end),
+      pipeBroker: (to) => this.env.pipeBroker(this.app.name, to, { sandboxId: id, dir: where.dir, user: this.app.user }),
     });
   }
 }

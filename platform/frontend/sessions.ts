@@ -7,7 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { now } from '../clock.js';
 import { MfError } from '../errors.js';
 import { checkSessionStart, checkTarget } from '../sessions/spec.js';
-import type { OutboxMessage, SessionOp, SessionPolicy, SessionRecord, SessionState } from '../sessions/types.js';
+import { toMfError } from '../errors.js';
+import type { OutboxMessage, PipeAddress, RemotePipeTarget, SessionOp, SessionPolicy, SessionRecord, SessionReply, SessionState } from '../sessions/types.js';
+import { openRelay } from './pipe-relay.js';
+import type { PipeOpener } from './sandboxes.js';
 import type { AppRegistry } from './apps.js';
 import type { SandboxLink } from './sandbox-link.js';
 
@@ -121,6 +124,24 @@ export class SessionRegistry {
     const ids = [...this.live].filter(([, s]) => s.app === appName).map(([id]) => id);
     await Promise.all(ids.map((id) => this.stop(appName, id, 'app-deleted: the app was deleted').catch(() => undefined)));
     for (const [id, e] of this.ended) if (e.state.app === appName) this.forget(id);
+  }
+
+  /**
+   * A pipe from an instance in the sandbox `opener` to an instance of another session of the same app: the target's
+   * agent names its socket; in the same sandbox that is the address, in another one a relay joins the two
+   * (pipe-relay.ts). Never rejects: a failure is an error reply for the opener's agent.
+   */
+  async broker(appName: string, to: RemotePipeTarget, opener: PipeOpener): Promise<SessionReply> {
+    try {
+      const live = this.live.get(to.session);
+      if (!live || live.app !== appName) throw notFound(to.session, appName);
+      const address = (await this.ask(to.session, { op: 'pipe-address', sessionId: to.session, target: to.instance })) as PipeAddress;
+      if (live.link.id === opener.sandboxId) return { ok: true, value: address };
+      const path = await openRelay(opener.dir, opener.user, address.path);
+      return { ok: true, value: { path, peer: address.peer } satisfies PipeAddress };
+    } catch (err) {
+      return { ok: false, error: toMfError(err).toJSON() };
+    }
   }
 
   /** The agent reported a session's end. */

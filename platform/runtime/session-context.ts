@@ -9,7 +9,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { now } from '../clock.js';
 import { MfError, type ErrorBody } from '../errors.js';
-import type { SessionIdentity, SessionMessage, SessionRecord, SessionTarget, SessionWorkerToAgent } from '../sessions/types.js';
+import type { PipeAddress, RemotePipeTarget, SessionIdentity, SessionMessage, SessionRecord, SessionTarget, SessionWorkerToAgent } from '../sessions/types.js';
 import { PipeStream } from './pipe-stream.js';
 
 export interface FunctionSession extends AsyncIterable<SessionMessage> {
@@ -34,8 +34,11 @@ export interface FunctionSession extends AsyncIterable<SessionMessage> {
 }
 
 export interface FunctionPipes {
-  /** A byte stream to a running instance (id or alias) of this session; rejects with MF_PIPE_TARGET_NOT_RUNNING. */
-  open(target: string): Promise<Duplex>;
+  /**
+   * A byte stream to a running instance (id or alias) of this session, or `{session, instance}` of another session of
+   * the app (wherever it runs: the platform brokers it); rejects with MF_PIPE_TARGET_NOT_RUNNING.
+   */
+  open(target: string | RemotePipeTarget): Promise<Duplex>;
   /** The next pipe another instance opened to this one; null when `timeoutMs` passed or the session stopped first. */
   accept(options?: { timeoutMs?: number }): Promise<Duplex | null>;
 }
@@ -53,7 +56,7 @@ export class SessionRuntime {
   private readonly messageWaiters: Array<Waiter<void>> = [];
   private readonly incomingPipes: PipeStream[] = [];
   private readonly pipeWaiters: Array<Waiter<PipeStream | null>> = [];
-  private readonly pendingCalls = new Map<number, (result: { error: ErrorBody | null; target?: { path: string; peer: string } | null }) => void>();
+  private readonly pendingCalls = new Map<number, (result: { error: ErrorBody | null; target?: PipeAddress | null }) => void>();
   private nextCall = 0;
   private records: SessionRecord[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
@@ -117,7 +120,7 @@ export class SessionRuntime {
   }
 
   /** The answer to a send or a pipe-open. */
-  answer(id: number, result: { error: ErrorBody | null; target?: { path: string; peer: string } | null }): void {
+  answer(id: number, result: { error: ErrorBody | null; target?: PipeAddress | null }): void {
     const resolve = this.pendingCalls.get(id);
     this.pendingCalls.delete(id);
     resolve?.(result);
@@ -181,7 +184,7 @@ export class SessionRuntime {
     return this.call((id) => ({ t: 'send', id, target, json, sent: now() })).then(() => undefined);
   }
 
-  private call(message: (id: number) => SessionWorkerToAgent): Promise<{ path: string; peer: string } | null> {
+  private call(message: (id: number) => SessionWorkerToAgent): Promise<PipeAddress | null> {
     const id = this.nextCall++;
     return new Promise((resolve, reject) => {
       this.pendingCalls.set(id, (r) => (r.error ? reject(MfError.fromJSON(r.error)) : resolve(r.target ?? null)));
@@ -189,16 +192,18 @@ export class SessionRuntime {
     });
   }
 
-  private async openPipe(target: string): Promise<Duplex> {
+  private async openPipe(target: string | RemotePipeTarget): Promise<Duplex> {
     const found = await this.call((id) => ({ t: 'pipe-open', id, target }));
     if (!found) throw new MfError('MF_INTERNAL', 'the agent answered a pipe open without a target');
     const pipeId = randomBytes(6).toString('hex');
     const socket = connect({ path: found.path, allowHalfOpen: true });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
-      socket.once('error', (err) => reject(new MfError('MF_PIPE_TARGET_NOT_RUNNING', `the pipe to "${target}" could not connect: ${err.message}`, { target })));
+      socket.once('error', (err) => reject(new MfError('MF_PIPE_TARGET_NOT_RUNNING', `the pipe to ${JSON.stringify(target)} could not connect: ${err.message}`, { target })));
     });
-    socket.write(JSON.stringify({ pipeId, from: this.identity.instance }) + '\n');
+    // Across sessions the acceptor knows the opener by its session too.
+    const remote = typeof target !== 'string' && target.session !== this.identity.sessionId;
+    socket.write(JSON.stringify({ pipeId, from: remote ? `${this.identity.sessionId}/${this.identity.instance}` : this.identity.instance }) + '\n');
     return new PipeStream(socket, pipeId, found.peer, (totals) => this.keepPipe(pipeId, found.peer, 'opener', totals));
   }
 

@@ -133,7 +133,21 @@ export type SessionOp =
   | { op: 'records'; sessionId: string }
   /** Takes up to `count` messages the session's functions sent to "client", waiting up to `timeoutMs` for one. */
   | { op: 'receive'; sessionId: string; count: number; timeoutMs: number }
-  | { op: 'stop'; sessionId: string; reason: string };
+  | { op: 'stop'; sessionId: string; reason: string }
+  /** Where an instance of this sandbox takes pipes: asked by the frontend for a pipe from another sandbox. */
+  | { op: 'pipe-address'; sessionId: string; target: string };
+
+/** An instance of another session of the same app, which may run in another sandbox: the far end of a brokered pipe. */
+export interface RemotePipeTarget {
+  session: string;
+  instance: string;
+}
+
+/** A pipe's far end as the agent hands it to the opener: a socket path, and the instance it reaches. */
+export interface PipeAddress {
+  path: string;
+  peer: string;
+}
 
 export type SessionReply = { ok: true; value: unknown } | { ok: false; error: ErrorBody };
 
@@ -153,7 +167,7 @@ export type AgentToSessionWorker =
   | { t: 'start'; spec: FunctionSpec; identity: SessionIdentity; input: unknown; deadline: number; maxMessageBytes: number }
   | { t: 'message'; from: string; json: string; sent: number; routed: number }
   | { t: 'send-result'; id: number; error: ErrorBody | null }
-  | { t: 'pipe-target'; id: number; target: { path: string; peer: string } | null; error: ErrorBody | null }
+  | { t: 'pipe-target'; id: number; target: PipeAddress | null; error: ErrorBody | null }
   | { t: 'stop'; reason: string }
   | { t: 'storage-result'; id: number; reply: StorageReply };
 
@@ -164,7 +178,7 @@ export type SessionWorkerToAgent =
   | { t: 'send'; id: number; target: SessionTarget; json: string; sent: number }
   | { t: 'heartbeat' }
   | { t: 'alias'; alias: string }
-  | { t: 'pipe-open'; id: number; target: string }
+  | { t: 'pipe-open'; id: number; target: string | RemotePipeTarget }
   | { t: 'records'; items: SessionRecord[] }
   | { t: 'ended'; outcome: { ok: true } | { ok: false; errorType: string; errorMessage: string } }
   | { t: 'storage'; id: number; op: StorageOp };

@@ -73,6 +73,7 @@ export async function makeParts(user: UserConfig, workflowsInSandbox: boolean): 
     checkpoints: (items) => parts.onCheckpoints(items),
     output: () => undefined,
     sessionEnded: () => undefined,
+    pipeBroker: async () => ({ ok: false, error: new MfError('MF_INTERNAL', 'no sessions in this test').toJSON() }),
   });
   parts.app = new DeployedApp(prepared, sandboxes, 1000);
   apps.add(parts.app);

@@ -22,6 +22,7 @@ import type {
 } from '../../protocol.js';
 import { temperatureOf, type InvocationOutcome, type InvocationRecord } from '../../records.js';
 import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type TaskCall } from '../../asl/index.js';
+import type { SessionReply } from '../../sessions/types.js';
 import { SandboxStorage } from '../../storage/local-tier.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
 import { SessionManager } from './sessions.js';
@@ -49,6 +50,9 @@ export class Agent {
   private spec: SandboxAppSpec | null = null;
   private workers: Workers | null = null;
   private sessions: SessionManager | null = null;
+  /** Pipes to other sessions waiting for the frontend to broker them. */
+  private readonly pendingBroker = new Map<number, (reply: SessionReply) => void>();
+  private nextBrokerId = 0;
   private readonly machines = new Map<string, StateMachine>();
   private invocationsStarted = 0;
   /** Global-tier storage requests waiting for the frontend's answer. */
@@ -96,6 +100,12 @@ export class Agent {
         void this.sessions.handle(message.op).then((reply) => this.send({ t: 'session-reply', id, reply }));
         return;
       }
+      case 'pipe-brokered': {
+        const resolve = this.pendingBroker.get(message.id);
+        this.pendingBroker.delete(message.id);
+        resolve?.(message.reply);
+        return;
+      }
       case 'shutdown':
         void this.shutdown().then(() => process.exit(0));
         return;
@@ -123,7 +133,20 @@ export class Agent {
       this.spec = spec;
       const { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts } = spec.policy;
       this.workers = new Workers(functions, { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts }, process.cwd(), (op) => this.storage.handle(op));
-      this.sessions = new SessionManager(spec.app, this.sandboxId, functions, process.cwd(), (op) => this.storage.handle(op), (end) => this.send({ t: 'session-ended', ...end }));
+      this.sessions = new SessionManager(
+        spec.app,
+        this.sandboxId,
+        functions,
+        process.cwd(),
+        (op) => this.storage.handle(op),
+        (end) => this.send({ t: 'session-ended', ...end }),
+        (to) =>
+          new Promise((resolve) => {
+            const id = this.nextBrokerId++;
+            this.pendingBroker.set(id, resolve);
+            this.send({ t: 'pipe-broker', id, to });
+          }),
+      );
       const workersStarted = spec.startWorkersAtDeploy ? await this.workers.startAll() : 0;
       this.send({ t: 'deployed', workersStarted });
     } catch (err) {

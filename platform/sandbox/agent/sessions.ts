@@ -13,6 +13,8 @@ import type { FunctionSpec } from '../../manifest.js';
 import type {
   AgentToSessionWorker,
   OutboxMessage,
+  PipeAddress,
+  RemotePipeTarget,
   InstanceStatus,
   SessionOp,
   SessionPolicy,
@@ -116,6 +118,8 @@ export class SessionManager {
     private readonly storage: (op: StorageOp) => Promise<StorageReply>,
     /** Tells the frontend a session ended, with its final state and records. */
     private readonly ended: (end: SessionEnd) => void,
+    /** Asks the frontend for a pipe to an instance of another session of the app, wherever it runs. */
+    private readonly broker: (to: RemotePipeTarget) => Promise<SessionReply>,
   ) {
     this.timer = setInterval(() => this.check(), CHECK_INTERVAL_MS);
     this.timer.unref();
@@ -136,6 +140,10 @@ export class SessionManager {
           return { ok: true, value: this.get(op.sessionId).records };
         case 'receive':
           return { ok: true, value: await this.receive(this.get(op.sessionId), op.count, op.timeoutMs) };
+        case 'pipe-address': {
+          const target = this.pipeTarget(this.get(op.sessionId), op.target);
+          return { ok: true, value: { path: target.pipePath, peer: `${op.sessionId}/${target.id}` } satisfies PipeAddress };
+        }
         case 'stop': {
           const session = this.get(op.sessionId);
           await this.end(session, 'STOPPED', op.reason);
@@ -215,17 +223,12 @@ export class SessionManager {
         child.send({ t: 'send-result', id: m.id, error } satisfies AgentToSessionWorker);
         return;
       }
-      case 'pipe-open': {
-        let answer: AgentToSessionWorker;
-        try {
-          const peer = this.pipeTarget(session, m.target);
-          answer = { t: 'pipe-target', id: m.id, target: { path: peer.pipePath, peer: peer.id }, error: null };
-        } catch (err) {
-          answer = { t: 'pipe-target', id: m.id, target: null, error: toMfError(err).toJSON() };
-        }
-        child.send(answer);
+      case 'pipe-open':
+        void this.pipeAddress(session, m.target).then(
+          (target) => child.send({ t: 'pipe-target', id: m.id, target, error: null } satisfies AgentToSessionWorker),
+          (err: unknown) => child.send({ t: 'pipe-target', id: m.id, target: null, error: toMfError(err).toJSON() } satisfies AgentToSessionWorker),
+        );
         return;
-      }
       case 'heartbeat':
         instance.lastHeartbeat = now();
         return;
@@ -426,6 +429,18 @@ export class SessionManager {
       });
     }
     return targets;
+  }
+
+  /** Where a pipe to `target` connects: an instance of this session here, or one of another session, brokered. */
+  private async pipeAddress(session: Session, target: string | RemotePipeTarget): Promise<PipeAddress> {
+    if (typeof target === 'string' || target.session === session.id) {
+      const peer = this.pipeTarget(session, typeof target === 'string' ? target : target.instance);
+      return { path: peer.pipePath, peer: peer.id };
+    }
+    if (session.status !== 'RUNNING') throw ended(session);
+    const reply = await this.broker(target);
+    if (!reply.ok) throw MfError.fromJSON(reply.error);
+    return reply.value as PipeAddress;
   }
 
   private pipeTarget(session: Session, target: string): Instance {
