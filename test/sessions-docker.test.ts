@@ -2,7 +2,7 @@
  * Sessions on the docker backend: the same session machinery in a container (one per app), with its pipe sockets in
  * the bind-mounted sandbox folder. Starts a session, exchanges messages both ways, streams through a pipe between two
  * workers of the container, kills an instance (the restart policy), and stops with no session process left inside
- * the container. Skipped without a Docker engine unless MFBENCH_REQUIRE_DOCKER=1.
+ * the container, and a pipe the platform relays between two containers. Skipped without a Docker engine unless MFBENCH_REQUIRE_DOCKER=1.
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -80,5 +80,40 @@ describe.runIf(RUN_DOCKER_TESTS)('sessions on the docker backend', () => {
     const stopped = await call(p, 'DELETE', `/apps/${APP}/sessions/${s.sessionId}`);
     expect(stopped.body.status).toBe('STOPPED');
     for (const pid of [...firstPids, ...latest]) expect(inContainer(pid)).toBe(false);
+  }, 180_000);
+});
+
+describe.runIf(RUN_DOCKER_TESTS)('a pipe across two containers', () => {
+  let q: PlatformHandle;
+
+  beforeAll(async () => {
+    await dockerWithRuntimeImage();
+    // Under per-function a sandbox serves one request at a time, so each session gets a container of its own.
+    q = await testPlatform({ backend: 'docker', preset: 'per-function' });
+    expect((await call(q, 'POST', '/apps', { name: 'dcross', functions: [inlineFunction('sender', SENDER), inlineFunction('receiver', RECEIVER)], workflows: {} })).status).toBe(201);
+  }, 120_000);
+
+  afterAll(async () => {
+    await q?.close();
+  });
+
+  test('the platform relays the bytes between the containers, which have no network', async () => {
+    const rx = (await call(q, 'POST', '/apps/dcross/sessions', { functions: [{ function: 'receiver', alias: 'rx' }] })).body;
+    const tx = (await call(q, 'POST', '/apps/dcross/sessions', { functions: [{ function: 'sender', alias: 'tx' }] })).body;
+    expect(rx.sandboxId).not.toBe(tx.sandboxId);
+    const take = async (id: string) => {
+      const end = Date.now() + 30_000;
+      while (Date.now() < end) {
+        const r = await call(q, 'GET', `/apps/dcross/sessions/${id}/messages?timeoutMs=1000`);
+        if (r.body.messages.length > 0) return r.body.messages[0].body;
+      }
+      throw new Error('no message in 30 s');
+    };
+    const bytes = 2 * 1024 * 1024 + 1;
+    await call(q, 'POST', `/apps/dcross/sessions/${tx.sessionId}/messages`, { target: 'tx', message: { cmd: 'stream', target: { session: rx.sessionId, instance: 'rx' }, bytes } });
+    const sent = await take(tx.sessionId);
+    expect(sent).toEqual({ streamed: bytes });
+    expect(await take(rx.sessionId)).toEqual({ received: bytes, peer: `${tx.sessionId}/sender.0`, ended: 'ok' });
+    for (const s of [rx, tx]) expect((await call(q, 'DELETE', `/apps/dcross/sessions/${s.sessionId}`)).body.status).toBe('STOPPED');
   }, 180_000);
 });

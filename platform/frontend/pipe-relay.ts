@@ -5,11 +5,10 @@
  * Bytes cross the frontend's event loop but never its JSON or its agents; each side's backpressure holds the other,
  * and an end or a failure on one side is passed to the other, so the framing above still tells a death from an end.
  */
-import { chmod, chown, rm } from 'node:fs/promises';
+import { chmod, chown, rm, stat } from 'node:fs/promises';
 import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { MfError } from '../errors.js';
-import type { AppUser } from '../sandbox/backend.js';
 
 /** How long a relay waits for the opener to connect before it gives up. */
 const CONNECT_WITHIN_MS = 30_000;
@@ -18,7 +17,7 @@ const MAX_SOCKET_PATH = 107;
 let nextRelay = 0;
 
 /** Where the opener should connect (in its own sandbox's folder) to reach the socket at `targetPath`. */
-export async function openRelay(openerDir: string, user: AppUser | undefined, targetPath: string): Promise<string> {
+export async function openRelay(openerDir: string, targetPath: string): Promise<string> {
   const path = join(openerDir, `r${(nextRelay++).toString(36)}.sock`);
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) throw new MfError('MF_CONFIG_INVALID', `the relay socket path is too long for a Unix socket (${path}); choose a shorter dataDir`, { path });
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
@@ -26,11 +25,10 @@ export async function openRelay(openerDir: string, user: AppUser | undefined, ta
     server.once('error', reject);
     server.listen(path, () => resolve());
   });
-  if (user) {
-    // The opener runs as the app's user, and the sandbox's folder is its alone (docs/security.md).
-    await chown(path, user.uid, user.gid);
-    await chmod(path, 0o600);
-  }
+  // The socket is for whoever the sandbox runs as (the app's user, or nobody in a container): its folder's owner.
+  const owner = await stat(openerDir);
+  if (owner.uid !== process.getuid?.()) await chown(path, owner.uid, owner.gid);
+  await chmod(path, 0o600);
   const done = () => {
     clearTimeout(timer);
     server.close();

@@ -10,7 +10,7 @@ import { now } from '../clock.js';
 import type { ResolvedConfig } from '../config.js';
 import { toMfError } from '../errors.js';
 import type { Checkpoint, DoneMessage, ExecutionLimits, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
-import type { AppUser, SandboxBackend } from '../sandbox/backend.js';
+import type { SandboxBackend } from '../sandbox/backend.js';
 import type { RemotePipeTarget, SessionRecord, SessionReply, SessionState } from '../sessions/types.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import type { PreparedApp } from './deploy.js';
@@ -51,11 +51,10 @@ export interface SandboxEnvironment {
   pipeBroker(app: string, to: RemotePipeTarget, opener: PipeOpener): Promise<SessionReply>;
 }
 
-/** The sandbox a brokered pipe starts from: its id, its folder, and the user its processes run as. */
+/** The sandbox a brokered pipe starts from: its id and its folder. */
 export interface PipeOpener {
   sandboxId: string;
   dir: string;
-  user: AppUser | undefined;
 }
 
 /** The platform's bounds on one execution, for the engine wherever it runs. */
@@ -202,7 +201,7 @@ export class AppSandboxes {
       checkpoints: (items) => this.env.checkpoints(items),
       output: (line, stream) => this.env.output(this.app.name, line, stream),
       sessionEnded: (end) => this.env.sessionEnded(end),
-      pipeBroker: (to) => this.env.pipeBroker(this.app.name, to, { sandboxId: id, dir: where.dir, user: this.app.user }),
+      pipeBroker: (to) => this.env.pipeBroker(this.app.name, to, { sandboxId: id, dir: where.dir }),
     });
   }
 }

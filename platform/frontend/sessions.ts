@@ -137,7 +137,7 @@ export class SessionRegistry {
       if (!live || live.app !== appName) throw notFound(to.session, appName);
       const address = (await this.ask(to.session, { op: 'pipe-address', sessionId: to.session, target: to.instance })) as PipeAddress;
       if (live.link.id === opener.sandboxId) return { ok: true, value: address };
-      const path = await openRelay(opener.dir, opener.user, address.path);
+      const path = await openRelay(opener.dir, address.path);
       return { ok: true, value: { path, peer: address.peer } satisfies PipeAddress };
     } catch (err) {
       return { ok: false, error: toMfError(err).toJSON() };
