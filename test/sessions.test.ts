@@ -25,6 +25,7 @@ beforeAll(async () => {
       inlineFunction('sender', SENDER),
       inlineFunction('receiver', RECEIVER),
       inlineFunction('hog', HOG, { memoryMB: 128 }),
+      inlineFunction('broken', `throw new Error('broken at load');`),
     ],
     workflows: {},
   });
@@ -196,6 +197,13 @@ describe('bad input', () => {
     expect((await start({ functions: [] })).body.error.code).toBe('MF_BAD_REQUEST');
     expect((await start({ functions: [{ function: 'echo' }], policy: { onFailure: 'shrug' } })).body.error.code).toBe('MF_BAD_REQUEST');
     expect((await start({ functions: [{ function: 'echo' }], policy: { surprise: 1 } })).body.error.code).toBe('MF_BAD_REQUEST');
+
+    // A function whose module throws: the session is answered FAILED, with the cause, and nothing is left running.
+    const broken = await start({ functions: [{ function: 'broken' }, { function: 'echo' }] });
+    expect(broken.status).toBe(201);
+    expect(broken.body.status).toBe('FAILED');
+    expect(broken.body.reason).toContain('broken at load');
+    await waitFor(() => pids(broken.body).every((pid) => !alive(pid)), 5000);
 
     const s = (await start({ functions: [{ function: 'echo', alias: 'e' }], policy: { maxMessageBytes: 1024 } })).body;
     const alias = await send(s.sessionId, { x: 1 }, 'nobody');
