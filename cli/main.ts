@@ -18,6 +18,7 @@ import { invokeCommand, invokeFunctionCommand } from './commands/invoke.js';
 import { platformCommand } from './commands/platform.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
+import { sessionsCommand } from './commands/sessions.js';
 import { validateCommand } from './commands/validate.js';
 import { DEFAULT_URL } from './lib/args.js';
 import { EXIT, reportError, say, UsageError } from './lib/output.js';
@@ -51,6 +52,7 @@ export async function main(args: string[]): Promise<void> {
     .command(logsCommand)
     .command(executionsCommand)
     .command(stopCommand)
+    .command(sessionsCommand)
     .command(doctorCommand)
     .command(imagesCommand)
     .command(demoCommand)

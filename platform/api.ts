@@ -7,6 +7,7 @@ import type { ExecutionStatus, ExecutionTimestamps, InvocationRecord } from './r
 
 export type { ExecutionStatus, ExecutionTimestamps, InvocationRecord } from './records.js';
 export type { HistoryEvent } from './protocol.js';
+export type { SessionMessage, SessionPolicy, SessionRecord, SessionStartRequest, SessionState, SessionTarget } from './sessions/types.js';
 
 /** `GET /healthz`. */
 export interface Health {

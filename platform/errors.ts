@@ -40,6 +40,13 @@ export const ERROR_CODES = {
   MF_INTERNAL: { status: 500, meaning: 'A bug: an invariant did not hold. Please report it with the details.' },
   MF_DOCKER_UNAVAILABLE: { status: 503, meaning: 'The Docker engine does not answer on its socket (the docker backend needs it; see mfbench doctor).' },
   MF_BROKER_UNREACHABLE: { status: 503, meaning: 'The NATS JetStream broker named by the broker option did not answer (or has no JetStream); the platform does not start.' },
+  MF_SESSION_NOT_FOUND: { status: 404, meaning: 'No session with that id is known for the app.' },
+  MF_SESSION_TARGET_NOT_FOUND: { status: 404, meaning: 'The session has no instance, alias or function by the name a message or pipe was sent to.' },
+  MF_SESSION_MESSAGE_TOO_LARGE: { status: 413, meaning: "A session message is larger than the session's maxMessageBytes." },
+  MF_SESSION_BACKLOG_FULL: { status: 429, meaning: "The target instance already has the session's maxBacklog messages unread; send again once it reads." },
+  MF_SESSION_ENDED: { status: 409, meaning: 'The session has stopped or failed; details say why. Start a new one.' },
+  MF_PIPE_TARGET_NOT_RUNNING: { status: 409, meaning: 'A pipe was opened to a session function that is not running (exited, restarting or failed).' },
+  MF_PIPE_BROKEN: { status: 502, meaning: 'A data pipe closed without being ended: its peer died or destroyed it.' },
   MF_IMAGE_MISSING: { status: 503, meaning: 'The runtime image of the docker backend is not built (run mfbench images build).' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

@@ -6,6 +6,7 @@
 import type { ErrorBody } from './errors.js';
 import type { FunctionSpec } from './manifest.js';
 import type { InvocationRecord } from './records.js';
+import type { RemotePipeTarget, SessionOp, SessionRecord, SessionReply, SessionState } from './sessions/types.js';
 import type { StorageOp, StorageReply } from './storage/types.js';
 
 // ---------------------------------------------------------------- agent <-> worker (inside the sandbox)
@@ -128,6 +129,10 @@ export type FrontendToAgent =
   | { t: 'storage-result'; id: number; reply: StorageReply }
   /** Abort the execute or invoke request `id` (an execution was stopped): its running invocations are told. */
   | { t: 'abort'; id: string; reason: string }
+  /** A session operation (docs/sessions.md); answered with 'session-reply'. */
+  | { t: 'session'; id: number; op: SessionOp }
+  /** The answer to 'pipe-broker': a PipeAddress, or the error. */
+  | { t: 'pipe-brokered'; id: number; reply: SessionReply }
   | { t: 'shutdown' };
 
 /** The two phases of starting a sandbox, in milliseconds. */
@@ -170,7 +175,12 @@ export type AgentToFrontend =
    * The latest top-level transitions of running executions (next state and its raw input), coalesced: only the
    * newest per execution is sent. The frontend resumes from the last one if the sandbox dies.
    */
-  | { t: 'checkpoints'; items: Checkpoint[] };
+  | { t: 'checkpoints'; items: Checkpoint[] }
+  | { t: 'session-reply'; id: number; reply: SessionReply }
+  /** A pipe to an instance of another session of the app (maybe in another sandbox): the frontend brokers it. */
+  | { t: 'pipe-broker'; id: number; to: RemotePipeTarget }
+  /** A session ended (stopped, completed, failed): its final state and records, since the sandbox forgets it. */
+  | { t: 'session-ended'; state: SessionState; records: SessionRecord[] };
 
 /** The agent's answer to an execute or invoke request. */
 export type DoneMessage = Extract<AgentToFrontend, { t: 'done' }>;

@@ -179,6 +179,21 @@ function buildRoutes(platform: Platform): Route[] {
       const execution = ctx.query.get('execution') ?? undefined;
       return { status: 200, body: { logs: platform.logs(app!, { ...(execution ? { execution } : {}), ...(limit ? { limit } : {}) }) } };
     }),
+    route('POST', '/apps/{app}/sessions', 'management', async (ctx, [app]) => ({ status: 201, body: await platform.sessions.start(app!, await ctx.body()) })),
+    route('GET', '/apps/{app}/sessions', 'management', async (_ctx, [app]) => ({ status: 200, body: { sessions: await platform.sessions.list(app!) } })),
+    route('GET', '/apps/{app}/sessions/{id}', 'management', async (_ctx, [app, id]) => ({ status: 200, body: await platform.sessions.state(app!, id!) })),
+    route('DELETE', '/apps/{app}/sessions/{id}', 'management', async (_ctx, [app, id]) => ({ status: 200, body: await platform.sessions.stop(app!, id!) })),
+    route('GET', '/apps/{app}/sessions/{id}/records', 'management', async (_ctx, [app, id]) => ({ status: 200, body: { records: await platform.sessions.records(app!, id!) } })),
+    route('POST', '/apps/{app}/sessions/{id}/messages', 'invocation', async (ctx, [app, id]) => {
+      await platform.sessions.send(app!, id!, await ctx.body());
+      return { status: 202, body: { accepted: true } };
+    }),
+    route('GET', '/apps/{app}/sessions/{id}/messages', 'invocation', async (ctx, [app, id]) => {
+      const count = positiveInt(ctx.query, 'count', 100);
+      const timeoutMs = ctx.query.has('timeoutMs') ? Number(ctx.query.get('timeoutMs')) : 0;
+      if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0)) throw new MfError('MF_BAD_REQUEST', 'timeoutMs must be a number of milliseconds, 0 or more');
+      return json(await platform.sessions.receive(app!, id!, count, timeoutMs));
+    }),
     route('GET', '/executions/{id}', 'management', async (ctx, [id]) => finished(await platform.getExecution(id!), ctx.query)),
     route('GET', '/executions/{id}/history', 'management', async (_ctx, [id]) => json(`{"history":${await platform.getHistoryJson(id!)}}`)),
     route('POST', '/executions/{id}/stop', 'management', async (ctx, [id]) => {
@@ -209,6 +224,13 @@ function stopFields(body: unknown): { error: string | null; cause: string | null
     return v;
   };
   return { error: field('error', 256), cause: field('cause', 32_768) };
+}
+
+function positiveInt(query: URLSearchParams, name: string, fallback: number): number {
+  if (!query.has(name)) return fallback;
+  const v = Number(query.get(name));
+  if (!(Number.isInteger(v) && v > 0)) throw new MfError('MF_BAD_REQUEST', `${name} must be a positive integer`);
+  return v;
 }
 
 /** A path segment, percent-decoded; a malformed escape is the caller's mistake, not ours. */

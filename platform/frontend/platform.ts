@@ -25,6 +25,7 @@ import { PlatformMetrics } from './metrics.js';
 import type { ExecutionPlacement } from './placement/placement.js';
 import { readInterrupted, TOPIC_EXECUTIONS, type AcceptedExecution, type ExecutionEvent, type InterruptedExecution } from './recovery.js';
 import { AppSandboxes, type SandboxEnvironment } from './sandboxes.js';
+import { SessionRegistry } from './sessions.js';
 import type { HopTransport } from './transport/transport.js';
 
 export type { AppLogLine } from './apps.js';
@@ -54,6 +55,8 @@ export class Platform {
   readonly config: ResolvedConfig;
   readonly metrics = new PlatformMetrics(() => this.liveSandboxes());
   private readonly apps: AppRegistry;
+  /** Long-running session functions and their messages (docs/sessions.md). */
+  readonly sessions: SessionRegistry;
   private readonly executions: ExecutionStore;
   private readonly sandboxEnvironment: SandboxEnvironment;
   /** Each app's own OS user when the platform runs as root (docs/security.md). */
@@ -75,6 +78,7 @@ export class Platform {
       process.stderr.write(`${this.users.warning}\n`);
     }
     this.apps = parts.apps;
+    this.sessions = new SessionRegistry(parts.apps);
     this.executions = parts.executions;
     this.sandboxEnvironment = {
       config,
@@ -86,6 +90,8 @@ export class Platform {
       output: (app, line, stream) => {
         if (this.apps.has(app)) this.apps.get(app).keepOutput(line, stream);
       },
+      sessionEnded: (end) => this.sessions.onEnded(end),
+      pipeBroker: (app, to, opener) => this.sessions.broker(app, to, opener),
     };
     this.sweeper = setInterval(() => {
       for (const app of this.apps.all()) app.sandboxes.reclaimIdle();
@@ -144,6 +150,8 @@ export class Platform {
   /** Stops the app's sandboxes and forgets it in this process; its kept manifest stays (close, and delete's second half). */
   private async unload(name: string): Promise<void> {
     const app = this.apps.get(name);
+    // Sessions first, while the app is still known: each stops cleanly and leaves no worker behind.
+    await this.sessions.stopApp(name);
     this.apps.remove(name);
     this.metrics.apps.set(this.apps.size);
     await app.sandboxes.destroyAll({ close: true });

@@ -11,6 +11,7 @@ import { now } from '../clock.js';
 import { isMfError, MfError } from '../errors.js';
 import type { AgentToFrontend, Checkpoint, DoneMessage, FrontendToAgent, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
 import type { AppUser, Sandbox, SandboxBackend } from '../sandbox/backend.js';
+import type { RemotePipeTarget, SessionOp, SessionRecord, SessionReply, SessionState } from '../sessions/types.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import { forEachLine } from './output-lines.js';
 
@@ -22,6 +23,10 @@ export interface LinkHandlers {
   checkpoints(items: Checkpoint[]): void;
   /** Receives each line the sandbox's processes print (function output included), for the app's logs. */
   output(line: string, stream: 'stdout' | 'stderr'): void;
+  /** A session that ran in the sandbox ended: its final state and records (docs/sessions.md). */
+  sessionEnded(end: { state: SessionState; records: SessionRecord[] }): void;
+  /** A pipe from one of the sandbox's session instances to an instance of another session of the app. */
+  pipeBroker(to: RemotePipeTarget): Promise<SessionReply>;
 }
 
 /**
@@ -42,7 +47,12 @@ const MAX_SOCKET_PATH = 107;
 
 export class SandboxLink {
   private readonly pending = new Map<string, { resolve(m: DoneMessage): void; reject(e: MfError): void }>();
+  private readonly pendingSessions = new Map<number, (reply: SessionReply) => void>();
+  private nextSessionOp = 0;
   private dead = false;
+  private markClosed!: () => void;
+  /** Resolves when the link is dead (the sandbox exited or was destroyed). */
+  readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
   readonly createdAt = Date.now();
 
   private constructor(
@@ -162,6 +172,20 @@ export class SandboxLink {
     });
   }
 
+  /** Sends a session operation; a dead sandbox answers MF_SANDBOX_EXITED. Never rejects. */
+  session(op: SessionOp): Promise<SessionReply> {
+    if (this.dead) return Promise.resolve({ ok: false, error: this.exitedError().toJSON() });
+    return new Promise((resolve) => {
+      const id = this.nextSessionOp++;
+      this.pendingSessions.set(id, resolve);
+      this.channel.send({ t: 'session', id, op });
+    });
+  }
+
+  private exitedError(): MfError {
+    return new MfError('MF_SANDBOX_EXITED', `sandbox ${this.id} has exited`, { sandboxId: this.id });
+  }
+
   /** Aborts a request running in the sandbox: its running invocations are told to stop (docs/recovery.md). */
   abort(requestId: string, reason: string): void {
     if (!this.dead && this.pending.has(requestId)) this.channel.send({ t: 'abort', id: requestId, reason });
@@ -187,6 +211,16 @@ export class SandboxLink {
       void this.handlers.storage(m.op).then((reply) => this.channel.send({ t: 'storage-result', id: m.id, reply }));
     } else if (m.t === 'checkpoints') {
       this.handlers.checkpoints(m.items);
+    } else if (m.t === 'session-reply') {
+      const resolve = this.pendingSessions.get(m.id);
+      this.pendingSessions.delete(m.id);
+      resolve?.(m.reply);
+    } else if (m.t === 'pipe-broker') {
+      void this.handlers.pipeBroker(m.to).then((reply) => {
+        if (!this.dead) this.channel.send({ t: 'pipe-brokered', id: m.id, reply });
+      });
+    } else if (m.t === 'session-ended') {
+      this.handlers.sessionEnded({ state: m.state, records: m.records });
     } else if (m.t === 'rejected') {
       const p = this.pending.get(m.id);
       if (!p) return;
@@ -203,5 +237,8 @@ export class SandboxLink {
       p.reject(new MfError('MF_SANDBOX_EXITED', `sandbox ${this.id} exited while serving the request`, { sandboxId: this.id, requestId: id }));
     }
     this.pending.clear();
+    for (const resolve of this.pendingSessions.values()) resolve({ ok: false, error: this.exitedError().toJSON() });
+    this.pendingSessions.clear();
+    this.markClosed();
   }
 }

@@ -70,6 +70,8 @@ class Sandboxes {
       storage: async () => ({ ok: false as const, error: new MfError('MF_INTERNAL', 'no storage in this test').toJSON() }),
       checkpoints: () => undefined,
       output: () => undefined,
+      sessionEnded: () => undefined,
+      pipeBroker: async () => ({ ok: false as const, error: new MfError('MF_INTERNAL', 'no sessions in this test').toJSON() }),
     };
     const link = await SandboxLink.create(backend, where, appSpec(this.broken), handlers);
     this.made.push(link);

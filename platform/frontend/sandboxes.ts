@@ -11,6 +11,7 @@ import type { ResolvedConfig } from '../config.js';
 import { toMfError } from '../errors.js';
 import type { Checkpoint, DoneMessage, ExecutionLimits, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
 import type { SandboxBackend } from '../sandbox/backend.js';
+import type { RemotePipeTarget, SessionRecord, SessionReply, SessionState } from '../sessions/types.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import type { PreparedApp } from './deploy.js';
 import type { StoredExecution } from './executions.js';
@@ -44,6 +45,16 @@ export interface SandboxEnvironment {
   checkpoints(items: Checkpoint[]): void;
   /** Keeps a line one of the app's sandboxes printed in the app's logs. */
   output(app: string, line: string, stream: 'stdout' | 'stderr'): void;
+  /** A session ended in one of the app's sandboxes. */
+  sessionEnded(end: { state: SessionState; records: SessionRecord[] }): void;
+  /** Brokers a pipe from a session instance in the sandbox `opener` to an instance of another session of the app. */
+  pipeBroker(app: string, to: RemotePipeTarget, opener: PipeOpener): Promise<SessionReply>;
+}
+
+/** The sandbox a brokered pipe starts from: its id and its folder. */
+export interface PipeOpener {
+  sandboxId: string;
+  dir: string;
 }
 
 /** The platform's bounds on one execution, for the engine wherever it runs. */
@@ -100,6 +111,16 @@ export class AppSandboxes {
         if (slot) pool.release(slot.link);
       }
     }
+  }
+
+  /**
+   * Holds a slot on a sandbox of the app's own unit for as long as a session runs there, so that keep-alive does
+   * not reclaim it; `release` gives the slot back.
+   */
+  async hold(): Promise<{ link: SandboxLink; release(): void }> {
+    const pool = this.pool(null);
+    const { link } = await pool.acquire();
+    return { link, release: () => pool.release(link) };
   }
 
   /** The sandboxes alive now, across units. */
@@ -179,6 +200,8 @@ export class AppSandboxes {
       storage: (op) => this.env.storage(this.app.name, op),
       checkpoints: (items) => this.env.checkpoints(items),
       output: (line, stream) => this.env.output(this.app.name, line, stream),
+      sessionEnded: (end) => this.env.sessionEnded(end),
+      pipeBroker: (to) => this.env.pipeBroker(this.app.name, to, { sandboxId: id, dir: where.dir }),
     });
   }
 }

@@ -7,6 +7,7 @@ import type { LambdaError, LogLine } from '../protocol.js';
 import { resultSerializationError, toLambdaError } from './lambda-error.js';
 import type { LoadedFunction } from './load.js';
 import type { FunctionStorage } from '../storage/client.js';
+import type { FunctionPipes, FunctionSession } from './session-context.js';
 import { installConsoleCapture, LogSink, logStorage, makeLogger, type FunctionLogger } from './logs.js';
 
 export interface InvocationInfo {
@@ -29,6 +30,8 @@ export interface InvokeOptions {
   checkSerializable?: boolean;
   /** The function's `context.storage` (docs/storage.md); absent where no sandbox agent serves storage. */
   storage?: FunctionStorage;
+  /** A session function's `context.session` and `context.pipe` (docs/sessions.md); absent for other invocations. */
+  session?: { session: FunctionSession; pipe: FunctionPipes };
 }
 
 /**
@@ -72,6 +75,9 @@ export interface LambdaContext {
   readonly log: FunctionLogger;
   /** Ours: hierarchical storage, local and global tiers (docs/storage.md). */
   readonly storage: FunctionStorage | undefined;
+  /** Ours: the session this function instance runs in, and its data pipes; undefined outside a session (docs/sessions.md). */
+  readonly session: FunctionSession | undefined;
+  readonly pipe: FunctionPipes | undefined;
   /**
    * Ours: aborted when the platform no longer wants this invocation's result (a state's TimeoutSeconds or the
    * function's timeout expired, a Parallel sibling failed, the execution was stopped). A function that stops when
@@ -200,6 +206,8 @@ export function invokeHandler(
       executionId: info.executionId,
       idempotencyKey: info.idempotencyKey ?? info.invocationId,
       storage: options?.storage,
+      session: options?.session?.session,
+      pipe: options?.session?.pipe,
       get log(): FunctionLogger {
         return (logger ??= makeLogger(sink));
       },

@@ -16,6 +16,11 @@ import type {
   PlatformPolicy,
   HistoryEvent,
   LogEntry,
+  SessionMessage,
+  SessionRecord,
+  SessionStartRequest,
+  SessionState,
+  SessionTarget,
 } from './types.js';
 
 export interface ClientOptions {
@@ -157,6 +162,44 @@ export class MicroFunctionsClient {
   /** `GET /metrics`: Prometheus text. */
   metrics(): Promise<string> {
     return this.#request('GET', '/metrics').then((r) => r.text);
+  }
+
+  /** `POST /apps/{app}/sessions`: starts a session; answers once every instance runs (docs/sessions.md). */
+  startSession(app: string, request: SessionStartRequest): Promise<SessionState> {
+    return this.#json('POST', `/apps/${enc(app)}/sessions`, request);
+  }
+
+  async listSessions(app: string): Promise<SessionState[]> {
+    const answer = await this.#json<{ sessions: SessionState[] }>('GET', `/apps/${enc(app)}/sessions`);
+    return answer.sessions;
+  }
+
+  getSession(app: string, sessionId: string): Promise<SessionState> {
+    return this.#json('GET', `/apps/${enc(app)}/sessions/${enc(sessionId)}`);
+  }
+
+  /** Sends a message to one instance (id or alias), {function}, or (no target) every instance of the session. */
+  async sendToSession(app: string, sessionId: string, message: unknown, target?: SessionTarget): Promise<void> {
+    await this.#json('POST', `/apps/${enc(app)}/sessions/${enc(sessionId)}/messages`, target === undefined ? { message } : { target, message });
+  }
+
+  /** Takes up to `count` messages the session's functions sent to "client", waiting up to `timeoutMs` for one. */
+  async receiveFromSession(app: string, sessionId: string, options: { count?: number; timeoutMs?: number } = {}): Promise<SessionMessage[]> {
+    const q = new URLSearchParams();
+    if (options.count !== undefined) q.set('count', String(options.count));
+    if (options.timeoutMs !== undefined) q.set('timeoutMs', String(options.timeoutMs));
+    const answer = await this.#json<{ messages: SessionMessage[] }>('GET', `/apps/${enc(app)}/sessions/${enc(sessionId)}/messages${query(q)}`);
+    return answer.messages;
+  }
+
+  async sessionRecords(app: string, sessionId: string): Promise<SessionRecord[]> {
+    const answer = await this.#json<{ records: SessionRecord[] }>('GET', `/apps/${enc(app)}/sessions/${enc(sessionId)}/records`);
+    return answer.records;
+  }
+
+  /** `DELETE /apps/{app}/sessions/{id}`: stops the session; answers its final state. */
+  stopSession(app: string, sessionId: string): Promise<SessionState> {
+    return this.#json('DELETE', `/apps/${enc(app)}/sessions/${enc(sessionId)}`);
   }
 
   async #json<T>(method: string, path: string, body?: unknown): Promise<T> {

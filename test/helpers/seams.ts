@@ -72,6 +72,8 @@ export async function makeParts(user: UserConfig, workflowsInSandbox: boolean): 
     storage: async () => ({ ok: false, error: new MfError('MF_INTERNAL', 'no storage in this test').toJSON() }),
     checkpoints: (items) => parts.onCheckpoints(items),
     output: () => undefined,
+    sessionEnded: () => undefined,
+    pipeBroker: async () => ({ ok: false, error: new MfError('MF_INTERNAL', 'no sessions in this test').toJSON() }),
   });
   parts.app = new DeployedApp(prepared, sandboxes, 1000);
   apps.add(parts.app);

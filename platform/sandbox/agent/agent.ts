@@ -22,9 +22,11 @@ import type {
 } from '../../protocol.js';
 import { temperatureOf, type InvocationOutcome, type InvocationRecord } from '../../records.js';
 import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type TaskCall } from '../../asl/index.js';
+import type { SessionReply } from '../../sessions/types.js';
 import { SandboxStorage } from '../../storage/local-tier.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
 import { framedBytes, fromFramed, toFramed } from './payloads.js';
+import { SessionManager } from './sessions.js';
 import { Workers } from './workers.js';
 
 /** What one request (an execution or a direct invocation) accumulates while it runs. */
@@ -48,6 +50,10 @@ const CHECKPOINT_FLUSH_MS = 2;
 export class Agent {
   private spec: SandboxAppSpec | null = null;
   private workers: Workers | null = null;
+  private sessions: SessionManager | null = null;
+  /** Pipes to other sessions waiting for the frontend to broker them. */
+  private readonly pendingBroker = new Map<number, (reply: SessionReply) => void>();
+  private nextBrokerId = 0;
   private readonly machines = new Map<string, StateMachine>();
   private invocationsStarted = 0;
   /** Global-tier storage requests waiting for the frontend's answer. */
@@ -86,6 +92,21 @@ export class Agent {
         resolve?.(message.reply);
         return;
       }
+      case 'session': {
+        const { id } = message;
+        if (!this.sessions) {
+          this.send({ t: 'session-reply', id, reply: { ok: false, error: new MfError('MF_INTERNAL', 'the sandbox has no app deployed').toJSON() } });
+          return;
+        }
+        void this.sessions.handle(message.op).then((reply) => this.send({ t: 'session-reply', id, reply }));
+        return;
+      }
+      case 'pipe-brokered': {
+        const resolve = this.pendingBroker.get(message.id);
+        this.pendingBroker.delete(message.id);
+        resolve?.(message.reply);
+        return;
+      }
       case 'shutdown':
         void this.shutdown().then(() => process.exit(0));
         return;
@@ -102,7 +123,7 @@ export class Agent {
   }
 
   async shutdown(): Promise<void> {
-    await this.workers?.shutdown();
+    await Promise.all([this.sessions?.shutdown(), this.workers?.shutdown()]);
   }
 
   private async deploy(spec: SandboxAppSpec): Promise<void> {
@@ -113,6 +134,20 @@ export class Agent {
       this.spec = spec;
       const { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts } = spec.policy;
       this.workers = new Workers(functions, { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts }, process.cwd(), (op) => this.storage.handle(op));
+      this.sessions = new SessionManager(
+        spec.app,
+        this.sandboxId,
+        functions,
+        process.cwd(),
+        (op) => this.storage.handle(op),
+        (end) => this.send({ t: 'session-ended', ...end }),
+        (to) =>
+          new Promise((resolve) => {
+            const id = this.nextBrokerId++;
+            this.pendingBroker.set(id, resolve);
+            this.send({ t: 'pipe-broker', id, to });
+          }),
+      );
       const workersStarted = spec.startWorkersAtDeploy ? await this.workers.startAll() : 0;
       this.send({ t: 'deployed', workersStarted });
     } catch (err) {

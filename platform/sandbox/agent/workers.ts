@@ -533,7 +533,7 @@ function killedWhileStarting(err: unknown): boolean {
   return typeof err.details.signal === 'string' && isOutsideSignal(err.details.signal);
 }
 
-async function residentBytes(pid: number): Promise<number | null> {
+export async function residentBytes(pid: number): Promise<number | null> {
   try {
     const statm = await readFile(`/proc/${pid}/statm`, 'latin1');
     const resident = Number(statm.split(' ')[1]);

@@ -1,0 +1,213 @@
+/**
+ * The frontend's sessions (docs/sessions.md): which sandbox runs each live session, and the final state and records
+ * of those that ended. A session holds a slot on a sandbox of its app for its whole life; the sandbox's agent runs
+ * it, and everything a caller asks of a live session is one operation to that agent.
+ */
+import { randomUUID } from 'node:crypto';
+import { now } from '../clock.js';
+import { MfError } from '../errors.js';
+import { checkSessionStart, checkTarget } from '../sessions/spec.js';
+import { toMfError } from '../errors.js';
+import type { OutboxMessage, PipeAddress, RemotePipeTarget, SessionOp, SessionPolicy, SessionRecord, SessionReply, SessionState } from '../sessions/types.js';
+import { openRelay } from './pipe-relay.js';
+import type { PipeOpener } from './sandboxes.js';
+import type { AppRegistry } from './apps.js';
+import type { SandboxLink } from './sandbox-link.js';
+
+interface LiveSession {
+  app: string;
+  link: SandboxLink;
+  policy: SessionPolicy;
+  release(): void;
+}
+
+interface EndedSession {
+  state: SessionState;
+  records: SessionRecord[];
+}
+
+/** Ended sessions kept for `GET` (oldest forgotten first). */
+const MAX_ENDED = 1000;
+/** Records kept across ended sessions; past it the oldest sessions lose theirs (their state stays). */
+const MAX_ENDED_RECORDS = 200_000;
+
+export class SessionRegistry {
+  private readonly live = new Map<string, LiveSession>();
+  private readonly ended = new Map<string, EndedSession>();
+  private endedRecords = 0;
+
+  constructor(private readonly apps: AppRegistry) {}
+
+  /** Starts a session in a sandbox of the app; answers once every instance runs (or the session already ended). */
+  async start(appName: string, body: unknown): Promise<SessionState> {
+    const app = this.apps.get(appName);
+    const spec = checkSessionStart(
+      body,
+      app.prepared.functions.map((f) => f.name),
+    );
+    const sessionId = randomUUID();
+    const { link, release } = await app.sandboxes.hold();
+    this.live.set(sessionId, { app: appName, link, policy: spec.policy, release });
+    // A sandbox that dies takes its sessions with it.
+    void link.closed.then(() => this.lost(sessionId, link));
+    try {
+      const state = (await this.ask(sessionId, { op: 'start', sessionId, spec })) as SessionState;
+      return this.ended.get(sessionId)?.state ?? state;
+    } catch (err) {
+      if (this.live.delete(sessionId)) release();
+      throw err;
+    }
+  }
+
+  /** The app's sessions, live ones as their agents see them now. */
+  async list(appName: string): Promise<SessionState[]> {
+    this.apps.get(appName);
+    const live = [...this.live].filter(([, s]) => s.app === appName).map(([id]) => this.state(appName, id).catch(() => null));
+    const states = (await Promise.all(live)).filter((s): s is SessionState => s !== null);
+    for (const e of this.ended.values()) if (e.state.app === appName) states.push(e.state);
+    return states;
+  }
+
+  async state(appName: string, sessionId: string): Promise<SessionState> {
+    const ended = this.endedOf(appName, sessionId);
+    if (ended) return ended.state;
+    this.liveOf(appName, sessionId);
+    return (await this.ask(sessionId, { op: 'state', sessionId })) as SessionState;
+  }
+
+  async records(appName: string, sessionId: string): Promise<SessionRecord[]> {
+    const ended = this.endedOf(appName, sessionId);
+    if (ended) return ended.records;
+    this.liveOf(appName, sessionId);
+    return (await this.ask(sessionId, { op: 'records', sessionId })) as SessionRecord[];
+  }
+
+  /** Sends a message from outside: `{ target?, message }`; the message is serialised once, here. */
+  async send(appName: string, sessionId: string, body: unknown): Promise<void> {
+    const ended = this.endedOf(appName, sessionId);
+    if (ended) throw endedError(ended.state);
+    const session = this.liveOf(appName, sessionId);
+    const b = (typeof body === 'object' && body !== null ? body : {}) as { target?: unknown; message?: unknown };
+    if (!('message' in b)) throw new MfError('MF_BAD_REQUEST', 'a session message takes {"target"?, "message"}');
+    const target = checkTarget(b.target);
+    const json = JSON.stringify(b.message) ?? 'null';
+    const bytes = Buffer.byteLength(json);
+    if (bytes > session.policy.maxMessageBytes) {
+      throw new MfError('MF_SESSION_MESSAGE_TOO_LARGE', `the message is ${bytes} bytes, over the session's limit of ${session.policy.maxMessageBytes}`, { bytes, limit: session.policy.maxMessageBytes });
+    }
+    await this.ask(sessionId, { op: 'send', sessionId, target, json, sent: now() });
+  }
+
+  /**
+   * Takes up to `count` messages the session's functions sent to "client", waiting up to `timeoutMs` for one; the
+   * answer is JSON text with each message's own text spliced in, so a message is never serialised again.
+   */
+  async receive(appName: string, sessionId: string, count: number, timeoutMs: number): Promise<string> {
+    const ended = this.endedOf(appName, sessionId);
+    if (ended) throw endedError(ended.state);
+    this.liveOf(appName, sessionId);
+    const messages = (await this.ask(sessionId, { op: 'receive', sessionId, count, timeoutMs })) as OutboxMessage[];
+    return `{"messages":[${messages.map((m) => `{"from":${JSON.stringify(m.from)},"body":${m.json}}`).join(',')}]}`;
+  }
+
+  /** Stops a session: its instances are told, killed after a grace period, and its final state answered. */
+  async stop(appName: string, sessionId: string, reason = 'stopped by request'): Promise<SessionState> {
+    const ended = this.endedOf(appName, sessionId);
+    if (ended) return ended.state;
+    this.liveOf(appName, sessionId);
+    await this.ask(sessionId, { op: 'stop', sessionId, reason });
+    return this.ended.get(sessionId)?.state ?? (await this.state(appName, sessionId));
+  }
+
+  /** Stops every live session of an app (it is being deleted); their workers are gone when this resolves. */
+  async stopApp(appName: string): Promise<void> {
+    const ids = [...this.live].filter(([, s]) => s.app === appName).map(([id]) => id);
+    await Promise.all(ids.map((id) => this.stop(appName, id, 'app-deleted: the app was deleted').catch(() => undefined)));
+    for (const [id, e] of this.ended) if (e.state.app === appName) this.forget(id);
+  }
+
+  /**
+   * A pipe from an instance in the sandbox `opener` to an instance of another session of the same app: the target's
+   * agent names its socket; in the same sandbox that is the address, in another one a relay joins the two
+   * (pipe-relay.ts). Never rejects: a failure is an error reply for the opener's agent.
+   */
+  async broker(appName: string, to: RemotePipeTarget, opener: PipeOpener): Promise<SessionReply> {
+    try {
+      const live = this.live.get(to.session);
+      if (!live || live.app !== appName) throw notFound(to.session, appName);
+      const address = (await this.ask(to.session, { op: 'pipe-address', sessionId: to.session, target: to.instance })) as PipeAddress;
+      if (live.link.id === opener.sandboxId) return { ok: true, value: address };
+      const path = await openRelay(opener.dir, address.path);
+      return { ok: true, value: { path, peer: address.peer } satisfies PipeAddress };
+    } catch (err) {
+      return { ok: false, error: toMfError(err).toJSON() };
+    }
+  }
+
+  /** The agent reported a session's end. */
+  onEnded(end: EndedSession): void {
+    const live = this.live.get(end.state.sessionId);
+    if (!live) return;
+    this.live.delete(end.state.sessionId);
+    live.release();
+    this.keepEnded(end);
+  }
+
+  private lost(sessionId: string, link: SandboxLink): void {
+    const live = this.live.get(sessionId);
+    if (!live || live.link !== link) return;
+    this.live.delete(sessionId);
+    live.release();
+    const t = new Date().toISOString();
+    const reason = `its sandbox ${link.id} exited`;
+    this.keepEnded({
+      state: { sessionId, app: live.app, sandboxId: link.id, status: 'FAILED', reason, startedAt: t, endedAt: t, policy: live.policy, instances: [], messages: { sent: 0, delivered: 0, waitingForClient: 0, droppedForClient: 0 } },
+      records: [{ kind: 'lifecycle', sessionId, instance: null, event: 'ended', reason, t: now() }],
+    });
+  }
+
+  private keepEnded(end: EndedSession): void {
+    this.ended.set(end.state.sessionId, end);
+    this.endedRecords += end.records.length;
+    if (this.ended.size > MAX_ENDED) this.forget(this.ended.keys().next().value!);
+    for (const old of this.ended.values()) {
+      if (this.endedRecords <= MAX_ENDED_RECORDS || old === end) break;
+      this.endedRecords -= old.records.length;
+      old.records = [];
+    }
+  }
+
+  private forget(sessionId: string): void {
+    this.endedRecords -= this.ended.get(sessionId)?.records.length ?? 0;
+    this.ended.delete(sessionId);
+  }
+
+  private async ask(sessionId: string, op: SessionOp): Promise<unknown> {
+    const live = this.live.get(sessionId);
+    if (!live) throw notFound(sessionId);
+    const reply = await live.link.session(op);
+    if (!reply.ok) throw MfError.fromJSON(reply.error);
+    return reply.value;
+  }
+
+  private liveOf(appName: string, sessionId: string): LiveSession {
+    this.apps.get(appName);
+    const live = this.live.get(sessionId);
+    if (!live || live.app !== appName) throw notFound(sessionId, appName);
+    return live;
+  }
+
+  private endedOf(appName: string, sessionId: string): EndedSession | null {
+    this.apps.get(appName);
+    const ended = this.ended.get(sessionId);
+    return ended && ended.state.app === appName ? ended : null;
+  }
+}
+
+function notFound(sessionId: string, app?: string): MfError {
+  return new MfError('MF_SESSION_NOT_FOUND', `no session "${sessionId}"${app ? ` in app "${app}"` : ''}`, { session: sessionId, ...(app ? { app } : {}) });
+}
+
+function endedError(state: SessionState): MfError {
+  return new MfError('MF_SESSION_ENDED', `session ${state.sessionId} has ${state.status === 'FAILED' ? 'failed' : 'ended'}: ${state.reason ?? ''}`, { session: state.sessionId, status: state.status, reason: state.reason });
+}
