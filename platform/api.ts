@@ -5,7 +5,7 @@
 import type { LogLine } from './protocol.js';
 import type { ExecutionStatus, ExecutionTimestamps, InvocationRecord } from './records.js';
 
-export type { ExecutionStatus, ExecutionTimestamps, InvocationRecord } from './records.js';
+export type { ExecutionStatus, ExecutionTimestamps, InvocationRecord, Temperature } from './records.js';
 export type { HistoryEvent } from './protocol.js';
 
 /** `GET /healthz`. */
@@ -78,3 +78,15 @@ export interface DeletedApp {
   deleted: string;
 }
 
+
+/** One problem of a workflow definition: the state it is in (null: the top level) and the JSON path of the field. */
+export interface WorkflowProblem {
+  state: string | null;
+  path: string;
+  message: string;
+}
+
+/** `POST /workflows/validate`: the deploy-time validator's verdict, without deploying. */
+export type WorkflowCheck =
+  | { valid: true; problems: [] }
+  | { valid: false; code: 'MF_ASL_INVALID' | 'MF_ASL_UNSUPPORTED'; message: string; problems: WorkflowProblem[] };

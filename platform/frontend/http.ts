@@ -9,8 +9,10 @@ import { now } from '../clock.js';
 import type { ResolvedConfig } from '../config.js';
 import { MfError, toMfError } from '../errors.js';
 import { bearerToken, readJsonBody, type BodyLimits } from '../http-body.js';
+import { loadConsoleFiles, type StaticFile } from './console-files.js';
 import type { FinishedExecution } from './executions.js';
 import type { Platform } from './platform.js';
+import { checkWorkflow } from './workflow-check.js';
 
 type Auth = 'none' | 'management' | 'invocation';
 
@@ -33,8 +35,8 @@ interface RequestContext {
 interface Reply {
   status: number;
   body: unknown;
-  /** Raw text instead of JSON (Prometheus, or JSON the platform already serialised once). */
-  text?: { contentType: string; content: string };
+  /** Raw text instead of JSON (Prometheus, JSON the platform already serialised once, a console file). */
+  text?: { contentType: string; content: string | Buffer; headers?: Record<string, string> };
 }
 
 interface Route {
@@ -107,7 +109,7 @@ export async function startHttpServer(platform: Platform, config: ResolvedConfig
     };
     const reply = await route.handler(ctx, matched.params);
     if (reply.text) {
-      res.writeHead(reply.status, { 'content-type': reply.text.contentType });
+      res.writeHead(reply.status, { ...reply.text.headers, 'content-type': reply.text.contentType });
       res.end(reply.text.content);
     } else {
       sendJson(res, reply.status, reply.body);
@@ -132,6 +134,7 @@ export async function startHttpServer(platform: Platform, config: ResolvedConfig
 
 function buildRoutes(platform: Platform): Route[] {
   const started = Date.now();
+  const consoleFiles = loadConsoleFiles();
   const route = (method: string, path: string, auth: Auth, handler: Handler): Route => ({
     method,
     // "{name}" segments capture one path segment.
@@ -170,6 +173,7 @@ function buildRoutes(platform: Platform): Route[] {
       await platform.deleteApp(app!);
       return { status: 200, body: { deleted: app } };
     }),
+    route('GET', '/apps/{app}/workflows/{workflow}', 'management', (_ctx, [app, workflow]) => ({ status: 200, body: { name: workflow, definition: platform.getWorkflow(app!, workflow!) } })),
     route('POST', '/apps/{app}/reclaim', 'management', async (_ctx, [app]) => ({ status: 200, body: { reclaimed: await platform.reclaim(app!) } })),
     route('GET', '/apps/{app}/logs', 'management', (ctx, [app]) => {
       const limit = ctx.query.has('limit') ? Number(ctx.query.get('limit')) : undefined;
@@ -177,6 +181,9 @@ function buildRoutes(platform: Platform): Route[] {
       const execution = ctx.query.get('execution') ?? undefined;
       return { status: 200, body: { logs: platform.logs(app!, { ...(execution ? { execution } : {}), ...(limit ? { limit } : {}) }) } };
     }),
+    route('POST', '/workflows/validate', 'management', async (ctx) => ({ status: 200, body: checkWorkflow(await ctx.body()) })),
+    route('GET', '/console', 'none', () => consoleFile(consoleFiles, 'index.html')),
+    route('GET', '/console/{file}', 'none', (_ctx, [file]) => consoleFile(consoleFiles, file!)),
     route('GET', '/executions/{id}', 'management', async (ctx, [id]) => finished(await platform.getExecution(id!), ctx.query)),
     route('GET', '/executions/{id}/history', 'management', async (_ctx, [id]) => json(`{"history":${await platform.getHistoryJson(id!)}}`)),
     route('POST', '/executions/{id}/stop', 'management', async (ctx, [id]) => {
@@ -191,6 +198,22 @@ function finished(execution: FinishedExecution, query: URLSearchParams): Reply {
   if (query.get('records') !== 'false') return json(execution.json);
   const { records: _records, ...rest } = execution.view();
   return { status: 200, body: rest };
+}
+
+/** The console's pages may load only the console's own files and talk only to this origin. */
+const CONSOLE_HEADERS = {
+  'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-cache',
+};
+
+function consoleFile(files: ReadonlyMap<string, StaticFile>, name: string): Reply {
+  const file = files.get(name);
+  if (file === undefined) {
+    const hint = files.size === 0 ? ' (the console is not built: run npm run build)' : '';
+    throw new MfError('MF_NOT_FOUND', `no console file "${name}"${hint}`, { file: name });
+  }
+  return { status: 200, body: null, text: { contentType: file.contentType, content: file.content, headers: CONSOLE_HEADERS } };
 }
 
 function json(content: string): Reply {

@@ -135,6 +135,15 @@ export class Platform {
     return this.apps.get(name).summary();
   }
 
+  /** The definition a workflow of the app was deployed with, as it was sent. */
+  getWorkflow(appName: string, workflow: string): unknown {
+    const app = this.apps.get(appName);
+    if (!Object.hasOwn(app.prepared.workflows, workflow)) {
+      throw new MfError('MF_WORKFLOW_NOT_FOUND', `app "${appName}" has no workflow "${workflow}"`, { app: appName, workflow, workflows: Object.keys(app.prepared.workflows) });
+    }
+    return app.prepared.workflows[workflow];
+  }
+
   async deleteApp(name: string): Promise<void> {
     this.apps.get(name);
     await this.parts.manifests.remove(name);

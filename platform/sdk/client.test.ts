@@ -222,6 +222,29 @@ describe('MicroFunctionsClient against a real platform', () => {
     await client.deleteApp('hello');
   });
 
+  it('validates a workflow without deploying: the problems at their states; and reads a deployed definition back', async () => {
+    const ok = await client.validateWorkflow({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'f', End: true } } }, ['f']);
+    expect(ok).toEqual({ valid: true, problems: [] });
+    const bad = await client.validateWorkflow({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'f', Next: 'Nowhere' } } }, ['f']);
+    expect(bad.valid).toBe(false);
+    if (bad.valid) return;
+    expect(bad.code).toBe('MF_ASL_INVALID');
+    expect(bad.problems.some((p) => p.state === 'A' && p.message.includes('Nowhere'))).toBe(true);
+    const unknownFn = await client.validateWorkflow({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'g', End: true } } }, ['f']);
+    expect(unknownFn.valid).toBe(false);
+    expect((await client.listApps()).map((a) => a.name)).not.toContain('definition');
+    const notAMachine = await client.validateWorkflow(42);
+    expect(notAMachine.valid).toBe(false);
+    expect((await caught(client.validateWorkflow({ StartAt: 'A', States: {} }, 'f' as unknown as string[]))).code).toBe('MF_BAD_REQUEST');
+
+    const app = noopChain.app({ length: 2 });
+    await client.deploy({ ...app, name: 'wf-read' });
+    expect(await client.getWorkflow('wf-read', 'main')).toEqual(app.workflows.main);
+    const missing = await caught(client.getWorkflow('wf-read', 'nope'));
+    expect(missing.code).toBe('MF_WORKFLOW_NOT_FOUND');
+    await client.deleteApp('wf-read');
+  });
+
   it('reads the metrics as Prometheus text', async () => {
     const text = await client.metrics();
     expect(text).toMatch(/^# (HELP|TYPE) /m);
