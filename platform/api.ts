@@ -90,3 +90,15 @@ export interface WorkflowProblem {
 export type WorkflowCheck =
   | { valid: true; problems: [] }
   | { valid: false; code: 'MF_ASL_INVALID' | 'MF_ASL_UNSUPPORTED'; message: string; problems: WorkflowProblem[] };
+
+/** `GET /apps/{app}/storage`: keys of the app's global tier, sorted; `truncated` when more than the limit matched. */
+export interface StorageKeys {
+  keys: string[];
+  truncated: boolean;
+}
+
+/** `GET /apps/{app}/storage/{key}`: the value as stored (JSON as `{json}`, bytes as base64 `{bytes}`), null if absent. */
+export interface StorageEntry {
+  key: string;
+  value: { json: unknown } | { bytes: string } | null;
+}

@@ -2,7 +2,7 @@
  * The web console in a real browser (docs/console.md): a real platform on port 0, and chromium doing only what a
  * person would do in the console: sign in (a wrong token is refused), create an app, write its function, see the
  * workflow's validation problems at their state, deploy, run a 3-state workflow, read its timeline, follow a failed
- * execution to its error, watch the live metrics, and see what happens when the platform goes away. Screenshots of
+ * execution to its error, browse the keys it stored, watch the live metrics, and see what happens when the platform goes away. Screenshots of
  * every page, at 1280x800 and 800 px wide, land in test-artifacts/console/ (not committed).
  */
 import { mkdirSync } from 'node:fs';
@@ -17,9 +17,10 @@ const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/console/', import.met
 const WAIT = 45_000;
 const TEST = 180_000;
 
-const FUNCTION_CODE = `export const handler = async (event) => {
+const FUNCTION_CODE = `export const handler = async (event, context) => {
   console.log('step', JSON.stringify(event));
   if (event.fail) throw new Error('asked to fail by the test');
+  await context.storage.put('seen/' + (event.steps ?? 0), event);
   return { ...event, steps: (event.steps ?? 0) + 1 };
 };
 `;
@@ -181,6 +182,13 @@ describe.runIf(RUN_BROWSER_TESTS)('the web console in chromium', () => {
     await page.locator('.result .status-failed').waitFor();
     expect(await page.locator('.result .alert').textContent()).toContain('asked to fail by the test');
     await page.locator('table td.mono').first().waitFor(); // the live sandbox
+    // The storage browser: the keys the 3-state run wrote, and one value.
+    await page.getByLabel('Key prefix').fill('seen/');
+    await page.getByRole('button', { name: 'List keys' }).click();
+    const keys = page.getByRole('list', { name: 'Keys' }).getByRole('button');
+    await expect.poll(() => keys.allTextContents(), { timeout: WAIT }).toEqual(['seen/0', 'seen/1', 'seen/2']);
+    await keys.nth(1).click();
+    await expect.poll(() => page.locator('.storage-value pre').textContent(), { timeout: WAIT }).toContain('"steps": 1');
     await screenshots('app-invoked');
   }, TEST);
 

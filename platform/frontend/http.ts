@@ -174,6 +174,12 @@ function buildRoutes(platform: Platform): Route[] {
       return { status: 200, body: { deleted: app } };
     }),
     route('GET', '/apps/{app}/workflows/{workflow}', 'management', (_ctx, [app, workflow]) => ({ status: 200, body: { name: workflow, definition: platform.getWorkflow(app!, workflow!) } })),
+    route('GET', '/apps/{app}/storage', 'management', async (ctx, [app]) => {
+      const limit = ctx.query.has('limit') ? Number(ctx.query.get('limit')) : 1000;
+      if (!(Number.isInteger(limit) && limit > 0)) throw new MfError('MF_BAD_REQUEST', 'limit must be a positive integer');
+      return { status: 200, body: await platform.storageKeys(app!, ctx.query.get('prefix') ?? '', limit) };
+    }),
+    route('GET', '/apps/{app}/storage/{key}', 'management', async (_ctx, [app, key]) => ({ status: 200, body: { key, value: await platform.storageValue(app!, key!) } })),
     route('POST', '/apps/{app}/reclaim', 'management', async (_ctx, [app]) => ({ status: 200, body: { reclaimed: await platform.reclaim(app!) } })),
     route('GET', '/apps/{app}/logs', 'management', (ctx, [app]) => {
       const limit = ctx.query.has('limit') ? Number(ctx.query.get('limit')) : undefined;

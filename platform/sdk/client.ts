@@ -14,6 +14,8 @@ import type {
   Health,
   HistoryEvent,
   LogEntry,
+  StorageEntry,
+  StorageKeys,
   WorkflowCheck,
 } from './types.js';
 
@@ -122,6 +124,19 @@ export class MicroFunctionsClient {
     if (options.limit !== undefined) q.set('limit', String(options.limit));
     const answer = await this.#json<{ logs: LogEntry[] }>('GET', `/apps/${enc(app)}/logs${query(q)}`);
     return answer.logs;
+  }
+
+  /** `GET /apps/{app}/storage`: keys of the app's global storage tier under `prefix` (default limit 1000). */
+  storageKeys(app: string, options: { prefix?: string; limit?: number } = {}): Promise<StorageKeys> {
+    const q = new URLSearchParams();
+    if (options.prefix) q.set('prefix', options.prefix);
+    if (options.limit !== undefined) q.set('limit', String(options.limit));
+    return this.#json('GET', `/apps/${enc(app)}/storage${query(q)}`);
+  }
+
+  /** `GET /apps/{app}/storage/{key}`: one value of the global tier as stored; `value` is null when the key is absent. */
+  storageValue(app: string, key: string): Promise<StorageEntry> {
+    return this.#json('GET', `/apps/${enc(app)}/storage/${enc(key)}`);
   }
 
   /** Starts an execution. A FAILED execution is a normal answer; an HTTP error (unknown app, ...) throws. */

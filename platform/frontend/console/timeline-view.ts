@@ -4,7 +4,7 @@ import { PHASES, type Timeline, type TimelineBar } from './timeline.js';
 
 const LABEL = 150;
 const CHART = 600;
-const TAG = 110;
+const TAG = 170;
 const ROW = 30;
 const AXIS = 22;
 
@@ -35,7 +35,7 @@ export function timelineView(timeline: Timeline, onFailed: (bar: TimelineBar) =>
       const w = Math.max(x(seg.end) - x(seg.start), seg.phase === 'handler' ? 2 : 0);
       if (w > 0) g.append(s('rect', { x: x(seg.start), y: y + 6, width: w, height: ROW - 12, class: `seg seg-${seg.phase}` }));
     }
-    g.append(s('text', { x: LABEL + CHART + 8, y: y + ROW / 2 + 4, class: 'tag' }, `${bar.failed ? '✖ ' : ''}${TEMPERATURE_LABEL[bar.temperature]}`));
+    g.append(s('text', { x: LABEL + CHART + 8, y: y + ROW / 2 + 4, class: 'tag' }, `${bar.failed ? '✖ ' : ''}${TEMPERATURE_LABEL[bar.temperature]} · ${ms(bar.end - bar.start)}`));
     if (bar.failed) {
       const go = (): void => onFailed(bar);
       g.addEventListener('click', go);
