@@ -5,7 +5,8 @@
  * execution to its error, browse the keys it stored, watch the live metrics, and see what happens when the platform goes away. Screenshots of
  * every page, at 1280x800 and 800 px wide, land in test-artifacts/console/ (not committed).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,9 @@ import { BROWSER_FOUND, CHROMIUM, RUN_BROWSER_TESTS } from './helpers/browser.js
 import { call, testPlatform } from './helpers/platform.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/console/', import.meta.url));
+/** axe-core, the accessibility engine, run inside the page: labels, names, roles, contrast (WCAG 2 A and AA). */
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const AUDIT = "axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] }).then((r) => r.violations.map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')))";
 /** A step's bound, and a test's: generous, for a busy 2-core machine; nothing asserts on time. */
 const WAIT = 45_000;
 const TEST = 180_000;
@@ -40,14 +44,20 @@ describe.runIf(RUN_BROWSER_TESTS)('the web console in chromium', () => {
   let page: Page;
   const pageErrors: string[] = [];
 
-  /** Both widths the issue asks for; the narrow one must not scroll sideways. */
+  /**
+   * Both widths the issue asks for; the narrow one must not scroll sideways. Each page is audited for accessibility
+   * (WCAG 2 A and AA, contrast included) at both widths.
+   */
   async function screenshots(name: string): Promise<void> {
+    await page.evaluate(AXE);
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.screenshot({ path: `${ARTIFACTS}${name}-1280.png`, fullPage: true });
+    expect(await page.evaluate<string[]>(AUDIT), `${name} at 1280 px`).toEqual([]);
     await page.setViewportSize({ width: 800, height: 900 });
     await page.screenshot({ path: `${ARTIFACTS}${name}-800.png`, fullPage: true });
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     expect(overflow, `${name} scrolls sideways at 800 px`).toBeLessThanOrEqual(0);
+    expect(await page.evaluate<string[]>(AUDIT), `${name} at 800 px`).toEqual([]);
     await page.setViewportSize({ width: 1280, height: 800 });
   }
 

@@ -27,7 +27,8 @@ export function codeEditor(options: { language: 'javascript' | 'json'; text: str
         syntaxHighlighting(defaultHighlightStyle),
         keymap.of([...defaultKeymap, ...historyKeymap]),
         options.language === 'json' ? json() : javascript(),
-        EditorView.contentAttributes.of({ 'aria-label': options.label }),
+        // An explicit tab stop: the editor is reached and left with Tab like any field (Tab is not indentation here).
+        EditorView.contentAttributes.of({ 'aria-label': options.label, tabindex: '0' }),
         EditorView.updateListener.of((u) => {
           if (u.docChanged) options.onChange?.(u.state.doc.toString());
         }),

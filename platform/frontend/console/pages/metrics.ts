@@ -28,11 +28,16 @@ export const metricsPage: Page = async (ctx, root) => {
     const series = (pick: (p: RatePoint) => number | null) => points.map((p) => ({ at: p.at, value: pick(p) }));
     const perSecond = (v: number): string => `${v < 10 ? v.toFixed(1) : Math.round(v)}/s`;
     const seconds = (v: number): string => ms(v * 1000);
+    const chart = (title: string, pick: (p: RatePoint) => number | null, format: (v: number) => string, floor?: number): HTMLElement => {
+      const last = points.at(-1);
+      const now = last === undefined ? 'waiting for a second scrape' : pick(last) === null ? 'no execution finished' : format(pick(last)!);
+      return figure(`${title}: ${now}`, lineChart(title, series(pick), format, floor));
+    };
     charts.replaceChildren(
-      figure('Invocations per second', lineChart('Invocations per second', series((p) => p.invocationsPerSecond), perSecond)),
-      figure('Errors per second', lineChart('Errors per second', series((p) => p.errorsPerSecond), perSecond)),
-      figure('Execution time p50', lineChart('Execution time p50', series((p) => p.p50), seconds, 0.001)),
-      figure('Execution time p99', lineChart('Execution time p99', series((p) => p.p99), seconds, 0.001)),
+      chart('Invocations per second', (p) => p.invocationsPerSecond, perSecond),
+      chart('Errors per second', (p) => p.errorsPerSecond, perSecond),
+      chart('Execution time p50', (p) => p.p50, seconds, 0.001),
+      chart('Execution time p99', (p) => p.p99, seconds, 0.001),
     );
     sandboxes.replaceChildren(h('table', {},
       h('thead', {}, h('tr', {}, ...['App', 'Sandboxes', 'Sandbox ids and processes'].map((c) => h('th', { scope: 'col' }, c)))),
