@@ -2,12 +2,13 @@
  * The web console in a real browser (docs/console.md): a real platform on port 0, and chromium doing only what a
  * person would do in the console: sign in (a wrong token is refused), create an app, write its function, see the
  * workflow's validation problems at their state, deploy, run a 3-state workflow, read its timeline, follow a failed
- * execution to its error, browse the keys it stored, watch the live metrics, and see what happens when the platform goes away. Screenshots of
+ * execution to its error, browse the keys it stored, deploy a function from a zip, watch the live metrics, and see what happens when the platform goes away. Screenshots of
  * every page, at 1280x800 and 800 px wide, land in test-artifacts/console/ (not committed).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { strToU8, zipSync } from 'fflate';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROWSER_FOUND, CHROMIUM, RUN_BROWSER_TESTS } from './helpers/browser.js';
@@ -200,6 +201,29 @@ describe.runIf(RUN_BROWSER_TESTS)('the web console in chromium', () => {
     await keys.nth(1).click();
     await expect.poll(() => page.locator('.storage-value pre').textContent(), { timeout: WAIT }).toContain('"steps": 1');
     await screenshots('app-invoked');
+  }, TEST);
+
+  it('deploys a function uploaded as a zip, and explains a file that is not one', async () => {
+    await page.getByRole('link', { name: 'Create an app' }).first().click();
+    await page.getByLabel('App name').fill('zipped');
+    const zipInput = page.getByLabel('or a zip');
+    await zipInput.setInputFiles({ name: 'broken.zip', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') });
+    await page.getByText('The upload was not used: not a zip file').waitFor();
+    const zip = zipSync({
+      'pkg/index.mjs': strToU8("import { twice } from './lib/twice.mjs';\nexport const handler = async (e) => ({ doubled: twice(e.n) });\n"),
+      'pkg/lib/twice.mjs': strToU8('export const twice = (n) => 2 * n;\n'),
+    });
+    await zipInput.setInputFiles({ name: 'pkg.zip', mimeType: 'application/zip', buffer: Buffer.from(zip) });
+    await page.getByText('2 uploaded file(s) will be deployed').waitFor();
+    await typeInto('Workflow definition (ASL JSON)', '');
+    await page.getByText('No workflow: the app will have functions only.').waitFor();
+    await screenshots('new-app-zip');
+    await page.getByRole('button', { name: 'Deploy' }).click();
+    await page.getByRole('heading', { name: 'zipped' }).waitFor();
+    await typeInto('Function input (JSON)', '{"n": 21}');
+    await page.getByRole('button', { name: 'Invoke' }).click();
+    await page.locator('#invoke-result .status-succeeded').waitFor();
+    expect(await page.locator('#invoke-result pre.output').textContent()).toContain('"doubled": 42');
   }, TEST);
 
   it('refreshes live metrics without reloading the page', async () => {

@@ -10,6 +10,7 @@ import { field, h } from '../dom.js';
 import { layoutGraph, stateGraph } from '../graph.js';
 import { graphView } from '../graph-view.js';
 import { badInput, errorBox, type Page, type PageContext } from './page.js';
+import { base64, filesFromFolder, filesFromZip } from '../uploads.js';
 
 const SAMPLE_CODE = `// A Lambda-style handler: the event in, the result out. console.log lines go to the app's logs.
 export const handler = async (event) => {
@@ -98,20 +99,30 @@ function functionDraft(name: string, onRemove: () => void, onRename: () => void)
   const timeout = h('input', { type: 'number', value: 30, min: 1, max: 900, required: true });
   const editor = codeEditor({ language: 'javascript', text: SAMPLE_CODE, label: `Code of function ${name}` });
   const folder = h('input', { type: 'file', multiple: true, webkitdirectory: true });
-  const uploadNote = h('p', { class: 'muted', 'aria-live': 'polite' });
+  const zip = h('input', { type: 'file', accept: '.zip,application/zip' });
+  const uploadNote = h('div', { 'aria-live': 'polite' });
   const draft: FunctionDraft = { name: nameInput, handler, file, memory, timeout, editor, uploaded: null, element: h('div') };
-  folder.addEventListener('change', () => {
-    void readFolder(folder.files).then((files) => {
+  const upload = async (read: () => Promise<Record<string, string>>): Promise<void> => {
+    try {
+      const files = await read();
       const count = Object.keys(files).length;
       draft.uploaded = count > 0 ? files : null;
-      uploadNote.textContent = count > 0 ? `${count} uploaded file(s) will be deployed instead of the code below.` : '';
-    });
-  });
+      uploadNote.replaceChildren(count > 0 ? h('p', { class: 'notice' }, `${count} uploaded file(s) will be deployed instead of the code above: ${Object.keys(files).slice(0, 5).join(', ')}${count > 5 ? ', …' : ''}`) : '');
+    } catch (err) {
+      draft.uploaded = null;
+      uploadNote.replaceChildren(badInput(`The upload was not used: ${err instanceof Error ? err.message : String(err)}.`));
+    }
+  };
+  folder.addEventListener('change', () => void upload(() => filesFromFolder(folder.files)));
+  zip.addEventListener('change', () => void upload(async () => {
+    const picked = zip.files?.[0];
+    return picked ? filesFromZip(new Uint8Array(await picked.arrayBuffer())) : {};
+  }));
   draft.element = h('fieldset', { class: 'fn' },
     h('legend', {}, 'Function'),
     h('div', { class: 'row' }, field('Name', nameInput), field('Handler', handler), field('File', file), field('Memory (MB)', memory), field('Timeout (s)', timeout)),
     h('div', { class: 'field' }, h('span', { class: 'label' }, 'Code'), editor.view.dom),
-    h('div', { class: 'row' }, field('Or upload a folder', folder), h('button', { type: 'button', class: 'danger', onclick: onRemove }, 'Remove function')),
+    h('div', { class: 'row' }, field('Or upload a folder', folder), field('or a zip', zip), h('button', { type: 'button', class: 'danger', onclick: onRemove }, 'Remove function')),
     uploadNote,
   );
   return draft;
@@ -125,23 +136,6 @@ function functionManifest(d: FunctionDraft): FunctionManifest {
     timeoutSeconds: Number(d.timeout.value),
     code: { files: d.uploaded ?? { [d.file.value.trim()]: base64(new TextEncoder().encode(d.editor.text())) } },
   };
-}
-
-/** A folder's files as the API carries them: path inside the folder -> base64. */
-async function readFolder(list: FileList | null): Promise<Record<string, string>> {
-  const files: Record<string, string> = {};
-  for (const file of Array.from(list ?? [])) {
-    // webkitRelativePath starts with the folder's own name: the function's code root is inside it.
-    const path = (file.webkitRelativePath || file.name).split('/').slice(file.webkitRelativePath ? 1 : 0).join('/');
-    files[path] = base64(new Uint8Array(await file.arrayBuffer()));
-  }
-  return files;
-}
-
-function base64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
 }
 
 interface WorkflowEditor {
