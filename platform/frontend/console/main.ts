@@ -34,7 +34,7 @@ function signIn(message?: HTMLElement): void {
   const status = h('div', { 'aria-live': 'polite' }, message ?? null);
   const form = h('form', { class: 'card signin', 'aria-labelledby': 'signin-title' },
     h('h1', { id: 'signin-title' }, 'MicroFunctions console'),
-    h('p', { class: 'muted' }, 'Sign in with the platform’s token: the first line `mfbench platform start` prints, or the file token in its data folder.'),
+    h('p', { class: 'muted' }, 'Sign in with the platform’s token: the first line ', h('code', {}, 'mfbench platform start'), ' prints, or the file ', h('code', {}, 'token'), ' in its data folder.'),
     field('Token', token),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Sign in')),
     status);
