@@ -175,6 +175,11 @@ describe.runIf(RUN_BROWSER_TESTS)('the web console in chromium', () => {
     expect(error).toContain('in state One');
     expect(error).toContain('asked to fail by the test');
     expect(await page.locator('svg.graph g.failed').getAttribute('data-state')).toBe('One');
+    // The failed state on the graph leads there too, from the keyboard.
+    await page.locator('svg.graph g.failed').focus();
+    await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.getAttribute("data-state")'), { timeout: WAIT }).toBe('One');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.id'), { timeout: WAIT }).toBe('execution-error');
     await screenshots('execution-failed');
     await page.getByRole('link', { name: 'Executions' }).click();
     await page.locator('table .status-failed').waitFor();

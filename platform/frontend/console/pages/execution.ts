@@ -57,13 +57,30 @@ function view(execution: Execution, history: HistoryEvent[], logs: LogEntry[], d
         errorPanel ?? (execution.status === 'SUCCEEDED' ? h('pre', { class: 'output' }, pretty(execution.output)) : h('p', { class: 'muted' }, 'Still running…')),
         failedState ? h('button', { type: 'button', onclick: jumpToError }, `Go to the error of ${failedState}`) : null),
       h('section', { class: 'card', 'aria-labelledby': 'path-title' }, h('h2', { id: 'path-title' }, 'Path taken'),
-        definition ? graphView(layoutGraph(stateGraph(definition)), { visited, failed: failedState }, 'The path the execution took') : h('p', { class: 'muted' }, 'The workflow is no longer deployed.'))),
+        definition ? pathView(definition, visited, failedState, jumpToError) : h('p', { class: 'muted' }, 'The workflow is no longer deployed.'))),
     h('section', { class: 'card', 'aria-labelledby': 'tl-title' }, h('h2', { id: 'tl-title' }, 'Timeline'),
       records.length ? timelineView(timelineOf(records), jumpToError) : h('p', { class: 'muted' }, 'No invocation yet.')),
     h('div', { class: 'columns' },
       h('section', { class: 'card', 'aria-labelledby': 'hist-title' }, h('h2', { id: 'hist-title' }, 'History'), historyView(history, execution.t.received)),
       h('section', { class: 'card', 'aria-labelledby': 'logs-title' }, h('h2', { id: 'logs-title' }, 'Logs'), logsView(logs))),
   ];
+}
+
+/** The graph with the path taken; the failed state leads to the error (click, or Enter on it). */
+function pathView(definition: unknown, visited: ReadonlySet<string>, failed: string | null, jumpToError: () => void): SVGSVGElement {
+  const svg = graphView(layoutGraph(stateGraph(definition)), { visited, failed }, 'The path the execution took');
+  // A picture holds no controls: with a state to press, the graph is a group.
+  if (failed !== null) svg.setAttribute('role', 'group');
+  for (const node of svg.querySelectorAll<SVGGElement>('g.failed')) {
+    node.setAttribute('tabindex', '0');
+    node.setAttribute('role', 'button');
+    node.setAttribute('aria-label', `State ${failed ?? ''} failed: go to its error`);
+    node.addEventListener('click', jumpToError);
+    node.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') jumpToError();
+    });
+  }
+  return svg;
 }
 
 function historyView(history: HistoryEvent[], origin: number): HTMLElement {
