@@ -5,7 +5,7 @@
 import type { LogLine } from './protocol.js';
 import type { ExecutionStatus, ExecutionTimestamps, InvocationRecord } from './records.js';
 
-export type { ExecutionStatus, ExecutionTimestamps, InvocationRecord } from './records.js';
+export type { ExecutionStatus, ExecutionTimestamps, InvocationRecord, Temperature } from './records.js';
 export type { HistoryEvent } from './protocol.js';
 export type { SessionMessage, SessionPolicy, SessionRecord, SessionStartRequest, SessionState, SessionTarget } from './sessions/types.js';
 
@@ -105,3 +105,27 @@ export interface DeletedApp {
   deleted: string;
 }
 
+
+/** One problem of a workflow definition: the state it is in (null: the top level) and the JSON path of the field. */
+export interface WorkflowProblem {
+  state: string | null;
+  path: string;
+  message: string;
+}
+
+/** `POST /workflows/validate`: the deploy-time validator's verdict, without deploying. */
+export type WorkflowCheck =
+  | { valid: true; problems: [] }
+  | { valid: false; code: 'MF_ASL_INVALID' | 'MF_ASL_UNSUPPORTED'; message: string; problems: WorkflowProblem[] };
+
+/** `GET /apps/{app}/storage`: keys of the app's global tier, sorted; `truncated` when more than the limit matched. */
+export interface StorageKeys {
+  keys: string[];
+  truncated: boolean;
+}
+
+/** `GET /apps/{app}/storage/{key}`: the value as stored (JSON as `{json}`, bytes as base64 `{bytes}`), null if absent. */
+export interface StorageEntry {
+  key: string;
+  value: { json: unknown } | { bytes: string } | null;
+}

@@ -76,8 +76,13 @@ describe('mfbench against a real platform process', () => {
     // The human lines go to stderr, right after the JSON line on stdout; give the pipe a moment.
     for (let i = 0; i < 100 && !/listening on http/.test(platformStderr); i++) await new Promise((r) => setTimeout(r, 20));
     expect(platformStderr).toMatch(/listening on http/);
+    for (let i = 0; i < 100 && !/console: open/.test(platformStderr); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(platformStderr).toContain(`console: open ${url}/console/`);
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
+    const consolePage = await fetch(`${url}/console/`);
+    expect(consolePage.status).toBe(200);
+    expect(await consolePage.text()).toContain('<script type="module" src="/console/main.js">');
   });
 
   let firstExecutionId = '';

@@ -127,6 +127,7 @@ const start = defineCommand({
     const platform = await startPlatform(user);
     outJson({ url: platform.url, token: platform.token });
     say(`MicroFunctions platform listening on ${platform.url}`);
+    say(`  console: open ${platform.url}/console/ in a browser and sign in with the token (docs/console.md)`);
     say(`  data dir ${platform.dataDir}; backend ${config.backend}; pool ${config.poolSize}; workers start on ${config.workerStart}; invocation auth ${config.invocationAuth ? 'on' : 'off'}`);
     const { apps, finished, resumed } = platform.recovered;
     if (apps + finished + resumed > 0) say(`  recovered from the data dir: ${apps} apps, ${finished} finished executions, ${resumed} resumed`);

@@ -9,9 +9,11 @@ import { now } from '../clock.js';
 import type { ResolvedConfig } from '../config.js';
 import { MfError, toMfError } from '../errors.js';
 import { bearerToken, readJsonBody, type BodyLimits } from '../http-body.js';
+import { loadConsoleFiles, type StaticFile } from './console-files.js';
 import type { FinishedExecution } from './executions.js';
 import type { Platform } from './platform.js';
 import { platformPolicy } from '../policy-view.js';
+import { checkWorkflow } from './workflow-check.js';
 
 type Auth = 'none' | 'management' | 'invocation';
 
@@ -34,8 +36,8 @@ interface RequestContext {
 interface Reply {
   status: number;
   body: unknown;
-  /** Raw text instead of JSON (Prometheus, or JSON the platform already serialised once). */
-  text?: { contentType: string; content: string };
+  /** Raw text instead of JSON (Prometheus, JSON the platform already serialised once, a console file). */
+  text?: { contentType: string; content: string | Buffer; headers?: Record<string, string> };
 }
 
 interface Route {
@@ -108,7 +110,7 @@ export async function startHttpServer(platform: Platform, config: ResolvedConfig
     };
     const reply = await route.handler(ctx, matched.params);
     if (reply.text) {
-      res.writeHead(reply.status, { 'content-type': reply.text.contentType });
+      res.writeHead(reply.status, { ...reply.text.headers, 'content-type': reply.text.contentType });
       res.end(reply.text.content);
     } else {
       sendJson(res, reply.status, reply.body);
@@ -133,6 +135,7 @@ export async function startHttpServer(platform: Platform, config: ResolvedConfig
 
 function buildRoutes(platform: Platform): Route[] {
   const started = Date.now();
+  const consoleFiles = loadConsoleFiles();
   const route = (method: string, path: string, auth: Auth, handler: Handler): Route => ({
     method,
     // "{name}" segments capture one path segment.
@@ -172,6 +175,13 @@ function buildRoutes(platform: Platform): Route[] {
       await platform.deleteApp(app!);
       return { status: 200, body: { deleted: app } };
     }),
+    route('GET', '/apps/{app}/workflows/{workflow}', 'management', (_ctx, [app, workflow]) => ({ status: 200, body: { name: workflow, definition: platform.getWorkflow(app!, workflow!) } })),
+    route('GET', '/apps/{app}/storage', 'management', async (ctx, [app]) => {
+      const limit = ctx.query.has('limit') ? Number(ctx.query.get('limit')) : 1000;
+      if (!(Number.isInteger(limit) && limit > 0)) throw new MfError('MF_BAD_REQUEST', 'limit must be a positive integer');
+      return { status: 200, body: await platform.storageKeys(app!, ctx.query.get('prefix') ?? '', limit) };
+    }),
+    route('GET', '/apps/{app}/storage/{key}', 'management', async (_ctx, [app, key]) => ({ status: 200, body: { key, value: await platform.storageValue(app!, key!) } })),
     route('POST', '/apps/{app}/reclaim', 'management', async (_ctx, [app]) => ({ status: 200, body: { reclaimed: await platform.reclaim(app!) } })),
     route('GET', '/apps/{app}/logs', 'management', (ctx, [app]) => {
       const limit = ctx.query.has('limit') ? Number(ctx.query.get('limit')) : undefined;
@@ -194,6 +204,9 @@ function buildRoutes(platform: Platform): Route[] {
       if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0)) throw new MfError('MF_BAD_REQUEST', 'timeoutMs must be a number of milliseconds, 0 or more');
       return json(await platform.sessions.receive(app!, id!, count, timeoutMs));
     }),
+    route('POST', '/workflows/validate', 'management', async (ctx) => ({ status: 200, body: checkWorkflow(await ctx.body()) })),
+    route('GET', '/console', 'none', () => consoleFile(consoleFiles, 'index.html')),
+    route('GET', '/console/{file}', 'none', (_ctx, [file]) => consoleFile(consoleFiles, file!)),
     route('GET', '/executions/{id}', 'management', async (ctx, [id]) => finished(await platform.getExecution(id!), ctx.query)),
     route('GET', '/executions/{id}/history', 'management', async (_ctx, [id]) => json(`{"history":${await platform.getHistoryJson(id!)}}`)),
     route('POST', '/executions/{id}/stop', 'management', async (ctx, [id]) => {
@@ -208,6 +221,22 @@ function finished(execution: FinishedExecution, query: URLSearchParams): Reply {
   if (query.get('records') !== 'false') return json(execution.json);
   const { records: _records, ...rest } = execution.view();
   return { status: 200, body: rest };
+}
+
+/** The console's pages may load only the console's own files and talk only to this origin. */
+const CONSOLE_HEADERS = {
+  'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-cache',
+};
+
+function consoleFile(files: ReadonlyMap<string, StaticFile>, name: string): Reply {
+  const file = files.get(name);
+  if (file === undefined) {
+    const hint = files.size === 0 ? ' (the console is not built: run npm run build)' : '';
+    throw new MfError('MF_NOT_FOUND', `no console file "${name}"${hint}`, { file: name });
+  }
+  return { status: 200, body: null, text: { contentType: file.contentType, content: file.content, headers: CONSOLE_HEADERS } };
 }
 
 function json(content: string): Reply {

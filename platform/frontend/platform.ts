@@ -14,7 +14,7 @@ import type { ExecutionResult } from '../protocol.js';
 import type { ExecutionStatus } from '../records.js';
 import type { SandboxBackend } from '../sandbox/backend.js';
 import type { GlobalTier } from '../storage/types.js';
-import type { StorageOp, StorageReply } from '../storage/types.js';
+import type { StorageOp, StorageReply, StoredValue } from '../storage/types.js';
 import type { GlobalBus } from '../bus/global/index.js';
 import { AppUsers } from './app-users.js';
 import type { AppManifests } from './app-manifests.js';
@@ -139,6 +139,32 @@ export class Platform {
 
   getApp(name: string): AppSummary {
     return this.apps.get(name).summary();
+  }
+
+  /** The definition a workflow of the app was deployed with, as it was sent. */
+  getWorkflow(appName: string, workflow: string): unknown {
+    const app = this.apps.get(appName);
+    if (!Object.hasOwn(app.prepared.workflows, workflow)) {
+      throw new MfError('MF_WORKFLOW_NOT_FOUND', `app "${appName}" has no workflow "${workflow}"`, { app: appName, workflow, workflows: Object.keys(app.prepared.workflows) });
+    }
+    return app.prepared.workflows[workflow];
+  }
+
+  /**
+   * Keys of the app's global storage tier under `prefix`, sorted, at most `limit` of them (a read-only view for
+   * people; functions use context.storage).
+   */
+  async storageKeys(appName: string, prefix: string, limit: number): Promise<{ keys: string[]; truncated: boolean }> {
+    this.apps.get(appName);
+    const keys = (await this.parts.storage.apply(appName, { op: 'list', prefix, tier: 'global' })) as string[];
+    const sorted = [...keys].sort();
+    return { keys: sorted.slice(0, limit), truncated: sorted.length > limit };
+  }
+
+  /** One value of the app's global tier as stored (`{json}` or base64 `{bytes}`), null when the key is absent. */
+  async storageValue(appName: string, key: string): Promise<StoredValue | null> {
+    this.apps.get(appName);
+    return ((await this.parts.storage.apply(appName, { op: 'get', key, tier: 'global' })) as StoredValue | null | undefined) ?? null;
   }
 
   async deleteApp(name: string): Promise<void> {

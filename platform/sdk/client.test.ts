@@ -222,6 +222,48 @@ describe('MicroFunctionsClient against a real platform', () => {
     await client.deleteApp('hello');
   });
 
+  it('validates a workflow without deploying: the problems at their states; and reads a deployed definition back', async () => {
+    const ok = await client.validateWorkflow({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'f', End: true } } }, ['f']);
+    expect(ok).toEqual({ valid: true, problems: [] });
+    const bad = await client.validateWorkflow({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'f', Next: 'Nowhere' } } }, ['f']);
+    expect(bad.valid).toBe(false);
+    if (bad.valid) return;
+    expect(bad.code).toBe('MF_ASL_INVALID');
+    expect(bad.problems.some((p) => p.state === 'A' && p.message.includes('Nowhere'))).toBe(true);
+    const unknownFn = await client.validateWorkflow({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'g', End: true } } }, ['f']);
+    expect(unknownFn.valid).toBe(false);
+    expect((await client.listApps()).map((a) => a.name)).not.toContain('definition');
+    const notAMachine = await client.validateWorkflow(42);
+    expect(notAMachine.valid).toBe(false);
+    expect((await caught(client.validateWorkflow({ StartAt: 'A', States: {} }, 'f' as unknown as string[]))).code).toBe('MF_BAD_REQUEST');
+
+    const app = noopChain.app({ length: 2 });
+    await client.deploy({ ...app, name: 'wf-read' });
+    expect(await client.getWorkflow('wf-read', 'main')).toEqual(app.workflows.main);
+    const missing = await caught(client.getWorkflow('wf-read', 'nope'));
+    expect(missing.code).toBe('MF_WORKFLOW_NOT_FOUND');
+    await client.deleteApp('wf-read');
+  });
+
+  it('reads an app’s global storage tier: keys under a prefix, sorted and bounded, and one value as stored', async () => {
+    const writer = `export const handler = async (event, context) => {
+  for (const k of ['b/2', 'a/1', 'a/2', 'a/3']) await context.storage.put(k, { k });
+  await context.storage.put('bin', new Uint8Array([1, 2, 3]));
+  await context.storage.put('local-only', 1, { mode: 'local' });
+  return {};
+};`;
+    await client.deploy({ name: 'st-read', functions: [{ name: 'w', handler: 'index.handler', code: { files: { 'index.mjs': Buffer.from(writer).toString('base64') } } }], workflows: {} });
+    expect((await client.invokeFunction('st-read', 'w')).status).toBe('SUCCEEDED');
+    expect(await client.storageKeys('st-read')).toEqual({ keys: ['a/1', 'a/2', 'a/3', 'b/2', 'bin'], truncated: false });
+    expect(await client.storageKeys('st-read', { prefix: 'a/', limit: 2 })).toEqual({ keys: ['a/1', 'a/2'], truncated: true });
+    expect(await client.storageValue('st-read', 'a/2')).toEqual({ key: 'a/2', value: { json: { k: 'a/2' } } });
+    expect(await client.storageValue('st-read', 'bin')).toEqual({ key: 'bin', value: { bytes: 'AQID' } });
+    expect(await client.storageValue('st-read', 'local-only')).toEqual({ key: 'local-only', value: null });
+    expect((await caught(client.storageKeys('nope'))).code).toBe('MF_APP_NOT_FOUND');
+    expect((await caught(client.storageKeys('st-read', { limit: 0 }))).code).toBe('MF_BAD_REQUEST');
+    await client.deleteApp('st-read');
+  });
+
   it('reads the metrics as Prometheus text', async () => {
     const text = await client.metrics();
     expect(text).toMatch(/^# (HELP|TYPE) /m);

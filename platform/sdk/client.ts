@@ -4,7 +4,6 @@
  * that cannot be reached is MF_PLATFORM_UNREACHABLE naming the URL.
  */
 import { ERROR_CODES, isMfError, MfError, type ErrorCode } from '../errors.js';
-import { inlineManifest } from './code.js';
 import type { AppManifest } from '../manifest.js';
 import type {
   AppSummary,
@@ -21,6 +20,9 @@ import type {
   SessionStartRequest,
   SessionState,
   SessionTarget,
+  StorageEntry,
+  StorageKeys,
+  WorkflowCheck,
 } from './types.js';
 
 export interface ClientOptions {
@@ -97,6 +99,8 @@ export class MicroFunctionsClient {
       return await this.#json<AppSummary>('POST', '/apps', manifest);
     } catch (err) {
       if (!isMfError(err, 'MF_LOCAL_CODE_REFUSED')) throw err;
+      // Loaded only here: reading folders needs node:fs, and the browser console never names a folder.
+      const { inlineManifest } = await import('./code.js');
       return this.#json('POST', '/apps', inlineManifest(manifest));
     }
   }
@@ -108,6 +112,12 @@ export class MicroFunctionsClient {
 
   getApp(name: string): Promise<AppSummary> {
     return this.#json('GET', `/apps/${enc(name)}`);
+  }
+
+  /** `GET /apps/{app}/workflows/{workflow}`: the ASL definition the workflow was deployed with. */
+  async getWorkflow(app: string, workflow: string): Promise<unknown> {
+    const answer = await this.#json<{ definition: unknown }>('GET', `/apps/${enc(app)}/workflows/${enc(workflow)}`);
+    return answer.definition;
   }
 
   deleteApp(name: string): Promise<DeletedApp> {
@@ -125,6 +135,19 @@ export class MicroFunctionsClient {
     if (options.limit !== undefined) q.set('limit', String(options.limit));
     const answer = await this.#json<{ logs: LogEntry[] }>('GET', `/apps/${enc(app)}/logs${query(q)}`);
     return answer.logs;
+  }
+
+  /** `GET /apps/{app}/storage`: keys of the app's global storage tier under `prefix` (default limit 1000). */
+  storageKeys(app: string, options: { prefix?: string; limit?: number } = {}): Promise<StorageKeys> {
+    const q = new URLSearchParams();
+    if (options.prefix) q.set('prefix', options.prefix);
+    if (options.limit !== undefined) q.set('limit', String(options.limit));
+    return this.#json('GET', `/apps/${enc(app)}/storage${query(q)}`);
+  }
+
+  /** `GET /apps/{app}/storage/{key}`: one value of the global tier as stored; `value` is null when the key is absent. */
+  storageValue(app: string, key: string): Promise<StorageEntry> {
+    return this.#json('GET', `/apps/${enc(app)}/storage/${enc(key)}`);
   }
 
   /** Starts an execution. A FAILED execution is a normal answer; an HTTP error (unknown app, ...) throws. */
@@ -157,6 +180,15 @@ export class MicroFunctionsClient {
   /** Invokes one function directly with `input` as its event. */
   invokeFunction(app: string, fn: string, input: unknown = {}): Promise<FunctionInvocation> {
     return this.#json('POST', `/apps/${enc(app)}/functions/${enc(fn)}/invocations`, input);
+  }
+
+  /**
+   * `POST /workflows/validate`: the deploy-time validator's verdict on a definition whose Tasks may name
+   * `functions`, without deploying anything. An invalid definition is an answer (`valid: false`, each problem
+   * with its state and JSON path), not a thrown error.
+   */
+  validateWorkflow(definition: unknown, functions: readonly string[] = []): Promise<WorkflowCheck> {
+    return this.#json('POST', '/workflows/validate', { definition, functions });
   }
 
   /** `GET /metrics`: Prometheus text. */
