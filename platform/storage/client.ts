@@ -58,3 +58,30 @@ export function storageClient(request: StorageRequest): FunctionStorage {
     },
   };
 }
+
+/**
+ * `context.storage` in a process that reaches storage through numbered messages to the sandbox agent (a worker,
+ * a session worker): `send` posts the request; the caller hands each 'storage-result' to `answer`.
+ */
+export function storageOverMessages(send: (id: number, op: StorageOp) => void): {
+  storage: FunctionStorage;
+  answer(id: number, reply: StorageReply): void;
+} {
+  const pending = new Map<number, (reply: StorageReply) => void>();
+  let nextId = 0;
+  return {
+    storage: storageClient(
+      (op) =>
+        new Promise<StorageReply>((resolve) => {
+          const id = nextId++;
+          pending.set(id, resolve);
+          send(id, op);
+        }),
+    ),
+    answer(id, reply) {
+      const resolve = pending.get(id);
+      pending.delete(id);
+      resolve?.(reply);
+    },
+  };
+}

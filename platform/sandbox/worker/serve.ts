@@ -22,22 +22,12 @@ import {
   type InvokeOptions,
   type LoadedFunction,
 } from '../../runtime/index.js';
-import { storageClient } from '../../storage/client.js';
-import type { StorageReply } from '../../storage/types.js';
+import { storageOverMessages } from '../../storage/client.js';
 
 type InvokeFrame = Frame<Extract<AgentToWorkerFrame, { t: 'invoke' }>>;
 
-const pendingStorage = new Map<number, (reply: StorageReply) => void>();
-let nextStorageId = 0;
 /** context.storage: each call is one request to the sandbox agent, answered by a 'storage-result'. */
-const storage = storageClient(
-  (op) =>
-    new Promise<StorageReply>((resolve) => {
-      const id = nextStorageId++;
-      pendingStorage.set(id, resolve);
-      post({ t: 'storage', id, op });
-    }),
-);
+const { storage, answer: answerStorage } = storageOverMessages((id, op) => post({ t: 'storage', id, op }));
 const INVOKE_OPTIONS: InvokeOptions = { checkSerializable: false, storage };
 /** How long a dying worker waits for its last messages to leave before exiting anyway. */
 const FLUSH_TIMEOUT_MS = 2000;
@@ -181,12 +171,9 @@ export function startWorker(): (m: AgentToWorker) => void {
       case 'load':
         onLoad(m);
         return;
-      case 'storage-result': {
-        const resolve = pendingStorage.get(m.id);
-        pendingStorage.delete(m.id);
-        resolve?.(m.reply);
+      case 'storage-result':
+        answerStorage(m.id, m.reply);
         return;
-      }
       default:
         process.stderr.write(`mfbench worker: ignoring unknown message ${JSON.stringify(m)?.slice(0, 200)}\n`);
     }

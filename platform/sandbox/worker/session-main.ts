@@ -8,8 +8,7 @@ import { toMfError } from '../../errors.js';
 import { invokeHandler, loadFunction, type LoadedFunction } from '../../runtime/index.js';
 import { SessionRuntime } from '../../runtime/session-context.js';
 import type { AgentToSessionWorker, SessionWorkerToAgent } from '../../sessions/types.js';
-import { storageClient } from '../../storage/client.js';
-import type { StorageReply } from '../../storage/types.js';
+import { storageOverMessages } from '../../storage/client.js';
 
 if (typeof process.send !== 'function') {
   process.stderr.write('mfbench session worker: must be started by the sandbox agent with child_process.fork\n');
@@ -47,16 +46,7 @@ function end(outcome: Extract<SessionWorkerToAgent, { t: 'ended' }>['outcome']):
   exitAfterFlush(outcome.ok ? 0 : 1);
 }
 
-const pendingStorage = new Map<number, (reply: StorageReply) => void>();
-let nextStorageId = 0;
-const storage = storageClient(
-  (op) =>
-    new Promise<StorageReply>((resolve) => {
-      const id = nextStorageId++;
-      pendingStorage.set(id, resolve);
-      post({ t: 'storage', id, op });
-    }),
-);
+const { storage, answer: answerStorage } = storageOverMessages((id, op) => post({ t: 'storage', id, op }));
 
 let runtime: SessionRuntime | null = null;
 
@@ -95,12 +85,9 @@ process.on('message', (m: AgentToSessionWorker) => {
     case 'stop':
       runtime?.stop();
       return;
-    case 'storage-result': {
-      const resolve = pendingStorage.get(m.id);
-      pendingStorage.delete(m.id);
-      resolve?.(m.reply);
+    case 'storage-result':
+      answerStorage(m.id, m.reply);
       return;
-    }
   }
 });
 
