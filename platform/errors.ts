@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   MF_DOCKER_UNAVAILABLE: { status: 503, meaning: 'The Docker engine does not answer on its socket (the docker backend needs it; see mfbench doctor).' },
   MF_BROKER_UNREACHABLE: { status: 503, meaning: 'The NATS JetStream broker named by the broker option did not answer (or has no JetStream); the platform does not start.' },
   MF_IMAGE_MISSING: { status: 503, meaning: 'The runtime image of the docker backend is not built (run mfbench images build).' },
+  MF_AB_FAILED: { status: 500, meaning: 'An A/B comparison could not check out, build or run one of its two commits (mfbench ab); the details name the side and the step.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
