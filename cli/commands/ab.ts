@@ -42,9 +42,10 @@ export const abCommand = defineCommand({
       .positional('ref-a', { type: 'string', demandOption: true, describe: 'the baseline commit (any git ref)' })
       .positional('ref-b', { type: 'string', demandOption: true, describe: 'the commit to check (may be the same as A, for an A/A run or with --env-b)' })
       .positional('benchmark', { type: 'string', default: 'hop', choices: ['hop'], describe: 'what each trial measures' })
-      .option('rounds', { type: 'number', default: 30, describe: 'rounds; each measures one block of A and one of B, in a random order' })
-      .option('samples', { type: 'number', default: 20, describe: 'measured requests of each kind per block' })
-      .option('warmup', { type: 'number', default: 30, describe: 'warm-up requests of each kind per side, before the first round' })
+      .option('rounds', { type: 'number', default: 8, describe: 'rounds; each starts A and B afresh and gives one pair per metric' })
+      .option('blocks', { type: 'number', default: 6, describe: 'blocks per round; each measures A and B at the same time' })
+      .option('samples', { type: 'number', default: 5, describe: 'measured requests of each kind per block' })
+      .option('warmup', { type: 'number', default: 20, describe: 'warm-up requests of each kind per side and round' })
       .option('threshold', { type: 'number', default: PAIRED_DEFAULTS.threshold, describe: 'relative slowdown that fails the gate (0.05 = 5%)' })
       .option('level', { type: 'number', default: PAIRED_DEFAULTS.level, describe: 'confidence level of the ratio interval' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the order within each round' })
@@ -67,6 +68,7 @@ export const abCommand = defineCommand({
       refB: argv.refB,
       benchmark: argv.benchmark as 'hop',
       rounds: argv.rounds,
+      blocks: argv.blocks,
       samples: argv.samples,
       warmup: argv.warmup,
       seed: argv.seed,
@@ -80,7 +82,7 @@ export const abCommand = defineCommand({
     else out(formatAb(report, argv.level));
     const pct = formatNumber(argv.threshold * 100);
     if (report.pass) {
-      say(`ab: pass (no metric of B slower than A by more than ${pct}% with ${argv.level * 100}% confidence; ${report.rounds} interleaved rounds, A first in ${report.aFirst})`);
+      say(`ab: pass (no metric of B slower than A by more than ${pct}% with ${argv.level * 100}% confidence; ${report.rounds} rounds of ${report.blocks / report.rounds} side-by-side blocks, A asked first in ${report.aFirst})`);
       return EXIT.ok;
     }
     say(`ab: FAIL: ${report.regressions} of ${report.metrics.length} metrics of B slower than A by more than ${pct}% with ${argv.level * 100}% confidence`);

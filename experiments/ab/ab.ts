@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MfError } from '../../platform/errors.js';
 import { comparePaired, type PairedComparison, type PairedOptions } from '../../report/compare/paired.js';
+import { median } from 'simple-statistics';
 import { exactPercentile as percentile } from '../../report/stats/percentiles.js';
 import { seededRng } from '../../report/stats/random.js';
 import type { RunManifest } from '../../report/types.js';
@@ -28,12 +29,14 @@ import type { HopSamples } from './side.js';
 export const AB_BENCHMARKS = {
   hop: {
     describe:
-      'warm 1-Task and 10-Task chains of noops (grouped preset, process backend), interleaved; per block, the 10th percentile of the 1-Task latency and of the per-hop overhead from the platform records',
+      'warm 1-Task and 10-Task chains of noops (grouped preset, process backend), interleaved; per round, the 10th percentile of the 1-Task latency and of the per-hop overhead from the platform records, and the per-hop figure of npm run bench ((median chain10 - median chain1) / 9)',
     metrics: (s: HopSamples): Record<string, number> => ({
       // The low percentile, not the median: on a shared machine noise only ever adds time, so the fast end of a
       // block is the cost without interference, while a fixed added cost moves it as much as any (docs/statistics.md).
       warm_e2e_p10_ms: percentile(s.chain1, 10),
       hop_p10_ms: percentile(s.hops, 10),
+      // The per-hop figure of `npm run bench`, for reference: the median's difference is what papers quote.
+      hop_ms: (median(s.chain10) - median(s.chain1)) / 9,
     }),
   },
 } as const;
@@ -45,7 +48,9 @@ export interface AbOptions {
   refA: string;
   refB: string;
   benchmark: AbBenchmark;
+  /** Rounds: each starts both sides afresh and measures `blocks` blocks of each, side by side. */
   rounds: number;
+  blocks: number;
   /** Measured requests of each kind per block. */
   samples: number;
   /** Warm-up requests of each kind per side, once, before the first round. */
@@ -61,9 +66,10 @@ export interface AbOptions {
   progress: (line: string) => void;
 }
 
-/** One trial: one block of one side in one round; `position` 0 ran first in its round. */
+/** One block of one side in one round; `position` 0 was asked first. */
 export interface Trial {
   round: number;
+  block: number;
   side: Side;
   position: number;
   startedAt: string;
@@ -85,6 +91,7 @@ function checkOptions(o: AbOptions): void {
     if (!(Number.isInteger(v) && v >= min)) throw new MfError('MF_CONFIG_INVALID', `--${name} must be a whole number >= ${min}, got ${v}`, { option: name, value: v });
   };
   whole('rounds', o.rounds, 2);
+  whole('blocks', o.blocks, 1);
   whole('samples', o.samples, 1);
   whole('warmup', o.warmup, 0);
   if (!Object.hasOwn(AB_BENCHMARKS, o.benchmark)) throw new MfError('MF_CONFIG_INVALID', `unknown A/B benchmark "${o.benchmark}" (known: ${Object.keys(AB_BENCHMARKS).join(', ')})`, { option: 'benchmark', value: o.benchmark });
@@ -102,10 +109,11 @@ export async function measureAb(o: AbOptions): Promise<AbMeasurement> {
     commits,
     env: o.env,
     rounds: o.rounds,
+    blocks: o.blocks,
     samples: o.samples,
     warmup: o.warmup,
     seed: o.seed,
-    design: 'randomized interleaved trials: both sides run side by side in processes of their own; each round measures one block of each, in a seeded random order',
+    design: 'randomized interleaved trials: each round starts both sides afresh, in a seeded random order, and measures blocks of both at the same time (duet)',
   });
   const runDir = o.out ?? join(REPO, 'results', 'runs', manifest.runId);
   await mkdir(runDir, { recursive: true });
@@ -121,35 +129,49 @@ export async function measureAb(o: AbOptions): Promise<AbMeasurement> {
       o.progress(`building ${side.toUpperCase()} = ${commits[side].slice(0, 12)} in ${tmp}`);
       built.set(commits[side], await buildCommit(repo, commits[side], join(tmp, commits[side].slice(0, 12))));
     }
-    const sides: Partial<Record<Side, SideProcess>> = {};
-    try {
-      for (const side of ['a', 'b'] as const) {
-        o.progress(`starting ${side.toUpperCase()}'s platform and warming it up`);
-        sides[side] = await SideProcess.start(built.get(commits[side])!.dir, o.env[side], o.warmup, side);
-      }
-      const rng = seededRng(o.seed);
-      const trials: Trial[] = [];
-      for (let round = 0; round < o.rounds; round++) {
-        const order: Side[] = rng() < 0.5 ? ['a', 'b'] : ['b', 'a'];
-        if (round % 5 === 0) o.progress(`round ${round + 1}/${o.rounds}`);
-        // Duet: both blocks run at once, so that both sides meet the same noise at the same moments; the random
-        // order decides only who is asked first.
-        const startedAt = new Date().toISOString();
-        const loadAvg1 = Math.round((loadavg()[0] ?? 0) * 100) / 100;
-        const t0 = performance.now();
-        const blocks = await Promise.all(order.map((side) => sides[side]!.block(o.samples).then((samples) => ({ side, samples, ms: performance.now() - t0 }))));
-        for (const [position, { side, samples, ms }] of blocks.entries()) {
-          const trial: Trial = { round, side, position, startedAt, durationMs: Math.round(ms), loadAvg1, samples };
-          trials.push(trial);
-          await appendFile(join(runDir, 'trials.jsonl'), JSON.stringify(trial) + '\n');
+    const rng = seededRng(o.seed);
+    const trials: Trial[] = [];
+    for (let round = 0; round < o.rounds; round++) {
+      o.progress(`round ${round + 1}/${o.rounds}: starting both platforms, ${o.blocks} blocks`);
+      // Fresh processes every round, started in a random order, so that whatever one process happens to get (its
+      // CPU, its memory layout, the moment it started) is drawn again each round rather than kept by one side.
+      const sides = await startBoth(rng() < 0.5 ? ['a', 'b'] : ['b', 'a'], (side) => ({ dir: built.get(commits[side])!.dir, env: o.env[side], warmup: o.warmup }));
+      try {
+        for (let block = 0; block < o.blocks; block++) {
+          // Duet: both blocks run at once, so that both sides meet the same noise at the same moments.
+          const order: Side[] = rng() < 0.5 ? ['a', 'b'] : ['b', 'a'];
+          const startedAt = new Date().toISOString();
+          const loadAvg1 = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+          const t0 = performance.now();
+          const done = await Promise.all(order.map((side) => sides[side].block(o.samples).then((samples) => ({ side, samples, ms: performance.now() - t0 }))));
+          for (const [position, { side, samples, ms }] of done.entries()) {
+            const trial: Trial = { round, block, side, position, startedAt, durationMs: Math.round(ms), loadAvg1, samples };
+            trials.push(trial);
+            await appendFile(join(runDir, 'trials.jsonl'), JSON.stringify(trial) + '\n');
+          }
         }
+      } finally {
+        await Promise.all(Object.values(sides).map((p) => p.close()));
       }
-      return { runDir, manifest, trials };
-    } finally {
-      await Promise.all(Object.values(sides).map((p) => p.close()));
     }
+    return { runDir, manifest, trials };
   } finally {
     await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Starts both sides' processes (the first in `order` first), and closes whichever started if the other fails. */
+async function startBoth(order: Side[], spec: (side: Side) => { dir: string; env: Record<string, string>; warmup: number }): Promise<Record<Side, SideProcess>> {
+  const started: Partial<Record<Side, SideProcess>> = {};
+  try {
+    for (const side of order) {
+      const { dir, env, warmup } = spec(side);
+      started[side] = await SideProcess.start(dir, env, warmup, side);
+    }
+    return started as Record<Side, SideProcess>;
+  } catch (err) {
+    await Promise.all(Object.values(started).map((p) => p.close()));
+    throw err;
   }
 }
 
@@ -209,7 +231,8 @@ export interface MetricVerdict {
 export interface AbReport {
   benchmark: AbBenchmark;
   rounds: number;
-  /** How many rounds ran A first (the order is random; a lopsided order would show here). */
+  blocks: number;
+  /** How many blocks asked A first (the order is random; a lopsided order would show here). */
   aFirst: number;
   metrics: MetricVerdict[];
   regressions: number;
@@ -220,11 +243,11 @@ export interface AbReport {
 export function judgeAb(benchmark: AbBenchmark, trials: readonly Trial[], options: Partial<PairedOptions> = {}): AbReport {
   const rounds = [...new Set(trials.map((t) => t.round))].sort((x, y) => x - y);
   const perRound = rounds.map((round) => {
-    const of = (side: Side) => trials.find((t) => t.round === round && t.side === side);
+    const of = (side: Side) => pool(trials.filter((t) => t.round === round && t.side === side).map((t) => t.samples));
     const a = of('a');
     const b = of('b');
-    if (!a || !b) throw new MfError('MF_INTERNAL', `round ${round + 1} lacks a trial of side ${a ? 'B' : 'A'}`, { round });
-    return { a: AB_BENCHMARKS[benchmark].metrics(a.samples), b: AB_BENCHMARKS[benchmark].metrics(b.samples), aFirst: a.position === 0 };
+    if (!a || !b) throw new MfError('MF_INTERNAL', `round ${round + 1} lacks the blocks of side ${a ? 'B' : 'A'}`, { round });
+    return { a: AB_BENCHMARKS[benchmark].metrics(a), b: AB_BENCHMARKS[benchmark].metrics(b) };
   });
   const names = Object.keys(perRound[0]?.a ?? {});
   const metrics = names.map((metric): MetricVerdict => {
@@ -233,5 +256,12 @@ export function judgeAb(benchmark: AbBenchmark, trials: readonly Trial[], option
     return { metric, a, b, comparison: comparePaired(a.map((x, i) => ({ a: x, b: b[i]! })), options) };
   });
   const regressions = metrics.filter((m) => m.comparison.regression).length;
-  return { benchmark, rounds: rounds.length, aFirst: perRound.filter((r) => r.aFirst).length, metrics, regressions, pass: regressions === 0 };
+  const aFirst = trials.filter((t) => t.side === 'a' && t.position === 0).length;
+  return { benchmark, rounds: rounds.length, blocks: trials.length / 2, aFirst, metrics, regressions, pass: regressions === 0 };
+}
+
+/** A round's blocks of one side as one sample set (null when there are none). */
+function pool(blocks: readonly HopSamples[]): HopSamples | null {
+  if (blocks.length === 0) return null;
+  return { chain1: blocks.flatMap((b) => b.chain1), chain10: blocks.flatMap((b) => b.chain10), hops: blocks.flatMap((b) => b.hops) };
 }
