@@ -10,8 +10,9 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { appendFile, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { appendFile, chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MfError } from '../../platform/errors.js';
@@ -20,7 +21,7 @@ import { median } from 'simple-statistics';
 import { exactPercentile as percentile } from '../../report/stats/percentiles.js';
 import { seededRng } from '../../report/stats/random.js';
 import type { RunManifest } from '../../report/types.js';
-import { REPO } from '../bench/common.js';
+import { freshDataDir, REPO } from '../bench/common.js';
 import { runManifest } from '../manifest.js';
 import { buildCommit, resolveCommit, type BuiltCommit } from './checkout.js';
 import type { HopSamples } from './side.js';
@@ -72,6 +73,8 @@ export interface Trial {
   block: number;
   side: Side;
   position: number;
+  /** The CPU the side's processes were pinned to, null when not pinned. */
+  cpu: number | null;
   startedAt: string;
   durationMs: number;
   loadAvg1: number;
@@ -118,8 +121,9 @@ export async function measureAb(o: AbOptions): Promise<AbMeasurement> {
   const runDir = o.out ?? join(REPO, 'results', 'runs', manifest.runId);
   await mkdir(runDir, { recursive: true });
   await writeFile(join(runDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
-  const tmp = await mkdtemp(join(tmpdir(), 'mfbench-ab-'));
-  // mkdtemp makes it 0700; on a root platform each app's sandbox runs as its own OS user and must reach dist/ in here.
+  // Under .mfbench/ as the benches' data folders are, not the OS tmpdir: on a root platform each app's sandbox runs
+  // as its own OS user and must reach dist/ in here, and a tmpdir may be a private folder (the test runner's is).
+  const tmp = await freshDataDir('ab-build');
   await chmod(tmp, 0o755);
   try {
     // The same commit on both sides (an A/A run, or A/B of an environment switch) is built once.
@@ -135,7 +139,9 @@ export async function measureAb(o: AbOptions): Promise<AbMeasurement> {
       o.progress(`round ${round + 1}/${o.rounds}: starting both platforms, ${o.blocks} blocks`);
       // Fresh processes every round, started in a random order, so that whatever one process happens to get (its
       // CPU, its memory layout, the moment it started) is drawn again each round rather than kept by one side.
-      const sides = await startBoth(rng() < 0.5 ? ['a', 'b'] : ['b', 'a'], (side) => ({ dir: built.get(commits[side])!.dir, env: o.env[side], warmup: o.warmup }));
+      const first: Side[] = rng() < 0.5 ? ['a', 'b'] : ['b', 'a'];
+      const cpu = placement(rng);
+      const sides = await startBoth(first, (side) => ({ dir: built.get(commits[side])!.dir, env: o.env[side], warmup: o.warmup, cpu }));
       try {
         for (let block = 0; block < o.blocks; block++) {
           // Duet: both blocks run at once, so that both sides meet the same noise at the same moments.
@@ -145,7 +151,7 @@ export async function measureAb(o: AbOptions): Promise<AbMeasurement> {
           const t0 = performance.now();
           const done = await Promise.all(order.map((side) => sides[side].block(o.samples).then((samples) => ({ side, samples, ms: performance.now() - t0 }))));
           for (const [position, { side, samples, ms }] of done.entries()) {
-            const trial: Trial = { round, block, side, position, startedAt, durationMs: Math.round(ms), loadAvg1, samples };
+            const trial: Trial = { round, block, side, position, cpu, startedAt, durationMs: Math.round(ms), loadAvg1, samples };
             trials.push(trial);
             await appendFile(join(runDir, 'trials.jsonl'), JSON.stringify(trial) + '\n');
           }
@@ -160,13 +166,27 @@ export async function measureAb(o: AbOptions): Promise<AbMeasurement> {
   }
 }
 
+/** taskset, when the machine has it: pinning needs it. */
+const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p)) ?? null;
+
+/**
+ * Where both sides run this round: with taskset, both whole process trees on ONE CPU, drawn each round. A hop is an
+ * IPC wake-up between the agent and a worker. Left to the scheduler, whether those two shared a CPU moved a side's
+ * 10th-percentile hop by half from round to round; one side per CPU made it depend on which CPU the others' jobs
+ * used more. On one shared CPU both sides meet the same interference, and the draw spreads the CPUs over rounds.
+ */
+function placement(rng: () => number): number | null {
+  const cpus = availableParallelism();
+  return TASKSET === null ? null : Math.min(cpus - 1, Math.floor(rng() * cpus));
+}
+
 /** Starts both sides' processes (the first in `order` first), and closes whichever started if the other fails. */
-async function startBoth(order: Side[], spec: (side: Side) => { dir: string; env: Record<string, string>; warmup: number }): Promise<Record<Side, SideProcess>> {
+async function startBoth(order: Side[], spec: (side: Side) => { dir: string; env: Record<string, string>; warmup: number; cpu: number | null }): Promise<Record<Side, SideProcess>> {
   const started: Partial<Record<Side, SideProcess>> = {};
   try {
     for (const side of order) {
-      const { dir, env, warmup } = spec(side);
-      started[side] = await SideProcess.start(dir, env, warmup, side);
+      const { dir, env, warmup, cpu } = spec(side);
+      started[side] = await SideProcess.start(dir, env, warmup, side, cpu);
     }
     return started as Record<Side, SideProcess>;
   } catch (err) {
@@ -188,8 +208,11 @@ class SideProcess {
     this.#lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   }
 
-  static async start(dir: string, env: Record<string, string>, warmup: number, side: Side): Promise<SideProcess> {
-    const child = spawn(process.execPath, [SIDE, '--platform-dist', join(dir, 'dist'), '--warmup', String(warmup)], {
+  static async start(dir: string, env: Record<string, string>, warmup: number, side: Side, cpu: number | null): Promise<SideProcess> {
+    const node = [process.execPath, SIDE, '--platform-dist', join(dir, 'dist'), '--warmup', String(warmup)];
+    // Pinned, the side's whole process tree (platform, agent, workers inherit the mask) shares one CPU.
+    const [command, ...args] = cpu === null ? node : [TASKSET!, '-c', String(cpu), ...node];
+    const child = spawn(command!, args, {
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

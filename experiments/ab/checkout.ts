@@ -1,7 +1,7 @@
 /**
- * The two sides of an A/B comparison as built trees: each commit is exported (`git archive`) into a folder under the
- * OS tmpdir, gets this checkout's node_modules as hard links (`cp -al`: no install, no network, seconds), and is
- * built with `npm run build`. An export rather than `git worktree add`: the repository's own .git is shared with
+ * The two sides of an A/B comparison as built trees: each commit is exported (`git archive`) into a folder under
+ * this checkout's .mfbench/, gets this checkout's node_modules as hard links (`cp -al`: no install, no network,
+ * seconds), and is built with `npm run build`. An export rather than `git worktree add`: the repository's own .git is shared with
  * other checkouts, and an export leaves nothing in it to prune if a comparison is killed halfway.
  */
 import { spawn } from 'node:child_process';
