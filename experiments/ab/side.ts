@@ -56,17 +56,6 @@ export async function openHopSide(startPlatform: PlatformModule['startPlatform']
     await platform.close();
     await removeDataDirs([dir]);
   };
-  try {
-    const fns = Array.from({ length: 10 }, (_, i) => `f${i + 1}`);
-    await platform.platform.deploy({
-      name: 'ab-hop',
-      functions: fns.map((name) => ({ name, handler: 'index.handler', code: { dir: NOOP_DIR } })),
-      workflows: { chain1: chainDefinition(fns.slice(0, 1)), chain10: chainDefinition(fns) },
-    });
-  } catch (err) {
-    await close();
-    throw err;
-  }
   let i = 0;
   const block = async (n: number): Promise<HopSamples> => {
     const out: HopSamples = { chain1: [], chain10: [], hops: [] };
@@ -78,7 +67,18 @@ export async function openHopSide(startPlatform: PlatformModule['startPlatform']
     }
     return out;
   };
-  await block(warmup);
+  try {
+    const fns = Array.from({ length: 10 }, (_, i) => `f${i + 1}`);
+    await platform.platform.deploy({
+      name: 'ab-hop',
+      functions: fns.map((name) => ({ name, handler: 'index.handler', code: { dir: NOOP_DIR } })),
+      workflows: { chain1: chainDefinition(fns.slice(0, 1)), chain10: chainDefinition(fns) },
+    });
+    await block(warmup);
+  } catch (err) {
+    await close(); // a side that cannot start leaves no platform and no data folder behind
+    throw err;
+  }
   return { block, close };
 }
 
