@@ -5,6 +5,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { abCommand } from './commands/ab.js';
 import { appsCommand, deleteCommand, executionsCommand, logsCommand, stopCommand } from './commands/apps.js';
 import { compareCommand } from './commands/compare.js';
 import { costModelCommand } from './commands/cost-model.js';
@@ -59,6 +60,7 @@ export async function main(args: string[]): Promise<void> {
     .command(runCommand)
     .command(reportCommand)
     .command(compareCommand)
+    .command(abCommand)
     .command(costModelCommand)
     .command(historyCommand)
     .command(validateCommand)

@@ -63,6 +63,7 @@ describe('mfbench compare / history', () => {
     expect(r.stdout).toMatch(/chain-length\s+microfunctions\/grouped\s+client_latency_ms\s+warm/);
     expect(r.stdout).toMatch(/\bsame\b/);
     expect(r.stderr).toMatch(/compare: pass/);
+    expect(r.stderr).toMatch(/not interleaved \(baseline started 2026-.*\).*mfbench ab <ref-a> <ref-b>/);
   });
 
   it('catches an injected 2x slowdown (exit 1)', async () => {

@@ -39,6 +39,15 @@ export function formatComparison(r: ComparisonReport): string {
   );
 }
 
+/** Two stored runs were measured at different times: say so, and what it means for the verdict. */
+export function notInterleaved(r: ComparisonReport): string {
+  return (
+    `note: the two runs were not interleaved (baseline started ${r.baseline.startedAt}, new ${r.candidate.startedAt}), so each met ` +
+    `the machine as it was then: on a shared or busy machine a difference may be the load's as much as the code's. ` +
+    `To compare two commits on the same machine at the same moments, use \`mfbench ab <ref-a> <ref-b>\` (docs/statistics.md#the-ab-gate).`
+  );
+}
+
 function numberOption(describe: string, dflt: number) {
   return { type: 'number', default: dflt, describe } as const;
 }
@@ -68,6 +77,7 @@ export const compareCommand = defineCommand({
     if (argv.json) outJson(report);
     else if (report.series.length === 0) say('no metric series in either run');
     else out(formatComparison(report));
+    say(notInterleaved(report));
     const insufficient = report.series.filter((s) => s.verdict === 'insufficient data').length;
     const pct = formatNumber(report.options.threshold * 100);
     if (report.pass) {

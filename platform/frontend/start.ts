@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { debugHopDelayUs } from '../debug-hop-delay.js';
 import { resolveConfig, type ResolvedConfig, type UserConfig } from '../config.js';
 import { createBackend } from '../sandbox/backends.js';
 import { AppManifests } from './app-manifests.js';
@@ -35,6 +36,7 @@ export interface PlatformHandle {
 
 export async function startPlatform(user: UserConfig = {}): Promise<PlatformHandle> {
   const config = resolveConfig(user);
+  debugHopDelayUs(); // a bad debug switch fails here, not in every sandbox
   await mkdir(config.dataDir, { recursive: true });
   const token = config.token ?? (await loadOrCreateToken(join(config.dataDir, 'token')));
   const runDir = await mkdtemp(join(config.dataDir, 'run-'));

@@ -4,6 +4,7 @@
  * (platform/runtime/load.ts) and the function's own `env` from its manifest; nothing else reaches function code.
  */
 import { dirname } from 'node:path';
+import { DEBUG_HOP_DELAY_VAR } from '../debug-hop-delay.js';
 
 /** Variables copied from the platform when set: locale and time zone only, which change no behaviour of ours. */
 export const PASSED_THROUGH = ['LANG', 'LC_ALL', 'TZ'] as const;
@@ -15,7 +16,8 @@ export function sandboxEnv(backend: string, nodeDir: string = dirname(process.ex
     HOME: '/tmp',
     MFBENCH_SANDBOX_BACKEND: backend,
   };
-  for (const name of PASSED_THROUGH) {
+  // The debug switch reaches the agent, which applies it (platform/debug-hop-delay.ts); unset, it is not passed.
+  for (const name of [...PASSED_THROUGH, DEBUG_HOP_DELAY_VAR]) {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }

@@ -138,7 +138,6 @@ export function compareSamples(
 ): Pick<SeriesComparison, 'ratio' | 'ci' | 'verdict' | 'regression' | 'note'> {
   const o = { ...COMPARE_DEFAULTS, ...options };
   checkCompareOptions(o);
-  const pct = `${Math.round(o.threshold * 1000) / 10}%`;
   if (baseline.length < o.minSamples || candidate.length < o.minSamples) {
     return {
       ratio: baseline.length > 0 && candidate.length > 0 && ssMedian(baseline as number[]) > 0 ? ssMedian(candidate as number[]) / ssMedian(baseline as number[]) : null,
@@ -150,16 +149,23 @@ export function compareSamples(
   }
   const b = bootstrapMedianRatio(baseline, candidate, { level: o.level, resamples: o.resamples, seed: (o.seed ^ hash32(seriesId)) >>> 0 });
   if (b === null) return { ratio: null, ci: null, verdict: 'insufficient data', regression: false, note: 'ratio undefined: a baseline median is <= 0' };
-  const ci = { lower: b.lower, upper: b.upper, level: b.level };
-  const base = { ratio: b.ratio, ci };
-  if (b.lower > 1 + o.threshold) return { ...base, verdict: 'slower', regression: true, note: `slower by more than ${pct} (whole interval above ${1 + o.threshold})` };
-  if (b.upper < 1 - o.threshold) return { ...base, verdict: 'faster', regression: false, note: `faster by more than ${pct} (whole interval below ${1 - o.threshold})` };
+  return { ratio: b.ratio, ci: { lower: b.lower, upper: b.upper, level: b.level }, ...verdictOf(b, o.threshold) };
+}
+
+/**
+ * The verdict of a confidence interval for a ratio new/baseline against a relative threshold; shared by the gate on
+ * two stored runs and by the paired A/B gate (docs/statistics.md).
+ */
+export function verdictOf(b: { lower: number; upper: number }, threshold: number): Pick<SeriesComparison, 'verdict' | 'regression' | 'note'> {
+  const pct = `${Math.round(threshold * 1000) / 10}%`;
+  if (b.lower > 1 + threshold) return { verdict: 'slower', regression: true, note: `slower by more than ${pct} (whole interval above ${1 + threshold})` };
+  if (b.upper < 1 - threshold) return { verdict: 'faster', regression: false, note: `faster by more than ${pct} (whole interval below ${1 - threshold})` };
   let note: string;
-  if (b.lower > 1) note = b.upper > 1 + o.threshold ? `slower, by an amount not yet resolved against ${pct}` : `slower, but by less than ${pct}`;
-  else if (b.upper < 1) note = b.lower < 1 - o.threshold ? `faster, by an amount not yet resolved against ${pct}` : `faster, but by less than ${pct}`;
-  else if (b.upper > 1 + o.threshold || b.lower < 1 - o.threshold) note = `no significant change, but the interval reaches past ±${pct}: inconclusive`;
+  if (b.lower > 1) note = b.upper > 1 + threshold ? `slower, by an amount not yet resolved against ${pct}` : `slower, but by less than ${pct}`;
+  else if (b.upper < 1) note = b.lower < 1 - threshold ? `faster, by an amount not yet resolved against ${pct}` : `faster, but by less than ${pct}`;
+  else if (b.upper > 1 + threshold || b.lower < 1 - threshold) note = `no significant change, but the interval reaches past ±${pct}: inconclusive`;
   else note = `within ±${pct}`;
-  return { ...base, verdict: 'same', regression: false, note };
+  return { verdict: 'same', regression: false, note };
 }
 
 function runRef(s: MetricStream): RunRef {

@@ -35,8 +35,8 @@ export interface ImportGraph {
   edges: ImportEdge[];
 }
 
-/** Folders that hold no project source: dependencies, build output, run results, git's own. */
-const SKIP = new Set(['node_modules', 'dist', 'results', '.git']);
+/** Folders that hold no project source: dependencies, build output, run results, git's own, run-time data (.mfbench/, where mfbench ab builds). */
+const SKIP = new Set(['node_modules', 'dist', 'results', '.git', '.mfbench']);
 
 const posix = (p: string): string => p.split(sep).join('/');
 

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { now } from '../../clock.js';
+import { debugHopDelayUs, hopDelay } from '../../debug-hop-delay.js';
 import { MfError, toMfError } from '../../errors.js';
 import type { FunctionSpec } from '../../manifest.js';
 import type {
@@ -28,6 +29,9 @@ import type { StorageOp, StorageReply } from '../../storage/types.js';
 import { framedBytes, fromFramed, toFramed } from './payloads.js';
 import { SessionManager } from './sessions.js';
 import { Workers } from './workers.js';
+
+/** Off unless the debug switch is set (platform/debug-hop-delay.ts); read once, when the agent starts. */
+const debugHopDelay = hopDelay(debugHopDelayUs());
 
 /** What one request (an execution or a direct invocation) accumulates while it runs. */
 interface RequestContext {
@@ -261,6 +265,7 @@ export class Agent {
     const spec = this.spec;
     if (!workers || !spec) return { ok: false, error: 'MF_INTERNAL', cause: 'the sandbox has no app deployed' };
     const queued = now();
+    debugHopDelay();
     const firstInSandbox = this.invocationsStarted++ === 0;
     const invocationId = randomUUID();
     const event = toFramed(input);

@@ -1,0 +1,106 @@
+/**
+ * One side of an A/B comparison (docs/statistics.md#the-ab-gate), run as a child process of `mfbench ab`: starts the
+ * platform of ONE side (its startPlatform, imported from that side's dist/) and measures blocks of the benchmark
+ * against it when asked. The measuring code is this checkout's for both sides, so only the platform differs.
+ */
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { chainDefinition, freshDataDir, REPO, removeDataDirs, runIfMain, timedPost } from '../bench/common.js';
+import { KeepAliveClient } from '../bench/http-client.js';
+
+type PlatformModule = typeof import('../../platform/frontend/index.js');
+
+/** Raw samples of the `hop` benchmark, in ms: warm 1-Task and 10-Task chains, interleaved. */
+export interface HopSamples {
+  /** Client latency of each 1-Task execution. */
+  chain1: number[];
+  /** Client latency of each 10-Task execution. */
+  chain10: number[];
+  /**
+   * Each hop of each 10-Task execution from the platform's own records: the time between two steps' `published`
+   * stamps (the agent's clock) less the later step's handler time (the worker's clock): what the platform spent
+   * taking the result of one step to the next step's handler and back.
+   */
+  hops: number[];
+}
+
+interface StepTimes {
+  t: { queued: number; handlerStart: number; handlerEnd: number; published: number };
+}
+
+/** The hop overheads of one execution's records (see HopSamples.hops). */
+export function hopsOf(records: readonly StepTimes[]): number[] {
+  const steps = [...records].sort((x, y) => x.t.queued - y.t.queued);
+  const hops: number[] = [];
+  for (let k = 1; k < steps.length; k++) {
+    const { t } = steps[k]!;
+    hops.push(t.published - steps[k - 1]!.t.published - (t.handlerEnd - t.handlerStart));
+  }
+  return hops;
+}
+
+const NOOP_DIR = join(REPO, 'experiments', 'bench', 'functions', 'noop');
+
+/**
+ * One side of an A/B comparison, kept alive for the session: its platform is started, the app deployed and warmed up
+ * once; then `block(n)` measures n interleaved pairs of a 1-Task and a 10-Task execution.
+ */
+export async function openHopSide(startPlatform: PlatformModule['startPlatform'], warmup: number) {
+  const dir = await freshDataDir('ab-side');
+  const platform = await startPlatform({ port: 0, dataDir: dir, keepHistory: false });
+  const client = new KeepAliveClient(platform.url, platform.token);
+  const close = async () => {
+    client.close();
+    await platform.close();
+    await removeDataDirs([dir]);
+  };
+  let i = 0;
+  const block = async (n: number): Promise<HopSamples> => {
+    const out: HopSamples = { chain1: [], chain10: [], hops: [] };
+    for (let k = 0; k < n; k++) {
+      out.chain1.push((await timedPost(client, '/apps/ab-hop/workflows/chain1/executions?records=false', { n: i++ })).ms);
+      const ten = await timedPost(client, '/apps/ab-hop/workflows/chain10/executions', { n: i++ });
+      out.chain10.push(ten.ms);
+      out.hops.push(...hopsOf(ten.answer.records as StepTimes[]));
+    }
+    return out;
+  };
+  try {
+    const fns = Array.from({ length: 10 }, (_, i) => `f${i + 1}`);
+    await platform.platform.deploy({
+      name: 'ab-hop',
+      functions: fns.map((name) => ({ name, handler: 'index.handler', code: { dir: NOOP_DIR } })),
+      workflows: { chain1: chainDefinition(fns.slice(0, 1)), chain10: chainDefinition(fns) },
+    });
+    await block(warmup);
+  } catch (err) {
+    await close(); // a side that cannot start leaves no platform and no data folder behind
+    throw err;
+  }
+  return { block, close };
+}
+
+/**
+ * The child's protocol on stdin/stdout, one JSON line each way: it prints {"ready": true} once warmed up, then for
+ * each line `{"samples": n}` it reads, the block's raw samples; at the end of stdin it closes its platform and exits.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { 'platform-dist': { type: 'string' }, warmup: { type: 'string' } } });
+  const dist = values['platform-dist'];
+  if (dist === undefined) throw new Error('usage: side --platform-dist <dist folder> --warmup <n>');
+  const { startPlatform } = (await import(pathToFileURL(join(dist, 'platform', 'frontend', 'index.js')).href)) as PlatformModule;
+  const side = await openHopSide(startPlatform, Number(values.warmup ?? 20));
+  try {
+    process.stdout.write(JSON.stringify({ ready: true }) + '\n');
+    for await (const line of createInterface({ input: process.stdin })) {
+      const { samples } = JSON.parse(line) as { samples: number };
+      process.stdout.write(JSON.stringify(await side.block(samples)) + '\n');
+    }
+  } finally {
+    await side.close();
+  }
+}
+
+runIfMain(import.meta.url, 'ab side', main);

@@ -1,0 +1,111 @@
+/**
+ * The A/B gate against noise (docs/statistics.md#the-ab-gate, docs/conventions.md#17): the real `mfbench ab` builds
+ * this checkout's HEAD under the OS tmpdir and runs it against itself. An A/A run beside a CPU hog the test starts
+ * must give no "slower" verdict; a run whose B side sets the debug hop delay to the A/A run's per-hop figure (so B's
+ * hops cost about twice A's) must be "slower" on that figure and exit 1. Sizes are small (6 rounds) so that each run
+ * stays within minutes on a shared 2-core machine; the verdict's t interval has R - 1 degrees of freedom, so few
+ * rounds widen it. At load average 10-20 that width is about ±30%, so a 10% delay is not resolved at this size:
+ * docs/statistics.md#the-ab-gate gives the measured limit; the test injects what this size can resolve there.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AbReport } from '../experiments/ab/ab.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
+const SIZES = ['--rounds', '6', '--blocks', '4', '--samples', '5', '--warmup', '20'];
+const RUN_TIMEOUT_MS = 9 * 60_000;
+
+interface Run {
+  code: number | null;
+  stderr: string;
+  json: { runDir: string; report: AbReport } | null;
+}
+
+function ab(args: string[]): Promise<Run> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MFBENCH_'))) as Record<string, string>;
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, 'ab', 'HEAD', 'HEAD', 'hop', ...SIZES, '--json', ...args], { cwd: ROOT, env, timeout: RUN_TIMEOUT_MS, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null;
+      let json: Run['json'] = null;
+      try {
+        json = JSON.parse(stdout) as Run['json'];
+      } catch {
+        json = null;
+      }
+      resolve({ code, stderr, json });
+    });
+  });
+}
+
+/** A busy loop in a child process of its own: the noise the gate must not mistake for a regression. */
+function startHog(): ChildProcess {
+  return spawn(process.execPath, ['-e', 'const end = Date.now() + 15 * 60_000; while (Date.now() < end);'], { stdio: 'ignore' });
+}
+
+const metric = (r: AbReport, name: string) => r.metrics.find((m) => m.metric === name)!;
+
+/** The verdicts, for the CI log: what the gate saw on that machine that day. */
+function logVerdicts(label: string, r: AbReport): void {
+  for (const { metric: name, comparison: c } of r.metrics) {
+    console.info(`${label}: ${name} ratio ${c.ratio?.toFixed(3)} [${c.ci?.lower.toFixed(3)}, ${c.ci?.upper.toFixed(3)}] ${c.verdict}`);
+  }
+}
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
+
+describe('mfbench ab', () => {
+  const dirs: string[] = [];
+  let perHopMs: number | null = null;
+  afterAll(async () => {
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it(
+    'A/A beside a CPU hog: no metric is called slower, and the command passes',
+    async () => {
+      const out = await mkdtemp(join(tmpdir(), 'mf-ab-aa-'));
+      dirs.push(out);
+      const hog = startHog();
+      let run: Run;
+      try {
+        run = await ab(['--out', join(out, 'run')]);
+      } finally {
+        if (hog.pid !== undefined) process.kill(hog.pid, 'SIGKILL');
+      }
+      expect(run.json, run.stderr).not.toBeNull();
+      const { report } = run.json!;
+      logVerdicts('A/A beside a hog', report);
+      expect(report.rounds).toBe(6);
+      expect(report.blocks).toBe(24);
+      expect(report.metrics.map((m) => m.metric)).toEqual(['warm_e2e_p10_ms', 'hop_p10_ms', 'hop_ms']);
+      for (const m of report.metrics) expect(m.comparison.verdict, `${m.metric}: ${m.comparison.note}`).not.toBe('slower');
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/ab: pass/);
+      perHopMs = median(metric(report, 'hop_p10_ms').a);
+      expect(perHopMs).toBeGreaterThan(0);
+    },
+    RUN_TIMEOUT_MS + 60_000,
+  );
+
+  it(
+    'a debug delay of one per-hop figure on B is caught: hop_p10_ms slower, exit 1',
+    async () => {
+      expect(perHopMs, 'the A/A run gives the per-hop figure').not.toBeNull();
+      const delayUs = Math.max(1, Math.round(perHopMs! * 1000));
+      const out = await mkdtemp(join(tmpdir(), 'mf-ab-slow-'));
+      dirs.push(out);
+      const run = await ab(['--out', join(out, 'run'), '--env-b', `MFBENCH_DEBUG_HOP_DELAY_US=${delayUs}`]);
+      expect(run.json, run.stderr).not.toBeNull();
+      logVerdicts(`B +${delayUs} µs per hop`, run.json!.report);
+      const hop = metric(run.json!.report, 'hop_p10_ms');
+      expect(hop.comparison.verdict, `${delayUs} µs per hop: ${hop.comparison.note}, ratio ${hop.comparison.ratio}`).toBe('slower');
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/ab: FAIL/);
+    },
+    RUN_TIMEOUT_MS + 60_000,
+  );
+});
