@@ -230,6 +230,34 @@ describe('SandboxPool: making sandboxes on demand', () => {
   });
 });
 
+describe('SandboxPool: a request is not tied to the sandbox started for it', () => {
+  // The per-function stall (docs/policies.md#scaling): at 25 req/s of a 5 ms function, every request that found the
+  // one sandbox busy used to start a sandbox of its own and wait seconds for it, so cold starts fed on each other.
+  test('per-function: a waiter is served by the warm sandbox that frees first, and one start covers one waiter', async () => {
+    const { pool, sandboxes } = makePool({ capacity: 1, maxSandboxes: 8 });
+    const warm = await pool.acquire();
+    expect(sandboxes.calls).toBe(1);
+
+    const waiter = watch(pool.acquire()); // the warm sandbox is busy: a new one starts, the request waits
+    expect(sandboxes.calls).toBe(2);
+    pool.release(warm.link); // frees long before the new sandbox is up
+    const slot = await waiter.promise;
+    expect(slot.link).toBe(warm.link);
+    expect(slot.start).toBeNull(); // a warm invocation, not a cold one
+
+    // The sandbox started for it still joins the pool, and its first slot is the cold one.
+    const deadline = Date.now() + 30_000;
+    while (pool.sandboxes.length < 2 && Date.now() < deadline) await sleep(50);
+    expect(pool.sandboxes).toHaveLength(2);
+    const cold = await pool.acquire(); // the warm one is held: the new one takes it
+    expect(cold.link).not.toBe(warm.link);
+    expect(cold.start).toEqual(cold.link.startTimes);
+    expect(sandboxes.calls).toBe(2);
+    pool.release(slot.link);
+    pool.release(cold.link);
+  });
+});
+
 describe('SandboxPool: limits', () => {
   test('per-function: beyond maxSandboxesPerFunction a request waits for a sandbox to be released', async () => {
     const opts = unitOptions(resolveConfig({ preset: 'per-function', maxSandboxesPerFunction: 2 }));
@@ -397,13 +425,16 @@ describe('SandboxPool: closing (app removed)', () => {
     expect(await rejection(pool.acquire())).toMatchObject({ code: 'MF_PLATFORM_CLOSED' });
   });
 
-  test('a sandbox that finishes starting after the close is stopped, and its request fails', async () => {
+  test('a sandbox that finishes starting after the close is stopped, and the request that waited for it fails', async () => {
     const { pool, sandboxes } = makePool({ capacity: 1, maxSandboxes: 1 });
     const creating = pool.acquire();
     expect(sandboxes.calls).toBe(1);
     expect(await pool.destroyAll({ close: true })).toBe(0); // nothing started yet
     const err = await rejection(creating);
     expect(err).toMatchObject({ code: 'MF_APP_NOT_FOUND' });
+    // The request failed at the close; the sandbox that was being made is stopped once it is up.
+    const deadline = Date.now() + 30_000;
+    while ((sandboxes.made.length === 0 || sandboxes.made[0]!.alive) && Date.now() < deadline) await sleep(50);
     const made = sandboxes.made[0]!;
     expect(made.alive).toBe(false);
     expect(processAlive(made.sandbox.pid)).toBe(false);

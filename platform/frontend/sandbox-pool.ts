@@ -1,7 +1,10 @@
 /**
  * The sandboxes of one unit of sandboxing: an app (grouped) or one function of an app (per-function). A request
- * takes a slot on a sandbox with room, else a new sandbox is made (up to `maxSandboxes`), else it waits. Idle
- * sandboxes are reclaimed after keep-alive; a sandbox that dies leaves the pool at once.
+ * takes a slot on a sandbox with room, else it waits in the unit's queue for the first slot that frees, on a sandbox
+ * that exists or on one being made. Sandboxes are made while the queue holds more requests than the sandboxes being
+ * made will take (up to `maxSandboxes`); a request is never tied to the sandbox started for it, so a warm sandbox
+ * that frees in 5 ms serves it instead of a cold start that takes seconds (docs/policies.md#scaling). Idle sandboxes
+ * are reclaimed after keep-alive; a sandbox that dies leaves the pool at once.
  */
 import { now } from '../clock.js';
 import { MfError } from '../errors.js';
@@ -27,6 +30,8 @@ interface Member {
   link: SandboxLink;
   inflight: number;
   lastUsed: number;
+  /** No slot handed out yet: the first one carries the start times (its invocation is the cold-sandbox one). */
+  fresh: boolean;
 }
 
 export class SandboxPool {
@@ -42,29 +47,28 @@ export class SandboxPool {
   }
 
   /**
-   * A slot on the least-loaded sandbox with room, or a new sandbox, or a place in the queue: at its end, or at its
-   * head for a request being recovered (it was admitted before everyone now waiting, and it should not stay in
-   * flight long enough to meet the next fault).
+   * A slot on the least-loaded sandbox with room, or a place in the queue: at its end, or at its head for a request
+   * being recovered (it was admitted before everyone now waiting, and it should not stay in flight long enough to
+   * meet the next fault).
    */
   acquire(options: { first?: boolean } = {}): Promise<Slot> {
     if (this.closed) return Promise.reject(new MfError('MF_PLATFORM_CLOSED', 'the app is being removed'));
     const free = this.leastLoaded();
-    if (free) {
-      free.inflight++;
-      return Promise.resolve({ link: free.link, start: null });
-    }
-    if (this.needsAnotherSandbox(1)) return this.grow();
-    return new Promise((resolve, reject) => (options.first ? this.waiting.unshift({ resolve, reject }) : this.waiting.push({ resolve, reject })));
+    if (free) return Promise.resolve(this.take(free));
+    const slot = new Promise<Slot>((resolve, reject) => (options.first ? this.waiting.unshift({ resolve, reject }) : this.waiting.push({ resolve, reject })));
+    this.scaleUp();
+    return slot;
   }
 
-  /**
-   * Whether `arriving` more requests (beyond those waiting) call for another sandbox: the sandboxes being made serve
-   * their creators and capacity - 1 more each, and the pool stays within maxSandboxes.
-   */
-  private needsAnotherSandbox(arriving: number): boolean {
+  /** Starts sandboxes while the queue holds more requests than the sandboxes being made will take. */
+  private scaleUp(): void {
+    while (!this.closed && this.needsAnotherSandbox()) void this.grow();
+  }
+
+  private needsAnotherSandbox(): boolean {
     // Guarded: with capacity Infinity, 0 * Infinity would be NaN and no request would ever make the first sandbox.
-    const roomInCreation = this.creating === 0 ? 0 : this.creating * (this.options.capacity - 1);
-    return this.waiting.length + arriving > roomInCreation && this.members.length + this.creating < this.options.maxSandboxes;
+    const roomInCreation = this.creating === 0 ? 0 : this.creating * this.options.capacity;
+    return this.waiting.length > roomInCreation && this.members.length + this.creating < this.options.maxSandboxes;
   }
 
   release(link: SandboxLink): void {
@@ -104,54 +108,51 @@ export class SandboxPool {
     return best;
   }
 
-  private async grow(): Promise<Slot> {
+  private async grow(): Promise<void> {
     this.creating++;
     let link: SandboxLink;
     try {
       link = await this.options.create();
     } catch (err) {
       this.creating--;
-      if (sandboxDiedFromOutside(err)) {
-        // Killed while starting: the next start may well succeed, so requests that waited for this one get a
-        // replacement (each replacement that fails counts against the attempts of the request it serves).
-        this.replaceForWaiting();
-      } else if (this.members.length === 0) {
+      if (!sandboxDiedFromOutside(err) && this.members.length === 0) {
         // Nothing could be created: waiting requests would wait forever unless a sandbox exists.
         for (const w of this.waiting.splice(0)) w.reject(err);
+      } else {
+        // The start fails the request at the head of the queue, the one it was for (its retries count it); killed
+        // while starting, the next start may well succeed, so the others get a replacement.
+        this.waiting.shift()?.reject(err);
+        if (sandboxDiedFromOutside(err)) this.scaleUp();
       }
-      throw err;
+      return;
     }
     this.creating--;
     if (this.closed) {
+      // destroyAll({ close }) already failed the requests that waited for it.
       await link.destroy();
-      throw new MfError('MF_APP_NOT_FOUND', 'the app was removed while its sandbox was starting');
+      return;
     }
-    const member: Member = { link, inflight: 1, lastUsed: now() };
-    this.members.push(member);
+    this.members.push({ link, inflight: 0, lastUsed: now(), fresh: true });
     void link.sandbox.exited.then(() => {
       this.remove(link);
-      this.replaceForWaiting();
+      this.scaleUp();
     });
-    // The creator's request goes to the new sandbox first (its first invocation is the cold-sandbox one);
-    // requests that waited for the sandbox follow on the next turn.
-    setImmediate(() => this.serveWaiting());
-    return { link, start: link.startTimes };
+    this.serveWaiting();
   }
 
-  /** Requests waiting for a slot may need a new sandbox after one died (the same rule as for arriving ones). */
-  private replaceForWaiting(): void {
-    while (!this.closed && this.waiting.length > 0 && this.needsAnotherSandbox(0)) {
-      const w = this.waiting.shift()!;
-      this.grow().then(w.resolve, w.reject);
-    }
+  private take(member: Member): Slot {
+    member.inflight++;
+    const start = member.fresh ? member.link.startTimes : null;
+    member.fresh = false;
+    return { link: member.link, start };
   }
 
+  /** Hands freed slots to the queue in order; the first slot of a new sandbox goes to the queue's head. */
   private serveWaiting(): void {
     while (this.waiting.length > 0) {
       const free = this.leastLoaded();
       if (!free) return;
-      free.inflight++;
-      this.waiting.shift()!.resolve({ link: free.link, start: null });
+      this.waiting.shift()!.resolve(this.take(free));
     }
   }
 
