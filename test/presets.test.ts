@@ -131,8 +131,13 @@ describe.each(BACKENDS_UNDER_TEST)('on the %s backend', (backend) => {
   describe('keep-alive and reclaim', () => {
     test('an idle sandbox is reclaimed after keep-alive, and the next execution starts cold', async () => {
       const q = await start({ keepAliveSeconds: 1 });
-      expect((await execute(q)).body.records[0].temperature).toBe('cold-sandbox');
-      expect((await execute(q)).body.records[0].temperature).toBe('warm');
+      const first = (await execute(q)).body.records[0];
+      expect(first.temperature).toBe('cold-sandbox');
+      // Within keep-alive the sandbox is reused. Its S1 worker may be warm or, when the rest of the first execution
+      // took longer than the 1 s keep-alive on a busy machine, already reclaimed (cold-worker): either way, no new sandbox.
+      const second = (await execute(q)).body.records[0];
+      expect(second.sandboxId).toBe(first.sandboxId);
+      expect(['warm', 'cold-worker']).toContain(second.temperature);
       await waitFor(async () => (await call(q, 'GET', '/apps/p')).body.sandboxes.length === 0, 10_000);
       expect((await execute(q)).body.records[0].temperature).toBe('cold-sandbox');
     });
