@@ -298,9 +298,11 @@ describe.runIf(RUN_BROWSER_TESTS)('the web console in chromium', () => {
     await sendAndRead('One instance (id or alias)', 'e', '{"hello": "console"}', 1);
     expect(await received.first().textContent()).toContain('"hello": "console"');
     expect(await received.first().textContent()).toContain('"from": "client"');
+    expect(await received.first().textContent()).toContain('from echo.0');
     await sendAndRead('Every instance of a function', 'echo', '{"n": 2}', 2);
     await sendAndRead('The whole session', '', '{"n": 3}', 3);
-    expect(await received.nth(2).textContent()).toContain('"n": 3');
+    expect(await received.first().textContent()).toContain('"n": 3'); // newest first
+    expect(await received.last().textContent()).toContain('"hello": "console"');
 
     // Bad messages: not JSON, to nobody, too large for the session's policy.
     await page.getByLabel('To', { exact: true }).selectOption({ label: 'One instance (id or alias)' });
@@ -324,6 +326,7 @@ describe.runIf(RUN_BROWSER_TESTS)('the web console in chromium', () => {
     await page.getByRole('button', { name: 'Stop session' }).click();
     await page.getByText('The session is stopped.').waitFor();
     await page.locator('.page-head .status-stopped').waitFor();
+    await page.locator('tr[data-kind="lifecycle"]', { hasText: 'ended: stopped by request' }).waitFor();
     expect((await call(platform, 'GET', `/apps/sessions-e2e/sessions/${encodeURIComponent(sessionId)}`)).body.status).toBe('STOPPED');
     await typeInto('Message (JSON)', '{"late": true}');
     await send.getByRole('button', { name: 'Send' }).click();

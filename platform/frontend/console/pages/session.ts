@@ -42,6 +42,7 @@ export const sessionPage: Page = async (ctx, root, app = '', sessionId = '') => 
     try {
       draw(await ctx.client.stopSession(app, sessionId), null);
       stopResult.replaceChildren(notice('The session is stopped.'));
+      await refresh(); // its last records (the instances stopped, the session ended) at once, not at the next tick
     } catch (err) {
       stopResult.replaceChildren(errorBox(err));
     }
@@ -113,8 +114,8 @@ function receiveSection(ctx: PageContext, app: string, sessionId: string): HTMLE
     status.replaceChildren(h('p', { class: 'muted' }, `Waiting up to ${READ_WAIT_MS / 1000} s…`));
     try {
       const got: SessionMessage[] = await ctx.client.receiveFromSession(app, sessionId, { timeoutMs: READ_WAIT_MS });
-      // Reading takes the messages from the session's outbox, so the page keeps every one it read.
-      list.append(...got.map((m) => h('li', {}, h('span', { class: 'from' }, `from ${m.from}`), h('pre', { class: 'output' }, pretty(m.body)))));
+      // Reading takes the messages from the session's outbox, so the page keeps every one it read, newest first.
+      list.prepend(...got.reverse().map((m) => h('li', {}, h('span', { class: 'from' }, `from ${m.from}`), h('pre', { class: 'output' }, pretty(m.body)))));
       status.replaceChildren(h('p', { class: 'muted' }, got.length === 0 ? 'No message arrived.' : `${got.length} message(s) read.`));
     } catch (err) {
       status.replaceChildren(errorBox(err));
@@ -124,7 +125,7 @@ function receiveSection(ctx: PageContext, app: string, sessionId: string): HTMLE
   };
   return h('section', { class: 'card', 'aria-labelledby': 'recv-title' },
     h('h2', { id: 'recv-title' }, 'Messages to the client'),
-    h('p', { class: 'muted' }, 'What the session’s functions sent to "client". Reading takes them from the session.'),
+    h('p', { class: 'muted' }, 'What the session’s functions sent to "client", newest first. Reading takes them from the session.'),
     h('div', { class: 'actions' }, button), status, list);
 }
 
@@ -133,9 +134,10 @@ function recordsTable(records: readonly SessionRecord[]): HTMLElement {
   const rows = recordRows(records);
   const shown = rows.slice(-RECORDS_SHOWN);
   return h('div', { class: 'table-box', tabindex: 0 }, // it scrolls: the keyboard must reach it
-    rows.length > shown.length ? h('p', { class: 'muted' }, `The newest ${RECORDS_SHOWN} of ${rows.length} records.`) : null,
+    h('p', { class: 'muted' }, 'Duration: a message from sent to read (by the client, for "client"); a pipe from opened to closed.',
+      rows.length > shown.length ? ` The newest ${RECORDS_SHOWN} of ${rows.length} records.` : ''),
     h('table', { 'aria-label': 'Session records' },
-      h('thead', {}, h('tr', {}, ...['Time', 'Kind', 'Who', 'What', 'Took'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', {}, h('tr', {}, ...['Time', 'Kind', 'Who', 'What', 'Duration'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, ...shown.map((r) => h('tr', { 'data-kind': r.kind },
         h('td', { class: 'mono' }, new Date(r.t).toISOString().slice(11, 23)), h('td', {}, r.kind), h('td', { class: 'mono' }, r.who), h('td', {}, r.what),
         h('td', { class: 'num' }, r.durationMs === null ? '—' : ms(r.durationMs)))))));
