@@ -2,7 +2,8 @@
  * The web console in a real browser (docs/console.md): a real platform on port 0, and chromium doing only what a
  * person would do in the console: sign in (a wrong token is refused), create an app, write its function, see the
  * workflow's validation problems at their state, deploy, run a 3-state workflow, read its timeline, follow a failed
- * execution to its error, browse the keys it stored, deploy a function from a zip, watch the live metrics, and see what happens when the platform goes away. Screenshots of
+ * execution to its error, browse the keys it stored, deploy a function from a zip, watch the live metrics,
+ * run a session (start it, message it, read its echo, stop it), and see what happens when the platform goes away. Screenshots of
  * every page, at 1280x800 and 800 px wide, land in test-artifacts/console/ (not committed).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -27,6 +28,12 @@ const FUNCTION_CODE = `export const handler = async (event, context) => {
   if (event.fail) throw new Error('asked to fail by the test');
   await context.storage.put('seen/' + (event.steps ?? 0), event);
   return { ...event, steps: (event.steps ?? 0) + 1 };
+};
+`;
+
+/** A session function that answers every message it reads by sending it back to the client. */
+const ECHO_CODE = `export const handler = async (event, context) => {
+  for await (const m of context.session) await context.session.send('client', { echo: m.body, from: m.from });
 };
 `;
 
@@ -244,6 +251,93 @@ describe.runIf(RUN_BROWSER_TESTS)('the web console in chromium', () => {
     expect(await page.locator('svg.chart').count()).toBe(4);
     expect(await page.locator('tbody tr').first().textContent()).toContain('console-e2e');
     await screenshots('metrics');
+  }, TEST);
+
+  it('starts a session, sends it messages, reads their echoes and its records, and stops it', async () => {
+    await page.getByRole('link', { name: 'Create an app' }).first().click();
+    await page.getByLabel('App name').fill('sessions-e2e');
+    await page.getByLabel('Name', { exact: true }).fill('echo');
+    await typeInto('Code of function hello', ECHO_CODE);
+    await typeInto('Workflow definition (ASL JSON)', '');
+    await page.getByText('No workflow: the app will have functions only.').waitFor();
+    await page.getByRole('button', { name: 'Deploy' }).click();
+    await page.getByRole('heading', { name: 'sessions-e2e' }).waitFor();
+    const sessions = page.getByRole('region', { name: 'Sessions', exact: true });
+    await sessions.getByText('No session: start one here.').waitFor();
+
+    // Bad start requests: not JSON (checked in the page), an unknown function (the platform's typed error).
+    await typeInto('Session start request (JSON)', '{"functions": [');
+    await page.getByRole('button', { name: 'Start session' }).click();
+    await expect.poll(() => sessions.getByRole('alert').textContent(), { timeout: WAIT }).toContain('The start request is not valid JSON');
+    await typeInto('Session start request (JSON)', '{"functions": [{"function": "nope"}]}');
+    await page.getByRole('button', { name: 'Start session' }).click();
+    await expect.poll(() => sessions.getByRole('alert').textContent(), { timeout: WAIT }).toContain('MF_FUNCTION_NOT_FOUND');
+
+    await typeInto('Session start request (JSON)', '{"functions": [{"function": "echo", "alias": "e"}], "policy": {"maxMessageBytes": 1024}}');
+    await page.getByRole('button', { name: 'Start session' }).click();
+    await page.getByRole('heading', { name: /^Session / }).waitFor();
+    const sessionId = decodeURIComponent(/\/sessions\/([^/]+)$/.exec(page.url())![1]!);
+    await page.locator('tr[data-instance="echo.0"] .status-running').waitFor();
+
+    // One instance by its alias, then every instance of the function, then the whole session: three echoes.
+    const send = page.getByRole('region', { name: 'Send a message' });
+    const received = page.getByRole('list', { name: 'Messages to the client' }).locator('li');
+    const sendAndRead = async (to: string, name: string, message: string, echoes: number): Promise<void> => {
+      await page.getByLabel('To', { exact: true }).selectOption({ label: to });
+      if (name) await page.getByLabel('Instance or function').fill(name);
+      await typeInto('Message (JSON)', message);
+      await send.getByRole('button', { name: 'Send' }).click();
+      await send.getByText('Sent at').waitFor();
+      // Each read waits up to 5 s for a message; the button is enabled again when it has its answer.
+      await expect.poll(async () => {
+        await page.getByRole('button', { name: 'Read messages' }).click();
+        await page.locator('button:enabled', { hasText: 'Read messages' }).waitFor();
+        return received.count();
+      }, { timeout: WAIT }).toBe(echoes);
+    };
+    await sendAndRead('One instance (id or alias)', 'e', '{"hello": "console"}', 1);
+    expect(await received.first().textContent()).toContain('"hello": "console"');
+    expect(await received.first().textContent()).toContain('"from": "client"');
+    expect(await received.first().textContent()).toContain('from echo.0');
+    await sendAndRead('Every instance of a function', 'echo', '{"n": 2}', 2);
+    await sendAndRead('The whole session', '', '{"n": 3}', 3);
+    expect(await received.first().textContent()).toContain('"n": 3'); // newest first
+    expect(await received.last().textContent()).toContain('"hello": "console"');
+
+    // Bad messages: not JSON, to nobody, too large for the session's policy.
+    await page.getByLabel('To', { exact: true }).selectOption({ label: 'One instance (id or alias)' });
+    await typeInto('Message (JSON)', '{"n": ');
+    await send.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => send.getByRole('alert').textContent(), { timeout: WAIT }).toContain('The message is not valid JSON');
+    await page.getByLabel('Instance or function').fill('nobody');
+    await typeInto('Message (JSON)', '{}');
+    await send.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => send.getByRole('alert').textContent(), { timeout: WAIT }).toContain('MF_SESSION_TARGET_NOT_FOUND');
+    await page.getByLabel('Instance or function').fill('e');
+    await typeInto('Message (JSON)', JSON.stringify({ big: 'x'.repeat(2000) }));
+    await send.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => send.getByRole('alert').textContent(), { timeout: WAIT }).toContain('MF_SESSION_MESSAGE_TOO_LARGE');
+
+    // The records refresh in place: the three messages in, each echo out.
+    const messageRows = page.getByRole('table', { name: 'Session records' }).locator('tr[data-kind="message"]');
+    await expect.poll(() => messageRows.count(), { timeout: WAIT }).toBe(6);
+    await screenshots('session');
+
+    await page.getByRole('button', { name: 'Stop session' }).click();
+    await page.getByText('The session is stopped.').waitFor();
+    await page.locator('.page-head .status-stopped').waitFor();
+    await page.locator('tr[data-kind="lifecycle"]', { hasText: 'ended: stopped by request' }).waitFor();
+    expect((await call(platform, 'GET', `/apps/sessions-e2e/sessions/${encodeURIComponent(sessionId)}`)).body.status).toBe('STOPPED');
+    await typeInto('Message (JSON)', '{"late": true}');
+    await send.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => send.getByRole('alert').textContent(), { timeout: WAIT }).toContain('MF_SESSION_ENDED');
+    await screenshots('session-stopped');
+
+    await page.goto(`${platform.url}/console/#/apps/sessions-e2e/sessions/no-such-session`);
+    await expect.poll(() => page.getByRole('alert').first().textContent(), { timeout: WAIT }).toContain('MF_SESSION_NOT_FOUND');
+    await page.getByRole('link', { name: 'Back to sessions-e2e' }).click();
+    await sessions.locator(`tr[data-session="${sessionId}"] > td:nth-child(2) .status-stopped`).waitFor();
+    await screenshots('app-sessions');
   }, TEST);
 
   it('says the platform went away when it did', async () => {

@@ -11,6 +11,7 @@ import { executionPage } from './pages/execution.js';
 import { executionsPage } from './pages/executions.js';
 import { metricsPage } from './pages/metrics.js';
 import { newAppPage } from './pages/new-app.js';
+import { sessionPage } from './pages/session.js';
 import { errorBox, type Page, type PageContext } from './pages/page.js';
 import { clientFor, forgetToken, savedToken, saveToken } from './session.js';
 
@@ -18,6 +19,7 @@ const ROUTES: Array<[RegExp, Page, string]> = [
   [/^#\/apps\/?$/, appsPage, 'Apps'],
   [/^#\/new$/, newAppPage, 'Create an app'],
   [/^#\/apps\/([^/]+)$/, appPage, 'App'],
+  [/^#\/apps\/([^/]+)\/sessions\/([^/]+)$/, sessionPage, 'Session'],
   [/^#\/executions\/?$/, executionsPage, 'Executions'],
   [/^#\/executions\/([^/]+)$/, executionPage, 'Execution'],
   [/^#\/metrics$/, metricsPage, 'Sandboxes and metrics'],

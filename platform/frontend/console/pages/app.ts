@@ -1,6 +1,7 @@
 /** #/apps/{name}: one app: invoke a function, start a workflow, its graph, its sandboxes and its latest logs. */
 import type { AppSummary, FunctionInvocation, LogEntry } from '../../../api.js';
 import { codeEditor } from '../editor.js';
+import { sessionsSection } from './app-sessions.js';
 import { storageSection } from './app-storage.js';
 import { field, h, ms } from '../dom.js';
 import { layoutGraph, stateGraph } from '../graph.js';
@@ -21,6 +22,7 @@ export const appPage: Page = async (ctx, root, name = '') => {
     h('div', { class: 'page-head' }, h('h1', {}, app.name), h('span', { class: 'muted' }, `deployed ${new Date(app.deployedAt).toLocaleString()}`)),
     h('div', { class: 'columns' }, workflowsSection(ctx, app), invokeSection(ctx, app)),
     sandboxesAndLogs(ctx, app),
+    sessionsSection(ctx, app),
     storageSection(ctx, app),
   );
 };
