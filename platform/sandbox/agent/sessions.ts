@@ -34,6 +34,8 @@ const SESSION_MAIN = fileURLToPath(new URL('../worker/session-main.js', import.m
 const CHECK_INTERVAL_MS = 100;
 /** How long a stopping instance may take to return from its handler before it is killed. */
 const STOP_GRACE_MS = 2000;
+/** How long an ended session still answers the frontend's questions from here (it keeps its own copy). */
+const ENDED_KEPT_MS = 30_000;
 /** Records kept per session; older ones are dropped and counted. */
 const MAX_RECORDS = 50_000;
 /** Messages to "client" kept until read; the oldest are dropped (and counted) beyond this. */
@@ -308,8 +310,10 @@ export class SessionManager {
         return stopWorker(child, reason);
       }),
     );
-    this.sessions.delete(session.id);
     this.ended({ state: this.state(session), records: session.records });
+    // Still answered here for a while: the frontend may ask about it before it has read the 'ended' message
+    // (a state read right after a failure would otherwise be MF_SESSION_NOT_FOUND).
+    setTimeout(() => this.sessions.delete(session.id), ENDED_KEPT_MS).unref();
   }
 
   /** Heartbeats, memory, lifetime, idleness. */
