@@ -103,7 +103,7 @@ describe('nfv-stream on the process backend', () => {
       () => null,
       (e: unknown) => e,
     );
-    expect(isMfError(err, 'MF_SESSION_ENDED')).toBe(true);
+    expect(isMfError(err, 'MF_SESSION_ENDED'), String(err)).toBe(true);
     const { sessionId, pids } = started[0]!;
     const state = await suite.client.getSession(APP, sessionId);
     expect(state.status).toBe('FAILED');

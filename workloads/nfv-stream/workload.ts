@@ -82,23 +82,34 @@ export const nfvStream: Workload<AnomalyInput, unknown> = {
       policy: { onFailure: 'fail', maxLifetimeSeconds: 600 },
     });
     const id = session.sessionId;
+    let judged = false;
     try {
       if (session.status !== 'RUNNING') throw ended(app, id, session.status, session.reason);
-      for (let i = 0; i < input.samples.length; i += SAMPLES_PER_MESSAGE) {
-        await client.sendToSession(app, id, { samples: input.samples.slice(i, i + SAMPLES_PER_MESSAGE) }, 'collector');
-      }
-      await client.sendToSession(app, id, { end: true }, 'collector');
+      // A send refused because the collector just failed (its session not yet marked so) is the session's failure.
+      const feed = (message: unknown) =>
+        client.sendToSession(app, id, message, 'collector').catch(async (err: unknown) => {
+          const state = await client.getSession(app, id);
+          throw state.status === 'RUNNING' || state.status === 'COMPLETED' ? err : ended(app, id, state.status, state.reason);
+        });
+      for (let i = 0; i < input.samples.length; i += SAMPLES_PER_MESSAGE) await feed({ samples: input.samples.slice(i, i + SAMPLES_PER_MESSAGE) });
+      await feed({ end: true });
       for (let read = 0; read < VERDICT_READS; read++) {
         const [verdict] = await client.receiveFromSession(app, id, { count: 1, timeoutMs: 30_000 });
-        if (verdict) return await client.execute(app, 'main', verdict.body);
+        if (verdict) {
+          judged = true;
+          return await client.execute(app, 'main', verdict.body);
+        }
         const state = await client.getSession(app, id);
         if (state.status !== 'RUNNING' && state.status !== 'COMPLETED') throw ended(app, id, state.status, state.reason);
       }
       throw new MfError('MF_SESSION_ENDED', `nfv-stream: session ${id} gave no verdict in ${VERDICT_READS * 30} s`, { app, sessionId: id });
     } finally {
-      // Both instances exit by themselves once the stream is judged; this stops them when the driver gave up early.
-      const state = await client.getSession(app, id).catch(() => null);
-      if (state?.status === 'RUNNING') await client.stopSession(app, id).catch(() => undefined);
+      // Once the detector has sent its verdict both instances end by themselves (the session COMPLETES, perhaps a
+      // moment after the verdict); a driver that gave up before stops them.
+      if (!judged) {
+        const state = await client.getSession(app, id).catch(() => null);
+        if (state?.status === 'RUNNING') await client.stopSession(app, id).catch(() => undefined);
+      }
     }
   },
 };
