@@ -13,6 +13,7 @@ import { hello } from './hello/workload.js';
 import { imagePipeline } from './image-pipeline/workload.js';
 import { noop } from './noop/workload.js';
 import { noopChain } from './noop-chain/workload.js';
+import { nfvStream } from './nfv-stream/workload.js';
 import { payload } from './payload/workload.js';
 import { sleep } from './sleep/workload.js';
 import { spiky } from './spiky/workload.js';
@@ -31,6 +32,7 @@ export const WORKLOADS = {
   'image-pipeline': imagePipeline,
   'face-recognition': faceRecognition,
   'anomaly-detection': anomalyDetection,
+  'nfv-stream': nfvStream,
   spiky,
 } as const;
 

@@ -2,7 +2,9 @@
  * A workload is one self-describing folder (docs/conventions.md#5): its functions, the app it deploys (functions +
  * workflows), its input sizes, a deterministic input generator and an output validator.
  */
+import type { Execution } from '../platform/api.js';
 import type { AppManifest } from '../platform/manifest.js';
+import type { MicroFunctionsClient } from '../platform/sdk/client.js';
 
 /** Deploy-time parameters, e.g. `--param length=10` (values arrive as strings from the CLI). */
 export type WorkloadParams = Record<string, string | number>;
@@ -36,7 +38,16 @@ export interface Workload<Input = unknown, _Output = unknown> {
    * right one and names the stage; for any other input it says the failure was wrong. Without it, every failure is.
    */
   validateFailure?(input: Input, failure: ExecutionFailure): Validation;
+  /**
+   * Present on a workload whose service is more than one workflow execution (a session that streams its input, then
+   * escalates): runs one input against the deployed app and answers the execution of `workflow` that ends it, which
+   * validateOutput/validateFailure then judge. Without it, running an input is `client.execute(app, workflow, input)`.
+   */
+  drive?(client: WorkloadClient, app: string, input: Input): Promise<Execution>;
 }
+
+/** What a workload's driver may ask of a platform (the SDK's MicroFunctionsClient answers it). */
+export type WorkloadClient = Pick<MicroFunctionsClient, 'execute' | 'startSession' | 'sendToSession' | 'receiveFromSession' | 'getSession' | 'stopSession'>;
 
 /** What a FAILED execution reports: ASL's Error and Cause. */
 export interface ExecutionFailure {

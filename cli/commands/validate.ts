@@ -107,7 +107,7 @@ export async function validateDeployed(client: MicroFunctionsClient, workload: A
     const runs: RunVerdict[] = [];
     for (let run = 1; run <= opts.runs; run++) {
       const started = performance.now();
-      const e = await client.execute(opts.app, opts.workflow, input);
+      const e = workload.drive ? await workload.drive(client, opts.app, input) : await client.execute(opts.app, opts.workflow, input);
       const clientMs = performance.now() - started;
       const verdict = judge(workload, input, e);
       const rv: RunVerdict = { run, executionId: e.executionId, status: e.status, error: e.error, cause: e.cause, verdict, clientMs, stages: stageTimes(e.records) };

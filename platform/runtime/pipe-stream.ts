@@ -95,6 +95,14 @@ export class PipeStream extends Duplex {
     callback(err);
   }
 
+  /**
+   * Records this end now, as its instance exits: its socket may not have closed yet (the peer's end frame still on its
+   * way) and would otherwise leave no record. An end this side sent is a deliberate end; anything else is broken.
+   */
+  reportAtExit(): void {
+    this.report(this.endSent ? 'ok' : 'broken');
+  }
+
   private report(outcome: 'ok' | 'broken'): void {
     if (this.reported) return;
     this.reported = true;

@@ -55,6 +55,7 @@ export class SessionRuntime {
   private readonly inbox: Array<SessionMessage & { record: Extract<SessionRecord, { kind: 'message' }> }> = [];
   private readonly messageWaiters: Array<Waiter<void>> = [];
   private readonly incomingPipes: PipeStream[] = [];
+  private readonly openPipes = new Set<PipeStream>();
   private readonly pipeWaiters: Array<Waiter<PipeStream | null>> = [];
   private readonly pendingCalls = new Map<number, (result: { error: ErrorBody | null; target?: PipeAddress | null }) => void>();
   private nextCall = 0;
@@ -134,8 +135,9 @@ export class SessionRuntime {
     for (const w of this.pipeWaiters.splice(0)) settle(w, null);
   }
 
-  /** Sends what is left of the records, and closes the pipe server. */
+  /** Records the pipes still open, sends what is left of the records, and closes the pipe server. */
   close(): void {
+    for (const pipe of this.openPipes) pipe.reportAtExit();
     this.flush();
     this.server?.close();
   }
@@ -204,7 +206,7 @@ export class SessionRuntime {
     // Across sessions the acceptor knows the opener by its session too.
     const remote = typeof target !== 'string' && target.session !== this.identity.sessionId;
     socket.write(JSON.stringify({ pipeId, from: remote ? `${this.identity.sessionId}/${this.identity.instance}` : this.identity.instance }) + '\n');
-    return new PipeStream(socket, pipeId, found.peer, (totals) => this.keepPipe(pipeId, found.peer, 'opener', totals));
+    return this.live(new PipeStream(socket, pipeId, found.peer, (totals) => this.keepPipe(pipeId, found.peer, 'opener', totals)));
   }
 
   private acceptPipe(timeoutMs: number | null): Promise<Duplex | null> {
@@ -245,7 +247,7 @@ export class SessionRuntime {
       }
       const pipeId = String(opening.pipeId);
       const peer = String(opening.from);
-      const stream = new PipeStream(socket, pipeId, peer, (totals) => this.keepPipe(pipeId, peer, 'acceptor', totals), head.subarray(nl + 1));
+      const stream = this.live(new PipeStream(socket, pipeId, peer, (totals) => this.keepPipe(pipeId, peer, 'acceptor', totals), head.subarray(nl + 1)));
       const waiter = this.pipeWaiters.shift();
       if (waiter) settle(waiter, stream);
       else this.incomingPipes.push(stream);
@@ -254,8 +256,15 @@ export class SessionRuntime {
     socket.on('error', () => undefined); // before the opening line, a failed connection is nobody's stream yet
   }
 
+  /** Tracks a pipe until it reports, so that close() can record one still open as the instance exits. */
+  private live(pipe: PipeStream): PipeStream {
+    this.openPipes.add(pipe);
+    return pipe;
+  }
+
   private keepPipe(pipeId: string, peer: string, side: 'opener' | 'acceptor', totals: { bytesIn: number; bytesOut: number; opened: number; closed: number; outcome: 'ok' | 'broken' }): void {
     const { bytesIn, bytesOut, opened, closed, outcome } = totals;
+    for (const pipe of this.openPipes) if (pipe.pipeId === pipeId) this.openPipes.delete(pipe);
     this.keep({ kind: 'pipe', sessionId: this.identity.sessionId, pipeId, instance: this.identity.instance, peer, side, bytesIn, bytesOut, t: { opened, closed }, outcome });
   }
 
