@@ -2,6 +2,7 @@
  * `context.storage` as a function sees it (docs/storage.md). Each call becomes one StorageOp sent to the sandbox
  * agent through `request`; a failure rejects with an Error whose name is the error code.
  */
+import { PendingReplies } from '../bus/pending-replies.js';
 import { toMfError } from '../errors.js';
 import { checkKey, decodeValue, encodeValue, type DeleteTier, type GetTier, type ListTier, type PutMode, type StorageOp, type StorageReply, type StoredValue } from './types.js';
 
@@ -67,21 +68,9 @@ export function storageOverMessages(send: (id: number, op: StorageOp) => void): 
   storage: FunctionStorage;
   answer(id: number, reply: StorageReply): void;
 } {
-  const pending = new Map<number, (reply: StorageReply) => void>();
-  let nextId = 0;
+  const replies = new PendingReplies<StorageReply>();
   return {
-    storage: storageClient(
-      (op) =>
-        new Promise<StorageReply>((resolve) => {
-          const id = nextId++;
-          pending.set(id, resolve);
-          send(id, op);
-        }),
-    ),
-    answer(id, reply) {
-      const resolve = pending.get(id);
-      pending.delete(id);
-      resolve?.(reply);
-    },
+    storage: storageClient((op) => replies.request((id) => send(id, op))),
+    answer: (id, reply) => replies.answer(id, reply),
   };
 }

@@ -26,6 +26,7 @@ import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type Ta
 import type { SessionReply } from '../../sessions/types.js';
 import { SandboxStorage } from '../../storage/local-tier.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
+import { PendingReplies } from '../../bus/pending-replies.js';
 import { framedBytes, fromFramed, toFramed } from './payloads.js';
 import { SessionManager } from './sessions.js';
 import { Workers } from './workers.js';
@@ -56,13 +57,11 @@ export class Agent {
   private workers: Workers | null = null;
   private sessions: SessionManager | null = null;
   /** Pipes to other sessions waiting for the frontend to broker them. */
-  private readonly pendingBroker = new Map<number, (reply: SessionReply) => void>();
-  private nextBrokerId = 0;
+  private readonly brokerReplies = new PendingReplies<SessionReply>();
   private readonly machines = new Map<string, StateMachine>();
   private invocationsStarted = 0;
   /** Global-tier storage requests waiting for the frontend's answer. */
-  private readonly pendingStorage = new Map<number, (reply: StorageReply) => void>();
-  private nextStorageId = 0;
+  private readonly storageReplies = new PendingReplies<StorageReply>();
   private readonly storage = new SandboxStorage((op) => this.globalStorage(op));
   /** Newest checkpoint per running execution, flushed to the frontend in one message per flush. */
   private readonly checkpoints = new Map<string, { point: ResumePoint; ctx: RequestContext }>();
@@ -90,12 +89,9 @@ export class Agent {
       case 'abort':
         this.running.get(message.id)?.abort(message.reason);
         return;
-      case 'storage-result': {
-        const resolve = this.pendingStorage.get(message.id);
-        this.pendingStorage.delete(message.id);
-        resolve?.(message.reply);
+      case 'storage-result':
+        this.storageReplies.answer(message.id, message.reply);
         return;
-      }
       case 'session': {
         const { id } = message;
         if (!this.sessions) {
@@ -105,12 +101,9 @@ export class Agent {
         void this.sessions.handle(message.op).then((reply) => this.send({ t: 'session-reply', id, reply }));
         return;
       }
-      case 'pipe-brokered': {
-        const resolve = this.pendingBroker.get(message.id);
-        this.pendingBroker.delete(message.id);
-        resolve?.(message.reply);
+      case 'pipe-brokered':
+        this.brokerReplies.answer(message.id, message.reply);
         return;
-      }
       case 'shutdown':
         void this.shutdown().then(() => process.exit(0));
         return;
@@ -119,11 +112,7 @@ export class Agent {
 
   /** The global storage tier lives in the platform: ask the frontend. */
   private globalStorage(op: StorageOp): Promise<StorageReply> {
-    return new Promise((resolve) => {
-      const id = this.nextStorageId++;
-      this.pendingStorage.set(id, resolve);
-      this.send({ t: 'storage', id, op });
-    });
+    return this.storageReplies.request((id) => this.send({ t: 'storage', id, op }));
   }
 
   async shutdown(): Promise<void> {
@@ -145,12 +134,7 @@ export class Agent {
         process.cwd(),
         (op) => this.storage.handle(op),
         (end) => this.send({ t: 'session-ended', ...end }),
-        (to) =>
-          new Promise((resolve) => {
-            const id = this.nextBrokerId++;
-            this.pendingBroker.set(id, resolve);
-            this.send({ t: 'pipe-broker', id, to });
-          }),
+        (to) => this.brokerReplies.request((id) => this.send({ t: 'pipe-broker', id, to })),
       );
       const workersStarted = spec.startWorkersAtDeploy ? await this.workers.startAll() : 0;
       this.send({ t: 'deployed', workersStarted });
