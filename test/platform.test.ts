@@ -10,6 +10,11 @@ import type { InvocationRecord } from '../dist/platform/records.js';
 
 const NOOP = `export const handler = async (event, context) => ({ ...event, steps: (event.steps ?? 0) + 1, last: context.functionName });`;
 const STEPS = ['step1', 'step2', 'step3', 'step4', 'step5'];
+/**
+ * How far two processes' stamps may disagree (docs/architecture.md#timestamps): each fixes its epoch base from one
+ * wall-clock reading at start; 1.2 ms was seen between an agent and its worker, more than the 1 ms allowed before.
+ */
+const CLOCK_SKEW_MS = 2;
 
 describe('grouped sandboxing on the process backend', () => {
   let p: PlatformHandle;
@@ -78,9 +83,10 @@ describe('grouped sandboxing on the process backend', () => {
         expect(x.outcome).toEqual({ state: 'ok' });
         // Timestamps are in causal order.
         expect(x.t.queued).toBeLessThanOrEqual(x.t.workerReady);
-        expect(x.t.workerReady).toBeLessThanOrEqual(x.t.handlerStart + 1); // clocks of two processes: ±1 ms
+        // workerReady and published are the agent's stamps, handlerStart/End the worker's: two processes' clocks.
+        expect(x.t.workerReady).toBeLessThanOrEqual(x.t.handlerStart + CLOCK_SKEW_MS);
         expect(x.t.handlerStart).toBeLessThanOrEqual(x.t.handlerEnd);
-        expect(x.t.handlerEnd).toBeLessThanOrEqual(x.t.published + 1);
+        expect(x.t.handlerEnd).toBeLessThanOrEqual(x.t.published + CLOCK_SKEW_MS);
         expect(x.inputBytes).toBeGreaterThan(0);
         expect(x.outputBytes).toBeGreaterThan(x.inputBytes - 1);
       }
