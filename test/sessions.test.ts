@@ -124,6 +124,27 @@ describe('session functions', () => {
     await waitFor(() => !alive(pid!), 5000);
   });
 
+  test('a session that completes while the list is read is listed once', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await start({ functions: [{ function: 'echo' }] })).body.sessionId);
+    // Each session ends while lists are in flight: a listing must never show one id twice.
+    const lists: string[][] = [];
+    const listing = (async () => {
+      const end = Date.now() + 10_000;
+      while (Date.now() < end) {
+        const r = await call(p, 'GET', `/apps/${APP}/sessions`);
+        const mine = r.body.sessions.filter((x: any) => ids.includes(x.sessionId));
+        lists.push(mine.map((x: any) => x.sessionId));
+        if (mine.length === ids.length && mine.every((x: any) => x.status === 'COMPLETED')) return;
+      }
+    })();
+    for (const id of ids) await send(id, { cmd: 'exit' });
+    await listing;
+    expect(lists.length).toBeGreaterThan(1);
+    for (const l of lists) expect(new Set(l).size, JSON.stringify(l)).toBe(l.length);
+    expect(lists.at(-1)!.sort()).toEqual([...ids].sort());
+  });
+
   test('restart policy: a throwing or crashing instance is restarted, keeps its id, and messages sent meanwhile arrive', async () => {
     const s = (await start({ functions: [{ function: 'echo', alias: 'e' }], policy: { onFailure: 'restart', maxRestarts: 2 } })).body;
     const [first] = pids(s);

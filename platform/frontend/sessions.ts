@@ -63,7 +63,8 @@ export class SessionRegistry {
   async list(appName: string): Promise<SessionState[]> {
     this.apps.get(appName);
     const live = [...this.live].filter(([, s]) => s.app === appName).map(([id]) => this.state(appName, id).catch(() => null));
-    const states = (await Promise.all(live)).filter((s): s is SessionState => s !== null);
+    // A session that ended while its agent was asked is listed once, in its final state.
+    const states = (await Promise.all(live)).filter((s): s is SessionState => s !== null && !this.ended.has(s.sessionId));
     for (const e of this.ended.values()) if (e.state.app === appName) states.push(e.state);
     return states;
   }
