@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   MF_SESSION_MESSAGE_TOO_LARGE: { status: 413, meaning: "A session message is larger than the session's maxMessageBytes." },
   MF_SESSION_BACKLOG_FULL: { status: 429, meaning: "The target instance already has the session's maxBacklog messages unread; send again once it reads." },
   MF_SESSION_ENDED: { status: 409, meaning: 'The session has stopped or failed; details say why. Start a new one.' },
+  MF_SESSION_FAILED: { status: 409, meaning: "A session a workflow's session:start.sync Task waited for failed; the Task fails with this error and the session's final state as its cause." },
   MF_PIPE_TARGET_NOT_RUNNING: { status: 409, meaning: 'A pipe was opened to a session function that is not running (exited, restarting or failed).' },
   MF_PIPE_BROKEN: { status: 502, meaning: 'A data pipe closed without being ended: its peer died or destroyed it.' },
   MF_IMAGE_MISSING: { status: 503, meaning: 'The runtime image of the docker backend is not built (run mfbench images build).' },

@@ -6,7 +6,7 @@
 import type { ErrorBody } from './errors.js';
 import type { FunctionSpec } from './manifest.js';
 import type { InvocationRecord } from './records.js';
-import type { RemotePipeTarget, SessionOp, SessionRecord, SessionReply, SessionState } from './sessions/types.js';
+import type { RemotePipeTarget, SessionOp, SessionRecord, SessionReply, SessionState, SessionTaskOp } from './sessions/types.js';
 import type { StorageOp, StorageReply } from './storage/types.js';
 
 // ---------------------------------------------------------------- agent <-> worker (inside the sandbox)
@@ -133,6 +133,8 @@ export type FrontendToAgent =
   | { t: 'session'; id: number; op: SessionOp }
   /** The answer to 'pipe-broker': a PipeAddress, or the error. */
   | { t: 'pipe-brokered'; id: number; reply: SessionReply }
+  /** The answer to 'session-task'. */
+  | { t: 'session-tasked'; id: number; reply: SessionReply }
   | { t: 'shutdown' };
 
 /** The two phases of starting a sandbox, in milliseconds. */
@@ -179,6 +181,8 @@ export type AgentToFrontend =
   | { t: 'session-reply'; id: number; reply: SessionReply }
   /** A pipe to an instance of another session of the app (maybe in another sandbox): the frontend brokers it. */
   | { t: 'pipe-broker'; id: number; to: RemotePipeTarget }
+  /** A session Task of a workflow running here (docs/asl.md#platform-integrations): the frontend owns the sessions. */
+  | { t: 'session-task'; id: number; op: SessionTaskOp }
   /** A session ended (stopped, completed, failed): its final state and records, since the sandbox forgets it. */
   | { t: 'session-ended'; state: SessionState; records: SessionRecord[] };
 

@@ -6,5 +6,6 @@
  */
 export { compileStateMachine } from './validate.js';
 export { loadStateMachine, type Problem } from './load.js';
-export { runExecution, TaskFailure, type ExecutionLimits, type RunOptions, type TaskCall, type TaskInvoker } from './run.js';
+export { runExecution, TaskFailure, type ExecutionLimits, type IntegrationCall, type IntegrationInvoker, type RunOptions, type TaskCall, type TaskInvoker } from './run.js';
+export { INTEGRATIONS, type Integration } from './resource.js';
 export type { StateMachine } from './model.js';

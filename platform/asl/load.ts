@@ -10,7 +10,7 @@ import { compileCondition, parseTimestamp } from './choice.js';
 import { AslSyntaxError } from './errors.js';
 import { compileJsonata, isJsonataExpression } from './jsonata.js';
 import { VARIABLE_NAME, parsePath, type ParsedPath } from './jsonpath.js';
-import type { Catcher, ChoiceRule, JsonataField, JsonataFields, MapState, Retrier, ResultPathSpec, Selector, State, StateMachine, SubMachine } from './model.js';
+import type { Catcher, ChoiceRule, JsonataField, JsonataFields, MapState, Retrier, ResultPathSpec, Selector, State, StateMachine, SubMachine, TaskState } from './model.js';
 import { compileExpr, compileTemplate, type Expr, type Template } from './payload.js';
 import { functionNameFromRef, parseResource } from './resource.js';
 import { MAX_VARIABLE_NAME, RESERVED_VARIABLES } from './variables.js';
@@ -582,7 +582,7 @@ class Loader {
 
   task(name: string, s: Record<string, unknown>, at: string, common: CommonFields, targets: string[]): State | null {
     const spec = parseResource(s.Resource);
-    let resource: { kind: 'lambda'; functionName: string } | { kind: 'lambda-invoke' } | null = null;
+    let resource: TaskState['resource'] | null = null;
     if (spec.kind === 'invalid') this.invalid(name, `${at}.Resource`, spec.reason);
     else if (spec.kind === 'unsupported') this.unsupported(name, `${at}.Resource`, spec.reason);
     else resource = spec;
@@ -598,6 +598,16 @@ class Loader {
       } else if ('FunctionName' in p && typeof p.FunctionName !== 'string') this.invalid(name, `${at}.${field}.FunctionName`, 'must be a string');
       if (isObj(p) && 'InvocationType' in p && p.InvocationType !== 'RequestResponse')
         this.unsupported(name, `${at}.${field}.InvocationType`, 'only the RequestResponse invocation type is supported');
+    }
+    if (spec.kind === 'integration') {
+      // A session's functions named literally are checked at deploy, as a Task's function is.
+      const field = common.jsonata ? 'Arguments' : 'Parameters';
+      const p = s[field];
+      const functions = isObj(p) ? p.functions : undefined;
+      if (Array.isArray(functions))
+        functions.forEach((f, i) => {
+          if (isObj(f) && typeof f.function === 'string' && !isJsonataExpression(f.function)) this.useFunction(name, `${at}.${field}.functions[${i}].function`, f.function);
+        });
     }
     const num = (k: string, pred: (v: unknown) => boolean, msg: string): number | undefined => {
       if (!(k in s) || common.jsonata?.[k as JsonataField]) return undefined;

@@ -72,7 +72,7 @@ export interface PassState extends Common {
 
 export interface TaskState extends Common {
   readonly type: 'Task';
-  readonly resource: ResourceSpec & { kind: 'lambda' | 'lambda-invoke' };
+  readonly resource: ResourceSpec & { kind: 'lambda' | 'lambda-invoke' | 'integration' };
   readonly resourceText: string;
   readonly parameters: Template | null;
   readonly resultSelector: Template | null;

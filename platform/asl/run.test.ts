@@ -583,3 +583,53 @@ describe('checkpoints and resume (recovery support)', () => {
     expect(bad.status).toBe('FAILED');
   });
 });
+
+describe('platform integrations (arn:mf:states:::…)', () => {
+  const SYNC = 'arn:mf:states:::session:start.sync';
+
+  test('the integration gets the Parameters and its answer is the Task result; no function is invoked', async () => {
+    const seen: unknown[] = [];
+    const invoke: TaskInvoker = async () => {
+      throw new Error('no function should be invoked');
+    };
+    const def = one({ Type: 'Task', Resource: 'arn:mf:states:::session:start', Parameters: { 'functions.$': '$.fns' }, ResultSelector: { 'id.$': '$.sessionId' } });
+    const result = await exec(def, { fns: [{ function: 'a' }] }, invoke, {
+      integrate: async (call) => {
+        seen.push([call.integration, call.input, call.stateName]);
+        return { sessionId: 's-1' };
+      },
+    });
+    expect(result).toEqual({ status: 'SUCCEEDED', output: { id: 's-1' } });
+    expect(seen).toEqual([['session:start', { functions: [{ function: 'a' }] }, 'S']]);
+  });
+
+  test("TimeoutSeconds aborts the integration's signal and fails the Task with States.Timeout once it settles", async () => {
+    let aborted = false;
+    const def = one({ Type: 'Task', Resource: SYNC, TimeoutSeconds: 1 });
+    const result = await exec(def, {}, echo, {
+      integrate: (call) =>
+        new Promise((resolve) => {
+          call.signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve({ status: 'STOPPED' });
+          });
+        }),
+    });
+    expect(aborted).toBe(true);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+  });
+
+  test("an integration's TaskFailure is the Task's error, which a Catch takes", async () => {
+    const def = {
+      StartAt: 'S',
+      States: { S: { Type: 'Task', Resource: SYNC, Catch: [{ ErrorEquals: ['MF_SESSION_FAILED'], Next: 'C' }], End: true }, C: { Type: 'Pass', End: true } },
+    };
+    const result = await exec(def, {}, echo, { integrate: async () => Promise.reject(new TaskFailure('MF_SESSION_FAILED', '{"status":"FAILED"}')) });
+    expect(result).toEqual({ status: 'SUCCEEDED', output: { Error: 'MF_SESSION_FAILED', Cause: '{"status":"FAILED"}' } });
+  });
+
+  test('an engine given no integrations fails such a Task with States.Runtime', async () => {
+    const result = await exec(one({ Type: 'Task', Resource: SYNC }), {});
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+  });
+});

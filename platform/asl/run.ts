@@ -36,7 +36,7 @@ import type {
   WaitState,
 } from './model.js';
 import type { ContextThunk } from './payload.js';
-import { functionNameFromRef } from './resource.js';
+import { functionNameFromRef, type Integration } from './resource.js';
 import { Variables } from './variables.js';
 
 /** One call of a Task's function. */
@@ -57,6 +57,18 @@ export interface TaskCall {
  */
 export type TaskInvoker = (call: TaskCall) => Promise<unknown>;
 
+/** One call of a platform integration (`arn:mf:states:::<integration>`): its Parameters or Arguments as `input`. */
+export interface IntegrationCall {
+  integration: Integration;
+  input: unknown;
+  stateName: string;
+  /** Aborted as a TaskCall's is; the integration then undoes what it started (a `.sync` wait stops its session). */
+  signal: AbortSignal;
+}
+
+/** Runs a platform integration: resolves with the Task's result, or throws TaskFailure, under the TaskInvoker contract. */
+export type IntegrationInvoker = (call: IntegrationCall) => Promise<unknown>;
+
 /**
  * What an invoker throws when the function failed: `error` is the Lambda errorType (e.g. "ZeroDivisionError", or
  * "States.Timeout" / "MF_WORKER_EXITED" / "MF_FUNCTION_MEMORY_EXCEEDED" for platform faults), `cause` the JSON text
@@ -74,6 +86,8 @@ export class TaskFailure extends Error {
 
 export interface RunOptions {
   invoke: TaskInvoker;
+  /** The platform integrations; absent: a Task naming one fails with States.Runtime. */
+  integrate?: IntegrationInvoker;
   executionId: string;
   executionName: string;
   /** ISO 8601 start time; `$$.Execution.StartTime` renders it as YYYY-MM-DDTHH:MM:SS.mmmZ. */
@@ -114,6 +128,7 @@ class Cancelled extends Error {
 
 interface Exec {
   readonly invoke: TaskInvoker;
+  readonly integrate: IntegrationInvoker | null;
   readonly emit: ((e: HistoryEvent) => void) | null;
   readonly transition: ((next: string, input: unknown, variables: Readonly<Record<string, unknown>>) => void) | null;
   /** The top-level machine: transitions are reported only at this level. */
@@ -496,10 +511,12 @@ async function argumentsOf(s: TaskState | ParallelState, raw: unknown, ctx: Cont
 
 async function runTask(x: Exec, s: TaskState, raw: unknown, ctx: ContextThunk, signal: AbortSignal): Promise<Outcome> {
   const { eff, args: params } = await argumentsOf(s, raw, ctx);
-  let functionName: string;
+  let functionName: string | null = null;
   let payload: unknown;
   if (s.resource.kind === 'lambda') {
     functionName = s.resource.functionName;
+    payload = params;
+  } else if (s.resource.kind === 'integration') {
     payload = params;
   } else {
     const p = (typeof params === 'object' && params !== null ? params : {}) as Record<string, unknown>;
@@ -523,7 +540,20 @@ async function runTask(x: Exec, s: TaskState, raw: unknown, ctx: ContextThunk, s
 
   let result: unknown;
   try {
-    result = await invokeWithTimeouts(x, s.name, functionName, payload, timeoutSeconds, heartbeatSeconds, signal);
+    const integration = s.resource.kind === 'integration' ? s.resource.integration : null;
+    const start: (callSignal: AbortSignal) => Promise<unknown> =
+      integration !== null
+        ? (callSignal) => {
+            if (!x.integrate) throw new TaskFailure('States.Runtime', `this engine runs no platform integrations (${s.resourceText})`);
+            return x.integrate({ integration, input: payload, stateName: s.name, signal: callSignal });
+          }
+        : (callSignal) => {
+            const call: TaskCall = { functionName: functionName!, input: payload, stateName: s.name, signal: callSignal };
+            if (timeoutSeconds !== undefined) call.timeoutSeconds = timeoutSeconds;
+            if (heartbeatSeconds !== undefined) call.heartbeatSeconds = heartbeatSeconds;
+            return x.invoke(call);
+          };
+    result = await callWithTimeouts(s.name, start, timeoutSeconds, heartbeatSeconds, signal);
   } catch (e) {
     if (e instanceof Cancelled) throw e;
     const err = e instanceof TaskFailure ? new StatesError(e.error, e.cause) : toStatesError(e);
@@ -559,15 +589,14 @@ function toStatesError(e: unknown): StatesError {
 }
 
 /**
- * Calls the invoker under the state's timeouts. The call settles only once the invoker's promise has: on a timeout or
- * an abort from above, the invoker is told through `call.signal` and stops the invocation or abandons it (the
- * TaskInvoker contract), so nothing that follows (a Retry, a Catch, the next state) runs beside the attempt it replaces.
+ * Starts a Task's call (a function's invocation or a platform integration) under the state's timeouts. The call
+ * settles only once the started promise has: on a timeout or an abort from above, the callee is told through the
+ * signal it was given and stops or abandons its work (the TaskInvoker contract), so nothing that follows (a Retry, a
+ * Catch, the next state) runs beside the attempt it replaces.
  */
-function invokeWithTimeouts(
-  x: Exec,
+function callWithTimeouts(
   stateName: string,
-  functionName: string,
-  input: unknown,
+  start: (signal: AbortSignal) => Promise<unknown>,
   timeoutSeconds: number | undefined,
   heartbeatSeconds: number | undefined,
   signal: AbortSignal,
@@ -594,10 +623,7 @@ function invokeWithTimeouts(
   };
   let p: Promise<unknown>;
   try {
-    const call: TaskCall = { functionName, input, stateName, signal: ctl ? ctl.signal : signal };
-    if (timeoutSeconds !== undefined) call.timeoutSeconds = timeoutSeconds;
-    if (heartbeatSeconds !== undefined) call.heartbeatSeconds = heartbeatSeconds;
-    p = x.invoke(call);
+    p = start(ctl ? ctl.signal : signal);
   } catch (e) {
     p = Promise.reject(e);
   }
@@ -811,6 +837,7 @@ export async function runExecution(machine: StateMachine, input: unknown, option
   }
   const x: Exec = {
     invoke: options.invoke,
+    integrate: options.integrate ?? null,
     emit: options.onEvent ?? null,
     transition: options.onTransition ?? null,
     root: machine.root,

@@ -69,6 +69,18 @@ describe('valid definitions', () => {
     expect(m.functionNames).toEqual(['Resize', 'Thumb', 'fn']);
     expect(m.timeoutSeconds).toBe(600);
   });
+
+  test('the session integrations, their session functions named literally or by path', () => {
+    const def = {
+      StartAt: 'Start',
+      States: {
+        Start: { Type: 'Task', Resource: 'arn:mf:states:::session:start', Parameters: { functions: [{ function: 'fn', alias: 'a' }] }, Next: 'Wait' },
+        Wait: { Type: 'Task', Resource: 'arn:mf:states:::session:start.sync', TimeoutSeconds: 60, Parameters: { 'functions.$': '$.fns' }, End: true },
+      },
+    };
+    const m = compile(def);
+    expect(m.functionNames).toEqual(['fn']);
+  });
 });
 
 describe('invalid definitions name the state and the JSON path', () => {
@@ -93,6 +105,15 @@ describe('invalid definitions name the state and the JSON path', () => {
     ['Choice rule with two operators', { StartAt: 'C', States: { C: { Type: 'Choice', Choices: [{ Variable: '$.a', IsNull: true, IsString: true, Next: 'E' }] }, E: { Type: 'Succeed' } } }, 'C', '$.States.C.Choices[0]', 'exactly one comparison operator'],
     ['Heartbeat not below Timeout', one({ Type: 'Task', Resource: 'fn', TimeoutSeconds: 5, HeartbeatSeconds: 5 }), 'S', '$.States.S.HeartbeatSeconds', 'smaller than TimeoutSeconds'],
     ['both Next and End', { StartAt: 'A', States: { A: { Type: 'Pass', Next: 'A', End: true } } }, 'A', '$.States.A', 'exactly one of Next'],
+    ['unknown arn:mf: integration', one({ Type: 'Task', Resource: 'arn:mf:states:::session:send' }), 'S', '$.States.S.Resource', 'known: arn:mf:states:::session:start, arn:mf:states:::session:start.sync'],
+    ['arn:mf: with a region', one({ Type: 'Task', Resource: 'arn:mf:states:eu:1:session:start' }), 'S', '$.States.S.Resource', 'is not a MicroFunctions integration'],
+    [
+      'unknown session function',
+      one({ Type: 'Task', Resource: 'arn:mf:states:::session:start.sync', Parameters: { functions: [{ function: 'Nope' }] } }),
+      'S',
+      '$.States.S.Parameters.functions[0].function',
+      "function 'Nope' is not a function of this app",
+    ],
     [
       'inside a Parallel branch',
       one({ Type: 'Parallel', Branches: [{ StartAt: 'X', States: { X: { Type: 'Pass', Next: 'Gone' } } }] }),

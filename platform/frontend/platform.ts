@@ -25,7 +25,8 @@ import { PlatformMetrics } from './metrics.js';
 import type { ExecutionPlacement } from './placement/placement.js';
 import { readInterrupted, TOPIC_EXECUTIONS, type AcceptedExecution, type ExecutionEvent, type InterruptedExecution } from './recovery.js';
 import { AppSandboxes, type SandboxEnvironment } from './sandboxes.js';
-import { SessionRegistry } from './sessions.js';
+import { serveSessionTask } from '../sessions/task.js';
+import type { SessionRegistry } from './sessions.js';
 import type { HopTransport } from './transport/transport.js';
 
 export type { AppLogLine } from './apps.js';
@@ -47,6 +48,8 @@ export interface PlatformParts {
   readonly bus: GlobalBus;
   readonly placement: ExecutionPlacement;
   readonly transport: HopTransport;
+  /** The app's sessions; a workflow's session Tasks reach them too (the on-host placement directly, sandboxes by asking). */
+  readonly sessions: SessionRegistry;
 }
 
 let warnedOnce = false;
@@ -78,7 +81,7 @@ export class Platform {
       process.stderr.write(`${this.users.warning}\n`);
     }
     this.apps = parts.apps;
-    this.sessions = new SessionRegistry(parts.apps);
+    this.sessions = parts.sessions;
     this.executions = parts.executions;
     this.sandboxEnvironment = {
       config,
@@ -92,6 +95,7 @@ export class Platform {
       },
       sessionEnded: (end) => this.sessions.onEnded(end),
       pipeBroker: (app, to, opener) => this.sessions.broker(app, to, opener),
+      sessionTask: (app, op) => serveSessionTask(this.sessions.tasks(app), op),
     };
     this.sweeper = setInterval(() => {
       for (const app of this.apps.all()) app.sandboxes.reclaimIdle();

@@ -11,7 +11,7 @@ import { now } from '../clock.js';
 import { isMfError, MfError } from '../errors.js';
 import type { AgentToFrontend, Checkpoint, DoneMessage, FrontendToAgent, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
 import type { AppUser, Sandbox, SandboxBackend } from '../sandbox/backend.js';
-import type { RemotePipeTarget, SessionOp, SessionRecord, SessionReply, SessionState } from '../sessions/types.js';
+import type { RemotePipeTarget, SessionOp, SessionRecord, SessionReply, SessionState, SessionTaskOp } from '../sessions/types.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import { forEachLine } from './output-lines.js';
 
@@ -27,6 +27,8 @@ export interface LinkHandlers {
   sessionEnded(end: { state: SessionState; records: SessionRecord[] }): void;
   /** A pipe from one of the sandbox's session instances to an instance of another session of the app. */
   pipeBroker(to: RemotePipeTarget): Promise<SessionReply>;
+  /** A session Task of a workflow running in the sandbox (start, wait for the end, stop), on the sandbox's app. */
+  sessionTask(op: SessionTaskOp): Promise<SessionReply>;
 }
 
 /**
@@ -218,6 +220,10 @@ export class SandboxLink {
     } else if (m.t === 'pipe-broker') {
       void this.handlers.pipeBroker(m.to).then((reply) => {
         if (!this.dead) this.channel.send({ t: 'pipe-brokered', id: m.id, reply });
+      });
+    } else if (m.t === 'session-task') {
+      void this.handlers.sessionTask(m.op).then((reply) => {
+        if (!this.dead) this.channel.send({ t: 'session-tasked', id: m.id, reply });
       });
     } else if (m.t === 'session-ended') {
       this.handlers.sessionEnded({ state: m.state, records: m.records });

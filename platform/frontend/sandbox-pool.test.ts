@@ -72,6 +72,7 @@ class Sandboxes {
       output: () => undefined,
       sessionEnded: () => undefined,
       pipeBroker: async () => ({ ok: false as const, error: new MfError('MF_INTERNAL', 'no sessions in this test').toJSON() }),
+      sessionTask: async () => ({ ok: false as const, error: new MfError('MF_INTERNAL', 'no sessions in this test').toJSON() }),
     };
     const link = await SandboxLink.create(backend, where, appSpec(this.broken), handlers);
     this.made.push(link);

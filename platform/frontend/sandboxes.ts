@@ -11,7 +11,7 @@ import type { ResolvedConfig } from '../config.js';
 import { toMfError } from '../errors.js';
 import type { Checkpoint, DoneMessage, ExecutionLimits, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
 import type { SandboxBackend } from '../sandbox/backend.js';
-import type { RemotePipeTarget, SessionRecord, SessionReply, SessionState } from '../sessions/types.js';
+import type { RemotePipeTarget, SessionRecord, SessionReply, SessionState, SessionTaskOp } from '../sessions/types.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
 import type { PreparedApp } from './deploy.js';
 import type { StoredExecution } from './executions.js';
@@ -49,6 +49,8 @@ export interface SandboxEnvironment {
   sessionEnded(end: { state: SessionState; records: SessionRecord[] }): void;
   /** Brokers a pipe from a session instance in the sandbox `opener` to an instance of another session of the app. */
   pipeBroker(app: string, to: RemotePipeTarget, opener: PipeOpener): Promise<SessionReply>;
+  /** A session Task of a workflow the sandbox runs: always on the sandbox's own app (sessions/task.ts). */
+  sessionTask(app: string, op: SessionTaskOp): Promise<SessionReply>;
 }
 
 /** The sandbox a brokered pipe starts from: its id and its folder. */
@@ -202,6 +204,7 @@ export class AppSandboxes {
       output: (line, stream) => this.env.output(this.app.name, line, stream),
       sessionEnded: (end) => this.env.sessionEnded(end),
       pipeBroker: (to) => this.env.pipeBroker(this.app.name, to, { sandboxId: id, dir: where.dir }),
+      sessionTask: (op) => this.env.sessionTask(this.app.name, op),
     });
   }
 }

@@ -8,6 +8,7 @@ import { now } from '../clock.js';
 import { MfError } from '../errors.js';
 import { checkSessionStart, checkTarget } from '../sessions/spec.js';
 import { toMfError } from '../errors.js';
+import type { SessionTaskService } from '../sessions/task.js';
 import type { OutboxMessage, PipeAddress, RemotePipeTarget, SessionOp, SessionPolicy, SessionRecord, SessionReply, SessionState } from '../sessions/types.js';
 import { openRelay } from './pipe-relay.js';
 import type { PipeOpener } from './sandboxes.js';
@@ -35,6 +36,8 @@ export class SessionRegistry {
   private readonly live = new Map<string, LiveSession>();
   private readonly ended = new Map<string, EndedSession>();
   private endedRecords = 0;
+  /** Who waits for a live session to end (a workflow's session:start.sync Task). */
+  private readonly endWaiters = new Map<string, Array<(state: SessionState) => void>>();
 
   constructor(private readonly apps: AppRegistry) {}
 
@@ -120,6 +123,27 @@ export class SessionRegistry {
     return this.ended.get(sessionId)?.state ?? (await this.state(appName, sessionId));
   }
 
+  /** Resolves with the session's final state once it has ended (at once when it already has). */
+  waitEnded(appName: string, sessionId: string): Promise<SessionState> {
+    const ended = this.endedOf(appName, sessionId);
+    if (ended) return Promise.resolve(ended.state);
+    this.liveOf(appName, sessionId);
+    return new Promise((resolve) => {
+      const waiters = this.endWaiters.get(sessionId);
+      if (waiters) waiters.push(resolve);
+      else this.endWaiters.set(sessionId, [resolve]);
+    });
+  }
+
+  /** The app's sessions as a workflow's session Task reaches them (sessions/task.ts): always in the execution's app. */
+  tasks(appName: string): SessionTaskService {
+    return {
+      start: (spec) => this.start(appName, spec),
+      waitEnded: (sessionId) => this.waitEnded(appName, sessionId),
+      stop: (sessionId, reason) => this.stop(appName, sessionId, reason),
+    };
+  }
+
   /** Stops every live session of an app (it is being deleted); their workers are gone when this resolves. */
   async stopApp(appName: string): Promise<void> {
     const ids = [...this.live].filter(([, s]) => s.app === appName).map(([id]) => id);
@@ -169,6 +193,9 @@ export class SessionRegistry {
 
   private keepEnded(end: EndedSession): void {
     this.ended.set(end.state.sessionId, end);
+    const waiters = this.endWaiters.get(end.state.sessionId);
+    this.endWaiters.delete(end.state.sessionId);
+    for (const resolve of waiters ?? []) resolve(end.state);
     this.endedRecords += end.records.length;
     if (this.ended.size > MAX_ENDED) this.forget(this.ended.keys().next().value!);
     for (const old of this.ended.values()) {

@@ -16,6 +16,7 @@ import { embeddedLayer, openGlobalLayer, type GlobalLayer } from './global-layer
 import { startHttpServer } from './http.js';
 import { InSandboxPlacement } from './placement/in-sandbox.js';
 import { OnHostPlacement } from './placement/on-host.js';
+import { SessionRegistry } from './sessions.js';
 import type { ExecutionPlacement } from './placement/placement.js';
 import { Platform, type Recovered } from './platform.js';
 import { executionLimits } from './sandboxes.js';
@@ -83,9 +84,10 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
   const executions = new ExecutionStore({ maxCount: config.maxStoredExecutions, maxBytes: config.maxStoredExecutionBytes }, join(config.dataDir, 'executions'));
   const { bus, storage } = layer;
   const transport: HopTransport = config.busMode === 'global' ? new JournalTransport(bus, apps, executions) : new DirectTransport();
+  const sessions = new SessionRegistry(apps);
   const placement: ExecutionPlacement = engineInSandbox(config)
     ? new InSandboxPlacement(config.keepHistory, executions, bus)
-    : new OnHostPlacement(config.keepHistory, transport, executionLimits(config));
+    : new OnHostPlacement(config.keepHistory, transport, executionLimits(config), sessions);
   return new Platform({
     config,
     backend: createBackend(config.backend),
@@ -97,6 +99,7 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
     bus,
     placement,
     transport,
+    sessions,
   });
 }
 

@@ -151,6 +151,12 @@ export interface PipeAddress {
 
 export type SessionReply = { ok: true; value: unknown } | { ok: false; error: ErrorBody };
 
+/**
+ * What a workflow's session Task asks of the frontend, which owns the app's sessions (task.ts): start one from the
+ * same spec as `POST /apps/{app}/sessions`, wait for one to end, stop one. Each is answered with a SessionReply.
+ */
+export type SessionTaskOp = { op: 'start'; spec: unknown } | { op: 'wait'; sessionId: string } | { op: 'stop'; sessionId: string; reason: string };
+
 // ---------------------------------------------------------------- agent <-> session worker
 
 /** The identity a session worker runs under. */

@@ -74,6 +74,7 @@ export async function makeParts(user: UserConfig, workflowsInSandbox: boolean): 
     output: () => undefined,
     sessionEnded: () => undefined,
     pipeBroker: async () => ({ ok: false, error: new MfError('MF_INTERNAL', 'no sessions in this test').toJSON() }),
+    sessionTask: async () => ({ ok: false as const, error: new MfError('MF_INTERNAL', 'no sessions in this test').toJSON() }),
   });
   parts.app = new DeployedApp(prepared, sandboxes, 1000);
   apps.add(parts.app);

@@ -8,6 +8,8 @@ import { now } from '../../clock.js';
 import type { Checkpoint, ExecutionResult, HistoryEvent } from '../../protocol.js';
 import type { DeployedApp } from '../apps.js';
 import type { StoredExecution } from '../executions.js';
+import { runSessionTask } from '../../sessions/task.js';
+import type { SessionRegistry } from '../sessions.js';
 import type { HopTransport } from '../transport/transport.js';
 import type { ExecutionPlacement } from './placement.js';
 
@@ -20,6 +22,7 @@ export class OnHostPlacement implements ExecutionPlacement {
     private readonly keepHistory: boolean,
     private readonly transport: HopTransport,
     private readonly limits: ExecutionLimits,
+    private readonly sessions: SessionRegistry,
   ) {}
 
   async run(app: DeployedApp, exec: StoredExecution, input: unknown, startTime: string): Promise<ExecutionResult> {
@@ -35,6 +38,7 @@ export class OnHostPlacement implements ExecutionPlacement {
         if (done.result.status === 'FAILED') throw new TaskFailure(done.result.error ?? 'States.TaskFailed', done.result.cause ?? '');
         return done.result.output;
       },
+      integrate: (call) => runSessionTask(this.sessions.tasks(app.name), call),
       executionId: exec.executionId,
       executionName: exec.executionId,
       startTime,

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { InSandboxPlacement } from '../../../dist/platform/frontend/placement/in-sandbox.js';
 import { OnHostPlacement } from '../../../dist/platform/frontend/placement/on-host.js';
 import { DirectTransport } from '../../../dist/platform/frontend/transport/direct.js';
+import { SessionRegistry } from '../../../dist/platform/frontend/sessions.js';
 import { makeParts, type Parts } from '../../../test/helpers/seams.js';
 
 let parts: Parts | null = null;
@@ -67,7 +68,7 @@ describe('in-sandbox placement', () => {
 describe('on-host placement', () => {
   test('the frontend runs the workflow; each Task is a hop to the sandbox of its function', async () => {
     parts = await makeParts({ preset: 'per-function', busMode: 'hierarchical' }, false);
-    const placement = new OnHostPlacement(true, new DirectTransport(), LIMITS);
+    const placement = new OnHostPlacement(true, new DirectTransport(), LIMITS, new SessionRegistry(parts.apps));
     const exec = parts.executions.create('seams', 'chain', null, Date.now());
     const result = await placement.run(parts.app, exec, { n: 5 }, new Date().toISOString());
     expect(result).toEqual({ status: 'SUCCEEDED', output: { n: 11 } });
@@ -80,7 +81,7 @@ describe('on-host placement', () => {
 
   test("aborting the execution's controller (what a stop calls) ends it with States.Aborted, its hop told", async () => {
     parts = await makeParts({ preset: 'per-function', busMode: 'hierarchical' }, false);
-    const placement = new OnHostPlacement(false, new DirectTransport(), LIMITS);
+    const placement = new OnHostPlacement(false, new DirectTransport(), LIMITS, new SessionRegistry(parts.apps));
     const exec = parts.executions.create('seams', 'chain', null, Date.now());
     const running = placement.run(parts.app, exec, { n: 5 }, new Date().toISOString());
     await waitFor(async () => exec.records.some((r) => r.state === 'S1'), 30_000);
@@ -90,7 +91,7 @@ describe('on-host placement', () => {
 
   test("a Task's failure fails the execution with the function's error", async () => {
     parts = await makeParts({ preset: 'per-function' }, false);
-    const placement = new OnHostPlacement(false, new DirectTransport(), LIMITS);
+    const placement = new OnHostPlacement(false, new DirectTransport(), LIMITS, new SessionRegistry(parts.apps));
     const exec = parts.executions.create('seams', 'failing', null, Date.now());
     const result = await placement.run(parts.app, exec, {}, new Date().toISOString());
     expect(result).toMatchObject({ status: 'FAILED', error: 'Error', cause: expect.stringContaining('no luck') });

@@ -28,6 +28,7 @@ import { SandboxStorage } from '../../storage/local-tier.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
 import { PendingReplies } from '../../bus/pending-replies.js';
 import { framedBytes, fromFramed, toFramed } from './payloads.js';
+import { askingSessionTasks, runSessionTask } from '../../sessions/task.js';
 import { SessionManager } from './sessions.js';
 import { Workers } from './workers.js';
 
@@ -58,6 +59,9 @@ export class Agent {
   private sessions: SessionManager | null = null;
   /** Pipes to other sessions waiting for the frontend to broker them. */
   private readonly brokerReplies = new PendingReplies<SessionReply>();
+  private readonly sessionTaskReplies = new PendingReplies<SessionReply>();
+  /** A workflow's session Tasks: the frontend owns the app's sessions, so they are asked of it. */
+  private readonly sessionTasks = askingSessionTasks((op) => this.sessionTaskReplies.request((id) => this.send({ t: 'session-task', id, op })));
   private readonly machines = new Map<string, StateMachine>();
   private invocationsStarted = 0;
   /** Global-tier storage requests waiting for the frontend's answer. */
@@ -103,6 +107,9 @@ export class Agent {
       }
       case 'pipe-brokered':
         this.brokerReplies.answer(message.id, message.reply);
+        return;
+      case 'session-tasked':
+        this.sessionTaskReplies.answer(message.id, message.reply);
         return;
       case 'shutdown':
         void this.shutdown().then(() => process.exit(0));
@@ -158,6 +165,7 @@ export class Agent {
     try {
       result = await runExecution(machine, message.input, {
         invoke: (call: TaskCall) => this.invokeForTask(call, ctx),
+        integrate: (call) => runSessionTask(this.sessionTasks, call),
         signal: abort.signal,
         executionId: message.id,
         executionName: message.executionName,
