@@ -51,7 +51,8 @@ export type CallOutcome =
 
 /** The result of one adapter call: client timing and platform report kept apart (docs/conventions.md#8). */
 export interface CallResult {
-  kind: 'execution' | 'invocation';
+  /** `session`: a message to a running session function, or a transfer inside a session (experiments/sessions.ts). */
+  kind: 'execution' | 'invocation' | 'session';
   /** The workflow executed, or the function invoked. */
   target: string;
   client: ClientTimestamps;

@@ -9,24 +9,21 @@
  *   (put, a message with the key, get), each until the receiver has acknowledged them (sender's clock), and as a
  *   workflow payload between two Tasks (the hop from the first's handlerEnd to the second's handlerStart).
  *
- * Measuring only collects samples; summarize computes; summaryTable formats. The raw samples and the run manifest
+ * The probes (session-probes.ts, shared with the `sessions` experiment) measure; this script only collects their
+ * samples; summarize computes; summaryTable formats. The raw samples and the run manifest
  * are written before anything is printed.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median, quantileSorted } from 'simple-statistics';
-import { now } from '../../platform/clock.js';
-import { startPlatform, type PlatformHandle } from '../../platform/frontend/index.js';
-import type { InvocationRecord } from '../../platform/records.js';
+import { startPlatform } from '../../platform/frontend/index.js';
+import { MicroFunctionsClient } from '../../platform/sdk/client.js';
 import { formatTable } from '../../report/table.js';
 import { runManifest } from '../manifest.js';
-import { chainDefinition, freshDataDir, recordAndReport, removeDataDirs, REPO, runIfMain } from './common.js';
+import { freshDataDir, recordAndReport, removeDataDirs, runIfMain } from './common.js';
+import { MAX_RESULT_BYTES, SessionProbes, sessionBenchApp, TRANSFER_METHODS, type TransferMethod } from './session-probes.js';
 
-const CODE_DIR = join(REPO, 'experiments', 'bench', 'functions', 'session-bench');
 const PRESETS = ['grouped', 'per-function'] as const;
 const TRANSFER_SIZES = [1024, 16 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024, 16 * 1024 * 1024];
-/** The payloads of the largest size must fit in one Task result. */
-const MAX_RESULT_BYTES = 40 * 1024 * 1024;
 
 interface Sizes {
   warmup: number;
@@ -38,7 +35,7 @@ const SIZES: Record<'full' | 'quick', Sizes> = {
   quick: { warmup: 20, messages: 100, transfers: 5 },
 };
 
-type Mode = 'pipe' | 'storage' | 'payload';
+type Mode = TransferMethod;
 
 interface PresetSamples {
   preset: string;
@@ -51,77 +48,36 @@ interface PresetSamples {
 
 type Samples = PresetSamples[];
 
-async function json(p: PlatformHandle, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(p.url + path, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${p.token}` },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const answer = (await res.json()) as any;
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(answer).slice(0, 300)}`);
-  return answer;
-}
-
 async function measurePreset(preset: string, sizes: Sizes, progress: (s: string) => void): Promise<PresetSamples> {
   const dataDir = await freshDataDir('bench-sessions');
   const p = await startPlatform({ port: 0, dataDir, preset: preset as 'grouped', maxResultBytes: MAX_RESULT_BYTES, keepHistory: false });
   try {
-    const fn = (name: string) => ({ name, handler: 'index.handler', code: { dir: CODE_DIR }, memoryMB: 512 });
-    await p.platform.deploy({
-      name: 'sb',
-      functions: [fn('echo'), fn('noop'), fn('tx'), fn('rx'), fn('produce'), fn('consume')],
-      workflows: { one: chainDefinition(['noop']), payload: chainDefinition(['produce', 'consume']) },
-    });
-    const session = await json(p, 'POST', '/apps/sb/sessions', {
-      functions: [
-        { function: 'echo', alias: 'echo', input: { role: 'echo' } },
-        { function: 'tx', alias: 'tx', input: { role: 'tx' } },
-        { function: 'rx', alias: 'rx', input: { role: 'rx' } },
-      ],
-    });
-    const messages = `/apps/sb/sessions/${session.sessionId}/messages`;
-    const receiveOne = async (): Promise<any> => {
-      const answer = await json(p, 'GET', `${messages}?count=1&timeoutMs=30000`);
-      if (answer.messages.length !== 1) throw new Error('no answer from the session within 30 s');
-      return answer.messages[0].body;
-    };
+    const client = new MicroFunctionsClient({ url: p.url, token: p.token });
+    await client.deploy(sessionBenchApp('sb'));
+    const probes = await SessionProbes.open(client, 'sb');
 
     // (a) interleaved, so both styles see the same machine.
     const out: PresetSamples = { preset, sessionMessage: [], perEvent: [], transfers: [] };
     progress(`${preset}: ${sizes.warmup} + ${sizes.messages} message round trips each way`);
     for (let i = 0; i < sizes.warmup + sizes.messages; i++) {
-      const answer = receiveOne();
-      const t0 = now();
-      await json(p, 'POST', messages, { target: 'echo', message: { i } });
-      await answer;
-      const sessionMs = now() - t0;
-      const t1 = now();
-      const execution = await json(p, 'POST', '/apps/sb/workflows/one/executions', { role: 'noop', i });
-      const perEventMs = now() - t1;
-      if (execution.status !== 'SUCCEEDED') throw new Error(`per-event execution failed: ${JSON.stringify(execution).slice(0, 300)}`);
+      const message = await probes.message(i);
+      const perEvent = await probes.perEvent(i);
       if (i < sizes.warmup) continue;
-      out.sessionMessage.push(sessionMs);
-      out.perEvent.push(perEventMs);
+      out.sessionMessage.push(message.received - message.sent);
+      out.perEvent.push(perEvent.received - perEvent.sent);
     }
 
-    // (b) each size, the three modes interleaved.
+    // (b) each size, the three modes interleaved; the first round of each is a warm-up.
     for (const bytes of TRANSFER_SIZES) {
       progress(`${preset}: ${sizes.transfers} transfers of ${bytes} bytes by pipe, storage and payload`);
       for (let r = 0; r < sizes.transfers + 1; r++) {
-        for (const mode of ['pipe', 'storage'] as const) {
-          const answer = receiveOne();
-          await json(p, 'POST', messages, { target: 'tx', message: { mode, bytes } });
-          const report = await answer;
-          if (report.got !== bytes) throw new Error(`${mode}: rx got ${report.got} bytes of ${bytes}`);
-          if (r > 0) out.transfers.push({ mode, bytes, ms: report.ms });
+        for (const mode of TRANSFER_METHODS) {
+          const t = await probes.transfer(mode, bytes);
+          if (r > 0) out.transfers.push({ mode, bytes, ms: t.ms });
         }
-        const execution = await json(p, 'POST', '/apps/sb/workflows/payload/executions', { role: 'produce', bytes });
-        if (execution.status !== 'SUCCEEDED' || execution.output !== bytes) throw new Error(`payload of ${bytes} bytes failed: ${JSON.stringify(execution).slice(0, 300)}`);
-        const [produced, consumed] = execution.records as InvocationRecord[];
-        if (r > 0) out.transfers.push({ mode: 'payload', bytes, ms: consumed!.t.handlerStart - produced!.t.handlerEnd });
       }
     }
-    await json(p, 'DELETE', `/apps/sb/sessions/${session.sessionId}`);
+    await probes.close();
     return out;
   } finally {
     await p.close();

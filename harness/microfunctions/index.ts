@@ -125,6 +125,14 @@ export class MicroFunctionsAdapter extends BaseAdapter {
     this.#embedded = embedded;
   }
 
+  /**
+   * The SDK on this platform, for what only MicroFunctions has and the adapter interface therefore lacks: sessions,
+   * which the `sessions` experiment measures (experiments/sessions.ts).
+   */
+  get client(): MicroFunctionsClient {
+    return this.#client;
+  }
+
   /** Starts an embedded platform (or connects to `url`) and returns the adapter. */
   static async create(options: MicroFunctionsOptions = {}): Promise<MicroFunctionsAdapter> {
     const o = resolveMicroFunctionsOptions(options);
