@@ -12,15 +12,14 @@
  *   (sender's clock until the receiver acknowledged, or the two Tasks' records for a payload) is measured inside the
  *   platform, so it is stored in the raw record's labels as `transfer_ms`, beside the client's timestamps.
  */
-import { MicroFunctionsAdapter } from '../harness/microfunctions/index.js';
 import type { CallResult } from '../harness/types.js';
+import { now } from '../platform/clock.js';
 import { MfError } from '../platform/errors.js';
 import type { Execution } from '../platform/sdk/types.js';
 import { sessionsSpec } from '../report/charts/specs/sessions.js';
 import type { MetricRecord, Processed, Row } from '../report/types.js';
 import type { Labels, RawRecord } from '../report/run-dir.js';
-import { now } from '../platform/clock.js';
-import { MAX_RESULT_BYTES, SessionProbes, sessionBenchApp, TRANSFER_METHODS, type Timed, type TransferMethod } from './bench/session-probes.js';
+import { MAX_RESULT_BYTES, SessionProbes, sessionBenchApp, TRANSFER_METHODS, type Timed } from './bench/session-probes.js';
 import { describe, e2eMs, exclusion, exclusionNote, groupBy, metricBase, prefixed, round4 } from './runner/describe.js';
 import type { Experiment, RunContext, Variant } from './runner/types.js';
 
@@ -40,14 +39,18 @@ const PRESETS = ['grouped', 'per-function'] as const;
 const APP = 'sessions-bench';
 const MIB = 1024 * 1024;
 
-/** The variants to measure: every MicroFunctions variant, an embedded one under both presets. */
+/**
+ * The variants to measure: every MicroFunctions variant; an embedded one under both presets, with room for the
+ * largest payload (a remote one has its own config, which its manifest entry records).
+ */
 export function sessionVariants(variants: readonly Variant[]): Variant[] {
   const out: Variant[] = [];
   const seen = new Set<string>();
   for (const v of variants) {
     if (v.platform !== 'microfunctions') continue;
-    for (const preset of v.url === undefined ? PRESETS : [v.preset]) {
-      const variant: Variant = { ...v, preset, platformConfig: { ...v.platformConfig, maxResultBytes: MAX_RESULT_BYTES } };
+    const embedded = v.url === undefined;
+    for (const preset of embedded ? PRESETS : [v.preset]) {
+      const variant: Variant = embedded ? { ...v, preset, platformConfig: { ...v.platformConfig, maxResultBytes: MAX_RESULT_BYTES } } : v;
       const key = JSON.stringify({ ...variant, token: undefined });
       if (!seen.has(key)) out.push(variant);
       seen.add(key);
@@ -87,6 +90,8 @@ async function measure(ctx: RunContext, config: SessionsConfig): Promise<void> {
   const variants = sessionVariants(ctx.variants);
   for (const v of ctx.variants) if (v.platform !== 'microfunctions') ctx.progress.note(`sessions: ${v.platform} skipped (sessions are MicroFunctions's own)`);
   if (variants.length === 0) throw new MfError('MF_CONFIG_INVALID', 'the sessions experiment measures MicroFunctions only: add --platform microfunctions', { option: 'platform' });
+  // Loaded here: the registry (and so every CLI start) loads this module, and adapters load lazily (harness/registry.ts).
+  const { MicroFunctionsAdapter } = await import('../harness/microfunctions/index.js');
   for (const variant of variants) {
     await ctx.withAdapter(variant, async (adapter) => {
       if (!(adapter instanceof MicroFunctionsAdapter)) throw new MfError('MF_INTERNAL', 'a microfunctions variant without the MicroFunctions adapter');
