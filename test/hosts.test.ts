@@ -1,0 +1,204 @@
+/**
+ * Host agents and frontends as separate processes on a real NATS JetStream broker (docs/distributed.md, "Host
+ * agents and frontends"): real `mfbench host start` and `mfbench platform start --hosts remote` processes on
+ * loopback. Executions placed by a frontend run on both hosts (records name the host); a second frontend answers a
+ * sync execution and a direct invocation whatever host ran them; a second agent with a live host id is refused;
+ * a host agent SIGKILLed mid-run has its executions placed again on the other host from their newest checkpoint,
+ * and each completes once. Every process (and every sandbox a killed host left) is stopped by pid at the end.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { RUN_NATS_TESTS, noteNatsSkipped, startNatsServer, type NatsServer } from './helpers/nats.js';
+import { alive, call, chain, inlineFunction } from './helpers/platform.js';
+
+noteNatsSkipped('the host agent tests');
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
+
+type Endpoint = { url: string; token: string };
+
+/** Counts its runs under its idempotency key, then takes a while, so that a kill lands mid-run. */
+const STEP = `export const handler = async (event, context) => {
+  await context.storage.increment('runs/' + context.idempotencyKey);
+  await new Promise((r) => setTimeout(r, event.ms ?? 200));
+  return { ...event, steps: [...(event.steps ?? []), context.idempotencyKey.split('/')[1]] };
+};`;
+const APP = { name: 'hosts', functions: [inlineFunction('step', STEP)], workflows: { main: chain(['step', 'step', 'step']) } };
+
+const children: ChildProcess[] = [];
+const leftovers: number[] = [];
+const dirs: string[] = [];
+
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Spawns `mfbench <args>` and resolves with its first stdout line as JSON (rejects with its stderr if it exits first). */
+async function spawnMfbench<T>(args: string[]): Promise<{ child: ChildProcess; first: T }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.once('exit', (code, signal) => {
+    if (signal === null && code !== 0) console.log(`mfbench ${args.slice(0, 2).join(' ')} exited (${code}):\n${stderr}`);
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`mfbench ${args.slice(0, 2).join(' ')} exited (${code}):\n${stderr}`)));
+  });
+  return { child, first: JSON.parse(line) as T };
+}
+
+function startHost(broker: string, hostId: string, dataDir: string): Promise<{ child: ChildProcess; first: { hostId: string; pid: number } }> {
+  return spawnMfbench(['host', 'start', '--broker', broker, '--host-id', hostId, '--capacity', '3', '--backend', 'process', '--data-dir', dataDir, '--allow-local-code']);
+}
+
+function startFrontend(broker: string, dataDir: string): Promise<{ child: ChildProcess; first: Endpoint }> {
+  return spawnMfbench(['platform', 'start', '--hosts', 'remote', '--broker', broker, '--port', '0', '--data-dir', dataDir, '--backend', 'process']);
+}
+
+async function until<T>(what: string, probe: () => Promise<T | null>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const v = await probe();
+    if (v !== null) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`gave up waiting for ${what} after ${ms} ms`);
+}
+
+/** Every process under `pid` (its sandboxes and their workers), read from /proc. */
+async function descendants(pid: number): Promise<number[]> {
+  const parents = new Map<number, number[]>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
+    if (stat === null) continue;
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+  }
+  const out: number[] = [];
+  for (let queue = [pid]; queue.length > 0; ) {
+    const next = parents.get(queue.shift()!) ?? [];
+    out.push(...next);
+    queue.push(...next);
+  }
+  return out;
+}
+
+async function killByPid(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  process.kill(child.pid!, signal);
+  await exited;
+}
+
+afterAll(async () => {
+  for (const child of children) await killByPid(child, 'SIGTERM');
+  for (const pid of leftovers) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+});
+
+describe.runIf(RUN_NATS_TESTS)('host agents and frontends as separate processes', () => {
+  let nats: NatsServer;
+  let hostA: ChildProcess;
+  let hostB: ChildProcess;
+  let front: Endpoint;
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    [hostA, hostB] = await Promise.all([
+      startHost(nats.url, 'host-a', await tempDir('mf-host-a-')).then((h) => h.child),
+      startHost(nats.url, 'host-b', await tempDir('mf-host-b-')).then((h) => h.child),
+    ]);
+    front = (await startFrontend(nats.url, await tempDir('mf-front-1-'))).first;
+    expect((await call(front, 'POST', '/apps', APP)).status).toBe(201);
+  }, 120_000);
+  afterAll(() => nats?.stop());
+
+  test('executions run whole on both hosts; a second frontend answers a sync execution and an invocation', async () => {
+    const accepted = await Promise.all(Array.from({ length: 6 }, (_, i) => call(front, 'POST', '/apps/hosts/workflows/main/executions?mode=async', { i })));
+    expect(accepted.map((a) => a.status)).toEqual(new Array(6).fill(202));
+    const ids = accepted.map((a) => a.body.executionId as string);
+    const answers = await until('the async executions to end', async () => {
+      const all = await Promise.all(ids.map((id) => call(front, 'GET', `/executions/${id}`)));
+      return all.every((a) => a.body.status !== 'RUNNING') ? all : null;
+    });
+    const hostsUsed = new Set<string>();
+    for (const [i, a] of answers.entries()) {
+      expect(a.body).toMatchObject({ status: 'SUCCEEDED', output: { i, steps: ['S1', 'S2', 'S3'] } });
+      expect(a.body.records).toHaveLength(3);
+      // SAND's locality: every function of one execution ran on one host (and one sandbox of it).
+      const hosts = new Set(a.body.records.map((r: { host: string }) => r.host));
+      expect(hosts.size).toBe(1);
+      hostsUsed.add([...hosts][0] as string);
+    }
+    // 6 executions on two hosts of capacity 3: the rule fills both.
+    expect([...hostsUsed].sort()).toEqual(['host-a', 'host-b']);
+
+    // Another frontend, started after the deploy, knows the app from the broker and answers whatever host ran it.
+    const other = (await startFrontend(nats.url, await tempDir('mf-front-2-'))).first;
+    const sync = await call(other, 'POST', '/apps/hosts/workflows/main/executions', { i: 99, ms: 10 });
+    expect(sync.body).toMatchObject({ status: 'SUCCEEDED', output: { i: 99, steps: ['S1', 'S2', 'S3'] } });
+    expect(['host-a', 'host-b']).toContain(sync.body.records[0].host);
+    const direct = await call(other, 'POST', '/apps/hosts/functions/step/invocations', { i: 7, ms: 10 });
+    expect(direct.body).toMatchObject({ status: 'SUCCEEDED', output: { i: 7, steps: [expect.any(String)] } });
+    // The first frontend kept serving meanwhile.
+    expect((await call(front, 'POST', '/apps/hosts/workflows/main/executions', { i: 100, ms: 10 })).body.status).toBe('SUCCEEDED');
+  }, 180_000);
+
+  test('a second host agent with a live host id is refused with MF_HOST_DUPLICATE and exits non-zero', async () => {
+    const dup = spawn(process.execPath, [MAIN, 'host', 'start', '--broker', nats.url, '--host-id', 'host-a', '--backend', 'process', '--data-dir', await tempDir('mf-host-dup-')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(dup);
+    let stderr = '';
+    dup.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => dup.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('MF_HOST_DUPLICATE');
+    expect(stderr).toContain('host-a');
+    expect(hostA.exitCode).toBeNull(); // the live one is untouched
+  }, 60_000);
+
+  test('a host agent SIGKILLed mid-run: its executions resume on the other host from their checkpoint and complete once', async () => {
+    const n = 4;
+    const accepted = await Promise.all(Array.from({ length: n }, (_, i) => call(front, 'POST', '/apps/hosts/workflows/main/executions?mode=async', { i, ms: 1500 })));
+    const ids = accepted.map((a) => a.body.executionId as string);
+    // Mid-run: some execution has finished its first step (so a checkpoint exists) and none has finished.
+    await until('a first step to finish', async () => {
+      const keys = (await call(front, 'GET', '/apps/hosts/storage?prefix=runs/')).body.keys as string[];
+      return keys.some((k) => ids.some((id) => k === `runs/${id}/S2/0`)) ? true : null;
+    });
+    leftovers.push(...(await descendants(hostA.pid!)));
+    await killByPid(hostA, 'SIGKILL');
+
+    const answers = await until('every execution to end', async () => {
+      const all = await Promise.all(ids.map((id) => call(front, 'GET', `/executions/${id}`)));
+      return all.every((a) => a.body.status !== 'RUNNING') ? all : null;
+    }, 120_000);
+    const histories = await Promise.all(ids.map((id) => call(front, 'GET', `/executions/${id}/history`)));
+    const resumed = histories.map((h) => (h.body.history as Array<{ type: string; state?: string }>).filter((e) => e.type === 'ExecutionRecovering'));
+    const counts = await Promise.all(ids.flatMap((id) => ['S1', 'S2', 'S3'].map((s) => call(front, 'GET', `/apps/hosts/storage/${encodeURIComponent(`runs/${id}/${s}/0`)}`))));
+    const runs = counts.map((c) => (c.body.value?.json as number | undefined) ?? 0);
+    console.log(`host kill: ${n} executions, ${resumed.filter((r) => r.length > 0).length} placed again (from ${resumed.flat().map((e) => e.state).join(', ') || 'none'}), steps run ${runs.reduce((a, b) => a + b, 0)} for ${runs.length} steps`);
+
+    const failures = answers.filter((a) => a.body.status !== 'SUCCEEDED').map((a) => `${a.body.error}: ${a.body.cause}`);
+    if (failures.length > 0) console.log(`failures: ${failures.join(' | ')}`);
+    for (const [i, a] of answers.entries()) expect(a.body).toMatchObject({ status: 'SUCCEEDED', output: { i, steps: ['S1', 'S2', 'S3'] } });
+    // Half the work was on the killed host, and at least one of those resumed past its first step.
+    expect(resumed.some((r) => r.length > 0)).toBe(true);
+    expect(resumed.flat().some((e) => e.state === 'S2' || e.state === 'S3')).toBe(true);
+    // Every step ran at least once; one that ran again was in flight at the kill (at most once more).
+    expect(runs.every((r) => r >= 1 && r <= 2)).toBe(true);
+    // The survivor took it all; the killed host's sandboxes died with their agent's link.
+    for (const a of answers) expect(a.body.records.at(-1).host).toBe('host-b');
+    expect(hostB.exitCode).toBeNull();
+  }, 180_000);
+});
