@@ -3,6 +3,7 @@
  * agents and frontends"): real `mfbench host start` and `mfbench platform start --hosts remote` processes on
  * loopback. Executions placed by a frontend run on both hosts (records name the host); a second frontend answers a
  * sync execution and a direct invocation whatever host ran them; a second agent with a live host id is refused;
+ * a frontend SIGKILLed with async executions in flight and started again on its data folder answers each once;
  * a host agent SIGKILLed mid-run has its executions placed again on the other host from their newest checkpoint,
  * and each completes once. Every process (and every sandbox a killed host left) is stopped by pid at the end.
  */
@@ -112,6 +113,8 @@ describe.runIf(RUN_NATS_TESTS)('host agents and frontends as separate processes'
   let hostA: ChildProcess;
   let hostB: ChildProcess;
   let front: Endpoint;
+  let frontChild: ChildProcess;
+  let frontDir: string;
 
   beforeAll(async () => {
     nats = await startNatsServer();
@@ -119,7 +122,8 @@ describe.runIf(RUN_NATS_TESTS)('host agents and frontends as separate processes'
       startHost(nats.url, 'host-a', await tempDir('mf-host-a-')).then((h) => h.child),
       startHost(nats.url, 'host-b', await tempDir('mf-host-b-')).then((h) => h.child),
     ]);
-    front = (await startFrontend(nats.url, await tempDir('mf-front-1-'))).first;
+    frontDir = await tempDir('mf-front-1-');
+    ({ child: frontChild, first: front } = await startFrontend(nats.url, frontDir));
     expect((await call(front, 'POST', '/apps', APP)).status).toBe(201);
   }, 120_000);
   afterAll(() => nats?.stop());
@@ -166,6 +170,27 @@ describe.runIf(RUN_NATS_TESTS)('host agents and frontends as separate processes'
     expect(stderr).toContain('host-a');
     expect(hostA.exitCode).toBeNull(); // the live one is untouched
   }, 60_000);
+
+  test('a frontend SIGKILLed with async executions on the hosts and started again answers each of them once', async () => {
+    const n = 4;
+    const accepted = await Promise.all(Array.from({ length: n }, (_, i) => call(front, 'POST', '/apps/hosts/workflows/main/executions?mode=async', { i, ms: 1000 })));
+    expect(accepted.map((a) => a.status)).toEqual(new Array(n).fill(202));
+    const ids = accepted.map((a) => a.body.executionId as string);
+    await killByPid(frontChild, 'SIGKILL');
+    ({ child: frontChild, first: front } = await startFrontend(nats.url, frontDir));
+
+    const answers = await until('every execution to end after the restart', async () => {
+      const all = await Promise.all(ids.map((id) => call(front, 'GET', `/executions/${id}`)));
+      return all.every((a) => a.status === 200 && a.body.status !== 'RUNNING') ? all : null;
+    }, 120_000);
+    for (const [i, a] of answers.entries()) expect(a.body).toMatchObject({ executionId: ids[i], status: 'SUCCEEDED', output: { i, steps: ['S1', 'S2', 'S3'] } });
+    // The hosts ran on; the restarted frontend took their answers from its own group on the results topic.
+    const runs = await Promise.all(ids.flatMap((id) => ['S1', 'S2', 'S3'].map(async (s) => (await call(front, 'GET', `/apps/hosts/storage/${encodeURIComponent(`runs/${id}/${s}/0`)}`)).body.value?.json ?? 0)));
+    console.log(`frontend kill: ${n} executions, all ${answers.filter((a) => a.body.status === 'SUCCEEDED').length} succeeded, steps run ${runs.reduce((a, b) => a + b, 0)} for ${runs.length} steps`);
+    expect(runs.every((r) => r >= 1)).toBe(true);
+    // Answered the same from then on.
+    expect((await call(front, 'GET', `/executions/${ids[0]}`)).body).toEqual(answers[0]!.body);
+  }, 180_000);
 
   test('a host agent SIGKILLed mid-run: its executions resume on the other host from their checkpoint and complete once', async () => {
     const n = 4;

@@ -48,6 +48,8 @@ export interface PlatformParts {
   readonly bus: GlobalBus;
   readonly placement: ExecutionPlacement;
   readonly transport: HopTransport;
+  /** This frontend's id when several share the broker (`hosts: remote`): its accepted executions carry it. */
+  readonly frontendId: string | null;
 }
 
 let warnedOnce = false;
@@ -225,7 +227,7 @@ export class Platform {
     const startTime = new Date().toISOString();
     const run = () => this.parts.placement.run(app, exec, input, startTime);
     const wait = this.finish(exec, options.later ? this.soon(run) : run());
-    return { executionId: exec.executionId, wait, journalled: options.later ? this.journalAccepted(exec.executionId, { t: 'accepted', app: appName, workflow, input, received, startTime }) : Promise.resolve() };
+    return { executionId: exec.executionId, wait, journalled: options.later ? this.journalAccepted(exec.executionId, { t: 'accepted', app: appName, workflow, input, received, startTime, ...(this.parts.frontendId === null ? {} : { frontend: this.parts.frontendId }) }) : Promise.resolve() };
   }
 
   /**
@@ -235,7 +237,7 @@ export class Platform {
    */
   async recover(): Promise<Recovered> {
     const onDisk = await this.executions.storedIds();
-    const interrupted = await readInterrupted(this.parts.bus, onDisk);
+    const interrupted = await readInterrupted(this.parts.bus, onDisk, this.parts.frontendId);
     const manifests = await this.parts.manifests.loadAll((name, err) => process.stderr.write(`app "${name}" was not restored: its kept manifest does not parse (${err.message})\n`));
     let apps = 0;
     for (const [name, manifest] of manifests) {

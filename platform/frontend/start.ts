@@ -101,7 +101,8 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
   }
   // Frontends and host agents share the apps on the broker; a single platform keeps them in its data folder.
   const manifests = config.hosts === 'remote' || hostId !== null ? cluster(layer).manifests : new AppManifests(join(config.dataDir, 'apps'));
-  return new Platform({ config, backend: createBackend(config.backend), runDir, apps, executions, manifests, storage, bus, placement, transport });
+  const frontendId = config.hosts === 'remote' && 'frontendId' in role ? role.frontendId : null;
+  return new Platform({ config, backend: createBackend(config.backend), runDir, apps, executions, manifests, storage, bus, placement, transport, frontendId });
 }
 
 /** What a composed platform is: a frontend (which owns sandboxes unless its hosts are remote) or a host agent. */
