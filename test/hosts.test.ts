@@ -128,7 +128,7 @@ describe.runIf(RUN_NATS_TESTS)('host agents and frontends as separate processes'
   }, 120_000);
   afterAll(() => nats?.stop());
 
-  test('executions run whole on both hosts; a second frontend answers a sync execution and an invocation', async () => {
+  test('executions run whole on both hosts; a second frontend answers a sync execution and an invocation; apps follow the broker; sessions are refused', async () => {
     const accepted = await Promise.all(Array.from({ length: 6 }, (_, i) => call(front, 'POST', '/apps/hosts/workflows/main/executions?mode=async', { i })));
     expect(accepted.map((a) => a.status)).toEqual(new Array(6).fill(202));
     const ids = accepted.map((a) => a.body.executionId as string);
@@ -157,6 +157,18 @@ describe.runIf(RUN_NATS_TESTS)('host agents and frontends as separate processes'
     expect(direct.body).toMatchObject({ status: 'SUCCEEDED', output: { i: 7, steps: [expect.any(String)] } });
     // The first frontend kept serving meanwhile.
     expect((await call(front, 'POST', '/apps/hosts/workflows/main/executions', { i: 100, ms: 10 })).body.status).toBe('SUCCEEDED');
+
+    // An app deployed through one frontend is served by the other; deleted through it, it is gone from both.
+    expect((await call(other, 'POST', '/apps', { ...APP, name: 'later' })).status).toBe(201);
+    await until('the first frontend to know the app', async () => ((await call(front, 'GET', '/apps/later')).status === 200 ? true : null), 30_000);
+    expect((await call(front, 'POST', '/apps/later/workflows/main/executions', { i: 5, ms: 10 })).body).toMatchObject({ status: 'SUCCEEDED', output: { i: 5 } });
+    expect((await call(other, 'DELETE', '/apps/later')).status).toBe(200);
+    await until('the first frontend to forget the app', async () => ((await call(front, 'GET', '/apps/later')).status === 404 ? true : null), 30_000);
+
+    // A frontend with remote hosts owns no sandboxes: sessions are refused with a typed error, not run there.
+    const session = await call(front, 'POST', '/apps/hosts/sessions', { functions: ['step'] });
+    expect(session.status).toBe(400);
+    expect(session.body.error).toMatchObject({ code: 'MF_BAD_REQUEST', details: { hosts: 'remote' } });
   }, 180_000);
 
   test('a second host agent with a live host id is refused with MF_HOST_DUPLICATE and exits non-zero', async () => {

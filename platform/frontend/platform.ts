@@ -81,7 +81,7 @@ export class Platform {
       process.stderr.write(`${this.users.warning}\n`);
     }
     this.apps = parts.apps;
-    this.sessions = new SessionRegistry(parts.apps);
+    this.sessions = new SessionRegistry(parts.apps, config.hosts === 'local');
     this.executions = parts.executions;
     this.sandboxEnvironment = {
       config,

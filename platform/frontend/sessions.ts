@@ -36,11 +36,18 @@ export class SessionRegistry {
   private readonly ended = new Map<string, EndedSession>();
   private endedRecords = 0;
 
-  constructor(private readonly apps: AppRegistry) {}
+  constructor(
+    private readonly apps: AppRegistry,
+    /** False on a frontend whose hosts are remote: it owns no sandboxes to run sessions in. */
+    private readonly sandboxesHere = true,
+  ) {}
 
   /** Starts a session in a sandbox of the app; answers once every instance runs (or the session already ended). */
   async start(appName: string, body: unknown): Promise<SessionState> {
     const app = this.apps.get(appName);
+    if (!this.sandboxesHere) {
+      throw new MfError('MF_BAD_REQUEST', 'sessions are not placed on host agents yet: start them on a platform with --hosts local', { app: appName, hosts: 'remote' });
+    }
     const spec = checkSessionStart(
       body,
       app.prepared.functions.map((f) => f.name),

@@ -15,6 +15,7 @@ import { AppRegistry } from './apps.js';
 import { ExecutionStore } from './executions.js';
 import { embeddedLayer, openGlobalLayer, type GlobalLayer } from './global-layer.js';
 import { startHttpServer } from './http.js';
+import { followApps } from './hosts/follow-apps.js';
 import { InSandboxPlacement } from './placement/in-sandbox.js';
 import { OnHostPlacement } from './placement/on-host.js';
 import { OnHostsPlacement } from './placement/on-hosts.js';
@@ -55,6 +56,8 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
     // Recovery takes the data folder's bus first: past it, no other live platform uses this folder.
     const recovered = await platform.recover();
     await removeStaleRuns(config.dataDir, runDir);
+    // Apps deployed through other frontends of the broker, from now on (recover() deployed those kept so far).
+    const following = config.hosts === 'remote' ? await followApps(platform, layer.cluster!.manifests) : null;
     const server = await startHttpServer(platform, config, token);
     let closing: Promise<void> | null = null;
     return {
@@ -65,6 +68,7 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
       recovered,
       close() {
         closing ??= (async () => {
+          following?.stop();
           await server.close();
           await closePlatform();
         })();
