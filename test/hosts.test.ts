@@ -108,6 +108,35 @@ afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
 });
 
+/** Runs `mfbench <args>` to its exit: the exit code and everything it printed. */
+async function runMfbench(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, out };
+}
+
+describe('bad input to host agents and remote frontends: a typed error and a non-zero exit', () => {
+  test('host start without a broker, with a bad host id, with a broker that does not answer; --hosts remote without a broker', async () => {
+    const dataDir = await tempDir('mf-host-bad-');
+    const common = ['--backend', 'process', '--data-dir', dataDir];
+    const noBroker = await runMfbench(['host', 'start', ...common]);
+    expect(noBroker).toMatchObject({ code: 2, out: expect.stringContaining('MF_CONFIG_INVALID') });
+    expect(noBroker.out).toContain('broker');
+    const badId = await runMfbench(['host', 'start', '--broker', 'nats://127.0.0.1:9', '--host-id', 'no/slashes', ...common]);
+    expect(badId).toMatchObject({ code: 2, out: expect.stringContaining('bad host id') });
+    // Port 9 (discard) on loopback: nothing answers there.
+    const dead = await runMfbench(['host', 'start', '--broker', 'nats://127.0.0.1:9', '--host-id', 'h1', ...common]);
+    expect(dead).toMatchObject({ code: 1, out: expect.stringContaining('MF_BROKER_UNREACHABLE') });
+    expect(dead.out).toContain('nats://127.0.0.1:9');
+    const remote = await runMfbench(['platform', 'start', '--hosts', 'remote', '--port', '0', ...common]);
+    expect(remote).toMatchObject({ code: 2, out: expect.stringContaining('remote needs a broker') });
+  }, 120_000);
+});
+
 describe.runIf(RUN_NATS_TESTS)('host agents and frontends as separate processes', () => {
   let nats: NatsServer;
   let hostA: ChildProcess;
