@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { connectBroker } from '../dist/platform/broker.js';
+import { JetStreamBus } from '../dist/platform/bus/global/jetstream.js';
 import { RUN_NATS_TESTS, noteNatsSkipped, startNatsServer, type NatsServer } from './helpers/nats.js';
 import { alive, call, chain, inlineFunction } from './helpers/platform.js';
 
@@ -58,8 +60,8 @@ async function spawnMfbench<T>(args: string[]): Promise<{ child: ChildProcess; f
   return { child, first: JSON.parse(line) as T };
 }
 
-function startHost(broker: string, hostId: string, dataDir: string): Promise<{ child: ChildProcess; first: { hostId: string; pid: number } }> {
-  return spawnMfbench(['host', 'start', '--broker', broker, '--host-id', hostId, '--capacity', '3', '--backend', 'process', '--data-dir', dataDir, '--allow-local-code']);
+function startHost(broker: string, hostId: string, dataDir: string, extra: string[] = []): Promise<{ child: ChildProcess; first: { hostId: string; pid: number } }> {
+  return spawnMfbench(['host', 'start', '--broker', broker, '--host-id', hostId, '--capacity', '3', '--backend', 'process', '--data-dir', dataDir, '--allow-local-code', ...extra]);
 }
 
 function startFrontend(broker: string, dataDir: string): Promise<{ child: ChildProcess; first: Endpoint }> {
@@ -267,4 +269,31 @@ describe.runIf(RUN_NATS_TESTS)('host agents and frontends as separate processes'
     for (const a of answers) expect(a.body.records.at(-1).host).toBe('host-b');
     expect(hostB.exitCode).toBeNull();
   }, 180_000);
+});
+
+describe.runIf(RUN_NATS_TESTS)('the per-function baseline on a host agent', () => {
+  let nats: NatsServer;
+  beforeAll(async () => {
+    nats = await startNatsServer();
+  }, 60_000);
+  afterAll(() => nats?.stop());
+
+  test("every hop goes through JetStream on the host's own topic, published and consumed by that host agent", async () => {
+    await startHost(nats.url, 'pf-1', await tempDir('mf-host-pf-'), ['--preset', 'per-function']);
+    const p = (await startFrontend(nats.url, await tempDir('mf-front-pf-'))).first;
+    expect((await call(p, 'POST', '/apps', APP)).status).toBe(201);
+    const done = await call(p, 'POST', '/apps/hosts/workflows/main/executions', { i: 1, ms: 10 });
+    expect(done.body).toMatchObject({ status: 'SUCCEEDED', output: { i: 1, steps: ['S1', 'S2', 'S3'] } });
+    // Per-function sandboxing: each step in a sandbox of its function, all on the one host.
+    expect(done.body.records.map((r: { host: string }) => r.host)).toEqual(['pf-1', 'pf-1', 'pf-1']);
+    const nc = await connectBroker(nats.url);
+    try {
+      const bus = await JetStreamBus.open(nc);
+      const hops = await bus.read<{ executionId: string; state: string }>('hops.pf-1', { key: done.body.executionId });
+      expect(hops.map((m) => m.payload.state)).toEqual(['S1', 'S2', 'S3']);
+      expect(await bus.read('hop-results.pf-1', { key: done.body.executionId })).toHaveLength(3);
+    } finally {
+      await nc.close();
+    }
+  }, 120_000);
 });
