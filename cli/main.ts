@@ -13,6 +13,7 @@ import { demoCommand } from './commands/demo.js';
 import { deployCommand } from './commands/deploy.js';
 import { doctorCommand } from './commands/doctor.js';
 import { historyCommand } from './commands/history.js';
+import { hostCommand } from './commands/host.js';
 import { imagesCommand } from './commands/images.js';
 import { importSfnCommand } from './commands/import-sfn.js';
 import { invokeCommand, invokeFunctionCommand } from './commands/invoke.js';
@@ -44,6 +45,7 @@ export async function main(args: string[]): Promise<void> {
       defaultDescription: '$MFBENCH_TOKEN',
     })
     .command(platformCommand)
+    .command(hostCommand)
     .command(deployCommand)
     .command(importSfnCommand)
     .command(invokeCommand)

@@ -31,6 +31,8 @@ describe('resolveConfig', () => {
     ['brokerReplicas', { broker: 'nats://127.0.0.1:4222', brokerReplicas: 6 }],
     ['brokerReplicas', { broker: 'nats://127.0.0.1:4222', brokerReplicas: 1.5 }],
     ['brokerReplicas', { brokerReplicas: 3 }],
+    ['hosts', { hosts: 'remote' }],
+    ['hosts', { broker: 'nats://127.0.0.1:4222', hosts: 'elsewhere' as never }],
     ['port', { port: 70000 }],
     ['port', { port: 1.5 }],
     ['poolSize', { poolSize: -1 }],

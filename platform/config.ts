@@ -17,6 +17,10 @@ export const SANDBOXING = ['grouped', 'per-function'] as const;
 export type Sandboxing = (typeof SANDBOXING)[number];
 
 export const BUS_MODES = ['hierarchical', 'global'] as const;
+
+/** Where executions run: in this process's sandboxes, or on host agents reached through the broker (docs/distributed.md). */
+export const HOSTS = ['local', 'remote'] as const;
+export type Hosts = (typeof HOSTS)[number];
 export type BusMode = (typeof BUS_MODES)[number];
 
 /** The policy switches a preset sets (docs/policies.md). Each can also be set on its own, for ablations. */
@@ -120,6 +124,11 @@ export interface ResolvedConfig extends PolicySwitches {
    * single server; 3 on a cluster of three or more, so that losing one node keeps a quorum (docs/distributed.md).
    */
   readonly brokerReplicas: number;
+  /**
+   * local: this process owns the sandboxes and runs every execution; remote: it is a frontend that owns none and
+   * places each execution on a host agent (`mfbench host start`) through the broker (docs/distributed.md).
+   */
+  readonly hosts: Hosts;
   /** Keep each execution's state transitions (GET /executions/{id}/history); off saves work on the hot path. */
   readonly keepHistory: boolean;
 }
@@ -153,6 +162,7 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   keepHistory: true,
   broker: null,
   brokerReplicas: 1,
+  hosts: 'local',
 });
 
 /** Merges user values over the preset's switches over the defaults, drops undefined, checks, and freezes. */
@@ -205,6 +215,8 @@ export function checkConfig(c: ResolvedConfig): void {
   if (c.broker !== null && (typeof c.broker !== 'string' || !c.broker.split(',').every((u) => BROKER_URL.test(u.trim())))) fail('broker', 'must be nats://host:port (comma-separated for a cluster)');
   if (!Number.isInteger(c.brokerReplicas) || c.brokerReplicas < 1 || c.brokerReplicas > 5) fail('brokerReplicas', 'must be an integer from 1 to 5 (JetStream keeps at most 5 copies)');
   if (c.brokerReplicas > 1 && c.broker === null) fail('brokerReplicas', 'needs a broker: the embedded journals keep one copy');
+  if (!HOSTS.includes(c.hosts)) fail('hosts', `must be one of ${HOSTS.join(', ')}`);
+  if (c.hosts === 'remote' && c.broker === null) fail('hosts', 'remote needs a broker: frontends and host agents meet on it');
   if (!(c.keepAliveSeconds > 0)) fail('keepAliveSeconds', 'must be a positive number of seconds');
   if (!Number.isInteger(c.recoveryAttempts) || c.recoveryAttempts < 0 || c.recoveryAttempts > 10) fail('recoveryAttempts', 'must be an integer from 0 to 10');
 }

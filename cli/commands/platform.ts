@@ -4,7 +4,7 @@
  * SIGINT / SIGTERM close the platform cleanly and exit 0.
  */
 import type { Argv, Options } from 'yargs';
-import { BACKENDS, BUS_MODES, DEFAULTS, PRESET_NAMES, SANDBOXING, WORKER_START, resolveConfig, type UserConfig } from '../../platform/config.js';
+import { BACKENDS, BUS_MODES, DEFAULTS, HOSTS, PRESET_NAMES, SANDBOXING, WORKER_START, resolveConfig, type UserConfig } from '../../platform/config.js';
 import { strongestBackend } from '../../platform/sandbox/backends.js';
 import type { GlobalOptions } from '../lib/args.js';
 import { defineCommand } from '../lib/command.js';
@@ -56,6 +56,7 @@ export const CONFIG_OPTIONS = {
   keepAliveSeconds: { flag: 'keep-alive-seconds', type: 'number', describe: 'idle sandboxes and workers are reclaimed after this (overrides the preset)' },
   broker: { flag: 'broker', type: 'string', describe: 'global bus and global storage on this NATS JetStream broker, nats://host:port (default: embedded journals in the data dir)' },
   brokerReplicas: { flag: 'broker-replicas', type: 'number', describe: 'copies of each stream and bucket on the broker (3 on a 3-node JetStream cluster survives losing a node)' },
+  hosts: { flag: 'hosts', type: 'string', choices: HOSTS, describe: 'run executions here (local) or, as a frontend with no sandboxes, on host agents of the broker (remote; mfbench host start)' },
   recoveryAttempts: { flag: 'recovery-attempts', type: 'number', describe: 'resumes of an execution whose sandbox or worker died (0 disables recovery)' },
 } as const satisfies Record<keyof UserConfig, ConfigOption>;
 

@@ -7,7 +7,15 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { MfError } from '../errors.js';
 
-export class AppManifests {
+/** Where deployed apps' manifests are kept for the next start (the data folder here; the broker's KV for frontends). */
+export interface ManifestStore {
+  save(name: string, manifest: unknown): Promise<void>;
+  remove(name: string): Promise<void>;
+  /** Every kept manifest, by app name; one that does not parse is reported and skipped. */
+  loadAll(onBad: (name: string, err: Error) => void): Promise<Map<string, unknown>>;
+}
+
+export class AppManifests implements ManifestStore {
   constructor(
     /** Root's alone (0700): inline code travels in the manifest. */
     private readonly dir: string,

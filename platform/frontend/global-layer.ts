@@ -10,17 +10,21 @@ import type { ResolvedConfig } from '../config.js';
 import { GlobalStorage } from '../storage/global-store.js';
 import { JetStreamStorage } from '../storage/jetstream.js';
 import type { GlobalTier } from '../storage/types.js';
+import { BrokerManifests } from './hosts/manifests.js';
+import { HostRegistry } from './hosts/registry.js';
 
 export interface GlobalLayer {
   readonly bus: GlobalBus;
   readonly storage: GlobalTier;
+  /** What frontends and host agents share on a broker (the host registry, the apps' manifests); null when embedded. */
+  readonly cluster: { readonly hosts: HostRegistry; readonly manifests: BrokerManifests } | null;
   /** Releases what the bus and storage share (the broker connection); after they are closed. */
   release(): Promise<void>;
 }
 
 /** The embedded journals, in the data folder so that a restart finds them (docs/distributed.md). */
 export function embeddedLayer(config: Pick<ResolvedConfig, 'dataDir'>): GlobalLayer {
-  return { bus: new JournalBus(join(config.dataDir, 'bus')), storage: new GlobalStorage(join(config.dataDir, 'storage')), release: async () => undefined };
+  return { bus: new JournalBus(join(config.dataDir, 'bus')), storage: new GlobalStorage(join(config.dataDir, 'storage')), cluster: null, release: async () => undefined };
 }
 
 /** Connects to the broker when the config names one (MF_BROKER_UNREACHABLE if it does not answer). */
@@ -28,5 +32,11 @@ export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | '
   if (config.broker === null) return embeddedLayer(config);
   const nc = await connectBroker(config.broker);
   const replicas = config.brokerReplicas;
-  return { bus: await JetStreamBus.open(nc, { replicas }), storage: new JetStreamStorage(nc, { replicas }), release: () => nc.close() };
+  return {
+    bus: await JetStreamBus.open(nc, { replicas }),
+    storage: new JetStreamStorage(nc, { replicas }),
+    // Buckets are made on first use: a platform with local hosts never creates them.
+    cluster: { hosts: new HostRegistry(nc, replicas), manifests: new BrokerManifests(nc, replicas) },
+    release: () => nc.close(),
+  };
 }

@@ -17,7 +17,7 @@ import type { GlobalTier } from '../storage/types.js';
 import type { StorageOp, StorageReply, StoredValue } from '../storage/types.js';
 import type { GlobalBus } from '../bus/global/index.js';
 import { AppUsers } from './app-users.js';
-import type { AppManifests } from './app-manifests.js';
+import type { ManifestStore } from './app-manifests.js';
 import { DeployedApp, type AppLogLine, type AppRegistry } from './apps.js';
 import { prepareApp } from './deploy.js';
 import type { ExecutionStore, FinishedExecution, StoredExecution } from './executions.js';
@@ -28,6 +28,7 @@ import { AppSandboxes, type SandboxEnvironment } from './sandboxes.js';
 import { serveSessionTask } from '../sessions/task.js';
 import type { SessionRegistry } from './sessions.js';
 import type { HopTransport } from './transport/transport.js';
+import type { Work, WorkResult } from './hosts/work.js';
 
 export type { AppLogLine } from './apps.js';
 export type { ExecutionView, FinishedExecution } from './executions.js';
@@ -41,7 +42,7 @@ export interface PlatformParts {
   readonly apps: AppRegistry;
   readonly executions: ExecutionStore;
   /** The deployed apps' manifests in the data directory, deployed again at the next start. */
-  readonly manifests: AppManifests;
+  readonly manifests: ManifestStore;
   /** The durable global storage tier, one store per app, in the data directory (it outlives runs). */
   readonly storage: GlobalTier;
   /** The durable global bus: hops under the journal transport, checkpoints under the in-sandbox placement (docs/bus.md). */
@@ -50,6 +51,8 @@ export interface PlatformParts {
   readonly transport: HopTransport;
   /** The app's sessions; a workflow's session Tasks reach them too (the on-host placement directly, sandboxes by asking). */
   readonly sessions: SessionRegistry;
+  /** This frontend's id when several share the broker (`hosts: remote`): its accepted executions carry it. */
+  readonly frontendId: string | null;
 }
 
 let warnedOnce = false;
@@ -128,7 +131,8 @@ export class Platform {
     this.metrics.apps.set(this.apps.size);
     try {
       if (!options.restoring) await this.parts.manifests.save(prepared.name, manifest);
-      if (this.config.workerStart === 'deploy') await app.sandboxes.startAll();
+      // A frontend whose hosts are remote owns no sandboxes: the hosts start theirs.
+      if (this.config.workerStart === 'deploy' && this.config.hosts === 'local') await app.sandboxes.startAll();
     } catch (err) {
       // A restored app that cannot start now keeps its manifest: the next start tries again.
       await (options.restoring ? this.unload(prepared.name) : this.deleteApp(prepared.name));
@@ -177,8 +181,11 @@ export class Platform {
     await this.unload(name);
   }
 
-  /** Stops the app's sandboxes and forgets it in this process; its kept manifest stays (close, and delete's second half). */
-  private async unload(name: string): Promise<void> {
+  /**
+   * Stops the app's sandboxes and forgets it in this process; its kept manifest stays (close, delete's second half,
+   * and a host agent whose copy of the app is out of date).
+   */
+  async unload(name: string): Promise<void> {
     const app = this.apps.get(name);
     // Sessions first, while the app is still known: each stops cleanly and leaves no worker behind.
     await this.sessions.stopApp(name);
@@ -224,7 +231,7 @@ export class Platform {
     const startTime = new Date().toISOString();
     const run = () => this.parts.placement.run(app, exec, input, startTime);
     const wait = this.finish(exec, options.later ? this.soon(run) : run());
-    return { executionId: exec.executionId, wait, journalled: options.later ? this.journalAccepted(exec.executionId, { t: 'accepted', app: appName, workflow, input, received, startTime }) : Promise.resolve() };
+    return { executionId: exec.executionId, wait, journalled: options.later ? this.journalAccepted(exec.executionId, { t: 'accepted', app: appName, workflow, input, received, startTime, ...(this.parts.frontendId === null ? {} : { frontend: this.parts.frontendId }) }) : Promise.resolve() };
   }
 
   /**
@@ -234,7 +241,7 @@ export class Platform {
    */
   async recover(): Promise<Recovered> {
     const onDisk = await this.executions.storedIds();
-    const interrupted = await readInterrupted(this.parts.bus, onDisk);
+    const interrupted = await readInterrupted(this.parts.bus, onDisk, this.parts.frontendId);
     const manifests = await this.parts.manifests.loadAll((name, err) => process.stderr.write(`app "${name}" was not restored: its kept manifest does not parse (${err.message})\n`));
     let apps = 0;
     for (const [name, manifest] of manifests) {
@@ -262,6 +269,27 @@ export class Platform {
       return this.parts.placement.run(app, exec, e.input, e.startTime);
     };
     this.finish(exec, this.soon(run)).catch(() => undefined); // the failure is kept with the execution
+  }
+
+  /**
+   * Runs an execution a frontend placed on this host agent (hosts/agent.ts) under the frontend's id, from its
+   * checkpoint, and returns what the frontend keeps: the result, the records and the history. A platform fault rejects.
+   */
+  async runPlaced(work: Work): Promise<Omit<Extract<WorkResult, { result: unknown }>, 'executionId' | 'attempt' | 'host'>> {
+    this.checkOpen();
+    const app = this.apps.get(work.app);
+    const exec = this.executions.create(work.app, work.workflow, work.fn, work.received, work.executionId);
+    exec.checkpoint = work.checkpoint;
+    const run = async (): Promise<ExecutionResult> => {
+      if (work.fn !== null) return (await this.parts.transport.hop(app, exec, { fn: work.fn, input: work.input, state: null })).result;
+      if (work.workflow === null || !Object.hasOwn(app.prepared.workflows, work.workflow)) {
+        throw new MfError('MF_WORKFLOW_NOT_FOUND', `app "${work.app}" has no workflow "${work.workflow}"`, { app: work.app, workflow: work.workflow });
+      }
+      return this.parts.placement.run(app, exec, work.input, work.startTime);
+    };
+    await this.finish(exec, run());
+    const result: ExecutionResult = exec.status === 'SUCCEEDED' ? { status: 'SUCCEEDED', output: exec.output } : { status: 'FAILED', error: exec.error ?? 'States.Runtime', cause: exec.cause ?? '' };
+    return { result, records: exec.records, history: exec.history };
   }
 
   /** Journals an accepted execution; the caller is answered once the journal has it. */

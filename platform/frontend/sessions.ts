@@ -39,11 +39,18 @@ export class SessionRegistry {
   /** Who waits for a live session to end (a workflow's session:start.sync Task). */
   private readonly endWaiters = new Map<string, Array<(state: SessionState) => void>>();
 
-  constructor(private readonly apps: AppRegistry) {}
+  constructor(
+    private readonly apps: AppRegistry,
+    /** False on a frontend whose hosts are remote: it owns no sandboxes to run sessions in. */
+    private readonly sandboxesHere = true,
+  ) {}
 
   /** Starts a session in a sandbox of the app; answers once every instance runs (or the session already ended). */
   async start(appName: string, body: unknown): Promise<SessionState> {
     const app = this.apps.get(appName);
+    if (!this.sandboxesHere) {
+      throw new MfError('MF_BAD_REQUEST', 'sessions run only on a platform that owns its sandboxes (--hosts local), not yet across host agents', { app: appName });
+    }
     const spec = checkSessionStart(
       body,
       app.prepared.functions.map((f) => f.name),

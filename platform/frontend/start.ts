@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { debugHopDelayUs } from '../debug-hop-delay.js';
+import { MfError } from '../errors.js';
 import { resolveConfig, type ResolvedConfig, type UserConfig } from '../config.js';
 import { createBackend } from '../sandbox/backends.js';
 import { AppManifests } from './app-manifests.js';
@@ -14,14 +15,17 @@ import { AppRegistry } from './apps.js';
 import { ExecutionStore } from './executions.js';
 import { embeddedLayer, openGlobalLayer, type GlobalLayer } from './global-layer.js';
 import { startHttpServer } from './http.js';
+import { followApps } from './hosts/follow-apps.js';
 import { InSandboxPlacement } from './placement/in-sandbox.js';
 import { OnHostPlacement } from './placement/on-host.js';
+import { OnHostsPlacement } from './placement/on-hosts.js';
 import { SessionRegistry } from './sessions.js';
 import type { ExecutionPlacement } from './placement/placement.js';
 import { Platform, type Recovered } from './platform.js';
 import { executionLimits } from './sandboxes.js';
 import { DirectTransport } from './transport/direct.js';
 import { JournalTransport } from './transport/journal.js';
+import { ToHostsTransport } from './transport/to-hosts.js';
 import type { HopTransport } from './transport/transport.js';
 
 /** A running platform. `close()` stops every sandbox and the HTTP server. */
@@ -42,7 +46,8 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
   const token = config.token ?? (await loadOrCreateToken(join(config.dataDir, 'token')));
   const runDir = await mkdtemp(join(config.dataDir, 'run-'));
   const layer = await openGlobalLayer(config);
-  const platform = composePlatform(config, runDir, layer);
+  const frontendId = config.hosts === 'remote' ? await loadOrCreateId(join(config.dataDir, 'frontend-id')) : 'local';
+  const platform = composePlatform(config, runDir, layer, { frontendId });
   const closePlatform = async (): Promise<void> => {
     await platform.close();
     await layer.release();
@@ -52,6 +57,8 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
     // Recovery takes the data folder's bus first: past it, no other live platform uses this folder.
     const recovered = await platform.recover();
     await removeStaleRuns(config.dataDir, runDir);
+    // Apps deployed through other frontends of the broker, from now on (recover() deployed those kept so far).
+    const following = config.hosts === 'remote' ? await followApps(platform, layer.cluster!.manifests) : null;
     const server = await startHttpServer(platform, config, token);
     let closing: Promise<void> | null = null;
     return {
@@ -62,6 +69,7 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
       recovered,
       close() {
         closing ??= (async () => {
+          following?.stop();
           await server.close();
           await closePlatform();
         })();
@@ -77,30 +85,39 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
 /**
  * The platform's parts, one variant of each seam, as the config asks (the global layer is opened by the caller). What
  * outlives a run (the bus, finished executions, app manifests, global storage) lives in the data folder; the run
- * folder holds only this run's code copies and sandbox folders.
+ * folder holds only this run's code copies and sandbox folders. `role`: a frontend's stable id (its consumer group
+ * on the broker, under remote hosts), or the host agent this platform is (hosts/agent.ts).
  */
-export function composePlatform(config: ResolvedConfig, runDir: string, layer: GlobalLayer = embeddedLayer(config)): Platform {
+export function composePlatform(config: ResolvedConfig, runDir: string, layer: GlobalLayer = embeddedLayer(config), role: Role = { frontendId: 'local' }): Platform {
   const apps = new AppRegistry();
   const executions = new ExecutionStore({ maxCount: config.maxStoredExecutions, maxBytes: config.maxStoredExecutionBytes }, join(config.dataDir, 'executions'));
   const { bus, storage } = layer;
-  const transport: HopTransport = config.busMode === 'global' ? new JournalTransport(bus, apps, executions) : new DirectTransport();
-  const sessions = new SessionRegistry(apps);
-  const placement: ExecutionPlacement = engineInSandbox(config)
-    ? new InSandboxPlacement(config.keepHistory, executions, bus)
-    : new OnHostPlacement(config.keepHistory, transport, executionLimits(config), sessions);
-  return new Platform({
-    config,
-    backend: createBackend(config.backend),
-    runDir,
-    apps,
-    executions,
-    manifests: new AppManifests(join(config.dataDir, 'apps')),
-    storage,
-    bus,
-    placement,
-    transport,
-    sessions,
-  });
+  const hostId = 'hostId' in role ? role.hostId : null;
+  // Sessions run where a client can reach them: on a frontend that owns its sandboxes, not on host agents (yet).
+  const sessions = new SessionRegistry(apps, config.hosts === 'local' && hostId === null);
+  let placement: ExecutionPlacement;
+  let transport: HopTransport;
+  if (config.hosts === 'remote' && hostId === null) {
+    const onHosts = new OnHostsPlacement(bus, cluster(layer).hosts, 'frontendId' in role ? role.frontendId : 'local', config.recoveryAttempts);
+    [placement, transport] = [onHosts, new ToHostsTransport(onHosts)];
+  } else {
+    transport = config.busMode === 'global' ? new JournalTransport(bus, apps, executions, hostId) : new DirectTransport();
+    placement = engineInSandbox(config)
+      ? new InSandboxPlacement(config.keepHistory, executions, bus)
+      : new OnHostPlacement(config.keepHistory, transport, executionLimits(config), sessions);
+  }
+  // Frontends and host agents share the apps on the broker; a single platform keeps them in its data folder.
+  const manifests = config.hosts === 'remote' || hostId !== null ? cluster(layer).manifests : new AppManifests(join(config.dataDir, 'apps'));
+  const frontendId = config.hosts === 'remote' && 'frontendId' in role ? role.frontendId : null;
+  return new Platform({ config, backend: createBackend(config.backend), runDir, apps, executions, manifests, storage, bus, placement, transport, sessions, frontendId });
+}
+
+/** What a composed platform is: a frontend (which owns sandboxes unless its hosts are remote) or a host agent. */
+export type Role = { frontendId: string } | { hostId: string };
+
+function cluster(layer: GlobalLayer): NonNullable<GlobalLayer['cluster']> {
+  if (layer.cluster === null) throw new MfError('MF_CONFIG_INVALID', 'frontends and host agents need a broker (the broker option)', { option: 'broker' });
+  return layer.cluster;
 }
 
 /**
@@ -116,7 +133,7 @@ export function engineInSandbox(config: Pick<ResolvedConfig, 'sandboxing' | 'bus
  * to reach their own sandbox and code folders (0711: no listing), and nothing else: the token (0600), the global
  * storage journals and the embedded bus are root's alone (0700).
  */
-async function keepPlatformFilesPrivate(dataDir: string, runDir: string): Promise<void> {
+export async function keepPlatformFilesPrivate(dataDir: string, runDir: string): Promise<void> {
   for (const dir of [dataDir, runDir]) await chmod(dir, 0o711);
   for (const dir of ['apps', 'sb']) await mkdir(join(runDir, dir), { mode: 0o711 });
   for (const dir of ['bus', 'storage', 'apps', 'executions'].map((d) => join(dataDir, d))) {
@@ -133,6 +150,19 @@ async function removeStaleRuns(dataDir: string, current: string): Promise<void> 
   const entries = await readdir(dataDir, { withFileTypes: true });
   const stale = entries.filter((e) => e.isDirectory() && e.name.startsWith('run-') && join(dataDir, e.name) !== current);
   await Promise.all(stale.map((e) => rm(join(dataDir, e.name), { recursive: true, force: true })));
+}
+
+/** A frontend's id: made once per data folder, so that a restarted frontend reads its answers with the same group. */
+async function loadOrCreateId(path: string): Promise<string> {
+  try {
+    const existing = (await readFile(path, 'utf8')).trim();
+    if (/^[A-Za-z0-9-]{8,64}$/.test(existing)) return existing;
+  } catch {
+    // no id yet
+  }
+  const id = randomBytes(6).toString('hex');
+  await writeFile(path, id + '\n');
+  return id;
 }
 
 async function loadOrCreateToken(path: string): Promise<string> {

@@ -1,7 +1,8 @@
 /**
  * The journal transport (busMode global), as OpenWhisk routes work through Kafka: a hop is published to the global
  * bus, a dispatcher consumes it and runs it on a sandbox, and its result comes back over the bus. The bus here is
- * the embedded journal in the platform's run folder, so publisher and dispatcher are this process (docs/bus.md).
+ * the embedded journal in the data folder or a broker; publisher and dispatcher are this process, a single platform
+ * or one host agent (whose topics carry its host id: docs/distributed.md).
  */
 import { randomUUID } from 'node:crypto';
 import { now } from '../../clock.js';
@@ -15,6 +16,11 @@ import { runHop, type Hop, type HopTransport } from './transport.js';
 const TOPIC_HOPS = 'hops';
 const TOPIC_RESULTS = 'hop-results';
 
+/** A host agent's hops stay its own: its topics carry its host id (a single platform's are the plain names). */
+function scoped(topic: string, hostId: string | null): string {
+  return hostId === null ? topic : `${topic}.${hostId}`;
+}
+
 type BusHop = Hop & { hopId: string; app: string; executionId: string };
 type BusResult = { hopId: string; done: DoneMessage } | { hopId: string; error: ErrorBody };
 
@@ -22,12 +28,19 @@ export class JournalTransport implements HopTransport {
   /** Hops published to the bus, waiting for their result message. */
   private readonly waiting = new Map<string, { resolve(done: DoneMessage): void; reject(err: unknown): void }>();
   private consumers: Promise<Subscription[]> | null = null;
+  private readonly hopsTopic: string;
+  private readonly resultsTopic: string;
 
   constructor(
     private readonly bus: GlobalBus,
     private readonly apps: AppRegistry,
     private readonly executions: ExecutionStore,
-  ) {}
+    /** The host agent this transport runs in (null: a single platform). */
+    hostId: string | null = null,
+  ) {
+    this.hopsTopic = scoped(TOPIC_HOPS, hostId);
+    this.resultsTopic = scoped(TOPIC_RESULTS, hostId);
+  }
 
   async hop(app: DeployedApp, exec: StoredExecution, call: Hop): Promise<DoneMessage> {
     await this.startConsumers();
@@ -38,7 +51,7 @@ export class JournalTransport implements HopTransport {
     // timeout ends it (docs/recovery.md).
     const { signal: _signal, ...wire } = call;
     // The hop id is the message id: a broker drops a replayed publish of the same hop (docs/distributed.md).
-    await this.bus.publish<BusHop>(TOPIC_HOPS, exec.executionId, { hopId, app: app.name, executionId: exec.executionId, ...wire }, { id: hopId });
+    await this.bus.publish<BusHop>(this.hopsTopic, exec.executionId, { hopId, app: app.name, executionId: exec.executionId, ...wire }, { id: hopId });
     return done;
   }
 
@@ -49,10 +62,10 @@ export class JournalTransport implements HopTransport {
   private startConsumers(): Promise<Subscription[]> {
     this.consumers ??= Promise.all([
       // Acked when picked up (OpenWhisk's invoker commits on pickup): a hop is dispatched once, not redelivered mid-run.
-      this.bus.subscribe<BusHop>(TOPIC_HOPS, 'dispatcher', (m) => {
+      this.bus.subscribe<BusHop>(this.hopsTopic, 'dispatcher', (m) => {
         void this.dispatch(m.payload);
       }),
-      this.bus.subscribe<BusResult>(TOPIC_RESULTS, 'frontend', (m) => {
+      this.bus.subscribe<BusResult>(this.resultsTopic, 'frontend', (m) => {
         const waiter = this.waiting.get(m.payload.hopId);
         if (!waiter) return;
         this.waiting.delete(m.payload.hopId);
@@ -70,7 +83,7 @@ export class JournalTransport implements HopTransport {
     } catch (err) {
       result = { hopId: hop.hopId, error: toMfError(err).toJSON() };
     }
-    await this.bus.publish<BusResult>(TOPIC_RESULTS, hop.executionId, result, { id: `${hop.hopId}:result` }).catch((err: unknown) => {
+    await this.bus.publish<BusResult>(this.resultsTopic, hop.executionId, result, { id: `${hop.hopId}:result` }).catch((err: unknown) => {
       const waiter = this.waiting.get(hop.hopId);
       this.waiting.delete(hop.hopId);
       waiter?.reject(err);

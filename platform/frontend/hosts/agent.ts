@@ -1,0 +1,146 @@
+/**
+ * A host agent (`mfbench host start`): a platform with sandboxes and no HTTP API, on a broker. It registers under
+ * its host id (registry.ts), takes the executions frontends placed on it from its work topic (a durable consumer,
+ * explicit ack once the answer is published, at most `capacity` unacknowledged), runs each whole with the same
+ * placements, transports and sandbox pools as a single platform, and publishes the answer to the results topic.
+ * Apps come from the broker's manifests, deployed here when work for them first arrives (docs/distributed.md).
+ */
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Subscription } from '../../bus/global/index.js';
+import { resolveConfig, type UserConfig } from '../../config.js';
+import { MfError, toMfError } from '../../errors.js';
+import { openGlobalLayer } from '../global-layer.js';
+import type { Platform } from '../platform.js';
+import { composePlatform, keepPlatformFilesPrivate } from '../start.js';
+import { checkHostId, type HostInfo, type Registration } from './registry.js';
+import { HOST_GROUP, TOPIC_RESULTS, workTopic, type Work, type WorkResult } from './work.js';
+
+/** A running host agent. `lost` resolves (with why) if its registration was lost and it stopped taking work. */
+export interface HostAgentHandle {
+  readonly hostId: string;
+  readonly capacity: number;
+  readonly lost: Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface HostOptions {
+  /** Default: this machine's name, as one broker token. */
+  hostId?: string;
+  /** Executions run at once (default 16); more wait on the work topic. */
+  capacity?: number;
+}
+
+/** The default host id: the machine's name with anything but letters, digits and '-' made '-'. */
+export function defaultHostId(): string {
+  return hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 64) || 'host';
+}
+
+export async function startHostAgent(user: UserConfig, options: HostOptions = {}): Promise<HostAgentHandle> {
+  const hostId = options.hostId ?? defaultHostId();
+  checkHostId(hostId);
+  const capacity = options.capacity ?? 16;
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 10_000) throw new MfError('MF_CONFIG_INVALID', 'capacity must be an integer from 1 to 10000', { option: 'capacity', value: capacity });
+  const config = resolveConfig({ ...user, hosts: 'local' });
+  if (config.broker === null) throw new MfError('MF_CONFIG_INVALID', 'a host agent needs a broker (--broker nats://…): frontends reach it there', { option: 'broker' });
+  await mkdir(config.dataDir, { recursive: true });
+  const layer = await openGlobalLayer(config);
+  const { hosts, manifests } = layer.cluster!;
+  let markLost: (why: string) => void = () => undefined;
+  const lost = new Promise<string>((resolve) => (markLost = resolve));
+  const info: HostInfo = { hostId, capacity, pid: process.pid, backend: config.backend, startedAt: Date.now() };
+  let registration: Registration;
+  try {
+    registration = await hosts.register(info, (why) => markLost(why));
+  } catch (err) {
+    await layer.release();
+    throw err;
+  }
+  const runDir = await mkdtemp(join(config.dataDir, 'run-'));
+  const platform = composePlatform(config, runDir, layer, { hostId });
+  const apps = new HostApps(platform, manifests);
+  let work: Subscription | null = null;
+  let watch: { stop(): void } | null = null;
+  const close = async (): Promise<void> => {
+    // Out of the registry first: frontends stop placing work here, and place again what this host does not answer.
+    await registration.stop();
+    watch?.stop();
+    await work?.close();
+    await platform.close();
+    await layer.release();
+  };
+  try {
+    if (platform.appUsers) await keepPlatformFilesPrivate(config.dataDir, runDir);
+    watch = await manifests.watch((name, revision) => apps.changed(name, revision));
+    work = await layer.bus.subscribe<Work>(
+      workTopic(hostId),
+      HOST_GROUP,
+      async (m) => {
+        const answer = await runWork(platform, apps, hostId, m.payload);
+        // Acknowledged once the answer is on the broker: a host that dies first leaves the work unacknowledged.
+        await layer.bus.publish<WorkResult>(TOPIC_RESULTS, m.payload.executionId, answer, { id: `${m.payload.executionId}:${m.payload.attempt}:result` });
+      },
+      // No execution runs longer than maxExecutionSeconds, so an unacknowledged one past that was lost with its run.
+      { maxInFlight: capacity, ackTimeoutMs: config.maxExecutionSeconds * 1000 + 60_000, maxAttempts: 3 },
+    );
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  void lost.then(() => work?.close());
+  return { hostId, capacity, lost, close };
+}
+
+/** Runs one placed execution to the answer the frontend keeps; records name this host. */
+async function runWork(platform: Platform, apps: HostApps, hostId: string, work: Work): Promise<WorkResult> {
+  const head = { executionId: work.executionId, attempt: work.attempt, host: hostId };
+  try {
+    await apps.ready(work.app);
+    const done = await platform.runPlaced(work);
+    for (const record of done.records) record.host = hostId;
+    return { ...head, ...done };
+  } catch (err) {
+    return { ...head, error: toMfError(err).toJSON() };
+  }
+}
+
+/** The apps deployed on this host, each as of the manifest revision it was deployed from. */
+class HostApps {
+  private readonly deployed = new Map<string, Promise<number>>();
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly manifests: { get(name: string): Promise<{ manifest: unknown; revision: number } | null> },
+  ) {}
+
+  /** Deploys the app from its manifest on the broker unless it is deployed here already. */
+  ready(name: string): Promise<number> {
+    let revision = this.deployed.get(name);
+    if (!revision) {
+      revision = (async () => {
+        const found = await this.manifests.get(name);
+        if (!found) throw new MfError('MF_APP_NOT_FOUND', `no app named "${name}" is deployed`, { app: name });
+        await this.platform.deploy(found.manifest, { restoring: true });
+        return found.revision;
+      })();
+      revision.catch(() => this.deployed.delete(name));
+      this.deployed.set(name, revision);
+    }
+    return revision;
+  }
+
+  /** An app's manifest was written or deleted: a copy deployed from another revision is forgotten (the next work redeploys). */
+  changed(name: string, revision: number): void {
+    const deployed = this.deployed.get(name);
+    if (!deployed) return;
+    void deployed.then(
+      (had) => {
+        if (had === revision || this.deployed.get(name) !== deployed) return;
+        this.deployed.delete(name);
+        return this.platform.unload(name);
+      },
+      () => undefined,
+    );
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The host agents alive on a broker (docs/distributed.md, "Host agents and frontends"). Each agent registers under
+ * its host id in the KV bucket `mfhosts`, whose entries expire HOST_TTL_MS after their last write (the bucket's
+ * max age), and rewrites its entry every HEARTBEAT_MS. So an agent that stops heartbeating, killed or hung, is
+ * gone from the bucket within HOST_TTL_MS (plus the server's expiry sweep), and a second agent with a live one's id
+ * is refused: registering is a create, which fails while the key holds a value.
+ */
+import type { KV, NatsConnection } from 'nats';
+import { JSONCodec } from 'nats';
+import { MfError } from '../../errors.js';
+
+export const HEARTBEAT_MS = 1_000;
+/** Generous for a busy machine: a host is counted gone this long after its last heartbeat. */
+export const HOST_TTL_MS = 8_000;
+const BUCKET = 'mfhosts'; // not mf-<app>: that is an app's storage (storage/jetstream.ts)
+/** A host id is one broker token (it names the host's work topic): letters, digits and '-'. */
+const HOST_ID = /^[A-Za-z0-9-]{1,64}$/;
+const codec = JSONCodec<HostInfo>();
+
+/** What a host agent says about itself in its entry. */
+export interface HostInfo {
+  hostId: string;
+  /** Executions it runs at once; more wait on its work topic. */
+  capacity: number;
+  pid: number;
+  /** The sandbox backend of its sandboxes. */
+  backend: string;
+  startedAt: number;
+}
+
+export function checkHostId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !HOST_ID.test(id)) {
+    throw new MfError('MF_CONFIG_INVALID', `bad host id ${JSON.stringify(id)}: use 1 to 64 letters, digits or '-'`, { option: 'hostId', value: id });
+  }
+}
+
+export class HostRegistry {
+  private bucket: Promise<KV> | null = null;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly replicas: number,
+  ) {}
+
+  /**
+   * Registers a host agent and keeps its entry alive until `stop()`. MF_HOST_DUPLICATE when an agent with the same
+   * id is alive. `lost` is called if the entry was taken over (this agent was silent past the TTL and another took
+   * its id) or can no longer be written: the agent must stop, since frontends no longer send it work.
+   */
+  async register(info: HostInfo, lost: (why: string) => void): Promise<Registration> {
+    checkHostId(info.hostId);
+    const kv = await this.kv();
+    let revision: number;
+    try {
+      revision = await kv.create(info.hostId, codec.encode(info));
+    } catch (err) {
+      const holder = await kv.get(info.hostId).catch(() => null);
+      if (holder?.operation === 'PUT') {
+        const alive = codec.decode(holder.value);
+        throw new MfError('MF_HOST_DUPLICATE', `a host agent with id "${info.hostId}" is alive on the broker (pid ${alive.pid}); give this one another --host-id`, { hostId: info.hostId, pid: alive.pid });
+      }
+      throw new MfError('MF_STORAGE_FAILED', `the broker could not register host "${info.hostId}": ${(err as Error).message}`, { hostId: info.hostId });
+    }
+    return new Registration(kv, info, revision, lost);
+  }
+
+  /** The hosts whose entries are alive now, by host id. */
+  async live(): Promise<HostInfo[]> {
+    const kv = await this.kv();
+    // Keys first, values after: a slow reader of the key listing loses the rest of it.
+    const keys: string[] = [];
+    for await (const key of await kv.keys()) keys.push(key);
+    const hosts: HostInfo[] = [];
+    for (const e of await Promise.all(keys.map((k) => kv.get(k)))) if (e?.operation === 'PUT') hosts.push(codec.decode(e.value));
+    return hosts.sort((a, b) => (a.hostId < b.hostId ? -1 : 1));
+  }
+
+  private kv(): Promise<KV> {
+    this.bucket ??= this.nc
+      .jetstream()
+      .views.kv(BUCKET, { ttl: HOST_TTL_MS, history: 1, replicas: this.replicas })
+      .catch((err: unknown) => {
+        this.bucket = null;
+        throw new MfError('MF_STORAGE_FAILED', `the broker could not open the host registry: ${(err as Error).message}`);
+      });
+    return this.bucket;
+  }
+}
+
+/**
+ * A live registration. Each heartbeat rewrites the entry with the revision it last wrote; when that fails because
+ * the revision moved (a beat whose answer was lost on a busy broker) or the entry expired (this process was too slow
+ * to beat), it takes its entry back, unless another agent holds the id now: then this one is lost.
+ */
+export class Registration {
+  private readonly timer: NodeJS.Timeout;
+  private stopped = false;
+  private beating = false;
+
+  constructor(
+    private readonly kv: KV,
+    private readonly info: HostInfo,
+    private revision: number,
+    lost: (why: string) => void,
+  ) {
+    let failingSince: number | null = null;
+    const fail = (why: string): void => {
+      this.stop().catch(() => undefined);
+      lost(why);
+    };
+    this.timer = setInterval(() => {
+      if (this.beating || this.stopped) return;
+      this.beating = true;
+      this.beat()
+        .then(
+          (taken) => {
+            failingSince = null;
+            if (taken !== null) fail(`host id "${info.hostId}" is held by another agent now (pid ${taken})`);
+          },
+          (err: unknown) => {
+            // Missed beats (a slow broker) are fine; a TTL's worth of them means frontends count this host gone.
+            failingSince ??= Date.now();
+            if (!this.stopped && Date.now() - failingSince >= HOST_TTL_MS) fail(`its heartbeat could not be written for ${HOST_TTL_MS} ms: ${(err as Error).message}`);
+          },
+        )
+        .finally(() => (this.beating = false));
+    }, HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  /** Stops the heartbeat and removes the entry, so frontends stop placing work here at once. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.kv.delete(this.info.hostId, { previousSeq: this.revision }).catch(() => undefined);
+  }
+
+  /** One heartbeat; resolves with the pid of another agent that holds the id now, or null. */
+  private async beat(): Promise<number | null> {
+    const value = codec.encode(this.info);
+    try {
+      this.revision = await this.kv.update(this.info.hostId, value, this.revision);
+      return null;
+    } catch (err) {
+      if (!/wrong last sequence/i.test((err as Error).message)) throw err;
+    }
+    const e = await this.kv.get(this.info.hostId);
+    if (e?.operation === 'PUT') {
+      const holder = codec.decode(e.value);
+      if (holder.pid !== this.info.pid || holder.startedAt !== this.info.startedAt) return holder.pid;
+      this.revision = await this.kv.update(this.info.hostId, value, e.revision);
+    } else {
+      this.revision = await this.kv.create(this.info.hostId, value);
+    }
+    return null;
+  }
+}

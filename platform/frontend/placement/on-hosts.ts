@@ -1,0 +1,173 @@
+/**
+ * The engine on a host agent (config `hosts: remote`): this frontend owns no sandboxes; it places each execution,
+ * whole, on one live host agent through the broker, and the answer comes back on the results topic, whichever host
+ * ran it. The placement rule lives here and nowhere else (docs/distributed.md, "The placement rule"):
+ *
+ *   An execution goes whole to one host: its engine and all its functions run there, next to one another (SAND's
+ *   locality: under the grouped preset its hops stay on that sandbox's local bus). The host is the live one with the
+ *   most free slots (its capacity minus the executions this frontend placed there and has no answer for yet), ties
+ *   to the lower host id; so executions fill every host before any queues, and spill to the next host through the
+ *   global bus once one is full. When every host is full, the execution still goes to the least loaded one, where
+ *   it waits on the host's work topic for a slot.
+ *
+ * A host that stops heartbeating is gone (registry.ts); every execution placed on it and not answered is placed
+ * again on a live host, from its newest checkpoint on the global bus, up to recoveryAttempts times.
+ */
+import { now } from '../../clock.js';
+import type { GlobalBus, Subscription } from '../../bus/global/index.js';
+import { MfError } from '../../errors.js';
+import type { ExecutionResult, ResumePoint } from '../../protocol.js';
+import type { DeployedApp } from '../apps.js';
+import type { StoredExecution } from '../executions.js';
+import { HEARTBEAT_MS, type HostInfo, type HostRegistry } from '../hosts/registry.js';
+import { frontendGroup, TOPIC_RESULTS, workTopic, type Work, type WorkResult } from '../hosts/work.js';
+import { TOPIC_CHECKPOINTS } from '../recovery.js';
+import type { ExecutionPlacement } from './placement.js';
+
+/** How long an execution waits for a first live host before it fails with MF_NO_HOST. */
+export const NO_HOST_WAIT_MS = 15_000;
+
+/** An execution placed on a host, waiting for its answer. */
+interface Placed {
+  work: Work;
+  exec: StoredExecution;
+  host: string;
+  resolve(result: ExecutionResult): void;
+  reject(err: unknown): void;
+}
+
+export class OnHostsPlacement implements ExecutionPlacement {
+  readonly workflowsInSandbox = false;
+  private readonly placed = new Map<string, Placed>();
+  /** The live hosts as last read from the registry (refreshed every heartbeat, off the invocation path). */
+  private hosts: HostInfo[] = [];
+  private refreshing: Promise<void> | null = null;
+  private listening: Promise<Subscription> | null = null;
+  private readonly watcher: NodeJS.Timeout;
+
+  constructor(
+    private readonly bus: GlobalBus,
+    private readonly registry: HostRegistry,
+    /** Names this frontend's consumer group on the results topic (stable across its restarts). */
+    private readonly frontendId: string,
+    private readonly recoveryAttempts: number,
+  ) {
+    this.watcher = setInterval(() => void this.refresh().then(() => this.relocateLost()).catch(() => undefined), HEARTBEAT_MS);
+    this.watcher.unref();
+  }
+
+  run(app: DeployedApp, exec: StoredExecution, input: unknown, startTime: string): Promise<ExecutionResult> {
+    return this.place(app, exec, exec.workflow, null, input, startTime);
+  }
+
+  /** A direct function invocation, placed like an execution (transport/to-hosts.ts). */
+  runFunction(app: DeployedApp, exec: StoredExecution, fn: string, input: unknown): Promise<ExecutionResult> {
+    return this.place(app, exec, null, fn, input, new Date().toISOString());
+  }
+
+  /** Sandboxes are on the hosts: none reports here. */
+  checkpoints(): void {}
+
+  close(): void {
+    clearInterval(this.watcher);
+    for (const p of this.placed.values()) p.reject(new MfError('MF_PLATFORM_CLOSED', 'the frontend closed before the host answered'));
+    this.placed.clear();
+  }
+
+  private async place(app: DeployedApp, exec: StoredExecution, workflow: string | null, fn: string | null, input: unknown, startTime: string): Promise<ExecutionResult> {
+    await this.listen();
+    const work: Work = { executionId: exec.executionId, app: app.name, workflow, fn, input, received: exec.t.received, startTime, checkpoint: exec.checkpoint, attempt: 0 };
+    return new Promise<ExecutionResult>((resolve, reject) => {
+      const p: Placed = { work, exec, host: '', resolve, reject };
+      this.placed.set(exec.executionId, p);
+      this.send(p).catch((err: unknown) => this.settle(p, () => reject(err)));
+    });
+  }
+
+  /** Publishes the work to the host the rule picks. */
+  private async send(p: Placed): Promise<void> {
+    const host = await this.choose(p);
+    if (p.exec.t.dispatched === 0) p.exec.t.dispatched = now();
+    // The id makes a replayed publish of one placement one message (JetStream's duplicate window).
+    await this.bus.publish<Work>(workTopic(host.hostId), p.work.executionId, p.work, { id: `${p.work.executionId}:${p.work.attempt}` });
+  }
+
+  /** The placement rule (see the file's comment); `p` counts against its host from the moment it is chosen. */
+  private async choose(p: Placed): Promise<HostInfo> {
+    const deadline = Date.now() + NO_HOST_WAIT_MS;
+    while (this.hosts.length === 0) {
+      if (Date.now() > deadline) throw new MfError('MF_NO_HOST', `no host agent is alive on the broker (waited ${NO_HOST_WAIT_MS} ms); start one with mfbench host start`, { waitedMs: NO_HOST_WAIT_MS });
+      await this.refresh();
+      if (this.hosts.length === 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    const busy = new Map<string, number>();
+    for (const p of this.placed.values()) busy.set(p.host, (busy.get(p.host) ?? 0) + 1);
+    let best = this.hosts[0]!;
+    let bestFree = -Infinity;
+    for (const h of this.hosts) {
+      const free = h.capacity - (busy.get(h.hostId) ?? 0);
+      if (free > bestFree) [best, bestFree] = [h, free];
+    }
+    p.host = best.hostId; // before any await: the next placement already counts it
+    return best;
+  }
+
+  /** Reads the live hosts again; concurrent callers share one read. */
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.registry
+      .live()
+      .then((hosts) => {
+        this.hosts = hosts;
+      })
+      .finally(() => {
+        this.refreshing = null;
+      });
+    return this.refreshing;
+  }
+
+  /** Places again every execution whose host is gone, from its newest checkpoint. */
+  private relocateLost(): void {
+    const live = new Set(this.hosts.map((h) => h.hostId));
+    for (const p of this.placed.values()) {
+      if (p.host === '' || live.has(p.host)) continue;
+      const lost = p.host;
+      p.host = ''; // not counted against any host until it is sent again
+      void this.relocate(p, lost).catch((err: unknown) => this.settle(p, () => p.reject(err)));
+    }
+  }
+
+  private async relocate(p: Placed, lost: string): Promise<void> {
+    const attempt = p.work.attempt + 1;
+    if (attempt > this.recoveryAttempts) {
+      throw new MfError('MF_HOST_LOST', `host "${lost}" stopped heartbeating while it ran the execution, and recoveryAttempts (${this.recoveryAttempts}) are used up`, { host: lost, attempts: p.work.attempt });
+    }
+    const points = await this.bus.read<ResumePoint>(TOPIC_CHECKPOINTS, { key: p.work.executionId });
+    const checkpoint = points.at(-1)?.payload ?? p.work.checkpoint;
+    p.work = { ...p.work, checkpoint, attempt };
+    p.exec.history.push({ t: now(), type: 'ExecutionRecovering', state: checkpoint?.state ?? 'StartAt', attempt, cause: `host "${lost}" stopped heartbeating` });
+    await this.send(p);
+  }
+
+  /** The results topic, read with this frontend's own group: every answer reaches it; it keeps those it waits for. */
+  private listen(): Promise<Subscription> {
+    this.listening ??= this.bus.subscribe<WorkResult>(TOPIC_RESULTS, frontendGroup(this.frontendId), (m) => this.answered(m.payload), { fromOffset: 'latest' });
+    this.listening.catch(() => (this.listening = null));
+    return this.listening;
+  }
+
+  /** The first answer for an execution ends it (a host thought lost may still answer: its answer is as good). */
+  private answered(answer: WorkResult): void {
+    const p = this.placed.get(answer.executionId);
+    if (!p) return;
+    if ('error' in answer) return this.settle(p, () => p.reject(MfError.fromJSON(answer.error)));
+    for (const record of answer.records) p.exec.records.push(record); // no spread: a huge array overflows the stack
+    for (const event of answer.history) p.exec.history.push(event);
+    this.settle(p, () => p.resolve(answer.result));
+  }
+
+  private settle(p: Placed, how: () => void): void {
+    if (this.placed.get(p.work.executionId) !== p) return;
+    this.placed.delete(p.work.executionId);
+    how();
+  }
+}
