@@ -324,7 +324,7 @@ function process_(raw: readonly RawRecord[]): Processed {
     const docker = group.find((p) => p.r.backend === 'docker');
     if (docker && docker.sample.containers === null) notes.push(`${variant}: no container accounting: ${docker.sample.containersNote ?? 'unknown'}.`);
   }
-  notes.push('Memory is the sum over each app\'s sandbox processes (agent, workers, pooled runtimes); the frontend process (the harness itself in embedded mode) is left out. The figure shows PSS.');
+  notes.push('Memory is the sum over each app\'s sandbox processes (agent, workers, pooled runtimes); the frontend process (in embedded mode the platform\'s own process) is left out. The figure shows PSS.');
   summary.sort((a, b) => String(a.per).localeCompare(String(b.per)) || String(a.variant).localeCompare(String(b.variant)));
   return { metrics, tables: { summary, samples }, notes };
 }

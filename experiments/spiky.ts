@@ -32,9 +32,10 @@ import { windowSummaries } from '../report/stats/windows.js';
 import { spikySpec } from '../report/charts/specs/spiky.js';
 import { getWorkload } from '../workloads/index.js';
 import { loadRateSchedule, type RATE_SCHEDULES } from '../workloads/spiky/schedules.js';
+import { sendSkewLine } from './load/drift.js';
 import { runOpenLoop } from './load/open-loop.js';
 import { checkSchedule, SCHEDULE_FORMAT, type Schedule, type SchedulePhase } from './load/schedule.js';
-import { describe, e2eMs, groupBy, metricBase, round4 } from './runner/describe.js';
+import { describe, e2eMs, groupBy, metricBase, round4, sendSkewP99 } from './runner/describe.js';
 import type { Experiment, RunContext, Variant } from './runner/types.js';
 import type { Labels, RawRecord } from '../report/run-dir.js';
 import type { MetricRecord, Processed, Row } from '../report/types.js';
@@ -199,7 +200,7 @@ async function measure(ctx: RunContext, config: SpikyConfig): Promise<void> {
         sampling = false;
         await sampler;
       }
-      if (result.drift) ctx.progress.note(`spiky ${variant.preset}: the sends drifted from the schedule (${result.driftReasons.join('; ')})`);
+      ctx.progress.note(`spiky ${variant.preset}: ${sendSkewLine(result.driftReport)}`);
       for (const req of result.requests) {
         const phase = phaseAt(schedule.phases, req.offsetMs);
         const rate = phase === undefined ? 0 : Number(/([\d.]+) req\/s/.exec(phase.label)?.[1] ?? 0);
@@ -375,6 +376,7 @@ function process_(raw: readonly RawRecord[], config: SpikyConfig): Processed {
       failed: sched.length - ok.length,
       warmup: requests.length - sched.length,
       drift,
+      send_skew_ms_p99: sendSkewP99(sched),
       latency_ms_median: lat.median,
       latency_ms_p99: lat.p99,
       base_ms_median: base.median,

@@ -9,16 +9,17 @@
  * is over `p99Factor` x the unloaded `reference` statistic, or whose failures exceed 10%. A step whose sends drifted from the
  * schedule (experiments/load/drift.ts) is labelled `drift` and named in the report's notes.
  *
- * Caveat, stated in the report: with the embedded platform the load generator and the platform's frontend share one
- * Node process (and this machine's cores), so the knee is that of the pair; a remote platform (--url) separates them.
+ * The embedded platform runs in a process of its own, pinned apart from the load generator where the machine allows
+ * (harness/cpu-placement.ts; the manifest records where each ran). Each step's send skew p99 is in the summary.
  */
 import { quantileSorted } from 'simple-statistics';
 import { runOpenLoop } from './load/open-loop.js';
 import { poisson } from './load/schedule.js';
+import { sendSkewLine } from './load/drift.js';
 import { getWorkload } from '../workloads/index.js';
 import type { CallResult } from '../harness/types.js';
 import { throughputSpec } from '../report/charts/specs/throughput.js';
-import { describe, e2eMs, exclusion, exclusionNote, groupBy, metricBase, prefixed, round4, variantLabels } from './runner/describe.js';
+import { describe, e2eMs, exclusion, exclusionNote, groupBy, metricBase, prefixed, round4, sendSkewP99, variantLabels } from './runner/describe.js';
 import type { Experiment, RunContext } from './runner/types.js';
 import type { MetricRecord, Processed, Row } from '../report/types.js';
 import type { RawRecord } from '../report/run-dir.js';
@@ -91,7 +92,7 @@ async function measure(ctx: RunContext, config: ThroughputConfig): Promise<void>
           else failures++;
         }
         ctx.progress.end();
-        if (result.drift) ctx.progress.note(`throughput ${rate}/s: the sends drifted from the schedule (${result.driftReasons.join('; ')})`);
+        ctx.progress.note(`throughput ${rate}/s: ${sendSkewLine(result.driftReport)}`);
         const s = [...latencies].sort((a, b) => a - b);
         const p99 = s.length > 0 ? quantileSorted(s, 0.99) : Number.POSITIVE_INFINITY;
         if (p99 > limit || failures > 0.1 * result.requests.length) break;
@@ -119,7 +120,7 @@ function process_(raw: readonly RawRecord[], config: ThroughputConfig): Processe
     const base = describe(unloaded);
     const ref = config.reference === 'median' ? base.median : base.p99;
     const limit = ref === null ? null : round4(config.p99Factor * ref);
-    summary.push({ variant, rate_offered: 0, phase: 'unloaded', requests: unloaded.length, failed: 0, achieved_per_s: null, ...prefixed('latency_ms', base), limit_ms: limit, under_limit: true, drift: false });
+    summary.push({ variant, rate_offered: 0, phase: 'unloaded', requests: unloaded.length, failed: 0, achieved_per_s: null, ...prefixed('latency_ms', base), limit_ms: limit, under_limit: true, drift: false, send_skew_ms_p99: null });
     let knee: number | null = null;
     for (const [rate, step] of groupBy(rows.filter((r) => r.labels.phase === 'sweep'), (r) => String(r.labels.rate))) {
       const ok = step.filter((r) => r.outcome === 'ok');
@@ -139,6 +140,7 @@ function process_(raw: readonly RawRecord[], config: ThroughputConfig): Processe
         limit_ms: limit,
         under_limit: under,
         drift: step.some((r) => r.labels.drift === true),
+        send_skew_ms_p99: sendSkewP99(step),
       });
       if (step.some((r) => r.labels.drift === true)) notes.push(`${variant} at ${rate}/s: the load generator drifted from its schedule; read this step with care.`);
     }

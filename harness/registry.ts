@@ -21,6 +21,8 @@ export interface CommonAdapterOptions {
   workerStart?: 'first-use' | 'deploy';
   /** Config of a platform the adapter starts itself (policy switches, keep-alive); refused by the others. */
   platformConfig?: Record<string, unknown>;
+  /** CPUs of a platform the adapter starts itself and of the load generator (harness/cpu-placement.ts). */
+  cpus?: 'auto' | 'split' | 'shared';
 }
 
 /** What the harness knows about a platform: which backends and presets it offers, and how to make its adapter. */
@@ -38,7 +40,7 @@ export interface AdapterEntry {
 
 export const ADAPTERS = {
   microfunctions: {
-    describe: 'MicroFunctions, embedded in this process on port 0 (default) or at --url',
+    describe: 'MicroFunctions, embedded (a process of its own, on port 0; the default) or at --url',
     backends: BACKENDS,
     presets: PRESET_NAMES,
     embedded: true,

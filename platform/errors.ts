@@ -52,6 +52,10 @@ export const ERROR_CODES = {
   MF_PIPE_TARGET_NOT_RUNNING: { status: 409, meaning: 'A pipe was opened to a session function that is not running (exited, restarting or failed).' },
   MF_PIPE_BROKEN: { status: 502, meaning: 'A data pipe closed without being ended: its peer died or destroyed it.' },
   MF_IMAGE_MISSING: { status: 503, meaning: 'The runtime image of the docker backend is not built (run mfbench images build).' },
+  MF_PLATFORM_START_FAILED: {
+    status: 503,
+    meaning: "The embedded platform's own process (the harness starts one per adapter) exited or failed before it was listening; details give its exit code or signal.",
+  },
   MF_AB_FAILED: { status: 500, meaning: 'An A/B comparison could not check out, build or run one of its two commits (mfbench ab); the details name the side and the step.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

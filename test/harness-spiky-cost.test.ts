@@ -187,6 +187,7 @@ describe('spiky end to end: quick, embedded platform, both presets', () => {
       expect(s.keep_alive_s).toBe(2);
       expect(s.max_sandboxes).toBeGreaterThanOrEqual(1);
       expect(typeof s.drift).toBe('boolean');
+      expect(s.send_skew_ms_p99).toBeGreaterThanOrEqual(0); // the load generator's lateness, printed beside the drift flag
     }
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
     expect(manifest.experiments[0].config.keepAliveSeconds).toBe(2);

@@ -59,6 +59,12 @@ export const runCommand = defineCommand({
         describe: 'embedded platform: global bus and global storage on this NATS JetStream broker, nats://host:port (docs/distributed.md); the manifest records it',
         defaultDescription: 'embedded journals',
       })
+      .option('cpus', {
+        type: 'string',
+        choices: ['auto', 'split', 'shared'],
+        describe: 'embedded platform: pin it and the load generator to different CPUs (split), do so unless the machine is oversubscribed (auto), or leave both to the scheduler (shared); the manifest records the placement',
+        defaultDescription: 'auto',
+      })
       .option('quick', { type: 'boolean', default: false, describe: 'quick sizes (the `quick` suite implies it)' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the input generators and schedules' })
       .option('out', { type: 'string', describe: 'run directory to create', defaultDescription: 'results/runs/<run-id>' })
@@ -96,6 +102,7 @@ export const runCommand = defineCommand({
           if (argv.url !== undefined) v.url = argv.url;
           if (argv.token !== undefined) v.token = argv.token;
           if (entry.embedded && argv.poolSize !== undefined) v.poolSize = argv.poolSize;
+          if (entry.embedded && argv.cpus !== undefined) v.cpus = argv.cpus as Variant['cpus'] & string;
           if (entry.embedded && argv.workerStart !== undefined) v.workerStart = argv.workerStart as Variant['workerStart'] & string;
           if (entry.embedded && (argv.keepHistory || argv.broker !== undefined)) {
             v.platformConfig = { ...(argv.keepHistory ? { keepHistory: true } : {}), ...(argv.broker !== undefined ? { broker: argv.broker } : {}) };

@@ -68,3 +68,9 @@ export function checkDrift(
   }
   return { drift: reasons.length > 0, reasons, intended, issued, issuedRatio, late, lateFraction, sendLagMs: summarizeLag(lags), thresholds: th };
 }
+
+/** One line for a run's progress: the send skew's p99 (actual − intended send) and the drift verdict. */
+export function sendSkewLine(report: DriftReport): string {
+  const p99 = report.sendLagMs === null ? 'none sent' : `${report.sendLagMs.p99.toFixed(2)} ms`;
+  return `send skew p99 ${p99}, ${report.late} of ${report.issued} sent over ${report.thresholds.lagToleranceMs} ms late; ${report.drift ? `DRIFT (${report.reasons.join('; ')})` : 'no drift'}`;
+}

@@ -115,3 +115,11 @@ export function variantLabels(r: RawRecord): Record<string, string | number | bo
   const m = /\/pool(\d+)$/.exec(r.variant);
   return m ? { poolSize: Number(m[1]) } : {};
 }
+
+/**
+ * p99 of the send skew (actual − intended send time, ms) of requests sent open-loop: how late the load generator was.
+ * Records never sent (NaN actual send) are left out; null when none was sent.
+ */
+export function sendSkewP99(rows: readonly RawRecord[]): number | null {
+  return describe(rows.map((r) => r.call.client.actualSend - r.call.client.intendedSend).filter(Number.isFinite)).p99;
+}

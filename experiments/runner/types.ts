@@ -24,6 +24,8 @@ export interface Variant {
   workerStart?: 'first-use' | 'deploy';
   /** Config of an embedded platform that an experiment needs (e.g. a short keep-alive); recorded in the manifest. */
   platformConfig?: Record<string, unknown>;
+  /** Embedded: CPUs of the platform and the load generator (`auto`, the default; `split`; `shared`; harness/cpu-placement.ts). */
+  cpus?: 'auto' | 'split' | 'shared';
 }
 
 /** A variant's name in tables and legends: platform/backend/preset (plus pool size when set). */

@@ -1,9 +1,10 @@
 /**
  * The MicroFunctions adapter: drives MicroFunctions through its HTTP API with the SDK, either an embedded platform
- * started in this process on port 0 (the default) or a platform already running at a URL (remote).
+ * started on port 0 in a process of its own (the default) or a platform already running at a URL (remote).
  *
  * Every request goes over real HTTP even when the platform is embedded, so a number measured here is what any client
- * of the platform would see.
+ * of the platform would see. The embedded platform runs apart from this process, and where the machine allows on
+ * other CPUs, so that the load generator's timers are never held up by the platform's work (docs/load.md).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,10 +13,10 @@ import { BACKENDS, PRESET_NAMES, WORKER_START, type BackendName, type PolicySwit
 import { now } from '../../platform/clock.js';
 import { MfError } from '../../platform/errors.js';
 import type { AppManifest } from '../../platform/manifest.js';
-import { platformPolicy } from '../../platform/policy-view.js';
 import { MicroFunctionsClient } from '../../platform/sdk/client.js';
 import type { Execution, FunctionInvocation, PlatformPolicy } from '../../platform/sdk/types.js';
-import type { PlatformHandle } from '../../platform/frontend/index.js';
+import { CPU_POLICIES, pinLoader, planPlacement, releaseLoader, type CpuPlacement, type CpuPolicy } from '../cpu-placement.js';
+import { startPlatformProcess, type PlatformProcess } from './platform-process.js';
 import { descendants, pssBytes, rssBytes } from '../proc.js';
 import { BaseAdapter, type Deployment, type HookAnswer, type ProcessSample, type ResourceSnapshot, type SendStamps } from '../types.js';
 
@@ -37,6 +38,12 @@ export interface MicroFunctionsOptions {
    * platform checks every value; the resolved policy is in the adapter's description, so it lands in the manifest.
    */
   platformConfig?: UserConfig;
+  /**
+   * Embedded only: `split` pins the platform's processes and this one (the load generator) to different CPUs where
+   * the machine has two or more and taskset; `auto` (default) does so unless the machine is oversubscribed; `shared`
+   * leaves both to the scheduler (harness/cpu-placement.ts).
+   */
+  cpus?: CpuPolicy;
 }
 
 /** The options as resolved, without the token. */
@@ -54,6 +61,8 @@ export interface MicroFunctionsDescription {
   policy: PolicySwitches | null;
   /** Where the global bus and global storage lived (embedded journals, or JetStream at the broker URL). */
   globalLayer?: { bus: 'journal' | 'jetstream'; storage: 'journal' | 'jetstream-kv'; broker: string | null; replicas?: number } | null;
+  /** Embedded only: the platform runs in a process of its own; which CPUs it and the load generator got (null when remote). */
+  placement?: { platformProcess: 'separate'; cpus: CpuPlacement } | null;
   [key: string]: unknown;
 }
 
@@ -62,7 +71,7 @@ export function resolveMicroFunctionsOptions(o: MicroFunctionsOptions): Required
   const fail = (option: string, problem: string): never => {
     throw new MfError('MF_CONFIG_INVALID', `microfunctions adapter: option "${option}" ${problem}`, { option });
   };
-  const known = ['backend', 'preset', 'url', 'token', 'poolSize', 'workerStart', 'platformConfig'];
+  const known = ['backend', 'preset', 'url', 'token', 'poolSize', 'workerStart', 'platformConfig', 'cpus'];
   for (const key of Object.keys(o)) if (!known.includes(key)) fail(key, `is unknown (known: ${known.join(', ')})`);
   const backend = o.backend ?? 'process';
   if (!BACKENDS.includes(backend)) fail('backend', `must be one of ${BACKENDS.join(', ')}, got "${String(backend)}"`);
@@ -74,18 +83,21 @@ export function resolveMicroFunctionsOptions(o: MicroFunctionsOptions): Required
   if (o.url !== undefined) {
     if (o.poolSize !== undefined) fail('poolSize', 'can only be set for an embedded platform (a remote one has its own config)');
     if (o.workerStart !== undefined) fail('workerStart', 'can only be set for an embedded platform (a remote one has its own config)');
+    if (o.cpus !== undefined) fail('cpus', 'can only be set for an embedded platform (a remote one runs where it runs)');
   }
+  if (o.cpus !== undefined && !CPU_POLICIES.includes(o.cpus)) fail('cpus', `must be one of ${CPU_POLICIES.join(', ')}`);
   if (o.workerStart !== undefined && !WORKER_START.includes(o.workerStart)) fail('workerStart', `must be one of ${WORKER_START.join(', ')}`);
   return { ...o, backend, preset };
 }
 
 interface Embedded {
-  handle: PlatformHandle;
+  platform: PlatformProcess;
   dataDir: string;
+  placement: CpuPlacement;
 }
 
 /** The adapter's description (it lands in the run's manifest) from the policy the platform resolved. */
-function describePlatform(mode: 'embedded' | 'remote', url: string, p: PlatformPolicy): MicroFunctionsDescription {
+function describePlatform(mode: 'embedded' | 'remote', url: string, p: PlatformPolicy, placement: MicroFunctionsDescription['placement'] = null): MicroFunctionsDescription {
   return {
     platform: 'microfunctions',
     mode,
@@ -106,6 +118,7 @@ function describePlatform(mode: 'embedded' | 'remote', url: string, p: PlatformP
       keepAliveSeconds: p.keepAliveSeconds,
     },
     recoveryAttempts: p.recoveryAttempts,
+    placement,
   };
 }
 
@@ -152,20 +165,25 @@ export class MicroFunctionsAdapter extends BaseAdapter {
     if (o.poolSize !== undefined) user.poolSize = o.poolSize;
     if (o.workerStart !== undefined) user.workerStart = o.workerStart;
     user.preset = o.preset as PresetName;
-    // Loaded lazily: a remote adapter must not load (or depend on) the platform's code.
-    const { startPlatform } = await import('../../platform/frontend/index.js');
-    let handle: PlatformHandle;
+    const placement = await pinLoader(planPlacement(o.cpus ?? 'auto'));
+    let platform: PlatformProcess;
     try {
-      handle = await startPlatform(user as UserConfig); // resolveConfig checks every value
+      platform = await startPlatformProcess(user as UserConfig, placement); // resolveConfig (in the child) checks every value
     } catch (err) {
+      await releaseLoader(placement);
       await rm(dataDir, { recursive: true, force: true });
       throw err;
     }
-    return new MicroFunctionsAdapter(
-      describePlatform('embedded', handle.url, platformPolicy(handle.platform.config)),
-      new MicroFunctionsClient({ url: handle.url, token: handle.token }),
-      { handle, dataDir },
-    );
+    const embedded: Embedded = { platform, dataDir, placement };
+    try {
+      const client = new MicroFunctionsClient({ url: platform.url, token: platform.token });
+      // The manifest records what the platform resolved (GET /config), as for a remote platform, plus where it ran.
+      const description = describePlatform('embedded', client.url, await client.config(), { platformProcess: 'separate', cpus: placement });
+      return new MicroFunctionsAdapter(description, client, embedded);
+    } catch (err) {
+      await closeEmbedded(embedded);
+      throw err;
+    }
   }
 
   protected async doDeploy(deployment: Deployment, manifest: AppManifest): Promise<void> {
@@ -201,7 +219,7 @@ export class MicroFunctionsAdapter extends BaseAdapter {
     const processes: ProcessSample[] = [];
     if (this.#seesProcesses()) {
       const sample = (pid: number, role: string, app: string | null): ProcessSample => ({ pid, role, app, rssBytes: rssBytes(pid), pssBytes: pssBytes(pid) });
-      if (this.#embedded) processes.push(sample(process.pid, 'frontend', null));
+      if (this.#embedded) processes.push(sample(this.#embedded.platform.pid, 'frontend', null));
       for (const s of sandboxes) {
         const root = s.rootPid ?? s.agentPid;
         if (root === null) continue;
@@ -222,10 +240,7 @@ export class MicroFunctionsAdapter extends BaseAdapter {
   }
 
   protected async doClose(): Promise<void> {
-    if (this.#embedded) {
-      await this.#embedded.handle.close();
-      await rm(this.#embedded.dataDir, { recursive: true, force: true });
-    }
+    if (this.#embedded) await closeEmbedded(this.#embedded);
   }
 
   /** Processes can be read from /proc only when the platform runs on this host. */
@@ -241,5 +256,14 @@ export class MicroFunctionsAdapter extends BaseAdapter {
     const platform = { executionId: answer.executionId, t: answer.t, records };
     if (answer.status === 'SUCCEEDED') return { platform, status: 'succeeded', output: answer.output };
     return { platform, status: 'failed', error: answer.error ?? 'unknown', cause: answer.cause ?? '' };
+  }
+}
+
+async function closeEmbedded(e: Embedded): Promise<void> {
+  try {
+    await e.platform.close();
+  } finally {
+    await releaseLoader(e.placement);
+    await rm(e.dataDir, { recursive: true, force: true });
   }
 }
