@@ -123,5 +123,11 @@ export const chainLength: Experiment<ChainLengthConfig> = {
   durations: { quick: '~3 s', full: '~40 s' },
   run: measure,
   process: (raw) => process_(raw),
+  // Warm latency and the per-hop overhead, per chain length.
+  headline: (c) =>
+    c.lengths.flatMap((length) => [
+      { metric: 'client_latency_ms', temperature: 'warm', labels: { length }, samples: c.executions },
+      { metric: 'step_overhead_ms', temperature: 'warm', labels: { length }, samples: c.executions },
+    ]),
   chart: (processed) => chainLengthSpec(processed.tables, chainLength.figure),
 };
