@@ -117,7 +117,8 @@ export const chainLength: Experiment<ChainLengthConfig> = {
   },
   workloads: ['noop-chain'],
   sizes: {
-    quick: { lengths: [1, 2, 4, 8], warmup: 10, executions: 60, inputSize: 'small' },
+    // 40 per length: twice the gate's minimum, and the time the cold-start ladder's 20 rounds need (docs/experiments.md).
+    quick: { lengths: [1, 2, 4, 8], warmup: 5, executions: 40, inputSize: 'small' },
     full: { lengths: [1, 2, 4, 8, 16, 32], warmup: 50, executions: 400, inputSize: 'small' },
   },
   durations: { quick: '~3 s', full: '~40 s' },

@@ -170,10 +170,11 @@ export const throughput: Experiment<ThroughputConfig> = {
   description: 'Open-loop Poisson rate sweep against a 1-Task workflow until p99 > 10x the unloaded p99: the knee.',
   figure: {
     id: 'fig-throughput',
-    title: 'Throughput: latency under open-loop load and the knee',
+    title: 'Throughput: latency under open-loop load, the knee, and the scaling behind it',
     caption:
       'Left: median and p99 client latency (from the intended send time) per offered Poisson rate, log scale; the dashed red line is the stopping limit (10x the unloaded p99). ' +
-      'Right: achieved throughput (successful executions per second) against the offered rate; the diagonal is the offered rate.',
+      'Right: achieved throughput (successful executions per second) against the offered rate; the diagonal is the offered rate. ' +
+      'Bottom, over time in 500 ms windows: p50 and p99 latency, the sandboxes in use (from creation to last invocation) and the cold starts begun, from the invocation records: why a preset falls behind.',
   },
   workloads: ['noop-chain'],
   sizes: {

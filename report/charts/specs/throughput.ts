@@ -42,18 +42,28 @@ function timelinePanels(timeline: Row[], color: Record<string, unknown>): Record
   const dash = (title: string, domain: string[]) => ({ field: title === 'Statistic' ? 'statistic' : 'kind', type: 'nominal', title, scale: { domain, range: [[1, 0], [6, 4]] }, legend: { orient: 'bottom', symbolType: 'stroke', symbolStrokeColor: '#333' } });
   return [
     {
-      title: { text: 'Latency over time', subtitle: 'per window of the sweep; tooltips give the offered rate' },
+      title: { text: 'Latency over time', subtitle: 'per window; grey: the offered rate of the step (right axis)' },
       width: TIMELINE_W,
       height: TIMELINE_H,
-      data: { values: latency },
-      mark: { type: 'line', interpolate: 'step-after' },
-      encoding: {
-        x,
-        y: { field: 'ms', type: 'quantitative', title: 'Latency per window (ms, log)', scale: { type: 'log' } },
-        color,
-        strokeDash: dash('Statistic', ['p50', 'p99']),
-        tooltip: [{ field: 'variant' }, { field: 't' }, { field: 'rate', title: 'offered/s' }, { field: 'statistic' }, { field: 'ms', format: '.1f' }],
-      },
+      layer: [
+        {
+          data: { values: timeline.filter((r) => typeof r.rate_offered === 'number' && r.rate_offered > 0).map((r) => ({ t: r.start_s, t2: r.end_s, rate: r.rate_offered })) },
+          mark: { type: 'rect', color: '#bbb', opacity: 0.3 },
+          encoding: { x, x2: { field: 't2' }, y: { field: 'rate', type: 'quantitative', title: 'Offered (req/s)', axis: { orient: 'right', titleColor: '#777' } } },
+        },
+        {
+          data: { values: latency },
+          mark: { type: 'line', interpolate: 'step-after' },
+          encoding: {
+            x,
+            y: { field: 'ms', type: 'quantitative', title: 'Latency per window (ms, log)', scale: { type: 'log' } },
+            color,
+            strokeDash: dash('Statistic', ['p50', 'p99']),
+            tooltip: [{ field: 'variant' }, { field: 't' }, { field: 'rate', title: 'offered/s' }, { field: 'statistic' }, { field: 'ms', format: '.1f' }],
+          },
+        },
+      ],
+      resolve: { scale: { y: 'independent' } },
     },
     {
       title: { text: 'Sandboxes in use', subtitle: 'from each sandbox\u2019s creation to its last invocation' },
