@@ -121,7 +121,7 @@ export const chainLength: Experiment<ChainLengthConfig> = {
     quick: { lengths: [1, 2, 4, 8], warmup: 5, executions: 40, inputSize: 'small' },
     full: { lengths: [1, 2, 4, 8, 16, 32], warmup: 50, executions: 400, inputSize: 'small' },
   },
-  durations: { quick: '~3 s', full: '~40 s' },
+  durations: { quick: '~60 s for both presets at load 14-16 (2 cores)', full: '~40 s' },
   run: measure,
   process: (raw) => process_(raw),
   // Warm latency and the per-hop overhead, per chain length.
