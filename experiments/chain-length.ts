@@ -117,11 +117,18 @@ export const chainLength: Experiment<ChainLengthConfig> = {
   },
   workloads: ['noop-chain'],
   sizes: {
-    quick: { lengths: [1, 2, 4, 8], warmup: 10, executions: 60, inputSize: 'small' },
+    // 40 per length: twice the gate's minimum, and the time the cold-start ladder's 20 rounds need (docs/experiments.md).
+    quick: { lengths: [1, 2, 4, 8], warmup: 5, executions: 40, inputSize: 'small' },
     full: { lengths: [1, 2, 4, 8, 16, 32], warmup: 50, executions: 400, inputSize: 'small' },
   },
-  durations: { quick: '~3 s', full: '~40 s' },
+  durations: { quick: '~60 s for both presets at load 14-16 (2 cores)', full: '~40 s' },
   run: measure,
   process: (raw) => process_(raw),
+  // Warm latency and the per-hop overhead, per chain length.
+  headline: (c) =>
+    c.lengths.flatMap((length) => [
+      { metric: 'client_latency_ms', temperature: 'warm', labels: { length }, samples: c.executions },
+      { metric: 'step_overhead_ms', temperature: 'warm', labels: { length }, samples: c.executions },
+    ]),
   chart: (processed) => chainLengthSpec(processed.tables, chainLength.figure),
 };

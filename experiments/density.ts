@@ -348,5 +348,7 @@ export const density: Experiment<DensityConfig> = {
   durations: { quick: '~8 s grouped, ~16 s per-function (load 11 on 2 cores)', full: '~3-4 min per preset (estimated)' },
   run: measure,
   process: (raw) => process_(raw),
+  // None: one memory sample per point and c latencies at concurrency c, by design a figure to read, not to gate.
+  headline: () => [],
   chart: (processed) => densitySpec(processed.tables, density.figure),
 };

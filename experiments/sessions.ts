@@ -203,6 +203,8 @@ export const sessions: Experiment<SessionsConfig> = {
   },
   durations: { quick: '~30 s for both presets', full: '~8 min for both presets (estimated)' },
   run: measure,
+  // The two message styles' latency (enough samples by construction); transfers are descriptive (a few per size).
+  headline: (c) => MESSAGE_METHODS.map((method) => ({ metric: 'client_latency_ms', labels: { method }, samples: c.messages })),
   process: (raw) => process_(raw),
   chart: (processed) => sessionsSpec(processed.tables, sessions.figure),
 };

@@ -36,6 +36,7 @@ import { sendSkewLine } from './load/drift.js';
 import { runOpenLoop } from './load/open-loop.js';
 import { checkSchedule, SCHEDULE_FORMAT, type Schedule, type SchedulePhase } from './load/schedule.js';
 import { describe, e2eMs, groupBy, metricBase, round4, sendSkewP99 } from './runner/describe.js';
+import { scalingTimeline } from './runner/scaling.js';
 import type { Experiment, RunContext, Variant } from './runner/types.js';
 import type { Labels, RawRecord } from '../report/run-dir.js';
 import type { MetricRecord, Processed, Row } from '../report/types.js';
@@ -310,6 +311,7 @@ function process_(raw: readonly RawRecord[], config: SpikyConfig): Processed {
   const windows: Row[] = [];
   const samplesTable: Row[] = [];
   const phases: Row[] = [];
+  const scaling: Row[] = [];
   const notes: string[] = [];
   const durationMs = (config.toS - config.fromS) * config.timeScale * 1000;
   const usage = new Map(usageFromRaw(raw, usageSpan(config)).map((u) => [u.variant, u]));
@@ -331,6 +333,12 @@ function process_(raw: readonly RawRecord[], config: SpikyConfig): Processed {
       notes.push(`${variant}: no schedule request recorded.`);
       continue;
     }
+    // Cold starts and sandboxes in use from the records (warm-up included: the first cold start is there), on the
+    // windows' time base.
+    const timeline = scalingTimeline(requests, { windowMs: config.windowMs, t0 });
+    for (const w of timeline) scaling.push({ variant, preset: rows[0]!.preset, ...w });
+    const colds = (f: string): number => timeline.reduce((n, w) => n + Number(w[f]), 0);
+    notes.push(`${variant}: ${colds('cold_sandbox')} cold-sandbox and ${colds('cold_worker')} cold-worker starts, from the records (docs/experiments.md#scaling-over-time).`);
     const sched = requests.filter((r) => !r.warmup);
     const tail = samples.length > 0 ? Math.max(...samples.map((s) => num(s.labels.offset_ms))) : durationMs;
     const span = Math.max(durationMs, tail + 1);
@@ -403,7 +411,7 @@ function process_(raw: readonly RawRecord[], config: SpikyConfig): Processed {
       (s0 ? ` (spikes at ${String(s0.labels.offered_rps)} req/s)` : '') +
       `; Poisson arrivals; windows of ${config.windowMs} ms; samples every ${config.sampleMs} ms. Memory is the PSS of the sandboxes' processes (agents, workers, pooled runtimes); the frontend shares this process with the load generator and is listed apart.`,
   );
-  return { metrics, tables: { summary, windows, samples: samplesTable, phases }, notes };
+  return { metrics, tables: { summary, windows, samples: samplesTable, phases, scaling }, notes };
 }
 
 export const spiky: Experiment<SpikyConfig> = {
@@ -414,7 +422,8 @@ export const spiky: Experiment<SpikyConfig> = {
     title: 'Spiky load: latency, scaling and memory over time',
     caption:
       'One column per preset. Top: p50 and p99 client latency (from the intended send time) per time window, log scale, over the offered rate (grey bars, right axis); spikes shaded. ' +
-      'Middle: sandboxes and worker processes alive, sampled every 250 ms. Bottom: PSS of the sandboxes\u2019 processes (agents, workers, pooled runtimes). The platform runs with a short keep-alive so that reclaiming shows.',
+      'Second: sandboxes and worker processes alive, sampled every 250 ms, and the sandboxes in use according to the records (from creation to last invocation). ' +
+      'Third: cold starts begun per window, from the records (a new sandbox, or a new worker in one). Bottom: PSS of the sandboxes\u2019 processes (agents, workers, pooled runtimes). The platform runs with a short keep-alive so that reclaiming shows.',
   },
   workloads: ['spiky'],
   sizes: {
@@ -424,5 +433,8 @@ export const spiky: Experiment<SpikyConfig> = {
   durations: { quick: '~25 s per preset', full: '~6 min per preset' },
   run: measure,
   process: (raw, config) => process_(raw, config),
+  // None: arrivals are Poisson and the temperatures are what the figure studies, so no series is warm, or of a fixed
+  // size, by construction. Every series is descriptive.
+  headline: () => [],
   chart: (processed) => spikySpec(processed.tables, spiky.figure),
 };

@@ -20,6 +20,7 @@ import { getWorkload } from '../workloads/index.js';
 import type { CallResult } from '../harness/types.js';
 import { throughputSpec } from '../report/charts/specs/throughput.js';
 import { describe, e2eMs, exclusion, exclusionNote, groupBy, metricBase, prefixed, round4, sendSkewP99, variantLabels } from './runner/describe.js';
+import { scalingTimeline } from './runner/scaling.js';
 import type { Experiment, RunContext } from './runner/types.js';
 import type { MetricRecord, Processed, Row } from '../report/types.js';
 import type { RawRecord } from '../report/run-dir.js';
@@ -103,6 +104,9 @@ async function measure(ctx: RunContext, config: ThroughputConfig): Promise<void>
   }
 }
 
+/** Width of a window of the scaling timeline, ms: a quick step (2 s) spans four. */
+export const TIMELINE_WINDOW_MS = 500;
+
 function process_(raw: readonly RawRecord[], config: ThroughputConfig): Processed {
   const metrics: MetricRecord[] = [];
   for (const r of raw) {
@@ -114,8 +118,22 @@ function process_(raw: readonly RawRecord[], config: ThroughputConfig): Processe
     });
   }
   const summary: Row[] = [];
+  const timeline: Row[] = [];
   const notes = [exclusionNote('throughput', raw)];
   for (const [variant, rows] of groupBy(raw, (r) => r.variant)) {
+    // Time from the variant's first request; a window's offered rate is that of the step its requests belong to.
+    const t0 = rows.reduce((m, r) => (Number.isFinite(r.call.client.intendedSend) ? Math.min(m, r.call.client.intendedSend) : m), Infinity);
+    const rateOf = new Map<number, number>();
+    for (const r of rows) {
+      const i = Math.floor((r.call.client.intendedSend - t0) / TIMELINE_WINDOW_MS);
+      if (Number.isFinite(i)) rateOf.set(i, Math.max(rateOf.get(i) ?? 0, Number(r.labels.rate)));
+    }
+    const scaling = scalingTimeline(rows, { windowMs: TIMELINE_WINDOW_MS, t0 });
+    for (const w of scaling) timeline.push({ variant, preset: rows[0]!.preset, rate_offered: rateOf.get(Math.round((Number(w.start_s) * 1000) / TIMELINE_WINDOW_MS)) ?? null, ...w });
+    const sum = (f: string): number => scaling.reduce((n, w) => n + Number(w[f]), 0);
+    notes.push(
+      `${variant}: ${sum('cold_sandbox')} cold-sandbox and ${sum('cold_worker')} cold-worker starts; at most ${Math.max(0, ...scaling.map((w) => Number(w.sandboxes_in_use)))} sandboxes in use at once (from the records: docs/experiments.md#scaling-over-time).`,
+    );
     const unloaded = rows.filter((r) => r.labels.phase === 'unloaded' && exclusion(r) === null).map(e2eMs);
     const base = describe(unloaded);
     const ref = config.reference === 'median' ? base.median : base.p99;
@@ -146,7 +164,7 @@ function process_(raw: readonly RawRecord[], config: ThroughputConfig): Processe
     }
     notes.push(`${variant}: knee (highest offered rate with p99 <= ${config.p99Factor} x the unloaded ${config.reference}${limit === null ? '' : `, ${limit} ms`}) = ${knee === null ? 'none of the rates' : `${knee}/s`}.`);
   }
-  return { metrics, tables: { summary }, notes };
+  return { metrics, tables: { summary, timeline }, notes };
 }
 
 export const throughput: Experiment<ThroughputConfig> = {
@@ -154,10 +172,11 @@ export const throughput: Experiment<ThroughputConfig> = {
   description: 'Open-loop Poisson rate sweep against a 1-Task workflow until p99 > 10x the unloaded p99: the knee.',
   figure: {
     id: 'fig-throughput',
-    title: 'Throughput: latency under open-loop load and the knee',
+    title: 'Throughput: latency under open-loop load, the knee, and the scaling behind it',
     caption:
       'Left: median and p99 client latency (from the intended send time) per offered Poisson rate, log scale; the dashed red line is the stopping limit (10x the unloaded p99). ' +
-      'Right: achieved throughput (successful executions per second) against the offered rate; the diagonal is the offered rate.',
+      'Right: achieved throughput (successful executions per second) against the offered rate; the diagonal is the offered rate. ' +
+      'Bottom, over time in 500 ms windows: p50 and p99 latency, the sandboxes in use (from creation to last invocation) and the cold starts begun, from the invocation records: why a preset falls behind.',
   },
   workloads: ['noop-chain'],
   sizes: {
@@ -167,5 +186,8 @@ export const throughput: Experiment<ThroughputConfig> = {
   durations: { quick: '~15 s', full: '~2.5 min' },
   run: measure,
   process: (raw, config) => process_(raw, config),
+  // The unloaded warm latency; the sweep's steps are descriptive (their sample counts are the schedule's, and near
+  // the knee they measure the machine's load as much as the code).
+  headline: (c) => [{ metric: 'client_latency_ms', temperature: 'warm', labels: { phase: 'unloaded', rate: 0 }, samples: c.unloaded }],
   chart: (processed, config) => throughputSpec(processed.tables, throughput.figure, `${config.p99Factor}x unloaded ${config.reference}`),
 };

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { MfError } from '../platform/errors.js';
 import { renderSpec } from './charts/render.js';
+import { COMPARE_DEFAULTS } from './compare/compare.js';
 import { metricRecordProblem } from './compare/stream.js';
+import { headlineRows, markHeadline } from './headline.js';
 import { renderReport, type ReportFigure } from './html/render.js';
 import { METRICS_FILE, readRun, REPORT_FILE, SUMMARY_FILE, type RawRecord } from './run-dir.js';
 import type { ExperimentProcessing, MetricRecord, Row } from './types.js';
@@ -50,7 +52,9 @@ export async function processRun(dir: string, lookup: ExperimentLookup): Promise
       continue;
     }
     const processed = experiment.process(raw, entry.config);
-    for (const m of processed.metrics) {
+    const declared = experiment.headline(entry.config);
+    const marked = markHeadline(processed.metrics, declared);
+    for (const m of marked) {
       const problem = metricRecordProblem(m);
       if (problem !== null) throw new MfError('MF_INTERNAL', `${entry.name} produced a metric line that is not a MetricRecord: ${problem}`, { line: m });
       metrics.push(m);
@@ -79,6 +83,7 @@ export async function processRun(dir: string, lookup: ExperimentLookup): Promise
       png: `figures/${id}.png`,
       csv,
       summary: processed.tables.summary,
+      headline: headlineRows(marked, declared, COMPARE_DEFAULTS.minSamples),
       notes: processed.notes,
       durationMs: entry.durationMs,
       status: entry.status,

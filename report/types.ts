@@ -46,6 +46,28 @@ export interface MetricRecord {
   t?: number;
   /** Further dimensions that split groups (backend, chain length, payload size...); part of the comparison key. */
   labels?: Record<string, string | number | boolean>;
+  /**
+   * True on a sample of a headline series: one its experiment sends enough samples for the regression gate to
+   * judge (HeadlineSeries). Set by the processing step, never by an experiment; absent on descriptive series.
+   */
+  headline?: boolean;
+}
+
+/**
+ * A series an experiment holds up for the regression gate (docs/statistics.md#headline-and-descriptive-series): the
+ * samples whose metric, temperature and labels match, per platform variant. Every other series it writes is
+ * descriptive: shown and compared, but not sized for a verdict.
+ */
+export interface HeadlineSeries {
+  metric: string;
+  /** The series' temperature; absent: any. */
+  temperature?: string;
+  /** Labels the series carries (a subset of its labels); absent: any. */
+  labels?: Record<string, string | number | boolean>;
+  /** Presets under which the series exists by design (e.g. cold-worker needs a sandbox with several workers); absent: all. */
+  presets?: readonly string[];
+  /** The ok, non-warm-up samples per variant that the config sends by construction. */
+  samples: number;
 }
 
 /** What `process` makes of an experiment's raw records. Everything here is derived and can be rebuilt. */
@@ -69,6 +91,8 @@ export interface ExperimentProcessing<Raw, Config> {
   process(raw: readonly Raw[], config: Config): Processed;
   /** Pure: the vega-lite spec of the figure, from the processed tables. */
   chart(processed: Processed, config: Config): VegaLiteSpec;
+  /** The headline series this config produces (none: every series is descriptive). */
+  headline(config: Config): readonly HeadlineSeries[];
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * `mfbench compare <baseline-run> <new-run>`: the regression gate (docs/statistics.md#the-regression-gate). The table
  * (or, with --json, the JSON report) is the result, on stdout; a one-line verdict goes to stderr. Exit 1 only when
- * some series is slower beyond the threshold with statistical significance; 0 otherwise (including 'insufficient data').
+ * some series is slower beyond the threshold with statistical significance; 0 otherwise (including 'insufficient data'
+ * and 'descriptive': a series its experiment did not size for a verdict, docs/statistics.md#headline-and-descriptive-series).
  */
 import type { Argv } from 'yargs';
 import { COMPARE_DEFAULTS, compareRuns, type ComparisonReport, type SeriesComparison } from '../../report/compare/compare.js';
@@ -79,9 +80,11 @@ export const compareCommand = defineCommand({
     else out(formatComparison(report));
     say(notInterleaved(report));
     const insufficient = report.series.filter((s) => s.verdict === 'insufficient data').length;
+    const descriptive = report.series.filter((s) => s.verdict === 'descriptive').length;
+    const headline = report.series.filter((s) => s.headline).length;
     const pct = formatNumber(report.options.threshold * 100);
     if (report.pass) {
-      say(`compare: pass (no series slower by more than ${pct}% with ${report.options.level * 100}% confidence; ${report.series.length} series, ${insufficient} with insufficient data)`);
+      say(`compare: pass (no series slower by more than ${pct}% with ${report.options.level * 100}% confidence; ${report.series.length} series: ${headline} headline, ${insufficient} of them with insufficient data; ${descriptive} descriptive, too few samples for a verdict by design)`);
       return EXIT.ok;
     }
     say(`compare: FAIL: ${report.regressions} of ${report.series.length} series slower by more than ${pct}% with ${report.options.level * 100}% confidence`);

@@ -24,7 +24,11 @@ export interface CompareOptions {
 
 export const COMPARE_DEFAULTS: Readonly<CompareOptions> = Object.freeze({ threshold: 0.1, level: 0.95, resamples: 2000, seed: 1, minSamples: 20 });
 
-export type Verdict = 'faster' | 'slower' | 'same' | 'insufficient data';
+/**
+ * 'descriptive': a series its experiment did not declare headline, with too few samples for a verdict (or missing
+ * from one run); shown, not judged. 'insufficient data' is kept for a headline series short of samples: a fault.
+ */
+export type Verdict = 'faster' | 'slower' | 'same' | 'insufficient data' | 'descriptive';
 
 /** The series a sample belongs to. Labels are canonical JSON with sorted keys ('' when absent). */
 export interface SeriesKey {
@@ -45,6 +49,11 @@ export interface SideSummary {
 
 export interface SeriesComparison {
   key: SeriesKey;
+  /**
+   * Declared headline by its experiment in either run (MetricRecord.headline). When neither run declares any
+   * series (runs processed before the declaration existed), every series counts as headline, as it did then.
+   */
+  headline: boolean;
   baseline: SideSummary;
   candidate: SideSummary;
   /** median(new) / median(baseline), null when undefined. */
@@ -179,19 +188,22 @@ export function compareStreams(baseline: MetricStream, candidate: MetricStream, 
   const b = seriesOf(baseline.records);
   const c = seriesOf(candidate.records);
   const ids = [...new Set([...b.keys(), ...c.keys()])].sort();
+  const declared = baseline.records.some((r) => r.headline === true) || candidate.records.some((r) => r.headline === true);
   const series = ids.map((id): SeriesComparison => {
     const bs = b.get(id);
     const cs = c.get(id);
     const key = (bs ?? cs)!.key;
+    const headline = !declared || [...(bs?.records ?? []), ...(cs?.records ?? [])].some((r) => r.headline === true);
     const bSide = side(bs?.records ?? []);
     const cSide = side(cs?.records ?? []);
-    const verdict =
+    let verdict =
       bs === undefined
-        ? { ratio: null, ci: null, verdict: 'insufficient data' as const, regression: false, note: 'not in the baseline run' }
+        ? { ratio: null, ci: null, verdict: 'insufficient data' as Verdict, regression: false, note: 'not in the baseline run' }
         : cs === undefined
-          ? { ratio: null, ci: null, verdict: 'insufficient data' as const, regression: false, note: 'not in the new run' }
+          ? { ratio: null, ci: null, verdict: 'insufficient data' as Verdict, regression: false, note: 'not in the new run' }
           : compareSamples(bSide.values, cSide.values, o, id);
-    return { key, baseline: bSide.summary, candidate: cSide.summary, ...verdict };
+    if (!headline && verdict.verdict === 'insufficient data') verdict = { ...verdict, verdict: 'descriptive', note: `descriptive series: ${verdict.note}` };
+    return { key, headline, baseline: bSide.summary, candidate: cSide.summary, ...verdict };
   });
   const regressions = series.filter((s) => s.regression).length;
   return { baseline: runRef(baseline), candidate: runRef(candidate), options: o, series, regressions, pass: regressions === 0 };

@@ -33,6 +33,7 @@ export function metricRecordProblem(v: unknown): string | null {
   }
   if (r.temperature !== undefined && typeof r.temperature !== 'string') return '"temperature" must be a string when present';
   if (r.warmup !== undefined && typeof r.warmup !== 'boolean') return '"warmup" must be a boolean when present';
+  if (r.headline !== undefined && typeof r.headline !== 'boolean') return '"headline" must be a boolean when present';
   if (r.t !== undefined && (typeof r.t !== 'number' || !Number.isFinite(r.t))) return '"t" must be a finite number when present';
   if (r.labels !== undefined) {
     if (typeof r.labels !== 'object' || r.labels === null || Array.isArray(r.labels)) return '"labels" must be an object when present';

@@ -16,6 +16,8 @@ export interface ReportFigure {
   png: string;
   csv: Record<string, string>;
   summary: Row[];
+  /** The experiment's headline series with their sample counts (report/headline.ts); empty: all descriptive. */
+  headline: Row[];
   notes: string[];
   durationMs: number | null;
   status: string;
@@ -46,6 +48,13 @@ function table(rows: Row[]): string {
   return `<div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
+/** Which series `mfbench compare` judges; every other series of the figure is descriptive. */
+function headlineSection(rows: Row[]): string {
+  const descriptive = '<code>mfbench compare</code> marks them <i>descriptive</i> when they have too few samples for a verdict';
+  if (rows.length === 0) return `<p class="na">No headline series: every series of this figure is descriptive (${descriptive}).</p>`;
+  return `<p>Headline series, sized so that <code>mfbench compare</code> can judge them; all other series of this figure are descriptive (${descriptive}).</p>\n${table(rows)}`;
+}
+
 export function renderReport(manifest: HarnessManifest, figures: ReportFigure[]): string {
   const prov = provenance(manifest);
   const sections = figures.map((f) => {
@@ -60,6 +69,8 @@ ${f.svg}
 </figure>
 <h3>Summary</h3>
 ${table(f.summary)}
+<h3>Series for the regression gate</h3>
+${headlineSection(f.headline)}
 ${f.notes.length > 0 ? `<ul class="notes">${f.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
 </section>`;
   });

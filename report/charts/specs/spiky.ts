@@ -5,22 +5,27 @@ import { figureTitle, PALETTE, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 const W = 300;
 const H = 150;
 /** One colour scale for every line of the figure (vega-lite shares it across the columns). */
-const SERIES = { domain: ['p50', 'p99', 'sandboxes', 'worker processes'], range: [PALETTE[0], PALETTE[2], PALETTE[1], PALETTE[4]] };
+const SERIES = {
+  domain: ['p50', 'p99', 'sandboxes', 'worker processes', 'sandboxes in use (records)', 'cold-sandbox', 'cold-worker'],
+  range: [PALETTE[0], PALETTE[2], PALETTE[1], PALETTE[4], PALETTE[8], PALETTE[3], PALETTE[5]],
+};
 
 export function spikySpec(tables: Record<string, Row[]>, figure: FigureInfo): VegaLiteSpec {
   const windows = tables.windows ?? [];
   const samples = tables.samples ?? [];
   const phases = tables.phases ?? [];
+  const scaling = tables.scaling ?? [];
   const summary = tables.summary ?? [];
   const variants = [...new Set([...windows, ...samples].map((r) => String(r.variant)))];
   const nums = (rows: Row[], f: string): number[] => rows.map((r) => r[f]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   // Shared scales, so that the columns compare at a glance.
   const tMax = Math.max(1, ...nums(windows, 'start_s').map((s) => s + 1), ...nums(samples, 't_s'));
-  const tMin = Math.min(0, ...nums(samples, 't_s'));
+  const tMin = Math.min(0, ...nums(samples, 't_s'), ...nums(scaling, 'start_s'));
   const lat = [...nums(windows, 'p50_ms'), ...nums(windows, 'p99_ms')].filter((v) => v > 0);
   const latDomain = [Math.max(1, Math.min(...lat, 100) / 1.5), Math.max(10, ...lat) * 1.5];
   const rateMax = Math.max(1, ...nums(windows, 'offered_per_s')) * 1.1;
-  const countMax = Math.max(1, ...nums(samples, 'sandboxes'), ...nums(samples, 'workers')) + 1;
+  const countMax = Math.max(1, ...nums(samples, 'sandboxes'), ...nums(samples, 'workers'), ...nums(scaling, 'sandboxes_in_use')) + 1;
+  const coldMax = Math.max(1, ...scaling.map((r) => Number(r.cold_sandbox) + Number(r.cold_worker)).filter(Number.isFinite)) + 1;
   const memMax = Math.max(1, ...nums(samples, 'pss_mib')) * 1.1;
   const x = { field: 't', type: 'quantitative', title: 'Time since the schedule started (s)', scale: { domain: [tMin, tMax], nice: false } };
   const shade = (v: string) => ({
@@ -41,6 +46,13 @@ export function spikySpec(tables: Record<string, Row[]>, figure: FigureInfo): Ve
       { t: r.t_s, what: 'worker processes', n: r.workers },
     ]);
     const mem = s.map((r) => ({ t: r.t_s, mib: r.pss_mib }));
+    const sc = scaling.filter((r) => r.variant === v);
+    const inUse = sc.map((r) => ({ t: r.start_s, what: 'sandboxes in use (records)', n: r.sandboxes_in_use }));
+    // Stacked by hand (a bar spanning its window cannot stack in vega-lite): cold-sandbox below, cold-worker above.
+    const colds = sc.flatMap((r) => [
+      { t: r.start_s, t2: r.end_s, kind: 'cold-sandbox', n: r.cold_sandbox, lo: 0, hi: Number(r.cold_sandbox) },
+      { t: r.start_s, t2: r.end_s, kind: 'cold-worker', n: r.cold_worker, lo: Number(r.cold_sandbox), hi: Number(r.cold_sandbox) + Number(r.cold_worker) },
+    ]).filter((r) => Number(r.n) > 0);
     return {
       title: { text: v, subtitle: `keep-alive ${ka === null || ka === undefined ? "platform's own" : `${String(ka)} s`}; shaded: spikes` },
       vconcat: [
@@ -82,6 +94,30 @@ export function spikySpec(tables: Record<string, Row[]>, figure: FigureInfo): Ve
                 color: { field: 'what', type: 'nominal', title: null, scale: SERIES },
               },
             })),
+            {
+              data: { values: inUse },
+              mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.5, strokeDash: [1, 2] },
+              encoding: { x, y: { field: 'n', type: 'quantitative', scale: { domain: [0, countMax] } }, color: { field: 'what', type: 'nominal', title: null, scale: SERIES } },
+            },
+          ],
+        },
+        {
+          width: W,
+          height: H,
+          layer: [
+            shade(v),
+            {
+              data: { values: colds },
+              mark: { type: 'rect', opacity: 0.9 },
+              encoding: {
+                x,
+                x2: { field: 't2' },
+                y: { field: 'lo', type: 'quantitative', title: 'Cold starts per window', scale: { domain: [0, coldMax] }, axis: { tickMinStep: 1, format: 'd' } },
+                y2: { field: 'hi' },
+                color: { field: 'kind', type: 'nominal', title: null, scale: SERIES },
+                tooltip: [{ field: 't' }, { field: 'kind' }, { field: 'n' }],
+              },
+            },
           ],
         },
         {
