@@ -16,10 +16,10 @@
  * concurrency = rate x functionMs). For c5.large (2 vCPUs, 4 GiB), 100 ms and 2 GB: CPU 2 x 10 x 0.7 = 14 req/s,
  * memory 2 executions / 0.1 s = 20 req/s, so 14 req/s per VM.
  *
- * It runs as a processing step, not in the runner (the runner hands an experiment only its own records and draws no
- * figure for an experiment without requests): `node dist/experiments/cost-model.js [--from <spiky-run-dir>]
- * [--out <dir>] [--json]` writes csv/cost-model.*.csv, figures/fig-cost-model.{vl.json,svg,png} and cost-model.json
- * into the run directory (or --out). Without --from only (a) is computed. docs/experiments.md#cost-model.
+ * It runs as a processing step, not in the runner (it has no requests of its own): `costModelStep`, a run-level step
+ * of every run that measured spiky, fed that run's samples; and `mfbench cost-model [--from <spiky-run-dir>]
+ * [--out <dir>]` for a stored run, which writes csv/cost-model.*.csv, figures/fig-cost-model.{vl.json,svg,png} and
+ * cost-model.json into the run directory (or --out); without --from only (a). docs/experiments.md#cost-model.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
