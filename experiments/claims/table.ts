@@ -3,6 +3,7 @@
  * Pure: the same records give the same table (the bootstraps are seeded with the run's seed). What each claim says
  * and where it comes from is in sources.ts; how a direction is judged is in verdict.ts.
  */
+import { medianInPlace } from '../../report/compare/bootstrap.js';
 import { e2eMs, exclusion, groupBy, round4 } from '../runner/describe.js';
 import { computeSumMs, taskRecords } from '../pipeline-overhead.js';
 import { CLAIMS, REMOTE_PLATFORMS, type Claim } from './sources.js';
@@ -25,6 +26,9 @@ export interface ClaimInput {
   seed: number;
   cost: CostFindings;
 }
+
+/** The median the bootstraps use (the mean of the two middle values for an even count). */
+const median = (xs: readonly number[]): number => (xs.length === 0 ? Number.NaN : medianInPlace(Float64Array.from(xs)));
 
 const GROUPED = 'grouped';
 const PER_FUNCTION = 'per-function';
@@ -84,10 +88,7 @@ export function interactionLatencyRows(raw: readonly RawRecord[], seed: number):
     const samples = [at(g, short), at(g, long), at(p, short), at(p, long)];
     const e = bootstrapMedians(samples, ([g1, gL, p1, pL]) => ((pL as number) - (p1 as number)) / ((gL as number) - (g1 as number)), seed);
     const hops = long - short;
-    const perHop = (a: number[], b: number[]): string => {
-      const m = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1] ?? NaN;
-      return ((m(b) - m(a)) / hops).toFixed(2);
-    };
+    const perHop = (a: number[], b: number[]): string => ((median(b) - median(a)) / hops).toFixed(2);
     return row(claim, scope, e, ratioVerdict(e), `per hop: grouped ${perHop(samples[0]!, samples[1]!)} ms, per-function ${perHop(samples[2]!, samples[3]!)} ms (lengths ${short} and ${long})`);
   });
 }
@@ -109,7 +110,6 @@ export function pipelineOverheadRows(raw: readonly RawRecord[]): Row[] {
   }
   for (const [variant, rs] of variants) {
     const e = pairedRatio(rs.map((r) => e2eMs(r) / computeSumMs(r)));
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
     out.push(row(claim, variant, e, ratioVerdict(e), `median total ${median(rs.map(e2eMs)).toFixed(1)} ms, compute ${median(rs.map(computeSumMs)).toFixed(1)} ms`));
   }
   for (const platform of REMOTE_PLATFORMS) {
@@ -182,7 +182,7 @@ export function ladderRows(raw: readonly RawRecord[], seed: number): Row[] {
     const steps = present.slice(1).map((b, i) => ({ from: present[i]!.rung, to: b.rung, e: medianRatio(present[i]!.xs, b.xs, seed + i) }));
     if (steps.length === 0) return row(claim, variant, null, 'not measured', `fewer than two rungs measured${absent.length > 0 ? ` (none: ${absent.join(', ')})` : ''}`);
     const weakest = steps.reduce((a, b) => ((b.e?.ratio ?? Infinity) < (a.e?.ratio ?? Infinity) ? b : a));
-    const medians = present.map((b) => `${b.rung} ${([...b.xs].sort((x, y) => x - y)[b.xs.length >> 1] as number).toFixed(1)} ms (n = ${b.xs.length})`).join(', ');
+    const medians = present.map((b) => `${b.rung} ${median(b.xs).toFixed(1)} ms (n = ${b.xs.length})`).join(', ');
     const detail = `medians: ${medians}; weakest step ${weakest.from} → ${weakest.to}${absent.length > 0 ? `; no sample for: ${absent.join(', ')}` : ''}`;
     return row(claim, variant, weakest.e, combineVerdicts(steps.map((s) => ratioVerdict(s.e))), detail);
   });
