@@ -6,12 +6,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { MfError } from '../platform/errors.js';
+import { MfError, toMfError } from '../platform/errors.js';
 import { renderSpec } from './charts/render.js';
 import { metricRecordProblem } from './compare/stream.js';
 import { renderReport, type ReportFigure, type ReportSection } from './html/render.js';
 import { METRICS_FILE, readRun, REPORT_FILE, SUMMARY_FILE, type RawRecord, type StoredRun } from './run-dir.js';
-import type { ExperimentProcessing, MetricRecord, Row, RunStep, VegaLiteSpec } from './types.js';
+import type { ExperimentProcessing, MetricRecord, Row, RunSection, RunStep, VegaLiteSpec } from './types.js';
 
 /**
  * Finds the experiment that wrote a run's entry (the caller passes its registry: this library does not know the
@@ -55,6 +55,16 @@ export function toCsv(rows: readonly Row[]): string {
   const columns: string[] = [];
   for (const r of rows) for (const k of Object.keys(r)) if (!columns.includes(k)) columns.push(k);
   return stringify(rows as Row[], { header: true, columns, cast: { boolean: (v) => String(v) } });
+}
+
+/** A step that throws (an unreadable price table) leaves its section with the error, not the run without a report. */
+function processStep(step: RunStep<StoredRun>, run: StoredRun): RunSection | null {
+  try {
+    return step.process(run);
+  } catch (err) {
+    const e = toMfError(err);
+    return { id: step.id, title: `${step.id}: not processed`, caption: `The ${step.id} step failed; the rest of the report stands.`, tables: { summary: [] }, notes: [`${e.code}: ${e.message}`] };
+  }
 }
 
 /**
@@ -105,7 +115,7 @@ export async function processRun(dir: string, lookup: ExperimentLookup, steps: r
   }
   const sections: ReportSection[] = [];
   for (const step of steps) {
-    const section = step.process(run);
+    const section = processStep(step, run);
     if (section === null) continue;
     const csv = writeTables(dir, section.id, section.tables);
     result.csv.push(...Object.values(csv));

@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLAIMS } from '../dist/experiments/claims/sources.js';
 import { CLAIMS_CONFIGS, CLAIMS_EXPERIMENTS } from '../dist/experiments/claims/suite.js';
 import { VERDICTS } from '../dist/experiments/claims/verdict.js';
-import type { HarnessManifest } from '../dist/report/run-dir.js';
+import { findExperiment, RUN_STEPS } from '../dist/experiments/runner/registry.js';
+import { processRun } from '../dist/report/process.js';
+import type { HarnessManifest, StoredRun } from '../dist/report/run-dir.js';
+import type { RunStep } from '../dist/report/types.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
@@ -119,5 +122,33 @@ describe('mfbench run claims --quick (process backend, both presets)', () => {
     const r = await cli(['report', dir, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(dir, 'csv', 'claims.summary.csv'), 'utf8')).toBe(before);
+  }, 120_000);
+});
+
+describe('the run-level steps on a stored run (test/fixtures/harness-run: a trimmed real quick run)', () => {
+  let dir: string;
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a step that throws leaves its section with the error; the claims and the cost model are still written', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mfbench-claims-fixture-'));
+    await cp(join(ROOT, 'test', 'fixtures', 'harness-run'), dir, { recursive: true });
+    const broken: RunStep<StoredRun> = {
+      id: 'broken',
+      process: () => {
+        throw new Error('price table unreadable');
+      },
+    };
+    const result = await processRun(dir, findExperiment, [broken, ...RUN_STEPS]);
+    expect(result.sections.map((s) => s.id)).toEqual(['broken', 'claims', 'cost-model']);
+    expect(result.summaries.broken?.notes).toEqual(['MF_INTERNAL: price table unreadable']);
+    const rows = (JSON.parse(readFileSync(join(dir, 'claims.json'), 'utf8')) as { rows: Row[] }).rows;
+    expect([...new Set(rows.map((r) => r.claim))]).toEqual(Object.values(CLAIMS).map((c) => c.id));
+    for (const r of rows) expect(VERDICTS).toContain(r.verdict);
+    const html = readFileSync(result.report, 'utf8');
+    expect(html.indexOf('<section id="broken">')).toBeLessThan(html.indexOf('<section id="claims">'));
+    expect(html).toContain('price table unreadable');
   }, 120_000);
 });
