@@ -16,10 +16,10 @@
  * concurrency = rate x functionMs). For c5.large (2 vCPUs, 4 GiB), 100 ms and 2 GB: CPU 2 x 10 x 0.7 = 14 req/s,
  * memory 2 executions / 0.1 s = 20 req/s, so 14 req/s per VM.
  *
- * It runs as a processing step, not in the runner (the runner hands an experiment only its own records and draws no
- * figure for an experiment without requests): `node dist/experiments/cost-model.js [--from <spiky-run-dir>]
- * [--out <dir>] [--json]` writes csv/cost-model.*.csv, figures/fig-cost-model.{vl.json,svg,png} and cost-model.json
- * into the run directory (or --out). Without --from only (a) is computed. docs/experiments.md#cost-model.
+ * It runs as a processing step, not in the runner (it has no requests of its own): `costModelStep`, a run-level step
+ * of every run that measured spiky, fed that run's samples; and `mfbench cost-model [--from <spiky-run-dir>]
+ * [--out <dir>]` for a stored run, which writes csv/cost-model.*.csv, figures/fig-cost-model.{vl.json,svg,png} and
+ * cost-model.json into the run directory (or --out); without --from only (a). docs/experiments.md#cost-model.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,10 +27,10 @@ import { join, resolve } from 'node:path';
 import { MfError } from '../platform/errors.js';
 import { costModelSpec } from '../report/charts/specs/cost-model.js';
 import { repoRoot } from '../workloads/paths.js';
-import { readRun, type RawRecord } from '../report/run-dir.js';
+import { readRun, type RawRecord, type StoredRun } from '../report/run-dir.js';
 import { round4 } from './runner/describe.js';
 import { usageFromRaw, usageSpan, type SpikyConfig, type Usage } from './spiky.js';
-import type { FigureInfo, Processed, Row } from '../report/types.js';
+import type { FigureInfo, Processed, Row, RunSection, RunStep } from '../report/types.js';
 
 export interface CostModelConfig {
   /** Price tables, file names in experiments/data/prices. */
@@ -232,51 +232,69 @@ export interface CostModelOutput {
   notes: string[];
 }
 
+/**
+ * The cost model over the price tables and, when given, a stored run's spiky records: the report section with its
+ * tables, figure spec and provenance (which price tables, by hash, and which run the numbers came from).
+ */
+export function costModelSection(run: StoredRun | null, config: CostModelConfig = COST_MODEL_CONFIG): RunSection {
+  const aws = readPrices<AwsPrices>(config.prices);
+  const self = readPrices<SelfHostedPrices>(config.selfHostedPrices);
+  const spikyEntry = run?.manifest.experiments.find((e) => e.name === 'spiky');
+  const processed = costModelProcess(config, aws.data, self.data, run === null || spikyEntry === undefined ? null : { raw: run.raw, config: spikyEntry.config as unknown as SpikyConfig, dir: run.dir });
+  return {
+    id: 'cost-model',
+    title: COST_MODEL_FIGURE.title,
+    caption: COST_MODEL_FIGURE.caption,
+    figure: { id: COST_MODEL_FIGURE.id, spec: costModelSpec(processed.tables, COST_MODEL_FIGURE, config) },
+    tables: processed.tables,
+    notes: processed.notes,
+    json: {
+      config,
+      prices: [
+        { path: aws.path, sha256: aws.sha256 },
+        { path: self.path, sha256: self.sha256 },
+      ],
+      from: run === null ? null : { dir: run.dir, runId: run.manifest.runId, commit: run.manifest.git.commit, dirty: run.manifest.git.dirty },
+      summary: processed.tables.summary,
+      notes: processed.notes,
+    },
+  };
+}
+
+/**
+ * The cost model as a run-level processing step (report/process.ts): a run that measured spiky gets the figure with
+ * its self-hosted panel (b) fed from that run's own samples, with no `--from` needed.
+ */
+export const costModelStep: RunStep<StoredRun> = {
+  id: 'cost-model',
+  process: (run) => (run.raw.some((r) => r.experiment === 'spiky') ? costModelSection(run) : null),
+};
+
 /** Reads the price tables (and the spiky run), computes, renders and writes into `out`. */
 export async function runCostModel(options: { from?: string; out?: string; config?: CostModelConfig }): Promise<CostModelOutput> {
   const config = options.config ?? COST_MODEL_CONFIG;
-  const aws = readPrices<AwsPrices>(config.prices);
-  const self = readPrices<SelfHostedPrices>(config.selfHostedPrices);
   const run = options.from === undefined ? null : readRun(resolve(options.from));
   if (run !== null && !run.raw.some((r) => r.experiment === 'spiky')) {
     throw new MfError('MF_BAD_REQUEST', `cost-model: ${run.dir} holds no spiky records (run \`mfbench run spiky\` first)`, { path: run.dir });
   }
   const out = resolve(options.out ?? run?.dir ?? join(repoRoot(), 'results', `cost-model-${new Date().toISOString().replace(/[:.]/g, '-')}`));
-  const spikyEntry = run?.manifest.experiments.find((e) => e.name === 'spiky');
-  const processed = costModelProcess(config, aws.data, self.data, run === null || spikyEntry === undefined ? null : { raw: run.raw, config: spikyEntry.config as unknown as SpikyConfig, dir: run.dir });
+  const section = costModelSection(run, config);
   const { renderSpec } = await import('../report/charts/render.js');
   const { toCsv } = await import('../report/process.js');
   mkdirSync(join(out, 'csv'), { recursive: true });
   mkdirSync(join(out, 'figures'), { recursive: true });
   const csv: string[] = [];
-  for (const [name, rows] of Object.entries(processed.tables)) {
+  for (const [name, rows] of Object.entries(section.tables)) {
     const file = join(out, 'csv', `cost-model.${name}.csv`);
     writeFileSync(file, toCsv(rows));
     csv.push(file);
   }
-  const spec = costModelSpec(processed.tables, COST_MODEL_FIGURE, config);
+  const spec = (section.figure as NonNullable<RunSection['figure']>).spec;
   const rendered = await renderSpec(spec);
   const base = join(out, 'figures', COST_MODEL_FIGURE.id);
   writeFileSync(`${base}.vl.json`, JSON.stringify(spec, null, 2) + '\n');
   writeFileSync(`${base}.svg`, rendered.svg);
   writeFileSync(`${base}.png`, rendered.png);
-  // Provenance: which price tables (by hash) and which run the numbers came from.
-  writeFileSync(
-    join(out, 'cost-model.json'),
-    JSON.stringify(
-      {
-        config,
-        prices: [
-          { path: aws.path, sha256: aws.sha256 },
-          { path: self.path, sha256: self.sha256 },
-        ],
-        from: run === null ? null : { dir: run.dir, runId: run.manifest.runId, commit: run.manifest.git.commit, dirty: run.manifest.git.dirty },
-        summary: processed.tables.summary,
-        notes: processed.notes,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  return { dir: out, svg: `${base}.svg`, png: `${base}.png`, csv, summary: processed.tables.summary, notes: processed.notes };
+  writeFileSync(join(out, 'cost-model.json'), JSON.stringify(section.json, null, 2) + '\n');
+  return { dir: out, svg: `${base}.svg`, png: `${base}.png`, csv, summary: section.tables.summary, notes: section.notes };
 }

@@ -112,3 +112,27 @@ export interface RunManifest {
   timer: string;
   config: Record<string, unknown>;
 }
+
+/**
+ * What a run-level processing step makes: a section of the report computed from the whole run rather than from one
+ * experiment's records (the claims table; the cost model fed by the run's own spiky data). Its tables become
+ * csv/<id>.<table>.csv, its figure (if any) is rendered like an experiment's, and `json` is written as <id>.json.
+ */
+export interface RunSection {
+  id: string;
+  title: string;
+  caption: string;
+  figure?: { id: string; spec: VegaLiteSpec };
+  tables: Record<string, Row[]> & { summary: Row[] };
+  notes: string[];
+  json?: unknown;
+}
+
+/**
+ * A processing step over a whole run (report/process.ts runs the ones the caller passes, after the experiments). Pure
+ * but for reading data files it names (price tables); null when the run holds nothing for it.
+ */
+export interface RunStep<Run> {
+  readonly id: string;
+  process(run: Run): RunSection | null;
+}

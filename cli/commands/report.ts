@@ -21,8 +21,8 @@ export const reportCommand = defineCommand({
     const given = argv.runDir;
     const dir = existsSync(given) ? resolve(given) : existsSync(join(DEFAULT_RESULTS(), given)) ? join(DEFAULT_RESULTS(), given) : resolve(given);
     // vega and sharp load only here
-    const [{ processRun }, { findExperiment }] = await Promise.all([import('../../report/process.js'), import('../../experiments/runner/registry.js')]);
-    const result = await processRun(dir, findExperiment);
+    const [{ processRun }, { findExperiment, RUN_STEPS }] = await Promise.all([import('../../report/process.js'), import('../../experiments/runner/registry.js')]);
+    const result = await processRun(dir, findExperiment, RUN_STEPS);
     if (argv.json) outJson({ runDir: dir, report: result.report, figures: result.figures, csv: result.csv, summaries: result.summaries });
     else {
       say(`${result.figures.length} figure(s), ${result.csv.length} CSV file(s) regenerated in ${dir}`);

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { ADAPTER_NAMES, ADAPTERS, isAdapterName, NOT_APPLICABLE, type AdapterEntry, type AdapterName } from '../../harness/registry.js';
-import { EXPERIMENT_NAMES, EXPERIMENTS, findExperiment, SUITES } from '../../experiments/runner/registry.js';
+import { EXPERIMENT_NAMES, EXPERIMENTS, findExperiment, RUN_STEPS, SUITES, type Suite } from '../../experiments/runner/registry.js';
 import type { Variant } from '../../experiments/runner/types.js';
 import type { Size } from '../../report/run-dir.js';
 import type { GlobalOptions } from '../lib/args.js';
@@ -19,14 +19,15 @@ function list(v: readonly (string | number)[] | string | undefined): string[] {
   return items.flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter((s) => s !== '');
 }
 
-/** Experiment names from the positional targets: experiments and suites, in order, each once. */
-export function expandTargets(targets: readonly string[]): { experiments: string[]; suite: Size | null } {
+/** Experiment names from the positional targets: experiments and suites, in order, each once (the last suite named wins). */
+export function expandTargets(targets: readonly string[]): { experiments: string[]; suite: (Suite & { name: string }) | null } {
   const names: string[] = [];
-  let suite: Size | null = null;
+  let suite: (Suite & { name: string }) | null = null;
   for (const t of targets) {
-    if (Object.hasOwn(SUITES, t)) {
-      suite = t as Size;
-      names.push(...SUITES[t as Size]);
+    const s = Object.hasOwn(SUITES, t) ? SUITES[t] : undefined;
+    if (s !== undefined) {
+      suite = { ...s, name: t };
+      names.push(...s.experiments);
     } else if (Object.hasOwn(EXPERIMENTS, t)) names.push(t);
     else throw new UsageError(`"${t}" is neither an experiment (${EXPERIMENT_NAMES.join(', ')}) nor a suite (${Object.keys(SUITES).join(', ')})`);
   }
@@ -35,7 +36,7 @@ export function expandTargets(targets: readonly string[]): { experiments: string
 
 export const runCommand = defineCommand({
   command: 'run <targets..>',
-  describe: `run experiments (${EXPERIMENT_NAMES.join(', ')}) or a suite (quick, full) and write their report`,
+  describe: `run experiments (${EXPERIMENT_NAMES.join(', ')}) or a suite (${Object.keys(SUITES).join(', ')}) and write their report`,
   builder: (y: Argv<GlobalOptions>) =>
     y
       .positional('targets', { type: 'string', array: true, demandOption: true, describe: 'experiments and/or suites' })
@@ -73,14 +74,16 @@ export const runCommand = defineCommand({
   handler: async (argv) => {
     const started = performance.now();
     const { experiments, suite } = expandTargets(list(argv.targets));
-    const size: Size = argv.quick || suite === 'quick' ? 'quick' : 'full';
+    const size: Size = suite?.size ?? (argv.quick ? 'quick' : 'full');
     const platforms = list(argv.platform);
     for (const name of platforms) if (!isAdapterName(name)) throw new UsageError(`--platform ${name}: known platforms are ${ADAPTER_NAMES.join(', ')}`);
     if (platforms.length > 1 && (argv.url !== undefined || argv.token !== undefined)) {
       throw new UsageError('--url and --token name one platform: with several --platform values, remote platforms connect through their environment variables (docs/platforms.md)');
     }
     const backends = list(argv.backend);
-    const presets = list(argv.preset);
+    const asked = list(argv.preset);
+    // A suite's presets apply to the platforms that offer them (the claims compare grouped with per-function).
+    const presets = asked.length > 0 || suite?.presets === undefined ? asked : suite.presets.filter((p) => platforms.some((n) => (ADAPTERS[n as AdapterName].presets as readonly string[]).includes(p)));
     // A backend or preset applies to the platforms that offer it; one no named platform offers is a mistake.
     const offered = (pick: (e: AdapterEntry) => readonly string[]) => new Set(platforms.flatMap((n) => [...pick(ADAPTERS[n as AdapterName])]));
     for (const b of backends) if (!offered((e) => e.backends).has(b)) throw new UsageError(`--backend ${b}: ${platforms.join(', ')} offer ${[...offered((e) => e.backends)].join(', ') || 'none'}`);
@@ -120,6 +123,8 @@ export const runCommand = defineCommand({
       seed: argv.seed,
       variants,
       progress,
+      ...(suite !== null ? { suite: suite.name } : {}),
+      ...(suite?.configs !== undefined ? { configs: suite.configs[size] } : {}),
       ...(argv.out !== undefined ? { dir: resolve(argv.out) } : {}),
     });
     say(`raw records and manifest: ${result.dir}`);
@@ -129,7 +134,7 @@ export const runCommand = defineCommand({
       progress.note('processing: CSV, summaries, figures (SVG, PNG), HTML report');
       // Loaded here: vega and sharp are heavy, and only this step needs them.
       const { processRun } = await import('../../report/process.js');
-      const processed = await processRun(result.dir, findExperiment);
+      const processed = await processRun(result.dir, findExperiment, RUN_STEPS);
       report = processed.report;
       summaries = processed.summaries;
       say(`report: ${report}`);

@@ -5,6 +5,9 @@
  */
 import { MfError } from '../../platform/errors.js';
 import { chainLength } from '../chain-length.js';
+import { claimsStep } from '../claims/step.js';
+import { CLAIMS_CONFIGS, CLAIMS_EXPERIMENTS, CLAIMS_PRESETS } from '../claims/suite.js';
+import { costModelStep } from '../cost-model.js';
 import { coldStart } from '../cold-start.js';
 import { density } from '../density.js';
 import { pipelineOverhead } from '../pipeline-overhead.js';
@@ -12,7 +15,8 @@ import { sessions } from '../sessions.js';
 import { spiky } from '../spiky.js';
 import { throughput } from '../throughput.js';
 import type { AnyExperiment } from './types.js';
-import type { Size } from '../../report/run-dir.js';
+import type { Size, StoredRun } from '../../report/run-dir.js';
+import type { RunStep } from '../../report/types.js';
 
 export const EXPERIMENTS = {
   'cold-start': coldStart,
@@ -27,14 +31,30 @@ export const EXPERIMENTS = {
 export type ExperimentName = keyof typeof EXPERIMENTS;
 export const EXPERIMENT_NAMES = Object.keys(EXPERIMENTS) as ExperimentName[];
 
-/**
- * A suite runs its experiments, in registry order, at the suite's size. `sessions` is left out of `quick`, which
- * `npm start` runs and which must stay near 2.5 minutes: its quick size adds ~30 s (docs/experiments.md).
- */
-export const SUITES: Readonly<Record<Size, readonly ExperimentName[]>> = {
-  quick: EXPERIMENT_NAMES.filter((n) => n !== 'sessions'),
-  full: EXPERIMENT_NAMES,
+/** A named set of experiments `mfbench run <suite>` runs, in order. */
+export interface Suite {
+  experiments: readonly ExperimentName[];
+  /** The size it always runs at; unset: `--quick` chooses (full otherwise). */
+  size?: Size;
+  /** The presets it runs on when `--preset` is not given. */
+  presets?: readonly string[];
+  /** Per size, configs of its own that replace an experiment's size config (the manifest records what ran). */
+  configs?: Readonly<Record<Size, Readonly<Partial<Record<ExperimentName, object>>>>>;
+}
+
+export const SUITES: Readonly<Record<string, Suite>> = {
+  // `sessions` stays out of quick, which `npm start` runs and which must stay near 2.5 minutes: its quick size adds
+  // ~40 s (docs/experiments.md).
+  quick: { experiments: EXPERIMENT_NAMES.filter((n) => n !== 'sessions'), size: 'quick' },
+  full: { experiments: EXPERIMENT_NAMES },
+  claims: { experiments: CLAIMS_EXPERIMENTS, presets: CLAIMS_PRESETS, configs: CLAIMS_CONFIGS },
 };
+
+/**
+ * The run-level processing steps, in report order: the claims table of any run that measured a claim's experiment,
+ * and the cost model of any run that measured spiky (fed that run's samples).
+ */
+export const RUN_STEPS: readonly RunStep<StoredRun>[] = [claimsStep, costModelStep];
 
 export function isExperimentName(name: string): name is ExperimentName {
   return Object.hasOwn(EXPERIMENTS, name);

@@ -20,6 +20,10 @@ export interface RunOptions {
   size: Size;
   seed: number;
   variants: readonly Variant[];
+  /** The suite asked for, if any (recorded in the manifest's config). */
+  suite?: string;
+  /** Configs that replace an experiment's size config, by experiment name (a suite's own sizes). */
+  configs?: Readonly<Record<string, object>>;
   /** Folder the run directory is created in (default results/runs); ignored when `dir` is given. */
   parent?: string;
   /** Exact run directory (must not hold a run yet). */
@@ -55,6 +59,7 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
     seed: options.seed,
     config: {
       experiments: experiments.map((e) => e.name),
+      ...(options.suite !== undefined ? { suite: options.suite } : {}),
       size: options.size,
       seed: options.seed,
       variants: options.variants.map(({ token: _token, ...v }) => ({ ...v, key: variantKey(v) })),
@@ -67,7 +72,7 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
       name: e.name,
       figure: e.figure.id,
       size: options.size,
-      config: { ...e.sizes[options.size] } as Record<string, unknown>,
+      config: { ...(options.configs?.[e.name] ?? e.sizes[options.size]) } as Record<string, unknown>,
       startedAt: null,
       endedAt: null,
       durationMs: null,
@@ -86,7 +91,8 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
     entry.loadAvg.start = round2(loadavg()[0] ?? 0);
     run.writeManifest();
     const t0 = performance.now();
-    options.progress.note(`${experiment.name} (${options.size}): ${experiment.figure.title}`);
+    const sized = options.configs?.[experiment.name] !== undefined ? `${options.suite ?? 'suite'} suite, ${options.size}` : options.size;
+    options.progress.note(`${experiment.name} (${sized}): ${experiment.figure.title}`);
     try {
       const ok = { count: 0, firstError: null as string | null };
       await experiment.run(contextFor(run, experiment, entry, options, ok), entry.config);

@@ -25,6 +25,20 @@ export interface ReportFigure {
   loadAvg: string;
 }
 
+/** A run-level section (claims table, cost model): tables and notes, with a figure when the step drew one. */
+export interface ReportSection {
+  id: string;
+  title: string;
+  caption: string;
+  svg: string | null;
+  png: string | null;
+  csv: Record<string, string>;
+  /** The step's JSON artefact, relative to the report. */
+  json: string | null;
+  summary: Row[];
+  notes: string[];
+}
+
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** One line naming where a figure came from. */
@@ -55,7 +69,28 @@ function headlineSection(rows: Row[]): string {
   return `<p>Headline series, sized so that <code>mfbench compare</code> can judge them; all other series of this figure are descriptive (${descriptive}).</p>\n${table(rows)}`;
 }
 
-export function renderReport(manifest: HarnessManifest, figures: ReportFigure[]): string {
+
+function runSection(s: ReportSection, prov: string): string {
+  const links = [
+    ...(s.png === null ? [] : [`<a href="${esc(s.png)}">PNG</a>`]),
+    ...Object.entries(s.csv).map(([name, path]) => `<a href="${esc(path)}">${esc(name)}.csv</a>`),
+    ...(s.json === null ? [] : [`<a href="${esc(s.json)}">${esc(s.json)}</a>`]),
+  ].join(' · ');
+  return `<section id="${esc(s.id)}">
+<h2>${esc(s.title)}</h2>
+<figure>
+${s.svg ?? ''}
+<figcaption>${esc(s.caption)}</figcaption>
+<p class="prov">${esc(prov)}</p>
+<p class="links">${links}</p>
+</figure>
+${table(s.summary)}
+${s.notes.length > 0 ? `<ul class="notes">${s.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
+</section>`;
+}
+
+/** The page: the run-level sections (claims first) above the experiments' figures. */
+export function renderReport(manifest: HarnessManifest, figures: ReportFigure[], runSections: ReportSection[] = []): string {
   const prov = provenance(manifest);
   const sections = figures.map((f) => {
     const csvLinks = Object.entries(f.csv).map(([name, path]) => `<a href="${esc(path)}">${esc(name)}.csv</a>`).join(' · ');
@@ -102,6 +137,7 @@ flat metric stream: <a href="records.jsonl">records.jsonl</a>; manifest: <a href
 <details><summary>Experiments, platforms and workloads</summary>
 <ul>${experiments}</ul><ul>${adapters}</ul><ul>${workloads}</ul>
 </details>
+${runSections.map((s) => runSection(s, prov)).join('\n')}
 ${sections.join('\n')}
 </body>
 </html>

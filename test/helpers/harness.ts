@@ -1,13 +1,13 @@
 /**
  * The setup the harness end-to-end suites share: experiments run (as `mfbench run` does) into a fresh temporary
- * folder, then processed, with the manifest and raw records read back for the tests to check.
+ * folder, then processed with the run-level steps, with the manifest and raw records read back for the tests to check.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { processRun } from '../../dist/report/process.js';
-import { findExperiment } from '../../dist/experiments/runner/registry.js';
+import { findExperiment, RUN_STEPS } from '../../dist/experiments/runner/registry.js';
 import { createProgress } from '../../dist/experiments/runner/progress.js';
 import { runExperiments, type RunOptions } from '../../dist/experiments/runner/runner.js';
 import type { HarnessManifest, RawRecord } from '../../dist/report/run-dir.js';
@@ -31,7 +31,7 @@ export async function runAndProcess(prefix: string, options: Omit<RunOptions, 'p
     const result = await runExperiments({ ...options, parent, progress: createProgress('silent') });
     expect(result.failed).toEqual([]);
     const dir = result.dir;
-    await processRun(dir, findExperiment);
+    await processRun(dir, findExperiment, RUN_STEPS); // as `mfbench run` processes it
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as HarnessManifest;
     const raw = (await readFile(join(dir, 'raw.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as RawRecord);
     return { parent, dir, manifest, raw };
