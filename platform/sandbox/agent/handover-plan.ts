@@ -1,7 +1,7 @@
 /**
  * Which hops of a workflow a worker may hand over straight to the next worker (docs/architecture.md#decisions),
  * decided once at deploy from the loaded state machine. A hop qualifies when the engine is certain to call the next
- * Task with exactly the previous Task's result: the previous state passes its result through unchanged (no
+ * Task with exactly the previous Task's result: the previous state is a named function's Task that passes its result through unchanged (no
  * ResultSelector, ResultPath or OutputPath), and the next state is a Task of a named function that takes its input
  * unchanged (no InputPath or Parameters) and has no timeout of its own for the engine to enforce. Retry and Catch may
  * be anywhere: a failure is never handed over, it goes to the agent, whose engine applies them. JSONata states and
@@ -40,8 +40,9 @@ export function handoverRoutes(machine: StateMachine): HandoverRoutes {
   return routes;
 }
 
+/** A named function's Task whose result (not wrapped as lambda:invoke wraps it) becomes its output unchanged. */
 function passesResultThrough(s: TaskState): boolean {
-  return s.jsonata === null && s.resultSelector === null && s.resultPath === undefined && s.outputPath === undefined;
+  return s.resource.kind === 'lambda' && s.jsonata === null && s.resultSelector === null && s.resultPath === undefined && s.outputPath === undefined;
 }
 
 function takesInputAsIs(s: State): s is TaskState & { resource: { kind: 'lambda'; functionName: string } } {
