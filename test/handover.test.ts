@@ -28,6 +28,19 @@ export const handler = async (e) => {
   }
   return { ...e, path: [...(e.path ?? []), process.env.AWS_LAMBDA_FUNCTION_NAME] };
 };`;
+/** Dials every worker inbox in the sandbox's folder and writes bytes that are not frames; says how many it reached. */
+const HOSTILE = `
+import { readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+export const handler = async () => {
+  const inboxes = readdirSync(process.cwd()).filter((f) => /^hop-\\d+\\.sock$/.test(f));
+  let reached = 0;
+  await Promise.all(inboxes.map((f) => new Promise((done) => {
+    const s = connect(process.cwd() + '/' + f, () => { reached++; s.end('this is not a frame\\n{"t":"invoke","n":3}\\nxyz', done); });
+    s.on('error', done);
+  })));
+  return { inboxes: inboxes.length, reached };
+};`;
 /** Fails once per folder (the first time it sees no 'failed' file there), then passes through. */
 const FLAKY = `
 import { existsSync, writeFileSync } from 'node:fs';
@@ -75,6 +88,7 @@ describe('worker-to-worker handover', () => {
       inlineFunction('s5', HOLD),
       inlineFunction('flaky', FLAKY),
       inlineFunction('after', STEP),
+      inlineFunction('hostile', HOSTILE),
     ];
     const retried = {
       StartAt: 'S1',
@@ -165,6 +179,19 @@ describe('worker-to-worker handover', () => {
     // The steps after the re-run are handed over again, from the new worker on.
     const after: InvocationRecord[] = r.body.records.filter((x: InvocationRecord) => ['S6', 'S7', 'S8', 'S9', 'S10'].includes(x.state ?? ''));
     expect(after.map((x) => x.handedOver)).toEqual(Array(5).fill(true));
+  });
+
+  test('a function that writes garbage into the other workers\' inboxes takes none of them down', async () => {
+    const before = await call(p, 'POST', '/apps/hand/workflows/ten/executions', { n: 'before' });
+    const pids = before.body.records.map((r: InvocationRecord) => r.workerPid);
+    const hostile = await call(p, 'POST', '/apps/hand/functions/hostile/invocations', {});
+    expect(hostile.body.status).toBe('SUCCEEDED');
+    expect(hostile.body.output.reached).toBeGreaterThanOrEqual(10);
+    const after = await call(p, 'POST', '/apps/hand/workflows/ten/executions', { n: 'after' });
+    expect(after.body.status).toBe('SUCCEEDED');
+    expect(after.body.output).toEqual({ n: 'after', path: STEPS });
+    expect(after.body.records.map((r: InvocationRecord) => r.workerPid)).toEqual(pids);
+    expect(after.body.records.filter((r: InvocationRecord) => r.handedOver)).toHaveLength(9);
   });
 
   test('a failed step goes to the agent: Retry runs it again there, and Catch takes its route', async () => {
