@@ -26,12 +26,36 @@ export interface LambdaError {
 }
 
 /** Control messages over Node's IPC channel: a runtime's boot and load, and context.storage. */
-export type AgentToWorker = { t: 'load'; spec: FunctionSpec } | { t: 'storage-result'; id: number; reply: StorageReply };
+export type AgentToWorker = { t: 'load'; spec: FunctionSpec; handover?: HandoverInbox } | { t: 'storage-result'; id: number; reply: StorageReply };
+
+/**
+ * Where a worker takes invocations handed over by the worker of the previous state (docs/architecture.md#decisions):
+ * a Unix socket in the sandbox's folder, and the result size above which it hands nothing over (the agent refuses it).
+ */
+export interface HandoverInbox {
+  socket: string;
+  maxResultBytes: number;
+}
+
+/**
+ * The invocation of the next state, planned by the agent: on success, the worker sends its result's bytes as this
+ * invocation's event straight to the next worker's inbox, then tells the agent (`forwarded`). Nested for a chain.
+ */
+export interface Handover {
+  /** The next worker's inbox socket. */
+  to: string;
+  id: string;
+  idempotencyKey: string;
+  /** The next function's timeout: its deadline is set when the event is handed over. */
+  timeoutMs: number;
+  next?: Handover;
+}
 
 export type WorkerToAgent =
   /** Sent once when the runtime process has booted and waits for a function to load. */
   | { t: 'booted' }
-  | { t: 'loaded'; initMs: number }
+  /** `handover`: the worker listens on the inbox it was given (false: it could not, so nothing is handed to it). */
+  | { t: 'loaded'; initMs: number; handover: boolean }
   /** A `context.storage` call of a running invocation; answered with 'storage-result'. */
   | { t: 'storage'; id: number; op: StorageOp }
   | { t: 'load-failed'; error: ErrorBody };
@@ -41,8 +65,8 @@ export type WorkerToAgent =
  * a JSON header, and the payload as the JSON text it was serialised to once.
  */
 export type AgentToWorkerFrame =
-  /** Payload: the event. */
-  | { t: 'invoke'; id: string; deadline: number; executionId: string | null; idempotencyKey: string }
+  /** Payload: the event. `next`: hand the result over to the next state's worker (also sent worker to worker). */
+  | { t: 'invoke'; id: string; deadline: number; executionId: string | null; idempotencyKey: string; next?: Handover }
   /** The invocation's result is no longer wanted: abort its context.signal (docs/recovery.md). */
   | { t: 'cancel'; id: string; reason: string };
 
@@ -54,6 +78,8 @@ export interface WorkerToAgentFrame {
   handlerEnd: number;
   logs: LogLine[];
   error?: LambdaError;
+  /** The result was handed over to the next state's worker before this frame was sent (Handover). */
+  forwarded?: true;
 }
 
 /** The worker's file descriptor of the local bus's pipe (stdio: stdin, stdout, stderr, IPC, then this). */

@@ -74,6 +74,11 @@ export interface InvocationRecord {
   attempt?: number;
   /** Present when the agent ran this invocation again because its worker was killed from outside (n: the n-th time). */
   retry?: number;
+  /**
+   * Present when the previous state's worker handed this invocation its input directly, without the sandbox agent on
+   * the hop (docs/architecture.md#decisions); `queued` and `workerReady` are then that worker's handlerEnd.
+   */
+  handedOver?: true;
 }
 
 /** ABORTED: stopped by `POST /executions/{id}/stop` (StopExecution), with the stop's error and cause. */

@@ -90,8 +90,13 @@ describe('grouped sandboxing on the process backend', () => {
         expect(x.inputBytes).toBeGreaterThan(0);
         expect(x.outputBytes).toBeGreaterThan(x.inputBytes - 1);
       }
-      // Each step's output is the next step's input, handed on inside the sandbox.
-      for (let k = 1; k < records.length; k++) expect(records[k]!.t.queued).toBeGreaterThanOrEqual(records[k - 1]!.t.published - 1);
+      // Each step's output is the next step's input, handed on inside the sandbox: by the previous worker itself once
+      // its handler ended (a warm pass-through chain: every hop after the first), else by the agent once it had the result.
+      expect(records.map((x) => x.handedOver === true)).toEqual([false, true, true, true, true]);
+      for (let k = 1; k < records.length; k++) {
+        if (records[k]!.handedOver) expect(records[k]!.t.queued).toBe(records[k - 1]!.t.handlerEnd);
+        else expect(records[k]!.t.queued).toBeGreaterThanOrEqual(records[k - 1]!.t.published - 1);
+      }
       expect(r.body.t.received).toBeLessThanOrEqual(r.body.t.dispatched);
       expect(r.body.t.dispatched).toBeLessThanOrEqual(r.body.t.completed);
     }

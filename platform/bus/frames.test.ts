@@ -94,6 +94,17 @@ describe('FrameChannel', () => {
     }
   });
 
+  it('a peer that sends a header that is not a JSON object (or a bad length) is dropped, never thrown at', () => {
+    for (const bad of ['not json\n', '[1,2]\n', '{"t":"x","n":-5}\n', '{"t":"x","n":"7"}\n']) {
+      const input = new PassThrough();
+      const got: Frame<H>[] = [];
+      const channel = new FrameChannel<H, H>(input, (f) => got.push(f));
+      expect(() => input.write(bad + JSON.stringify({ t: 'after', i: 1 }) + '\n')).not.toThrow();
+      expect(got).toEqual([]);
+      expect(channel.isClosed).toBe(true);
+    }
+  });
+
   it('sends nothing once the stream is closed, and says so', async () => {
     const [a] = await socketPair();
     const channel = new FrameChannel<H, H>(a, () => undefined);

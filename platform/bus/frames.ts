@@ -69,6 +69,7 @@ export class FrameChannel<In extends object, Out extends object> {
   }
 
   private receive(chunk: Buffer): void {
+    if (this.closed) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     for (;;) {
@@ -79,7 +80,14 @@ export class FrameChannel<In extends object, Out extends object> {
         if (newline === -1) return;
         const before = this.buffered - last.length;
         const all = this.take(before + newline + 1);
-        this.header = JSON.parse(all.toString('utf8', 0, all.length - 1)) as In & Framed;
+        const header = parseHeader<In & Framed>(all.toString('utf8', 0, all.length - 1));
+        if (header === null) {
+          // A peer that does not speak the protocol (a function dialling a worker's inbox): drop it, never throw.
+          this.closed = true;
+          this.stream.destroy();
+          return;
+        }
+        this.header = header;
       }
       const n = this.header.n ?? 0;
       if (this.buffered < n) return;
@@ -100,5 +108,17 @@ export class FrameChannel<In extends object, Out extends object> {
     this.chunks = rest.length > 0 ? [rest] : [];
     this.buffered = rest.length;
     return out;
+  }
+}
+
+/** A header line as an object; null when it is not a JSON object or its payload length is not a byte count. */
+function parseHeader<H>(text: string): H | null {
+  try {
+    const h: unknown = JSON.parse(text);
+    if (typeof h !== 'object' || h === null || Array.isArray(h)) return null;
+    const n = (h as Framed).n;
+    return n === undefined || (Number.isSafeInteger(n) && n >= 0) ? (h as H) : null;
+  } catch {
+    return null;
   }
 }

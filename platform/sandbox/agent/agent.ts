@@ -1,7 +1,9 @@
 /**
- * The sandbox agent: one per sandbox, it runs the app's workflows next to the app's workers. A Task's output goes
- * from the worker straight to the agent, which resolves the next state itself and hands the output to the next
- * worker (the local bus); only the final result goes back to the frontend.
+ * The sandbox agent: one per sandbox, it runs the app's workflows next to the app's workers. Where a Task's result
+ * passes unchanged into the next Task (handover-plan.ts), the agent plans the hop when it dispatches the first one and
+ * the worker hands its result straight to the next worker; the agent's engine follows behind, off the critical path,
+ * with the same results (records, checkpoints, history). Every other hop goes worker -> agent -> worker (the local
+ * bus); only the final result goes back to the frontend.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -11,6 +13,7 @@ import { MfError, toMfError } from '../../errors.js';
 import type { FunctionSpec } from '../../manifest.js';
 import type {
   AgentToFrontend,
+  Handover,
   Checkpoint,
   ExecutionResult,
   DoneMessage,
@@ -30,7 +33,8 @@ import { PendingReplies } from '../../bus/pending-replies.js';
 import { framedBytes, fromFramed, toFramed } from './payloads.js';
 import { askingSessionTasks, runSessionTask } from '../../sessions/task.js';
 import { SessionManager } from './sessions.js';
-import { Workers } from './workers.js';
+import { handoverRoutes, type HandoverRoutes } from './handover-plan.js';
+import { Workers, type FunctionWorker, type InvocationAnswer } from './workers.js';
 
 /** Off unless the debug switch is set (platform/debug-hop-delay.ts); read once, when the agent starts. */
 const debugHopDelay = hopDelay(debugHopDelayUs());
@@ -45,6 +49,27 @@ interface RequestContext {
   logs: DoneMessage['logs'];
   /** Invocations started per state: the n-th visit of a state (a loop, a Map item) gets its own idempotency key. */
   visits: Map<string, number>;
+  /** The workflow's handover routes (null for a direct invocation). */
+  routes: HandoverRoutes | null;
+  /** Invocations planned to be handed over between workers, by state, until the engine reaches that state. */
+  ahead: Map<string, Ahead>;
+}
+
+/**
+ * A Task invocation the previous state's worker hands straight to this state's worker. The agent reserved the slot
+ * and awaits the answer from the start; the engine takes it over when it reaches the state with the very value the
+ * previous result was read as (`input`), or it is withdrawn.
+ */
+interface Ahead {
+  state: string;
+  fn: string;
+  worker: FunctionWorker;
+  invocationId: string;
+  idempotencyKey: string;
+  answer: Promise<InvocationAnswer>;
+  /** Known once the previous state's result was read: its value, its framed size, and when its handler ended (the hop's start). */
+  input: { value: unknown; bytes: number; sentAt: number } | null;
+  next: Ahead | null;
 }
 
 type InvocationResult = { ok: true; value: unknown } | { ok: false; error: string; cause: string };
@@ -63,6 +88,7 @@ export class Agent {
   /** A workflow's session Tasks: the frontend owns the app's sessions, so they are asked of it. */
   private readonly sessionTasks = askingSessionTasks((op) => this.sessionTaskReplies.request((id) => this.send({ t: 'session-task', id, op })));
   private readonly machines = new Map<string, StateMachine>();
+  private readonly routes = new Map<string, HandoverRoutes>();
   private invocationsStarted = 0;
   /** Global-tier storage requests waiting for the frontend's answer. */
   private readonly storageReplies = new PendingReplies<StorageReply>();
@@ -129,11 +155,20 @@ export class Agent {
   private async deploy(spec: SandboxAppSpec): Promise<void> {
     try {
       if (this.spec) throw new MfError('MF_INTERNAL', `sandbox ${this.sandboxId} already runs app "${this.spec.app}"`);
-      for (const [name, definition] of Object.entries(spec.workflows)) this.machines.set(name, loadStateMachine(definition, name));
+      for (const [name, definition] of Object.entries(spec.workflows)) {
+        const machine = loadStateMachine(definition, name);
+        this.machines.set(name, machine);
+        this.routes.set(name, handoverRoutes(machine));
+      }
       const functions = new Map<string, FunctionSpec>(spec.functions.map((f) => [f.name, f]));
       this.spec = spec;
-      const { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts } = spec.policy;
-      this.workers = new Workers(functions, { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts }, process.cwd(), (op) => this.storage.handle(op));
+      const { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts, maxResultBytes } = spec.policy;
+      this.workers = new Workers(
+        functions,
+        { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts, maxResultBytes },
+        process.cwd(),
+        (op) => this.storage.handle(op),
+      );
       this.sessions = new SessionManager(
         spec.app,
         this.sandboxId,
@@ -157,7 +192,16 @@ export class Agent {
       this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
       return;
     }
-    const ctx: RequestContext = { executionId: message.id, attempt: message.attempt ?? 0, sandboxStart: message.sandboxStart, records: [], logs: [], visits: new Map() };
+    const ctx: RequestContext = {
+      executionId: message.id,
+      attempt: message.attempt ?? 0,
+      sandboxStart: message.sandboxStart,
+      records: [],
+      logs: [],
+      visits: new Map(),
+      routes: this.routes.get(message.workflow) ?? null,
+      ahead: new Map(),
+    };
     const history: HistoryEvent[] = [];
     const abort = new AbortController();
     this.running.set(message.id, abort);
@@ -182,6 +226,8 @@ export class Agent {
     }
     this.running.delete(message.id);
     this.checkpoints.delete(message.id);
+    // Handovers the engine never reached (the execution failed or was stopped before them) free their slots.
+    for (const a of ctx.ahead.values()) this.workers?.withdraw(a.worker, a.invocationId);
     this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs, history });
   }
 
@@ -202,7 +248,16 @@ export class Agent {
   }
 
   private async invokeDirect(message: Extract<FrontendToAgent, { t: 'invoke' }>): Promise<void> {
-    const ctx: RequestContext = { executionId: message.executionId ?? message.id, attempt: message.attempt ?? 0, sandboxStart: message.sandboxStart, records: [], logs: [], visits: new Map() };
+    const ctx: RequestContext = {
+      executionId: message.executionId ?? message.id,
+      attempt: message.attempt ?? 0,
+      sandboxStart: message.sandboxStart,
+      records: [],
+      logs: [],
+      visits: new Map(),
+      routes: null,
+      ahead: new Map(),
+    };
     if (!this.spec?.functions.some((f) => f.name === message.fn)) {
       const error = new MfError('MF_FUNCTION_NOT_FOUND', `the app has no function "${message.fn}"`, { function: message.fn });
       this.send({ t: 'rejected', id: message.id, error: error.toJSON() });
@@ -222,21 +277,81 @@ export class Agent {
    * on by then; telling the running invocation (and abandoning it) is to be wired in here.
    */
   private async invokeForTask(call: TaskCall, ctx: RequestContext): Promise<unknown> {
-    const r = await this.invoke(call.functionName, call.input, call.stateName, ctx, call.signal);
+    const r = await this.invoke(call.functionName, call.input, call.stateName, ctx, call.signal, this.takeAhead(call, ctx));
     if (r.ok) return r.value;
     throw new TaskFailure(r.error, r.cause);
+  }
+
+  /** The handover planned for this call, if the engine reached its state with exactly the value that was handed over. */
+  private takeAhead(call: TaskCall, ctx: RequestContext): Ahead | null {
+    const ahead = ctx.ahead.get(call.stateName);
+    if (!ahead || ahead.input === null || ahead.input.value !== call.input || ahead.fn !== call.functionName) return null;
+    ctx.ahead.delete(call.stateName);
+    return ahead;
+  }
+
+  /**
+   * Plans the hops after `state` that can be handed over worker to worker: each next state of the route gets a slot on
+   * an existing worker of its function with room (never a new one: a hop that would wait goes through the agent).
+   * Returns the first planned hop (the rest follow its `next`), or null when none could be planned.
+   */
+  private planHandover(state: string | null, ctx: RequestContext, workers: Workers): Ahead | null {
+    const route = state === null ? undefined : ctx.routes?.get(state);
+    if (!route) return null;
+    const planned: Ahead[] = [];
+    for (const step of route) {
+      if (ctx.ahead.has(step.state)) break;
+      const worker = workers.reserveForHandover(step.fn);
+      if (!worker) break;
+      debugHopDelay(); // the debug delay is per hop, whoever carries it
+      this.invocationsStarted++;
+      const invocationId = randomUUID();
+      const ahead: Ahead = {
+        state: step.state,
+        fn: step.fn,
+        worker,
+        invocationId,
+        idempotencyKey: peekIdempotencyKey(ctx, step.state),
+        answer: workers.expect(worker, invocationId),
+        input: null,
+        next: null,
+      };
+      const previous = planned[planned.length - 1];
+      if (previous) previous.next = ahead;
+      ctx.ahead.set(step.state, ahead);
+      planned.push(ahead);
+    }
+    return planned[0] ?? null;
+  }
+
+  /** Gives up the planned handovers from `ahead` on: the result before them was not handed over. */
+  private withdrawFrom(ahead: Ahead | null, ctx: RequestContext): void {
+    for (let a = ahead; a !== null; a = a.next) {
+      if (ctx.ahead.get(a.state) === a) ctx.ahead.delete(a.state);
+      this.workers?.withdraw(a.worker, a.invocationId);
+    }
+  }
+
+  /** What a result says about the handover planned after it: the next invocation's event, or its withdrawal. */
+  private handedOn(next: Ahead | null, answer: InvocationAnswer, result: InvocationResult, ctx: RequestContext, outputBytes: number): void {
+    if (next === null) return;
+    if (answer.kind === 'result' && answer.message.forwarded && result.ok) {
+      next.input = { value: result.value, bytes: outputBytes, sentAt: answer.message.handlerEnd };
+      this.workers?.started(next.worker, next.invocationId);
+    } else this.withdrawFrom(next, ctx);
   }
 
   /**
    * Runs one function invocation, and runs it again in a fresh worker when its worker was killed from outside
    * (recovery: the caller sees one result; the function may have run more than once). Never throws.
    */
-  private async invoke(fn: string, input: unknown, state: string | null, ctx: RequestContext, signal: AbortSignal): Promise<InvocationResult> {
+  private async invoke(fn: string, input: unknown, state: string | null, ctx: RequestContext, signal: AbortSignal, ahead: Ahead | null = null): Promise<InvocationResult> {
     const retries = this.spec?.policy.recoveryAttempts ?? 0;
     let result: InvocationResult & { retryable?: boolean } = { ok: false, error: 'MF_INTERNAL', cause: 'not run' };
     const key = idempotencyKey(ctx, state ?? fn);
     for (let retry = 0; retry <= retries; retry++) {
-      result = await this.invokeOnce(fn, input, state, ctx, retry, signal, key);
+      // The first run of a handed-over state is already under way; a re-run goes through the agent.
+      result = retry === 0 && ahead ? await this.awaitHandedOver(ahead, ctx, signal) : await this.invokeOnce(fn, input, state, ctx, retry, signal, key);
       if (result.ok || !result.retryable || signal.aborted) break;
     }
     const { retryable: _retryable, ...plain } = result;
@@ -254,8 +369,7 @@ export class Agent {
     key: string,
   ): Promise<InvocationResult & { retryable?: boolean }> {
     const workers = this.workers;
-    const spec = this.spec;
-    if (!workers || !spec) return { ok: false, error: 'MF_INTERNAL', cause: 'the sandbox has no app deployed' };
+    if (!workers || !this.spec) return { ok: false, error: 'MF_INTERNAL', cause: 'the sandbox has no app deployed' };
     const queued = now();
     debugHopDelay();
     const firstInSandbox = this.invocationsStarted++ === 0;
@@ -280,7 +394,8 @@ export class Agent {
       workers.release(worker);
       return { ok: false, error: 'States.Aborted', cause: 'the invocation was cancelled before it started' };
     }
-    const answer = await workers.invoke(worker, invocationId, event, ctx.executionId, key, signal);
+    const next = this.planHandover(state, ctx, workers);
+    const answer = await workers.invoke(worker, invocationId, event, ctx.executionId, key, signal, next ? handoverOf(next) : undefined);
     const published = now();
 
     const temperature = temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStart !== null, firstInSandbox, workerStartedForInvocation: started });
@@ -289,8 +404,45 @@ export class Agent {
         ? { sandboxCreateMs: ctx.sandboxStart.createMs, sandboxStartMs: ctx.sandboxStart.totalMs, ...phases }
         : phases;
     const base = { invocationId, fn, state, ctx, temperature, workerPid: worker.pid, workerOrigin: started ? worker.origin : ('existing' as const), coldStart, inputBytes, retry };
+    return this.conclude(answer, base, { queued, workerReady, published }, next);
+  }
 
+  /**
+   * Awaits a handed-over invocation the engine has reached: its record is the agent's as for any other, stamped
+   * `queued` and `workerReady` when the previous handler ended (the hop began in that worker) and marked handedOver.
+   */
+  private async awaitHandedOver(ahead: Ahead, ctx: RequestContext, signal: AbortSignal): Promise<InvocationResult & { retryable?: boolean }> {
+    this.workers?.watch(ahead.worker, ahead.invocationId, signal);
+    const answer = await ahead.answer;
+    const published = now();
+    const { value: _value, bytes, sentAt } = ahead.input!;
+    const base = {
+      invocationId: ahead.invocationId,
+      fn: ahead.fn,
+      state: ahead.state,
+      ctx,
+      temperature: temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStart !== null, firstInSandbox: false, workerStartedForInvocation: false }),
+      workerPid: ahead.worker.pid,
+      workerOrigin: 'existing' as const,
+      coldStart: {},
+      inputBytes: bytes,
+      retry: 0,
+      handedOver: true,
+    };
+    return this.conclude(answer, base, { queued: sentAt, workerReady: sentAt, published }, ahead.next);
+  }
+
+  /** Turns a worker's answer into the invocation's result and record, and settles the handover planned after it. */
+  private conclude(
+    answer: InvocationAnswer,
+    base: Omit<Parameters<Agent['record']>[0], 't' | 'outputBytes' | 'outcome'>,
+    stamps: { queued: number; workerReady: number; published: number },
+    next: Ahead | null,
+  ): InvocationResult & { retryable?: boolean } {
+    const { ctx, fn, invocationId } = base;
+    const { queued, workerReady, published } = stamps;
     if (answer.kind === 'fault') {
+      this.withdrawFrom(next, ctx);
       const error = answer.code === 'MF_FUNCTION_TIMEOUT' ? 'States.Timeout' : answer.code;
       const kind = answer.code === 'MF_FUNCTION_TIMEOUT' ? 'timeout' : answer.code === 'MF_INVOCATION_ABANDONED' ? 'abandoned' : 'crashed';
       const outcome: InvocationOutcome = { state: kind, error, cause: answer.message };
@@ -300,12 +452,26 @@ export class Agent {
     const m = answer.message;
     for (const line of m.logs) ctx.logs.push(attribute(line, invocationId, fn));
     const t = { queued, workerReady, handlerStart: m.handlerStart, handlerEnd: m.handlerEnd, published };
+    const result = this.resultOf(answer, base, t);
+    this.handedOn(next, answer, result, ctx, answer.payload?.length ?? 0);
+    return result;
+  }
+
+  /** A worker's answer read: the value (its size the frame's) or the function's error, recorded. */
+  private resultOf(
+    answer: Extract<InvocationAnswer, { kind: 'result' }>,
+    base: Omit<Parameters<Agent['record']>[0], 't' | 'outputBytes' | 'outcome'>,
+    t: InvocationRecord['t'],
+  ): InvocationResult {
+    const { ctx, fn } = base;
+    const m = answer.message;
+    const maxResultBytes = this.spec?.policy.maxResultBytes ?? Infinity;
     if (m.error === undefined) {
       // The size is the framed bytes'; an oversized result is refused before it is ever parsed.
       const payload = answer.payload ?? Buffer.from('null');
       const outputBytes = payload.length;
-      if (outputBytes > spec.policy.maxResultBytes) {
-        const cause = `the result of "${fn}" is ${outputBytes} bytes, over the limit of ${spec.policy.maxResultBytes} (maxResultBytes)`;
+      if (outputBytes > maxResultBytes) {
+        const cause = `the result of "${fn}" is ${outputBytes} bytes, over the limit of ${maxResultBytes} (maxResultBytes)`;
         ctx.records.push(this.record({ ...base, t, outputBytes, outcome: { state: 'error', error: 'MF_RESULT_TOO_LARGE', cause } }));
         return { ok: false, error: 'MF_RESULT_TOO_LARGE', cause };
       }
@@ -341,6 +507,7 @@ export class Agent {
     outputBytes: number;
     outcome: InvocationOutcome;
     retry: number;
+    handedOver?: boolean;
   }): InvocationRecord {
     return {
       invocationId: r.invocationId,
@@ -361,12 +528,20 @@ export class Agent {
       outcome: r.outcome,
       ...(r.ctx.attempt > 0 ? { attempt: r.ctx.attempt } : {}),
       ...(r.retry > 0 ? { retry: r.retry } : {}),
+      ...(r.handedOver ? { handedOver: true as const } : {}),
     };
   }
 }
 
 function attribute(line: LogLine, invocationId: string, fn: string): DoneMessage['logs'][number] {
   return { ...line, invocationId, function: fn };
+}
+
+/** The Handover header of a planned hop and those after it, as the worker of the previous state receives it. */
+function handoverOf(a: Ahead): Handover {
+  const h: Handover = { to: a.worker.inbox!, id: a.invocationId, idempotencyKey: a.idempotencyKey, timeoutMs: a.worker.spec.timeoutMs };
+  if (a.next) h.next = handoverOf(a.next);
+  return h;
 }
 
 function hasAny(record: Readonly<Record<string, unknown>>): boolean {
@@ -380,7 +555,12 @@ function hasAny(record: Readonly<Record<string, unknown>>): boolean {
  * effects happen once (docs/distributed.md). A step is a state's n-th visit within the request.
  */
 function idempotencyKey(ctx: RequestContext, step: string): string {
-  const visit = ctx.visits.get(step) ?? 0;
-  ctx.visits.set(step, visit + 1);
-  return `${ctx.executionId ?? randomUUID()}/${step}/${visit}`;
+  const key = peekIdempotencyKey(ctx, step);
+  ctx.visits.set(step, (ctx.visits.get(step) ?? 0) + 1);
+  return key;
+}
+
+/** The key the step's next visit will get (a planned handover: the visit counts when the engine reaches it). */
+function peekIdempotencyKey(ctx: RequestContext, step: string): string {
+  return `${ctx.executionId ?? randomUUID()}/${step}/${ctx.visits.get(step) ?? 0}`;
 }

@@ -5,14 +5,15 @@
  * worker; a dead worker is replaced on the next invocation.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { isMfError, MfError, type ErrorCode } from '../../errors.js';
 import type { FunctionSpec } from '../../manifest.js';
 import { now } from '../../clock.js';
 import { FrameChannel } from '../../bus/frames.js';
-import { LOCAL_BUS_FD, type AgentToWorker, type AgentToWorkerFrame, type WorkerToAgent, type WorkerToAgentFrame } from '../../protocol.js';
+import { LOCAL_BUS_FD, type AgentToWorker, type AgentToWorkerFrame, type Handover, type WorkerToAgent, type WorkerToAgentFrame } from '../../protocol.js';
 import type { ColdStartPhases } from '../../records.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
 
@@ -47,14 +48,19 @@ export interface WorkerPolicy {
   keepAliveMs: number;
   /** Times a worker killed from outside while it boots or loads is replaced before its callers see the failure. */
   recoveryAttempts: number;
+  /** Results larger than this are not handed over between workers (the agent refuses them). */
+  maxResultBytes: number;
 }
+
+/** Unix socket paths longer than this do not fit a sockaddr_un on every platform: such a worker gets no inbox. */
+const MAX_SOCKET_PATH = 100;
 
 type Fault = Extract<InvocationAnswer, { kind: 'fault' }>;
 
 interface Pending {
   resolve(answer: InvocationAnswer): void;
-  /** The function's timeout, then (once told to stop) the grace period. */
-  timer: NodeJS.Timeout;
+  /** The function's timeout, then (once told to stop) the grace period; null until a handed-over invocation starts. */
+  timer: NodeJS.Timeout | null;
   /** Told to stop: the fault it ends with whatever it answers (a timeout), or null to keep its own answer (an abort). */
   stopping: { fault: Fault | null } | null;
   /** Did not stop in time: its answer is no longer awaited; it ends when its worker is gone. */
@@ -87,6 +93,8 @@ export class FunctionWorker {
   killedFromOutside = false;
   /** The local bus to this worker: invocations out, results back (set when the worker is adopted). */
   bus: FrameChannel<WorkerToAgentFrame, AgentToWorkerFrame> | null = null;
+  /** The socket on which it takes invocations handed over by other workers; null when it has none. */
+  inbox: string | null = null;
 
   constructor(
     readonly spec: FunctionSpec,
@@ -172,40 +180,93 @@ export class Workers {
    * invocation that does not answer within CANCEL_GRACE_MS is abandoned and its worker drained. The promise settles
    * only when the invocation can no longer run: it answered, or its worker is gone (docs/recovery.md).
    */
-  invoke(worker: FunctionWorker, id: string, event: Buffer | string, executionId: string | null, idempotencyKey: string, signal?: AbortSignal): Promise<InvocationAnswer> {
+  invoke(
+    worker: FunctionWorker,
+    id: string,
+    event: Buffer | string,
+    executionId: string | null,
+    idempotencyKey: string,
+    signal?: AbortSignal,
+    next?: Handover,
+  ): Promise<InvocationAnswer> {
+    const answer = this.expect(worker, id);
+    if (worker.dead) return answer;
+    this.started(worker, id);
+    this.watch(worker, id, signal);
+    const header: AgentToWorkerFrame = { t: 'invoke', id, deadline: now() + worker.spec.timeoutMs, executionId, idempotencyKey };
+    if (next) header.next = next;
+    worker.bus!.send(header, event);
+    return answer;
+  }
+
+  /**
+   * A slot on an idle-enough worker of `fn` that takes handed-over invocations, reserved; null when the function has
+   * no such worker now. Never starts one: a hop that would wait for a worker goes through the agent instead.
+   */
+  reserveForHandover(fn: string): FunctionWorker | null {
+    if (this.closed) return null;
+    const f = this.byFunction.get(fn);
+    if (!f || f.waiting.length > 0) return null;
+    const free = this.leastLoaded(f);
+    if (!free || free.inbox === null) return null;
+    free.reserved++;
+    return free;
+  }
+
+  /**
+   * Takes a reserved slot for invocation `id`, which the worker gets from the agent (invoke) or from another worker
+   * (a handover); resolves as invoke() does. Its timeout starts with started().
+   */
+  expect(worker: FunctionWorker, id: string): Promise<InvocationAnswer> {
     return new Promise<InvocationAnswer>((resolve) => {
       if (worker.dead) {
         resolve({ kind: 'fault', code: 'MF_WORKER_EXITED', message: `worker ${worker.pid} of "${worker.spec.name}" had exited`, external: worker.killedFromOutside });
         return;
       }
       worker.reserved = Math.max(0, worker.reserved - 1);
-      const deadline = now() + worker.spec.timeoutMs;
-      const pending: Pending = {
-        resolve,
-        timer: setTimeout(() => {
-          const message = `function "${worker.spec.name}" timed out after ${worker.spec.timeoutMs / 1000} seconds`;
-          this.stop(worker, id, pending, 'the function timed out', { kind: 'fault', code: 'MF_FUNCTION_TIMEOUT', message });
-        }, worker.spec.timeoutMs),
-        stopping: null,
-        abandoned: null,
-        signal,
-        onAbort: null,
-      };
-      if (signal) {
-        // A listener, not a timer or a message: the abort plumbing costs nothing until something aborts.
-        pending.onAbort = () => this.stop(worker, id, pending, 'the result is no longer wanted', null);
-        signal.addEventListener('abort', pending.onAbort, { once: true });
-      }
-      worker.inflight.set(id, pending);
-      worker.bus!.send({ t: 'invoke', id, deadline, executionId, idempotencyKey }, event);
+      worker.inflight.set(id, { resolve, timer: null, stopping: null, abandoned: null, signal: undefined, onAbort: null });
     });
+  }
+
+  /** The invocation has been sent: its function's timeout runs from now. */
+  started(worker: FunctionWorker, id: string): void {
+    const pending = worker.inflight.get(id);
+    if (!pending || pending.timer !== null || pending.stopping) return;
+    pending.timer = setTimeout(() => {
+      const message = `function "${worker.spec.name}" timed out after ${worker.spec.timeoutMs / 1000} seconds`;
+      this.stop(worker, id, pending, 'the function timed out', { kind: 'fault', code: 'MF_FUNCTION_TIMEOUT', message });
+    }, worker.spec.timeoutMs);
+  }
+
+  /** When `signal` aborts, the invocation is told to stop, and abandoned if it does not (see invoke). */
+  watch(worker: FunctionWorker, id: string, signal: AbortSignal | undefined): void {
+    const pending = worker.inflight.get(id);
+    if (!pending || !signal) return;
+    pending.signal = signal;
+    // A listener, not a timer or a message: the abort plumbing costs nothing until something aborts.
+    pending.onAbort = () => this.stop(worker, id, pending, 'the result is no longer wanted', null);
+    if (signal.aborted) pending.onAbort();
+    else signal.addEventListener('abort', pending.onAbort, { once: true });
+  }
+
+  /**
+   * Gives up a planned handover that was not (or may not have been) handed over: its slot is freed at once, and the
+   * worker is told to cancel it in case the event still arrives (its answer is then ignored).
+   */
+  withdraw(worker: FunctionWorker, id: string): void {
+    const pending = worker.inflight.get(id);
+    if (!pending) return;
+    this.settle(worker, id, pending, { kind: 'fault', code: 'MF_INVOCATION_ABANDONED', message: `the handover ${id} to "${worker.spec.name}" was withdrawn` });
+    worker.bus?.send({ t: 'cancel', id, reason: 'the handover was withdrawn' });
+    worker.lastActive = now();
+    this.serveWaiting(this.workersOf(worker.spec.name), false);
   }
 
   /** Tells a running invocation to stop, and abandons it if it has not answered within the grace period. */
   private stop(worker: FunctionWorker, id: string, pending: Pending, reason: string, fault: Fault | null): void {
     if (pending.stopping || worker.dead) return;
     pending.stopping = { fault };
-    clearTimeout(pending.timer);
+    if (pending.timer) clearTimeout(pending.timer);
     worker.bus!.send({ t: 'cancel', id, reason });
     pending.timer = setTimeout(() => {
       const what = fault ? fault.message : `the invocation ${id} of "${worker.spec.name}" was cancelled (${reason})`;
@@ -234,7 +295,7 @@ export class Workers {
   /** Ends one pending invocation with `answer`. */
   private settle(worker: FunctionWorker, id: string, pending: Pending, answer: InvocationAnswer): void {
     worker.inflight.delete(id);
-    clearTimeout(pending.timer);
+    if (pending.timer) clearTimeout(pending.timer);
     if (pending.onAbort) pending.signal!.removeEventListener('abort', pending.onAbort);
     pending.resolve(answer);
   }
@@ -345,17 +406,24 @@ export class Workers {
     this.serveStorage(worker.child); // before load: module top-level code may use storage too
     const loaded = await this.load(worker);
     phases.codeLoadMs = loaded.initMs;
+    if (loaded.handover) worker.inbox = this.inboxOf(worker);
     this.adopt(worker);
     return { worker, started: true, phases };
   }
 
-  private load(worker: FunctionWorker): Promise<{ initMs: number }> {
+  /** The worker's inbox for handovers: a socket in the sandbox's folder, named by its pid; null when the path is too long. */
+  private inboxOf(worker: FunctionWorker): string | null {
+    const path = join(this.cwd, `hop-${worker.pid}.sock`);
+    return Buffer.byteLength(path) <= MAX_SOCKET_PATH ? path : null;
+  }
+
+  private load(worker: FunctionWorker): Promise<{ initMs: number; handover: boolean }> {
     const child = worker.child;
     return new Promise((resolve, reject) => {
       const onMessage = (m: WorkerToAgent) => {
         if (m.t === 'loaded') {
           cleanup();
-          resolve({ initMs: m.initMs });
+          resolve({ initMs: m.initMs, handover: m.handover });
         } else if (m.t === 'load-failed') {
           cleanup();
           void killAndWait(child);
@@ -378,7 +446,8 @@ export class Workers {
       };
       child.on('message', onMessage);
       child.once('exit', onExit);
-      const message: AgentToWorker = { t: 'load', spec: worker.spec };
+      const inbox = this.inboxOf(worker);
+      const message: AgentToWorker = { t: 'load', spec: worker.spec, ...(inbox ? { handover: { socket: inbox, maxResultBytes: this.policy.maxResultBytes } } : {}) };
       child.send(message);
     });
   }
@@ -407,6 +476,7 @@ export class Workers {
     });
     worker.child.once('exit', (code, signal) => {
       worker.dead = true;
+      if (worker.inbox) void unlink(worker.inbox).catch(() => undefined);
       worker.killedFromOutside = worker.killReason === null && isOutsideSignal(signal);
       const i = f.live.indexOf(worker);
       if (i !== -1) f.live.splice(i, 1);
@@ -424,7 +494,9 @@ export class Workers {
               external: worker.killedFromOutside,
             };
       // An invocation told to stop keeps the fault it was stopped for; an abandoned one, the fault it was abandoned with.
-      for (const [id, pending] of worker.inflight) this.settle(worker, id, pending, pending.abandoned ?? pending.stopping?.fault ?? fault);
+      // A handover not yet known to have started may never have reached the worker: safe to run again elsewhere.
+      for (const [id, pending] of worker.inflight)
+        this.settle(worker, id, pending, pending.abandoned ?? pending.stopping?.fault ?? (pending.timer === null ? { ...fault, external: true } : fault));
       // Callers waiting for a slot: start a replacement if the function has room now.
       if (f.waiting.length > 0 && !this.closed && f.live.length + f.starting < this.policy.maxWorkersPerFunction) {
         const waiter = f.waiting.shift()!;

@@ -23,6 +23,7 @@ import {
   type LoadedFunction,
 } from '../../runtime/index.js';
 import { storageOverMessages } from '../../storage/client.js';
+import { HandoverLinks } from './handover.js';
 
 type InvokeFrame = Frame<Extract<AgentToWorkerFrame, { t: 'invoke' }>>;
 
@@ -55,13 +56,20 @@ export function startWorker(): (m: AgentToWorker) => void {
   let fatalError: LambdaError | undefined;
 
   const bus = new FrameChannel<AgentToWorkerFrame, WorkerToAgentFrame>(openLocalBus(), (f) => onFrame(f));
+  // Invocations handed over by the previous state's worker run exactly like the agent's.
+  const handover = new HandoverLinks((f) => onInvoke(f));
+  let maxHandoverBytes = 0;
   const postFrame = (header: WorkerToAgentFrame, payload?: string): void => {
     if (bus.send(header, payload, onSent)) pendingWrites++;
   };
 
-  /** The result is serialised here, once; its bytes are the frame's payload and its size the agent's record. */
-  const sendResult = (id: string, o: HandlerOutcome): void => {
-    const header: WorkerToAgentFrame = { t: 'result', id, handlerStart: o.handlerStart, handlerEnd: o.handlerEnd, logs: o.logs };
+  /**
+   * The result is serialised here, once; its bytes are the frame's payload and its size the agent's record. When
+   * the agent planned the next state, the same text goes to the next worker first, so the agent hears of it off the
+   * critical path (a result over the size limit is never handed over: the agent refuses it).
+   */
+  const sendResult = (m: InvokeFrame['header'], o: HandlerOutcome): void => {
+    const header: WorkerToAgentFrame = { t: 'result', id: m.id, handlerStart: o.handlerStart, handlerEnd: o.handlerEnd, logs: o.logs };
     if (!o.outcome.ok) return postFrame({ ...header, error: o.outcome.error });
     let text: string;
     try {
@@ -69,6 +77,7 @@ export function startWorker(): (m: AgentToWorker) => void {
     } catch (err) {
       return postFrame({ ...header, error: resultSerializationError(err) });
     }
+    if (m.next && fatalError === undefined && Buffer.byteLength(text) <= maxHandoverBytes && handover.forward(m.next, m.executionId, text)) header.forwarded = true;
     postFrame(header, text);
   };
 
@@ -86,7 +95,7 @@ export function startWorker(): (m: AgentToWorker) => void {
       return failResult(id, toLambdaError(err));
     }
     invokeHandler(fn, event, { invocationId: id, executionId, idempotencyKey, deadline }, INVOKE_OPTIONS).then(
-      (o) => sendResult(id, o),
+      (o) => sendResult(m.header, o),
       // invokeHandler never rejects; if it ever does, the agent still gets an answer.
       (err: unknown) => failResult(id, toLambdaError(err)),
     );
@@ -119,12 +128,15 @@ export function startWorker(): (m: AgentToWorker) => void {
       });
       return;
     }
-    loading = loadFunction(m.spec).then(
-      (fn) => {
+    // The inbox opens while the code loads: neither waits for the other.
+    const inbox = m.handover ? handover.listen(m.handover.socket) : Promise.resolve(false);
+    if (m.handover) maxHandoverBytes = m.handover.maxResultBytes;
+    loading = Promise.all([loadFunction(m.spec), inbox]).then(
+      ([fn, listening]) => {
         loaded = fn;
         if (!loadReplied) {
           loadReplied = true;
-          post({ t: 'loaded', initMs: fn.initMs });
+          post({ t: 'loaded', initMs: fn.initMs, handover: listening });
         }
         return fn;
       },
