@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { connectBroker } from '../dist/platform/broker.js';
 import { JetStreamBus } from '../dist/platform/bus/global/jetstream.js';
 import { RUN_NATS_TESTS, noteNatsSkipped, startNatsServer, type NatsServer } from './helpers/nats.js';
-import { alive, call, chain, inlineFunction } from './helpers/platform.js';
+import { alive, call, chain, inlineFunction, until } from './helpers/platform.js';
 
 noteNatsSkipped('the host agent tests');
 
@@ -68,15 +68,6 @@ function startFrontend(broker: string, dataDir: string): Promise<{ child: ChildP
   return spawnMfbench(['platform', 'start', '--hosts', 'remote', '--broker', broker, '--port', '0', '--data-dir', dataDir, '--backend', 'process']);
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await probe();
-    if (v !== null) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`gave up waiting for ${what} after ${ms} ms`);
-}
 
 /** Every process under `pid` (its sandboxes and their workers), read from /proc. */
 async function descendants(pid: number): Promise<number[]> {

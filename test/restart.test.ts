@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startPlatform as startInProcess } from '../dist/platform/frontend/index.js';
 import { RUN_NATS_TESTS, noteNatsSkipped, startNatsServer, type NatsServer } from './helpers/nats.js';
-import { alive, call, chain, inlineFunction } from './helpers/platform.js';
+import { alive, call, chain, inlineFunction, until } from './helpers/platform.js';
 
 noteNatsSkipped('the restart on a broker');
 
@@ -52,15 +52,6 @@ async function startPlatform(dataDir: string, extra: string[] = []): Promise<{ c
   return { child, p: JSON.parse(first) as Endpoint };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null>, ms = 45_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await probe();
-    if (v !== null) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`gave up waiting for ${what} after ${ms} ms`);
-}
 
 async function statuses(p: Endpoint, ids: string[]): Promise<Map<string, { status: number; body: any }>> {
   const answers = await Promise.all(ids.map((id) => call(p, 'GET', `/executions/${id}`)));

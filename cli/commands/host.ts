@@ -6,11 +6,10 @@
  */
 import type { Argv } from 'yargs';
 import { resolveConfig } from '../../platform/config.js';
-import { strongestBackend } from '../../platform/sandbox/backends.js';
 import type { GlobalOptions } from '../lib/args.js';
 import { defineCommand } from '../lib/command.js';
 import { EXIT, outJson, reportError, say } from '../lib/output.js';
-import { SERVED_DEFAULTS, userConfigFromArgv, withConfigOptions } from './platform.js';
+import { SERVED_DEFAULTS, servedUserConfig, withConfigOptions } from './platform.js';
 
 const start = defineCommand({
   command: 'start',
@@ -20,12 +19,7 @@ const start = defineCommand({
       .option('host-id', { type: 'string', describe: "this host's id on the broker: letters, digits, '-'", defaultDescription: 'the machine name' })
       .option('capacity', { type: 'number', describe: 'executions this host runs at once (more wait on its work topic)', default: 16 }),
   handler: async (argv) => {
-    const user = userConfigFromArgv(argv as unknown as Record<string, unknown>, SERVED_DEFAULTS);
-    if (user.backend === undefined) {
-      const chosen = strongestBackend();
-      user.backend = chosen.backend;
-      if (chosen.warning !== null) say(chosen.warning);
-    }
+    const user = servedUserConfig(argv as unknown as Record<string, unknown>);
     const config = resolveConfig(user); // bad options fail before anything starts (exit 2)
     let wake: (() => void) | null = null;
     let why: string | null = null;

@@ -85,6 +85,20 @@ export function withConfigOptions<T>(y: Argv<T>, commandDefaults: UserConfig = {
 }
 
 /** The UserConfig the parsed flags give: only what was set, over the command's own defaults (port 8080 here). */
+/**
+ * The config of a served process (a platform or a host agent): it runs code it is given, so unless told otherwise it
+ * isolates it as well as this machine allows, and says so when that is less than the strongest backend.
+ */
+export function servedUserConfig(argv: Record<string, unknown>): UserConfig {
+  const user = userConfigFromArgv(argv, SERVED_DEFAULTS);
+  if (user.backend === undefined) {
+    const chosen = strongestBackend();
+    user.backend = chosen.backend;
+    if (chosen.warning !== null) say(chosen.warning);
+  }
+  return user;
+}
+
 export function userConfigFromArgv(argv: Record<string, unknown>, commandDefaults: UserConfig = { port: CLI_DEFAULT_PORT }): UserConfig {
   const user: Record<string, unknown> = { ...commandDefaults };
   for (const key of Object.keys(CONFIG_OPTIONS) as ConfigKey[]) {
@@ -99,13 +113,7 @@ const start = defineCommand({
   describe: 'start the MicroFunctions platform in the foreground (first stdout line: {"url","token"})',
   builder: (y: Argv<GlobalOptions>) => withConfigOptions(y, SERVED_DEFAULTS),
   handler: async (argv) => {
-    const user = userConfigFromArgv(argv as unknown as Record<string, unknown>, SERVED_DEFAULTS);
-    // A served platform runs code it is given: unless told otherwise, isolate it as well as this machine allows.
-    if (user.backend === undefined) {
-      const chosen = strongestBackend();
-      user.backend = chosen.backend;
-      if (chosen.warning !== null) say(chosen.warning);
-    }
+    const user = servedUserConfig(argv as unknown as Record<string, unknown>);
     const config = resolveConfig(user); // checks the options before anything starts (MF_CONFIG_INVALID -> exit 2)
 
     // Listen for signals before starting, and keep listening throughout: a signal during start-up closes the platform

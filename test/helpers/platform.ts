@@ -62,6 +62,17 @@ export function alive(pid: number): boolean {
 }
 
 /** Polls until `condition` holds, or fails after `timeoutMs`. */
+/** Polls `probe` until it answers something other than null (then returns it), within `ms`; names `what` when it gives up. */
+export async function until<T>(what: string, probe: () => Promise<T | null>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await condition())) {
