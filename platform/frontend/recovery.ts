@@ -36,19 +36,18 @@ const PAGE = 1000;
 
 /**
  * Reads the execution journal and the checkpoints back: the executions that were accepted and had not finished, in
- * acceptance order, each with its newest checkpoint (only those `frontend` accepted: null for a single platform). `onDisk` holds the ids whose results the execution store has:
- * such an execution finished even if its `finished` message was lost in the crash; one marked finished whose files
- * are gone was forgotten by the count bound and stays forgotten.
+ * acceptance order, each with its newest checkpoint (only those `frontend` accepted: null for a single platform).
+ * `onDisk` holds the ids whose results the execution store has: such an execution finished even if its `finished`
+ * message was lost in the crash; one marked finished whose files are gone was forgotten by the count bound and stays
+ * forgotten.
  */
 export async function readInterrupted(bus: GlobalBus, onDisk: ReadonlySet<string>, frontend: string | null = null): Promise<InterruptedExecution[]> {
   const accepted = new Map<string, AcceptedExecution>();
   const finishedMarks = new Set<string>();
   await readAll<ExecutionEvent>(bus, TOPIC_EXECUTIONS, (key, event) => {
     // Each frontend resumes only what it accepted: another's running executions are that one's to finish.
-    if (event.t === 'accepted') {
-      if ((event.frontend ?? null) === frontend) accepted.set(key, event);
-    }
-    else finishedMarks.add(key);
+    if (event.t !== 'accepted') finishedMarks.add(key);
+    else if ((event.frontend ?? null) === frontend) accepted.set(key, event);
   });
   const open = new Map<string, InterruptedExecution>();
   for (const [id, event] of accepted) {
