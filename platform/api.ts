@@ -32,6 +32,8 @@ export interface PlatformPolicy {
   keepAliveSeconds: number;
   poolSize: number;
   workerStart: string;
+  /** Workers hand pass-through results straight to the next Task's worker (absent: a platform from before the switch). */
+  handover?: boolean;
   recoveryAttempts: number;
   keepHistory: boolean;
   maxResultBytes: number;

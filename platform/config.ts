@@ -101,6 +101,11 @@ export interface ResolvedConfig extends PolicySwitches {
   readonly poolSize: number;
   /** Start every function's worker when the app is deployed, or when the function is first invoked. */
   readonly workerStart: WorkerStart;
+  /**
+   * A worker hands a pass-through result straight to the next Task's worker (one wake-up per hop); off: every hop goes
+   * through the sandbox agent, as before hand-over existed (for ablations; docs/architecture.md).
+   */
+  readonly handover: boolean;
   /** Default function memory limit (MB) and timeout (s) when the manifest gives none. */
   readonly defaultMemoryMB: number;
   readonly defaultTimeoutSeconds: number;
@@ -152,6 +157,7 @@ export const DEFAULTS: ResolvedConfig = Object.freeze({
   backend: 'process',
   poolSize: 2,
   workerStart: 'first-use',
+  handover: true,
   defaultMemoryMB: 256,
   defaultTimeoutSeconds: 30,
   maxStoredExecutions: 10_000,

@@ -18,6 +18,7 @@ export function platformPolicy(c: ResolvedConfig): PlatformPolicy {
     keepAliveSeconds: c.keepAliveSeconds,
     poolSize: c.poolSize,
     workerStart: c.workerStart,
+    handover: c.handover,
     recoveryAttempts: c.recoveryAttempts,
     keepHistory: c.keepHistory,
     maxResultBytes: c.maxResultBytes,

@@ -121,6 +121,8 @@ export interface SandboxPolicy {
   limits: ExecutionLimits;
   /** A function result larger than this, as JSON, fails the invocation with MF_RESULT_TOO_LARGE. */
   maxResultBytes: number;
+  /** Workers hand pass-through results straight to the next Task's worker (off: every hop through the agent). */
+  handover: boolean;
 }
 
 export type FrontendToAgent =

@@ -263,3 +263,25 @@ describe('worker-to-worker handover, next worker busy', () => {
     expect(records[1]!.workerPid).not.toBe(warm.body.records[1].workerPid);
   });
 });
+
+describe('the handover switch off (an ablation)', () => {
+  test('every hop goes through the agent: a warm chain has no handed-over record and the same result', async () => {
+    const p = await testPlatform({ handover: false });
+    try {
+      const steps = ['a1', 'a2', 'a3'];
+      const deployed = await call(p, 'POST', '/apps', { name: 'plain', functions: steps.map((s) => inlineFunction(s, STEP)), workflows: { main: chain(steps) } });
+      expect(deployed.status).toBe(201);
+      for (let i = 0; i < 3; i++) {
+        const r = await call(p, 'POST', '/apps/plain/workflows/main/executions', { n: i });
+        expect(r.body.status).toBe('SUCCEEDED');
+        expect(r.body.output).toEqual({ n: i, path: steps });
+        const records: InvocationRecord[] = r.body.records;
+        expect(records.filter((x) => x.handedOver)).toEqual([]);
+        if (i > 0) expect(records.map((x) => x.temperature)).toEqual(['warm', 'warm', 'warm']);
+      }
+      expect((await call(p, 'GET', '/config')).body).toMatchObject({ handover: false });
+    } finally {
+      await p.close();
+    }
+  });
+});

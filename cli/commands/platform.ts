@@ -41,6 +41,7 @@ export const CONFIG_OPTIONS = {
   backend: { flag: 'backend', type: 'string', choices: BACKENDS, describe: 'sandbox backend (platform start: bwrap where it works, else process with a warning)' },
   poolSize: { flag: 'pool-size', type: 'number', describe: 'pre-booted runtime processes per sandbox (0 disables the pool)' },
   workerStart: { flag: 'worker-start', type: 'string', choices: WORKER_START, describe: "start a function's worker at deploy or on first use" },
+  handover: { flag: 'handover', type: 'boolean', describe: 'a worker hands a pass-through result straight to the next worker (--no-handover: every hop through the agent, for ablations)' },
   defaultMemoryMB: { flag: 'default-memory-mb', type: 'number', describe: 'memory limit (MB) of functions whose manifest gives none' },
   defaultTimeoutSeconds: { flag: 'default-timeout-seconds', type: 'number', describe: 'timeout (s) of functions whose manifest gives none' },
   maxStoredExecutions: { flag: 'max-stored-executions', type: 'number', describe: 'executions kept in memory for GET /executions/{id}' },

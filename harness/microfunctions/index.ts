@@ -55,6 +55,8 @@ export interface MicroFunctionsDescription {
   preset: string;
   poolSize: number | null;
   workerStart: string | null;
+  /** Whether workers hand results straight to the next worker (null: the platform does not say). */
+  handover?: boolean | null;
   /** Whether the platform records execution history (embedded: off unless platformConfig turns it on). */
   keepHistory?: boolean;
   /** The policy switches as the platform resolved them (docs/policies.md); a remote platform reports them (GET /config). */
@@ -106,6 +108,7 @@ function describePlatform(mode: 'embedded' | 'remote', url: string, p: PlatformP
     preset: p.preset,
     poolSize: p.poolSize,
     workerStart: p.workerStart,
+    handover: p.handover ?? null,
     keepHistory: p.keepHistory,
     globalLayer: p.globalLayer,
     policy: {

@@ -193,6 +193,7 @@ export class AppSandboxes {
         checkpoints: workflowsInSandbox && config.recoveryAttempts > 0,
         limits: executionLimits(config),
         maxResultBytes: config.maxResultBytes,
+        handover: config.handover,
       },
     };
     // The sandbox's memory: its functions' limits (each may run maxWorkersPerFunction workers) plus the agent and the pool.

@@ -158,14 +158,15 @@ export class Agent {
       for (const [name, definition] of Object.entries(spec.workflows)) {
         const machine = loadStateMachine(definition, name);
         this.machines.set(name, machine);
-        this.routes.set(name, handoverRoutes(machine));
+        // No routes, no hand-over: every hop goes through this agent (the `handover` switch, for ablations).
+        if (spec.policy.handover) this.routes.set(name, handoverRoutes(machine));
       }
       const functions = new Map<string, FunctionSpec>(spec.functions.map((f) => [f.name, f]));
       this.spec = spec;
-      const { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts, maxResultBytes } = spec.policy;
+      const { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts, maxResultBytes, handover } = spec.policy;
       this.workers = new Workers(
         functions,
-        { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts, maxResultBytes },
+        { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts, maxResultBytes, handover },
         process.cwd(),
         (op) => this.storage.handle(op),
       );

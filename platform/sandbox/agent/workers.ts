@@ -50,6 +50,8 @@ export interface WorkerPolicy {
   recoveryAttempts: number;
   /** Results larger than this are not handed over between workers (the agent refuses them). */
   maxResultBytes: number;
+  /** Whether workers get an inbox for handed-over invocations (off: none is opened). */
+  handover: boolean;
 }
 
 /** Unix socket paths longer than this do not fit a sockaddr_un on every platform: such a worker gets no inbox. */
@@ -411,8 +413,9 @@ export class Workers {
     return { worker, started: true, phases };
   }
 
-  /** The worker's inbox for handovers: a socket in the sandbox's folder, named by its pid; null when the path is too long. */
+  /** The worker's inbox for handovers: a socket in the sandbox's folder, named by its pid; null when hand-over is off or the path is too long. */
   private inboxOf(worker: FunctionWorker): string | null {
+    if (!this.policy.handover) return null;
     const path = join(this.cwd, `hop-${worker.pid}.sock`);
     return Buffer.byteLength(path) <= MAX_SOCKET_PATH ? path : null;
   }
