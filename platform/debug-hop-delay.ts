@@ -1,7 +1,8 @@
 /**
  * A debug switch that makes the platform slower on purpose, so that a regression gate can be shown to catch a known
- * slowdown (docs/statistics.md#the-ab-gate). `MFBENCH_DEBUG_HOP_DELAY_US=<µs>` adds that fixed delay to every hop, in
- * the sandbox agent, before the hop takes a worker; the platform validates it once at start and passes it to its
+ * slowdown (docs/statistics.md#the-ab-gate). `MFBENCH_DEBUG_HOP_DELAY_US=<µs>` adds that fixed delay to every hop,
+ * spent by whoever carries it: the sandbox agent before the hop takes a worker, or the worker that hands its result
+ * straight to the next one, before it forwards; the platform validates it once at start and passes it to its
  * sandboxes. Unset (the default) it costs nothing: the agent's hook is a no-op function.
  */
 import { MfError } from './errors.js';

@@ -48,6 +48,8 @@ export interface Handover {
   idempotencyKey: string;
   /** The next function's timeout: its deadline is set when the event is handed over. */
   timeoutMs: number;
+  /** The debug hop delay (MFBENCH_DEBUG_HOP_DELAY_US), spent by the worker that carries this hop; absent when off. */
+  debugDelayUs?: number;
   next?: Handover;
 }
 

@@ -44,11 +44,19 @@ describe('judgeAb', () => {
 });
 
 describe('hopsOf', () => {
-  it('takes each hop as the gap between published stamps less the later handler time, in step order', () => {
-    const step = (queued: number, handlerStart: number, handlerEnd: number, published: number) => ({ t: { queued, handlerStart, handlerEnd, published } });
-    expect(hopsOf([step(10, 10.2, 10.5, 10.7), step(0, 0.2, 0.6, 1), step(1, 1.3, 1.4, 1.6)])).toEqual([
-      expect.closeTo(0.6 - 0.1, 12),
-      expect.closeTo(9.1 - 0.3, 12),
-    ]);
+  const step = (queued: number, handlerStart: number, handlerEnd: number, published: number) => ({ t: { queued, handlerStart, handlerEnd, published } });
+
+  it('takes the mean hop: first handler start to last handler end, less the handlers, over the hops, in any order', () => {
+    // Handlers 0.4 + 0.1 + 0.3 ms; 0.2-0.6 then 1.3-1.4 then 10.2-10.5: hops of 0.7 and 8.8 ms.
+    expect(hopsOf([step(10, 10.2, 10.5, 10.7), step(0, 0.2, 0.6, 1), step(1, 1.3, 1.4, 1.6)])).toEqual([expect.closeTo((10.5 - 0.2 - 0.8) / 2, 12)]);
+  });
+
+  it('counts a handed-over hop by its handlers, not by when the agent learned of the result', () => {
+    // Worker to worker: the second handler starts before the first result is published to the agent.
+    expect(hopsOf([step(0, 0.1, 1.1, 1.5), step(1.1, 1.2, 2.2, 2.3)])).toEqual([expect.closeTo(0.1, 12)]);
+  });
+
+  it('gives none for a single step', () => {
+    expect(hopsOf([step(0, 0.1, 1, 1.2)])).toEqual([]);
   });
 });

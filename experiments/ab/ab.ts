@@ -30,7 +30,7 @@ import type { HopSamples } from './side.js';
 export const AB_BENCHMARKS = {
   hop: {
     describe:
-      'warm 1-Task and 10-Task chains of noops (grouped preset, process backend), interleaved; per round, the 10th percentile of the 1-Task latency and of the per-hop overhead from the platform records, and the per-hop figure of npm run bench ((median chain10 - median chain1) / 9)',
+      'warm 1-Task and 10-Task chains of noops (grouped preset, process backend), interleaved; per round, the 10th percentile of the 1-Task latency and of the mean hop of each 10-Task execution from the platform records (first handler start to last handler end, less the handlers, over 9), and the per-hop figure of npm run bench ((median chain10 - median chain1) / 9)',
     metrics: (s: HopSamples): Record<string, number> => ({
       // The low percentile, not the median: on a shared machine noise only ever adds time, so the fast end of a
       // block is the cost without interference, while a fixed added cost moves it as much as any (docs/statistics.md).

@@ -19,9 +19,11 @@ export interface HopSamples {
   /** Client latency of each 10-Task execution. */
   chain10: number[];
   /**
-   * Each hop of each 10-Task execution from the platform's own records: the time between two steps' `published`
-   * stamps (the agent's clock) less the later step's handler time (the worker's clock): what the platform spent
-   * taking the result of one step to the next step's handler and back.
+   * The mean hop of each 10-Task execution from the platform's own records: from the first handler's start to the
+   * last handler's end, less every handler's own time, over the 9 hops. That is what the platform spent taking each
+   * result to the next handler, wherever the hop went (through the agent, or worker to worker, when the agent learns
+   * of a result after the next step has started). One pair of processes' clocks is compared, and its difference is
+   * divided by 9 (docs/records.md bounds it).
    */
   hops: number[];
 }
@@ -30,15 +32,12 @@ interface StepTimes {
   t: { queued: number; handlerStart: number; handlerEnd: number; published: number };
 }
 
-/** The hop overheads of one execution's records (see HopSamples.hops). */
+/** The mean hop of one execution's records (see HopSamples.hops); none for a single step. */
 export function hopsOf(records: readonly StepTimes[]): number[] {
-  const steps = [...records].sort((x, y) => x.t.queued - y.t.queued);
-  const hops: number[] = [];
-  for (let k = 1; k < steps.length; k++) {
-    const { t } = steps[k]!;
-    hops.push(t.published - steps[k - 1]!.t.published - (t.handlerEnd - t.handlerStart));
-  }
-  return hops;
+  if (records.length < 2) return [];
+  const steps = [...records].sort((x, y) => x.t.handlerStart - y.t.handlerStart);
+  const handlers = steps.reduce((sum, { t }) => sum + (t.handlerEnd - t.handlerStart), 0);
+  return [(steps.at(-1)!.t.handlerEnd - steps[0]!.t.handlerStart - handlers) / (steps.length - 1)];
 }
 
 const NOOP_DIR = join(REPO, 'experiments', 'bench', 'functions', 'noop');

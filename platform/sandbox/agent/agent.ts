@@ -37,7 +37,8 @@ import { handoverRoutes, type HandoverRoutes } from './handover-plan.js';
 import { Workers, type FunctionWorker, type InvocationAnswer } from './workers.js';
 
 /** Off unless the debug switch is set (platform/debug-hop-delay.ts); read once, when the agent starts. */
-const debugHopDelay = hopDelay(debugHopDelayUs());
+const DEBUG_HOP_DELAY_US = debugHopDelayUs();
+const debugHopDelay = hopDelay(DEBUG_HOP_DELAY_US);
 
 /** What one request (an execution or a direct invocation) accumulates while it runs. */
 interface RequestContext {
@@ -304,7 +305,6 @@ export class Agent {
       if (ctx.ahead.has(step.state)) break;
       const worker = workers.reserveForHandover(step.fn);
       if (!worker) break;
-      debugHopDelay(); // the debug delay is per hop, whoever carries it
       this.invocationsStarted++;
       const invocationId = randomUUID();
       const ahead: Ahead = {
@@ -541,6 +541,8 @@ function attribute(line: LogLine, invocationId: string, fn: string): DoneMessage
 /** The Handover header of a planned hop and those after it, as the worker of the previous state receives it. */
 function handoverOf(a: Ahead): Handover {
   const h: Handover = { to: a.worker.inbox!, id: a.invocationId, idempotencyKey: a.idempotencyKey, timeoutMs: a.worker.spec.timeoutMs };
+  // The debug delay is per hop, whoever carries it: a handed-over hop's worker spends it before forwarding.
+  if (DEBUG_HOP_DELAY_US > 0) h.debugDelayUs = DEBUG_HOP_DELAY_US;
   if (a.next) h.next = handoverOf(a.next);
   return h;
 }

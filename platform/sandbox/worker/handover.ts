@@ -9,6 +9,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { unlink } from 'node:fs/promises';
 import { FrameChannel, type Frame } from '../../bus/frames.js';
 import { now } from '../../clock.js';
+import { hopDelay } from '../../debug-hop-delay.js';
 import type { AgentToWorkerFrame, Handover } from '../../protocol.js';
 
 type InvokeHeader = Extract<AgentToWorkerFrame, { t: 'invoke' }>;
@@ -45,6 +46,7 @@ export class HandoverLinks {
    * closed (the next worker died): then nothing was handed over, and the result goes to the agent as usual.
    */
   forward(next: Handover, executionId: string | null, payload: string): boolean {
+    if (next.debugDelayUs !== undefined) hopDelay(next.debugDelayUs)();
     let link = this.links.get(next.to);
     if (!link || link.isClosed) {
       const socket = connect(next.to);
