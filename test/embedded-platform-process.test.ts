@@ -12,15 +12,7 @@ import { MicroFunctionsAdapter } from '../dist/harness/microfunctions/index.js';
 import { allowedCpus, parseCpuList } from '../dist/harness/cpu-placement.js';
 import { descendants } from '../dist/harness/proc.js';
 import { getWorkload } from '../dist/workloads/index.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive } from './helpers/platform.js';
 
 function cpusOf(pid: number): number[] {
   return parseCpuList(/^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))![1]!);

@@ -10,18 +10,10 @@ import { validateDeployed } from '../dist/cli/commands/validate.js';
 import { isMfError } from '../dist/platform/errors.js';
 import { WORKLOADS } from '../dist/workloads/index.js';
 import type { WorkloadClient } from '../dist/workloads/types.js';
+import { alive } from './helpers/platform.js';
 import { useSuitePlatform } from './helpers/workload.js';
 
 const APP = 'nfv-stream';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
   const end = Date.now() + timeoutMs;
