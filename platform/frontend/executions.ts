@@ -6,12 +6,11 @@
  * serialised once, and that JSON is what every later answer sends; when the finished executions kept in memory add
  * up to more than maxStoredExecutionBytes, the oldest are dropped from memory and read back from their files on GET.
  *
- * Durable: every finished execution's JSON is written to a file in the data folder off the hot path (the same files
- * the byte bound reads back), so a restarted platform answers it again (docs/distributed.md).
+ * Durable: every finished execution's JSON is appended to the execution log in the data folder off the hot path (the
+ * same records the byte bound reads back), so a restarted platform answers it again (docs/distributed.md).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { ExecutionLog, type LogLocation } from './execution-log.js';
 import type { Execution } from '../api.js';
 import { MfError } from '../errors.js';
 import type { HistoryEvent, ResumePoint } from '../protocol.js';
@@ -39,11 +38,11 @@ export interface StoreLimits {
   maxBytes: number;
 }
 
-/** A finished execution is `kept` in memory (and on disk) or only `stored` on disk; `written` settles with its files. */
+/** A finished execution is `kept` in memory (and in the log) or only `stored` in the log; `written` settles with its record. */
 type Entry =
   | { kind: 'running'; exec: StoredExecution }
-  | { kind: 'kept'; json: string; history: string; bytes: number; written: Promise<void> }
-  | { kind: 'stored'; written: Promise<void> };
+  | { kind: 'kept'; json: string; history: string; bytes: number; written: Promise<void>; location: LogLocation }
+  | { kind: 'stored'; written: Promise<void>; location: LogLocation };
 
 export class ExecutionStore {
   /** By id, in creation order (the order the count bound forgets in). */
@@ -51,13 +50,17 @@ export class ExecutionStore {
   /** Finished executions held in memory, in finishing order (the order the byte bound spills in). */
   private readonly kept = new Set<string>();
   private keptBytes = 0;
-  private dirMade: Promise<unknown> | null = null;
+  private readonly log: ExecutionLog;
+  /** What the log held at start, until `restore` knows each again. */
+  private onDisk = new Map<string, LogLocation>();
 
   constructor(
     private readonly limits: StoreLimits,
     /** Where finished executions are written (in the data folder, so they outlive the run). */
-    private readonly dir: string,
-  ) {}
+    dir: string,
+  ) {
+    this.log = new ExecutionLog(dir);
+  }
 
   /**
    * Stores a new RUNNING execution (with a fresh id, or the id of an execution recovered after a restart); the
@@ -82,9 +85,11 @@ export class ExecutionStore {
     return exec;
   }
 
-  /** Knows again a finished execution whose files a previous run wrote (recovery after a restart). */
+  /** Knows again a finished execution that a previous run wrote (recovery after a restart; ids from `storedIds`). */
   restore(id: string): void {
-    this.add(id, { kind: 'stored', written: Promise.resolve() });
+    const location = this.onDisk.get(id);
+    this.onDisk.delete(id);
+    if (location) this.add(id, { kind: 'stored', written: Promise.resolve(), location });
   }
 
   /** The execution while it runs; MF_EXECUTION_NOT_FOUND once it has finished or was forgotten. */
@@ -110,9 +115,11 @@ export class ExecutionStore {
     const history = exec.history.length === 0 ? '[]' : JSON.stringify(exec.history);
     let written: Promise<void> = Promise.resolve();
     if (this.entries.get(exec.executionId)?.kind === 'running') {
-      written = this.write(exec.executionId, json, history);
+      const appended = this.log.append(exec.executionId, json, history);
+      written = appended.written;
+      written.catch(() => undefined);
       const bytes = json.length + history.length;
-      this.entries.set(exec.executionId, { kind: 'kept', json, history, bytes, written });
+      this.entries.set(exec.executionId, { kind: 'kept', json, history, bytes, written, location: appended.location });
       this.kept.add(exec.executionId);
       this.keptBytes += bytes;
       this.spillBeyondBound();
@@ -141,10 +148,15 @@ export class ExecutionStore {
     return entry.kind === 'kept' ? entry.history : this.readStored(id, entry, 'history');
   }
 
-  /** Ids of the finished executions whose files an earlier run wrote (read once, at a restart). */
+  /** Ids of the finished executions an earlier run wrote, oldest first (read once, at a restart). */
   async storedIds(): Promise<Set<string>> {
-    const files = await readdir(this.dir).catch(() => [] as string[]);
-    return new Set(files.filter((f) => f.endsWith('.view.json')).map((f) => f.slice(0, -'.view.json'.length)));
+    this.onDisk = await this.log.scan();
+    return new Set(this.onDisk.keys());
+  }
+
+  /** Writes what is queued to the log and closes it (a clean stop). */
+  close(): Promise<void> {
+    return this.log.close();
   }
 
   /** Bytes of finished executions held in memory (for tests and metrics). */
@@ -160,36 +172,20 @@ export class ExecutionStore {
     }
   }
 
-  /**
-   * Writes a finished execution's files off the hot path. The history goes first and the view is renamed into place
-   * once whole, so a view file (what a restart looks for) means both are there and complete, whenever a crash comes.
-   */
-  private write(id: string, json: string, history: string): Promise<void> {
-    this.dirMade ??= mkdir(this.dir, { recursive: true });
-    const view = this.file(id, 'view');
-    const written = this.dirMade.then(async () => {
-      await writeFile(this.file(id, 'history'), history);
-      await writeFile(`${view}.tmp`, json);
-      await rename(`${view}.tmp`, view);
-    });
-    written.catch(() => undefined);
-    return written;
-  }
-
   /** Beyond the byte bound, the oldest kept executions leave memory; their files answer for them. */
   private spillBeyondBound(): void {
     while (this.keptBytes > this.limits.maxBytes && this.kept.size > 0) {
       const id = this.kept.values().next().value as string;
       const entry = this.entries.get(id);
       this.release(id);
-      if (entry?.kind === 'kept') this.entries.set(id, { kind: 'stored', written: entry.written });
+      if (entry?.kind === 'kept') this.entries.set(id, { kind: 'stored', written: entry.written, location: entry.location });
     }
   }
 
   private async readStored(id: string, entry: Extract<Entry, { kind: 'stored' }>, part: 'view' | 'history'): Promise<string> {
     try {
       await entry.written;
-      return await readFile(this.file(id, part), 'utf8');
+      return await this.log.read(entry.location, part);
     } catch (err) {
       throw new MfError('MF_STORAGE_FAILED', `execution "${id}" was written to disk and cannot be read back: ${(err as Error).message}`, { executionId: id });
     }
@@ -200,10 +196,8 @@ export class ExecutionStore {
     this.entries.delete(id);
     this.release(id);
     if (entry && entry.kind !== 'running') {
-      void entry.written.then(
-        () => Promise.all([rm(this.file(id, 'view'), { force: true }), rm(this.file(id, 'history'), { force: true })]),
-        () => undefined,
-      );
+      const { location } = entry;
+      void entry.written.then(() => this.log.forget(id, location), () => undefined);
     }
   }
 
@@ -211,11 +205,6 @@ export class ExecutionStore {
     if (!this.kept.delete(id)) return;
     const entry = this.entries.get(id);
     if (entry?.kind === 'kept') this.keptBytes -= entry.bytes;
-  }
-
-  private file(id: string, part: 'view' | 'history'): string {
-    // Ids are UUIDs made here, never caller text, so they are safe file names.
-    return join(this.dir, `${id}.${part}.json`);
   }
 }
 

@@ -341,6 +341,7 @@ export class Platform {
     await transport.close();
     await bus.close();
     await storage.close();
+    await this.executions.close();
     await rm(runDir, { recursive: true, force: true });
   }
 
