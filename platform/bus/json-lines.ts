@@ -2,6 +2,10 @@
  * A message channel over a stream socket: one JSON document per line. JSON.stringify never emits a raw newline,
  * so framing is a split on '\n'. Used between the frontend and each sandbox agent (a Unix socket, which can be
  * bind-mounted into a container).
+ *
+ * Sends are batched per event-loop turn: every message sent while one turn's I/O callbacks run leaves in one write
+ * (setImmediate runs right after them, so a lone message waits no timer). Under load that is one write and one
+ * wake-up of the peer for many executions instead of one each.
  */
 import type { Socket } from 'node:net';
 
@@ -11,6 +15,8 @@ export class JsonLineChannel<In, Out> {
   /** The bytes of a line not yet ended. */
   private pending: Buffer[] = [];
   private closed = false;
+  /** Lines sent in this turn, written together once its callbacks have run. */
+  private outbox: string[] = [];
 
   constructor(
     private readonly socket: Socket,
@@ -50,10 +56,19 @@ export class JsonLineChannel<In, Out> {
 
   send(message: Out): void {
     if (this.closed) return;
-    this.socket.write(JSON.stringify(message) + '\n');
+    if (this.outbox.push(JSON.stringify(message)) === 1) setImmediate(() => this.flush());
+  }
+
+  /** Writes the lines sent so far now (before a process exits, for one). */
+  flush(): void {
+    if (this.outbox.length === 0) return;
+    const lines = this.outbox;
+    this.outbox = [];
+    if (!this.closed) this.socket.write(lines.join('\n') + '\n');
   }
 
   close(): void {
+    this.flush();
     this.socket.end();
   }
 }

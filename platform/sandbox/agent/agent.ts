@@ -104,6 +104,8 @@ export class Agent {
     readonly sandboxId: string,
     private readonly backend: string,
     private readonly send: (message: AgentToFrontend) => void,
+    /** Ends the process once shut down (main.ts: after the messages sent meanwhile have left). */
+    private readonly exit: (code: number) => void = (code) => process.exit(code),
   ) {}
 
   handle(message: FrontendToAgent): void {
@@ -139,7 +141,7 @@ export class Agent {
         this.sessionTaskReplies.answer(message.id, message.reply);
         return;
       case 'shutdown':
-        void this.shutdown().then(() => process.exit(0));
+        void this.shutdown().then(() => this.exit(0));
         return;
     }
   }

@@ -26,7 +26,7 @@ const channel = new JsonLineChannel<FrontendToAgent, AgentToFrontend>(
   (message) => agent?.handle(message),
   () => void stop(0),
 );
-agent = new Agent(sandboxId, process.env.MFBENCH_SANDBOX_BACKEND ?? 'process', (m) => channel.send(m));
+agent = new Agent(sandboxId, process.env.MFBENCH_SANDBOX_BACKEND ?? 'process', (m) => channel.send(m), exit);
 socket.once('connect', () => channel.send({ t: 'ready', sandboxId, pid: process.pid }));
 
 let stopping = false;
@@ -34,6 +34,12 @@ async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   await agent?.shutdown();
+  exit(code);
+}
+
+/** Sends what is batched (channel sends leave once per event-loop turn), then ends the process. */
+function exit(code: number): void {
+  channel.flush();
   process.exit(code);
 }
 process.on('SIGTERM', () => void stop(0));
