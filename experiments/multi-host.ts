@@ -8,9 +8,9 @@
  * - hops: a 2-Task chain (noop-chain), warm, one closed loop per host. The platform keeps every function of an
  *   execution on one host (docs/distributed.md, "The placement rule"), so the hop that crosses hosts is the placement:
  *   the frontend publishes the work to the host's topic on the broker, the host runs it and publishes the answer
- *   (the path an execution spills over when a host is full). From the stored records (`hopsOf`): the local hop is
- *   second handler start − first handler end (the host's local bus); the cross-host hop is half the round trip
- *   between the frontend and the host's sandbox.
+ *   (the path an execution spills over when a host is full). From the stored records (`hopsOf`), each hop as half a
+ *   round trip: the local one between the host's sandbox agent and a worker, the cross-host one between the frontend
+ *   and the host's sandbox.
  * - throughput: bursts of `burst` sleep executions sent at once (open loop: one intended send time for the whole
  *   burst), `capacity` per host at a time; ok answers / (last answer − send). The sleep keeps it capacity-bound, not
  *   CPU-bound, so the hosts' slots are what is measured on a 2-core machine.
@@ -91,6 +91,7 @@ async function round(ctx: RunContext, config: MultiHostConfig, network: HostNetw
       await hopsPhase(ctx, config, adapter, chain, hosts, record);
       await throughputPhase(ctx, config, adapter, sleeper, hosts, record);
       await recoveryPhase(ctx, config, r, adapter, sleeper, agents, record);
+      ctx.progress.end();
     });
   } finally {
     await r.close();
@@ -147,18 +148,20 @@ const phaseOf = (r: RawRecord): Phase => r.labels.phase as Phase;
 const hostsOf = (r: RawRecord): number => Number(r.labels.hosts);
 
 /**
- * The two hops of one 2-Task execution, from its stored timestamps (null when one is missing). The cross-host hop is
- * half the round trip the frontend saw (dispatch to completion) less the time the host's sandbox agent had the
- * execution (first Task queued to last result published): each difference is read on one process's clock, because
- * the frontend's and a host's clocks were seen to differ by up to ~9 ms on a busy machine (docs/records.md). The local
- * hop is read across the two workers' clocks, as every hop figure of the project is.
+ * The two hops of one 2-Task execution, each as half a round trip whose two ends are read on one clock (null when a
+ * timestamp is missing). One-way times between processes mix their clocks, which were seen to differ by a few
+ * milliseconds on a busy machine (negative one-way hops, docs/records.md):
+ * - local: the host's sandbox agent to the first Task's worker and back over the local bus (agent's `queued` to
+ *   `published`), less the handler's own time (the worker's clock);
+ * - cross-host: the frontend to the host and back through the broker (the frontend's `dispatched` to `completed`),
+ *   less the time the host's sandbox agent had the execution (first Task `queued` to last `published`).
  */
 export function hopsOf(r: RawRecord): Record<Hop, number | null> {
   const p = r.call.platform;
   const [a, b] = p?.records ?? [];
   if (!p?.t || p.t.completed === null || !a || !b) return { local: null, 'cross-host': null };
   return {
-    local: round4(b.t.handlerStart - a.t.handlerEnd),
+    local: round4((a.t.published - a.t.queued - (a.t.handlerEnd - a.t.handlerStart)) / 2),
     'cross-host': round4((p.t.completed - p.t.dispatched - (b.t.published - a.t.queued)) / 2),
   };
 }

@@ -3,8 +3,8 @@ import type { FigureInfo, Row, VegaLiteSpec } from '../../types.js';
 import { figureTitle, PALETTE, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 
 const HOP_LABELS: Record<string, string> = {
-  local: 'local hop (Task to Task on one host)',
-  'cross-host': 'cross-host hop (frontend and host via the broker, half the round trip)',
+  local: 'local: agent to worker',
+  'cross-host': 'cross-host: frontend to host',
 };
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -78,8 +78,10 @@ export function multiHostSpec(tables: Record<string, Row[]>, figure: FigureInfo)
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: figureTitle(figure, [
-      `Figure ${figure.id}. (a) bars: medians; error bars: 95% CI of the median (n > 20); ticks: p90. (b), (c): rules span min to max; (b) dashed: the bound the hosts' slots allow.`,
-      `Variant${networks.length > 1 ? 's' : ''}: ${networks.join(', ')} (netns: each host in its own network namespace; loopback: the fallback).`,
+      `Figure ${figure.id}. (a) each hop is half a round trip read on one clock per end; bars: medians;`,
+      'error bars: 95% CI of the median (n > 20); ticks: p90. (b), (c): rules span min to max; (b) dashed: what the slots allow.',
+      `Variant${networks.length > 1 ? 's' : ''}: ${networks.join(', ')}`,
+      '(netns: each host in a network namespace of its own; loopback: the fallback)',
     ]),
     config: THEME,
     resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
