@@ -81,7 +81,7 @@ describe('mfbench ab', () => {
       logVerdicts('A/A beside a hog', report);
       expect(report.rounds).toBe(6);
       expect(report.blocks).toBe(24);
-      expect(report.metrics.map((m) => m.metric)).toEqual(['warm_e2e_p10_ms', 'hop_p10_ms', 'hop_ms']);
+      expect(report.metrics.map((m) => m.metric)).toEqual(['warm_e2e_p10_ms', 'hop_p10_ms', 'client_hop_ms']);
       for (const m of report.metrics) expect(m.comparison.verdict, `${m.metric}: ${m.comparison.note}`).not.toBe('slower');
       expect(run.code, run.stderr).toBe(0);
       expect(run.stderr).toMatch(/ab: pass/);
