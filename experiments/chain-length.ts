@@ -10,16 +10,18 @@
  * Per-hop overhead is given two ways, both from stored records:
  * - client: the slope of a least-squares line through (L, end-to-end latency) of every measured execution
  *   (one client clock, so no cross-process clock enters);
- * - agent: per step, the agent's round trip to the worker minus the handler's own time
- *   ((published - queued) - (handlerEnd - handlerStart)); each difference is within one process.
+ * - records: per execution of two or more steps, the mean time from one handler's end to the next handler's start
+ *   (report/hops.ts, the A/B gate's definition too), whichever way the result travelled (through the agent, or
+ *   handed over worker to worker). A chain of one has no hop.
  */
 import { linearRegression } from 'simple-statistics';
 import { getWorkload } from '../workloads/index.js';
-import { AGENT, chainLengthSpec, CLIENT } from '../report/charts/specs/chain-length.js';
+import { RECORDS, chainLengthSpec, CLIENT } from '../report/charts/specs/chain-length.js';
 import { describe, e2eMs, exclusion, exclusionNote, groupBy, metricBase, prefixed, round4, variantLabels } from './runner/describe.js';
 import type { Experiment, RunContext } from './runner/types.js';
 import type { MetricRecord, Processed, Row } from '../report/types.js';
 import type { RawRecord } from '../report/run-dir.js';
+import { meanHopMs } from '../report/hops.js';
 
 export interface ChainLengthConfig {
   lengths: number[];
@@ -52,9 +54,9 @@ async function measure(ctx: RunContext, config: ChainLengthConfig): Promise<void
   }
 }
 
-/** Agent-measured overhead of each step of an execution (ms): round trip to the worker minus handler time. */
-export function stepOverheadsMs(r: RawRecord): number[] {
-  return (r.call.platform?.records ?? []).map((rec) => rec.t.published - rec.t.queued - (rec.t.handlerEnd - rec.t.handlerStart));
+/** The mean hop of an execution from its records (ms; report/hops.ts), null for a chain of one. */
+export function hopMs(r: RawRecord): number | null {
+  return meanHopMs(r.call.platform?.records ?? []);
 }
 
 /** Sum of the handlers' own time in an execution (ms). */
@@ -67,8 +69,8 @@ function process_(raw: readonly RawRecord[]): Processed {
   for (const r of raw) {
     const base = metricBase(r, { ...variantLabels(r), length: Number(r.labels.length) });
     metrics.push({ ...base, metric: 'client_latency_ms', value: round4(e2eMs(r)) });
-    const steps = stepOverheadsMs(r);
-    if (steps.length > 0) metrics.push({ ...base, metric: 'step_overhead_ms', value: round4(steps.reduce((a, b) => a + b, 0) / steps.length) });
+    const hop = hopMs(r);
+    if (hop !== null) metrics.push({ ...base, metric: 'hop_ms', value: round4(hop) });
   }
   const kept = raw.filter((r) => exclusion(r) === null);
   const summary: Row[] = [];
@@ -81,20 +83,19 @@ function process_(raw: readonly RawRecord[]): Processed {
     fits.push({ variant, hop_ms_slope: fit ? round4(fit.m) : null, intercept_ms: fit ? round4(fit.b) : null, executions: points.length });
     for (const [length, group] of groupBy(rows, (r) => String(r.labels.length))) {
       const L = Number(length);
-      const steps = group.flatMap(stepOverheadsMs);
+      const hopD = describe(group.map(hopMs).filter((h) => h !== null));
       const e2e = describe(group.map(e2eMs));
-      const stepD = describe(steps);
       const overheadPerFn = describe(group.map((r) => (e2eMs(r) - handlerSumMs(r)) / L));
       summary.push({
         variant,
         length: L,
         ...prefixed('e2e_ms', e2e),
-        step_overhead_ms_median: stepD.median,
+        hop_ms_median: L > 1 ? hopD.median : null,
         overhead_per_function_ms_median: overheadPerFn.median,
         hop_ms_slope: fit ? round4(fit.m) : null,
         excluded: raw.filter((r) => r.variant === variant && Number(r.labels.length) === L).length - group.length,
       });
-      hops.push({ variant, length: L, series: AGENT, ms: stepD.median, lo: null, hi: null });
+      if (L > 1) hops.push({ variant, length: L, series: RECORDS, ms: hopD.median, lo: null, hi: null });
     }
     if (fit) for (const L of [...new Set(points.map((p) => p[0]))]) hops.push({ variant, length: L, series: CLIENT, ms: round4(fit.m), lo: null, hi: null });
   }
@@ -113,7 +114,7 @@ export const chainLength: Experiment<ChainLengthConfig> = {
     title: 'Workflow chains: end-to-end latency and per-hop overhead',
     caption:
       'Left: median client latency of a chain of L no-op functions, with the 95% interval of the median (Le Boudec) and the p99. ' +
-      'Right: per-hop overhead, as the slope of latency over L (client) and as each step\'s agent-to-worker round trip minus handler time (records).',
+      'Right: per-hop overhead, as the slope of latency over L (client) and as the time from each handler\'s end to the next handler\'s start (records, mean per execution).',
   },
   workloads: ['noop-chain'],
   sizes: {
@@ -124,11 +125,11 @@ export const chainLength: Experiment<ChainLengthConfig> = {
   durations: { quick: '~60 s for both presets at load 14-16 (2 cores)', full: '~40 s' },
   run: measure,
   process: (raw) => process_(raw),
-  // Warm latency and the per-hop overhead, per chain length.
+  // Warm latency per chain length, and the per-hop overhead of each chain that has a hop.
   headline: (c) =>
     c.lengths.flatMap((length) => [
       { metric: 'client_latency_ms', temperature: 'warm', labels: { length }, samples: c.executions },
-      { metric: 'step_overhead_ms', temperature: 'warm', labels: { length }, samples: c.executions },
+      ...(length > 1 ? [{ metric: 'hop_ms', temperature: 'warm', labels: { length }, samples: c.executions }] : []),
     ]),
   chart: (processed) => chainLengthSpec(processed.tables, chainLength.figure),
 };

@@ -4,6 +4,7 @@
  */
 import type { LogLine } from './protocol.js';
 import type { ExecutionStatus, ExecutionTimestamps, InvocationRecord } from './records.js';
+import type { SessionRecord } from './sessions/types.js';
 
 export type { ExecutionStatus, ExecutionTimestamps, InvocationRecord, Temperature } from './records.js';
 export type { HistoryEvent } from './protocol.js';
@@ -130,4 +131,13 @@ export interface StorageKeys {
 export interface StorageEntry {
   key: string;
   value: { json: unknown } | { bytes: string } | null;
+}
+
+/**
+ * `GET /apps/{app}/sessions/{id}/records[?after=n]`: the records kept after the first `n`, oldest first, and `next`,
+ * the `after` that asks for only what came since (docs/sessions.md#records).
+ */
+export interface SessionRecordsPage {
+  records: SessionRecord[];
+  next: number;
 }

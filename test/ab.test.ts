@@ -5,7 +5,8 @@
  * hops cost about twice A's) must be "slower" on that figure and exit 1. Sizes are small (6 rounds) so that each run
  * stays within minutes on a shared 2-core machine; the verdict's t interval has R - 1 degrees of freedom, so few
  * rounds widen it. At load average 10-20 that width is about ±30%, so a 10% delay is not resolved at this size:
- * docs/statistics.md#the-ab-gate gives the measured limit; the test injects what this size can resolve there.
+ * docs/statistics.md#the-ab-gate gives the measured limit; the test injects what this size can resolve there. The
+ * A/A run also checks that each metric reports what the run could tell apart (its minimum detectable slowdown).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AbReport } from '../experiments/ab/ab.js';
+import { minimumDetectableRatio } from '../dist/report/compare/power.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
@@ -72,16 +74,31 @@ describe('mfbench ab', () => {
       const hog = startHog();
       let run: Run;
       try {
-        run = await ab(['--out', join(out, 'run')]);
+        run = await ab(['--out', join(out, 'run'), '--max-rounds', '8']);
       } finally {
         if (hog.pid !== undefined) process.kill(hog.pid, 'SIGKILL');
       }
       expect(run.json, run.stderr).not.toBeNull();
       const { report } = run.json!;
       logVerdicts('A/A beside a hog', report);
-      expect(report.rounds).toBe(6);
-      expect(report.blocks).toBe(24);
-      expect(report.metrics.map((m) => m.metric)).toEqual(['warm_e2e_p10_ms', 'hop_p10_ms', 'hop_ms']);
+      // --max-rounds 8: past the 6 rounds, more only while a 10% slowdown of hop_p10_ms is not yet detectable.
+      expect(report.rounds).toBeGreaterThanOrEqual(6);
+      expect(report.rounds).toBeLessThanOrEqual(8);
+      expect(report.blocks).toBe(report.rounds * 4);
+      // Each metric says what this run could tell apart, from its own per-round spread (report/compare/power.ts).
+      for (const m of report.metrics) {
+        const c = m.comparison;
+        console.info(`A/A beside a hog: ${m.metric} spread ${c.spread?.toFixed(3)}, detectable slowdown ${c.mde?.toFixed(3)}, rounds for 10% ${c.roundsForTarget}`);
+        expect(c.spread!, m.metric).toBeGreaterThan(0);
+        expect(c.mde!, m.metric).toBeCloseTo(minimumDetectableRatio(c.spread!, report.rounds, { threshold: 0.05, level: 0.95, power: 0.8 })!, 9);
+        expect(c.mde!, m.metric).toBeGreaterThan(1.05); // never below the threshold it must cross
+        expect(c.mde!, m.metric).toBeLessThan(100); // a ratio, not a sum of milliseconds
+        if (c.roundsForTarget !== null) expect(c.roundsForTarget, m.metric).toBeGreaterThanOrEqual(2);
+        if (c.verdict === 'same' && c.mde! > 1.1) expect(c.note).toMatch(/could not tell/);
+      }
+      const primary = metric(report, 'hop_p10_ms').comparison;
+      if (report.rounds < 8) expect(primary.mde!).toBeLessThanOrEqual(1.1);
+      expect(report.metrics.map((m) => m.metric)).toEqual(['warm_e2e_p10_ms', 'hop_p10_ms', 'client_hop_ms']);
       for (const m of report.metrics) expect(m.comparison.verdict, `${m.metric}: ${m.comparison.note}`).not.toBe('slower');
       expect(run.code, run.stderr).toBe(0);
       expect(run.stderr).toMatch(/ab: pass/);

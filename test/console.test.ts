@@ -318,9 +318,15 @@ describe.runIf(RUN_BROWSER_TESTS)('the web console in chromium', () => {
     await send.getByRole('button', { name: 'Send' }).click();
     await expect.poll(() => send.getByRole('alert').textContent(), { timeout: WAIT }).toContain('MF_SESSION_MESSAGE_TOO_LARGE');
 
-    // The records refresh in place: the three messages in, each echo out.
+    // The records refresh in place: the three messages in, each echo out, fetched only since the last refresh.
+    const recordsAsked: string[] = [];
+    const onRequest = (r: { url: () => string }) => void (r.url().includes('/records') && recordsAsked.push(r.url()));
+    page.on('request', onRequest);
     const messageRows = page.getByRole('table', { name: 'Session records' }).locator('tr[data-kind="message"]');
     await expect.poll(() => messageRows.count(), { timeout: WAIT }).toBe(6);
+    await expect.poll(() => recordsAsked.length, { timeout: WAIT }).toBeGreaterThan(0);
+    page.off('request', onRequest);
+    for (const url of recordsAsked) expect(Number(new URL(url).searchParams.get('after'))).toBeGreaterThan(0);
     await screenshots('session');
 
     await page.getByRole('button', { name: 'Stop session' }).click();

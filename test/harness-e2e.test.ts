@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPERIMENTS } from '../dist/experiments/runner/registry.js';
 import type { RawRecord, HarnessManifest } from '../dist/report/run-dir.js';
+import { meanHopMs } from '../dist/report/hops.js';
 import { removeRun, runAndProcess } from './helpers/harness.js';
 
 const run = promisify(execFile);
@@ -118,6 +119,13 @@ describe('mfbench run: cold-start and chain-length, quick, embedded platform', (
     expect(summary).toContain('cold-sandbox');
     const stream = (await readFile(join(dir, 'records.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(stream.filter((m) => m.metric === 'client_latency_ms')).toHaveLength(raw.length);
+    // chain-length's per-hop figure is the one hop definition (report/hops.ts), one per execution with a hop.
+    const chains = raw.filter((r) => r.experiment === 'chain-length');
+    const hops = stream.filter((m) => m.experiment === 'chain-length' && m.metric === 'hop_ms');
+    expect(hops).toHaveLength(chains.filter((r) => Number(r.labels.length) > 1).length);
+    const expected = chains.flatMap((r) => (Number(r.labels.length) > 1 ? [Math.round(meanHopMs(r.call.platform!.records)! * 1e4) / 1e4] : []));
+    expect(hops.map((m) => m.value)).toEqual(expected);
+    for (const v of expected) expect(v).toBeGreaterThan(0);
     const html = await readFile(join(dir, 'index.html'), 'utf8');
     expect(html).toContain(manifest.runId);
     expect(html).toContain('figures/fig-cold-start.png');

@@ -327,6 +327,35 @@ describe('SDK and CLI', () => {
     await expect(client.getSession(APP, 'nope')).rejects.toMatchObject({ code: 'MF_SESSION_NOT_FOUND' });
   });
 
+  test('records since a cursor: only what is new, the same records as one whole read; a bad cursor is a typed error', async () => {
+    const client = new MicroFunctionsClient({ url: p.url, token: p.token });
+    const s = await client.startSession(APP, { functions: [{ function: 'echo', alias: 'e' }] });
+    const readOne = async (value: number) => {
+      await client.sendToSession(APP, s.sessionId, { cmd: 'echo', value }, 'e');
+      expect((await client.receiveFromSession(APP, s.sessionId, { timeoutMs: 10_000 }))[0]?.body).toMatchObject({ echo: value });
+    };
+    await readOne(1);
+    const first = await client.sessionRecordsAfter(APP, s.sessionId, 0);
+    expect(first.next).toBe(first.records.length);
+    expect(first.records.length).toBeGreaterThan(0);
+    // Nothing happened since: an empty page, and the same cursor back.
+    expect(await client.sessionRecordsAfter(APP, s.sessionId, first.next)).toEqual({ records: [], next: first.next });
+    await readOne(2);
+    await waitFor(async () => (await client.sessionRecordsAfter(APP, s.sessionId, first.next)).records.some((r) => r.kind === 'message' && r.to === 'client'), 10_000);
+    expect((await client.stopSession(APP, s.sessionId)).status).toBe('STOPPED');
+    const second = await client.sessionRecordsAfter(APP, s.sessionId, first.next);
+    const whole = await client.sessionRecords(APP, s.sessionId);
+    expect([...first.records, ...second.records]).toEqual(whole);
+    expect(second.next).toBe(whole.length);
+    expect(second.records.map((r) => r.kind === 'message' && r.to === 'client' && 'echo')).toContain('echo'); // the second echo is new
+    expect(second.records.at(-1)).toMatchObject({ kind: 'lifecycle', event: 'ended' });
+    for (const bad of ['-1', '1.5', 'x']) {
+      const r = await call(p, 'GET', `/apps/${APP}/sessions/${s.sessionId}/records?after=${bad}`);
+      expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe('MF_BAD_REQUEST');
+    }
+  });
+
   test('mfbench sessions start, send, receive, state, records, list, stop', async () => {
     const started = await cli(['sessions', 'start', APP, '--input', JSON.stringify({ functions: [{ function: 'echo', alias: 'c' }] }), '--json']);
     expect(started.code).toBe(0);

@@ -25,11 +25,12 @@ export function envOf(pairs: readonly string[] | undefined, flag: string): Recor
 export function formatAb(r: AbReport, level: number): string {
   const round3 = (x: number) => Number(x.toFixed(3));
   return formatTable(
-    ['metric', 'rounds', 'median A', 'median B', 'ratio B/A', `${level * 100}% CI`, 'verdict', 'note'],
+    ['metric', 'rounds', 'median A', 'median B', 'ratio B/A', `${level * 100}% CI`, 'verdict', 'detectable', 'rounds for target', 'note'],
     r.metrics.map((m) => {
       const c = m.comparison;
       const med = (xs: number[]) => round3([...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)] ?? NaN);
-      return [m.metric, c.rounds, med(m.a), med(m.b), c.ratio === null ? null : round3(c.ratio), c.ci === null ? '-' : `[${c.ci.lower.toFixed(3)}, ${c.ci.upper.toFixed(3)}]`, c.verdict, c.note];
+      const mde = c.mde === null ? '-' : `${formatNumber(Math.round((c.mde - 1) * 1000) / 10)}%`;
+      return [m.metric, c.rounds, med(m.a), med(m.b), c.ratio === null ? null : round3(c.ratio), c.ci === null ? '-' : `[${c.ci.lower.toFixed(3)}, ${c.ci.upper.toFixed(3)}]`, c.verdict, mde, c.roundsForTarget ?? '-', c.note];
     }),
   );
 }
@@ -46,7 +47,10 @@ export const abCommand = defineCommand({
       .option('blocks', { type: 'number', default: 6, describe: 'blocks per round; each measures A and B at the same time' })
       .option('samples', { type: 'number', default: 5, describe: 'measured requests of each kind per block' })
       .option('warmup', { type: 'number', default: 20, describe: 'warm-up requests of each kind per side and round' })
+      .option('max-rounds', { type: 'number', describe: 'run more rounds, one at a time, until a --target slowdown of the main metric is detectable or this many rounds ran', defaultDescription: '--rounds (no extra rounds)' })
       .option('threshold', { type: 'number', default: PAIRED_DEFAULTS.threshold, describe: 'relative slowdown that fails the gate (0.05 = 5%)' })
+      .option('target', { type: 'number', default: PAIRED_DEFAULTS.target, describe: 'the slowdown the run should be able to see (0.1 = 10%): the report gives the rounds it needs; --max-rounds runs them' })
+      .option('power', { type: 'number', default: PAIRED_DEFAULTS.power, describe: 'probability of detection behind the reported detectable slowdown' })
       .option('level', { type: 'number', default: PAIRED_DEFAULTS.level, describe: 'confidence level of the ratio interval' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the order within each round' })
       .option('env-a', { type: 'string', array: true, describe: 'NAME=VALUE added to the environment of A trials (repeatable)' })
@@ -55,19 +59,26 @@ export const abCommand = defineCommand({
       .option('json', { type: 'boolean', default: false, describe: 'print only {runDir, report} as JSON on stdout' }),
   handler: async (argv) => {
     const env = { a: envOf(argv.envA, 'env-a'), b: envOf(argv.envB, 'env-b') };
-    const paired = { ...PAIRED_DEFAULTS, threshold: argv.threshold, level: argv.level };
+    const paired = { ...PAIRED_DEFAULTS, threshold: argv.threshold, level: argv.level, target: argv.target, power: argv.power };
     try {
       checkPairedOptions(paired); // before minutes of measuring, not after
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
     // Loaded here, not at the top: every CLI start loads this module for its help text.
-    const { judgeAb, measureAb } = await import('../../experiments/ab/ab.js');
+    const { AB_BENCHMARKS, judgeAb, measureAb } = await import('../../experiments/ab/ab.js');
+    const primary = AB_BENCHMARKS[argv.benchmark as 'hop'].primary;
     const m = await measureAb({
       refA: argv.refA,
       refB: argv.refB,
       benchmark: argv.benchmark as 'hop',
       rounds: argv.rounds,
+      ...(argv.maxRounds !== undefined ? { maxRounds: argv.maxRounds } : {}),
+      // The stopping rule reads only the spread (through the detectable slowdown), never the ratio itself.
+      enough: (trials) => {
+        const mde = judgeAb(argv.benchmark as 'hop', trials, paired).metrics.find((x) => x.metric === primary)?.comparison.mde ?? null;
+        return mde !== null && mde <= 1 + argv.target;
+      },
       blocks: argv.blocks,
       samples: argv.samples,
       warmup: argv.warmup,

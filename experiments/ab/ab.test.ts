@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { judgeAb, type Trial } from './ab.js';
-import { hopsOf } from './side.js';
 
 /** A block whose samples are all `ms` (1-Task), `10 * ms` (10-Task) and `hop` (each hop). */
 function block(round: number, b: number, side: 'a' | 'b', position: number, ms: number, hop: number): Trial {
@@ -35,28 +34,10 @@ describe('judgeAb', () => {
     expect(hop.a).toEqual([0.4, 0.8, 1.2, 1.6, 2, 2.4].map((x) => expect.closeTo(x, 12)));
     const e2e = r.metrics.find((m) => m.metric === 'warm_e2e_p10_ms')!;
     expect(e2e.comparison).toMatchObject({ verdict: 'same', ratio: 1 });
-    expect(r.metrics.find((m) => m.metric === 'hop_ms')!.a[0]).toBeCloseTo(1, 12); // (10 - 1) / 9
+    expect(r.metrics.find((m) => m.metric === 'client_hop_ms')!.a[0]).toBeCloseTo(1, 12); // (10 - 1) / 9
   });
 
   it('refuses a round that lacks one side', () => {
     expect(() => judgeAb('hop', [block(0, 0, 'a', 0, 1, 1)])).toThrow(/lacks the blocks of side B/);
-  });
-});
-
-describe('hopsOf', () => {
-  const step = (queued: number, handlerStart: number, handlerEnd: number, published: number) => ({ t: { queued, handlerStart, handlerEnd, published } });
-
-  it('takes the mean hop: first handler start to last handler end, less the handlers, over the hops, in any order', () => {
-    // Handlers 0.4 + 0.1 + 0.3 ms; 0.2-0.6 then 1.3-1.4 then 10.2-10.5: hops of 0.7 and 8.8 ms.
-    expect(hopsOf([step(10, 10.2, 10.5, 10.7), step(0, 0.2, 0.6, 1), step(1, 1.3, 1.4, 1.6)])).toEqual([expect.closeTo((10.5 - 0.2 - 0.8) / 2, 12)]);
-  });
-
-  it('counts a handed-over hop by its handlers, not by when the agent learned of the result', () => {
-    // Worker to worker: the second handler starts before the first result is published to the agent.
-    expect(hopsOf([step(0, 0.1, 1.1, 1.5), step(1.1, 1.2, 2.2, 2.3)])).toEqual([expect.closeTo(0.1, 12)]);
-  });
-
-  it('gives none for a single step', () => {
-    expect(hopsOf([step(0, 0.1, 1, 1.2)])).toEqual([]);
   });
 });

@@ -29,6 +29,8 @@ import type { HopSamples } from './side.js';
 /** What a benchmark reduces one trial's samples to: one value per metric, smaller is better. */
 export const AB_BENCHMARKS = {
   hop: {
+    /** The metric the gate is about: extra rounds (--max-rounds) run until its slowdown of --target is detectable. */
+    primary: 'hop_p10_ms',
     describe:
       'warm 1-Task and 10-Task chains of noops (grouped preset, process backend), interleaved; per round, the 10th percentile of the 1-Task latency and of the mean hop of each 10-Task execution from the platform records (first handler start to last handler end, less the handlers, over 9), and the per-hop figure of npm run bench ((median chain10 - median chain1) / 9)',
     metrics: (s: HopSamples): Record<string, number> => ({
@@ -37,7 +39,7 @@ export const AB_BENCHMARKS = {
       warm_e2e_p10_ms: percentile(s.chain1, 10),
       hop_p10_ms: percentile(s.hops, 10),
       // The per-hop figure of `npm run bench`, for reference: the median's difference is what papers quote.
-      hop_ms: (median(s.chain10) - median(s.chain1)) / 9,
+      client_hop_ms: (median(s.chain10) - median(s.chain1)) / 9,
     }),
   },
 } as const;
@@ -51,6 +53,12 @@ export interface AbOptions {
   benchmark: AbBenchmark;
   /** Rounds: each starts both sides afresh and measures `blocks` blocks of each, side by side. */
   rounds: number;
+  /**
+   * Up to this many rounds (default `rounds`): past `rounds`, one more round at a time until `enough` says the trials
+   * so far suffice. `enough` may read only the spread, never the difference (docs/statistics.md#what-a-run-can-tell-apart).
+   */
+  maxRounds?: number;
+  enough?: (trials: readonly Trial[]) => boolean;
   blocks: number;
   /** Measured requests of each kind per block. */
   samples: number;
@@ -94,6 +102,7 @@ function checkOptions(o: AbOptions): void {
     if (!(Number.isInteger(v) && v >= min)) throw new MfError('MF_CONFIG_INVALID', `--${name} must be a whole number >= ${min}, got ${v}`, { option: name, value: v });
   };
   whole('rounds', o.rounds, 2);
+  if (o.maxRounds !== undefined) whole('max-rounds', o.maxRounds, o.rounds);
   whole('blocks', o.blocks, 1);
   whole('samples', o.samples, 1);
   whole('warmup', o.warmup, 0);
@@ -112,6 +121,7 @@ export async function measureAb(o: AbOptions): Promise<AbMeasurement> {
     commits,
     env: o.env,
     rounds: o.rounds,
+    maxRounds: o.maxRounds ?? o.rounds,
     blocks: o.blocks,
     samples: o.samples,
     warmup: o.warmup,
@@ -135,8 +145,9 @@ export async function measureAb(o: AbOptions): Promise<AbMeasurement> {
     }
     const rng = seededRng(o.seed);
     const trials: Trial[] = [];
-    for (let round = 0; round < o.rounds; round++) {
-      o.progress(`round ${round + 1}/${o.rounds}: starting both platforms, ${o.blocks} blocks`);
+    const maxRounds = o.maxRounds ?? o.rounds;
+    for (let round = 0; round < maxRounds && (round < o.rounds || !(o.enough?.(trials) ?? true)); round++) {
+      o.progress(`round ${round + 1}/${round < o.rounds ? o.rounds : `${maxRounds} at most`}: starting both platforms, ${o.blocks} blocks`);
       // Fresh processes every round, started in a random order, so that whatever one process happens to get (its
       // CPU, its memory layout, the moment it started) is drawn again each round rather than kept by one side.
       const first: Side[] = rng() < 0.5 ? ['a', 'b'] : ['b', 'a'];

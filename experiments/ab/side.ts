@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { chainDefinition, freshDataDir, REPO, removeDataDirs, runIfMain, timedPost } from '../bench/common.js';
 import { KeepAliveClient } from '../bench/http-client.js';
+import { meanHopMs, type HopRecord } from '../../report/hops.js';
 
 type PlatformModule = typeof import('../../platform/frontend/index.js');
 
@@ -18,26 +19,8 @@ export interface HopSamples {
   chain1: number[];
   /** Client latency of each 10-Task execution. */
   chain10: number[];
-  /**
-   * The mean hop of each 10-Task execution from the platform's own records: from the first handler's start to the
-   * last handler's end, less every handler's own time, over the 9 hops. That is what the platform spent taking each
-   * result to the next handler, wherever the hop went (through the agent, or worker to worker, when the agent learns
-   * of a result after the next step has started). One pair of processes' clocks is compared, and its difference is
-   * divided by 9 (docs/records.md bounds it).
-   */
+  /** The mean hop of each 10-Task execution from the platform's own records (report/hops.ts: handler to next handler). */
   hops: number[];
-}
-
-interface StepTimes {
-  t: { queued: number; handlerStart: number; handlerEnd: number; published: number };
-}
-
-/** The mean hop of one execution's records (see HopSamples.hops); none for a single step. */
-export function hopsOf(records: readonly StepTimes[]): number[] {
-  if (records.length < 2) return [];
-  const steps = [...records].sort((x, y) => x.t.handlerStart - y.t.handlerStart);
-  const handlers = steps.reduce((sum, { t }) => sum + (t.handlerEnd - t.handlerStart), 0);
-  return [(steps.at(-1)!.t.handlerEnd - steps[0]!.t.handlerStart - handlers) / (steps.length - 1)];
 }
 
 const NOOP_DIR = join(REPO, 'experiments', 'bench', 'functions', 'noop');
@@ -62,7 +45,8 @@ export async function openHopSide(startPlatform: PlatformModule['startPlatform']
       out.chain1.push((await timedPost(client, '/apps/ab-hop/workflows/chain1/executions?records=false', { n: i++ })).ms);
       const ten = await timedPost(client, '/apps/ab-hop/workflows/chain10/executions', { n: i++ });
       out.chain10.push(ten.ms);
-      out.hops.push(...hopsOf(ten.answer.records as StepTimes[]));
+      const hop = meanHopMs(ten.answer.records as HopRecord[]);
+      if (hop !== null) out.hops.push(hop);
     }
     return out;
   };

@@ -28,7 +28,8 @@ describe('headline series', () => {
   it('covers warm latency per experiment, the per-hop overhead and the cold-start ladder', () => {
     const names = (n: keyof typeof EXPERIMENTS) => EXPERIMENTS[n].headline(EXPERIMENTS[n].sizes.quick as never).map(headlineName);
     expect(names('cold-start')).toEqual(['client_latency_ms cold-sandbox', 'client_latency_ms cold-worker (grouped only)', 'client_latency_ms warm']);
-    expect(names('chain-length')).toContain('step_overhead_ms warm length=8');
+    expect(names('chain-length')).toContain('hop_ms warm length=8');
+    expect(names('chain-length')).not.toContain('hop_ms warm length=1'); // a chain of one has no hop
     expect(names('throughput')).toEqual(['client_latency_ms warm phase=unloaded rate=0']);
     expect(names('pipeline-overhead')).toEqual(['client_latency_ms warm pipeline=anomaly-detection (small)', 'platform_overhead_ms warm pipeline=anomaly-detection (small)']);
   });

@@ -8,7 +8,9 @@
  *   code sent at /init (this image has one action). A second /init answers 403.
  * - POST /run `{value, activation_id, action_name, deadline, …}`: the string keys become `__OW_<KEY>` variables, then
  *   `main(value)`; its object (or promise of one) is the 200 answer, a result that is not an object 502. A `main`
- *   that throws answers 502 and stops the proxy (every later /run: 403), as the Node.js runtime's proxy does.
+ *   that throws answers 502 and stops the proxy (every later /run: 403), as the Node.js runtime's proxy does. A
+ *   result that carries its own JSON text (our function wrapper's, wire.ts SERIALISED_KEY) is answered with that
+ *   text, so the output is serialised once, not again here.
  * - After each activation the sentinel line goes to stdout and stderr, so that the invoker can cut the logs.
  *
  * Imports only Node's own modules: it is copied alone into the image (dist/harness/openwhisk/action-proxy.js).
@@ -28,8 +30,12 @@ type Main = (params: unknown) => unknown;
 let status: 'ready' | 'running' | 'stopped' = 'ready';
 let main: Main | null = null;
 
+/** A result's own JSON text, when the wrapper made it (wire.ts SERIALISED_KEY; spelled here: this file imports nothing). */
+const SERIALISED = Symbol.for('mfbench.openwhisk.serialised');
+
 function answer(res: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const own = typeof body === 'object' && body !== null ? (body as Record<symbol, unknown>)[SERIALISED] : undefined;
+  const text = typeof own === 'string' ? own : JSON.stringify(body);
   res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }

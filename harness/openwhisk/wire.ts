@@ -29,6 +29,12 @@ export const REF_KEY = '__mf_ref';
  * limit, which leaves room for the envelope and the conductor's state.
  */
 export const INLINE_MAX_BYTES = 256 * 1024;
+/**
+ * `Symbol.for` of this names a result's own JSON text, set by the function wrapper when it has serialised the output
+ * anyway (its size check) and sent as is by our action proxy (action-proxy.ts spells the same name: it imports
+ * nothing). Invisible to JSON.stringify, so any other proxy serialises the result as before.
+ */
+export const SERIALISED_KEY = 'mfbench.openwhisk.serialised';
 /** Storage keys of spilled payloads (in the deployment's key space, deleted with it). */
 export const SPILL_PREFIX = '__mf/payload/';
 

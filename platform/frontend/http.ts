@@ -12,6 +12,7 @@ import { bearerToken, readJsonBody, type BodyLimits } from '../http-body.js';
 import { loadConsoleFiles, type StaticFile } from './console-files.js';
 import type { FinishedExecution } from './executions.js';
 import type { Platform } from './platform.js';
+import type { SessionRecordsPage } from '../api.js';
 import { platformPolicy } from '../policy-view.js';
 import { checkWorkflow } from './workflow-check.js';
 
@@ -193,7 +194,12 @@ function buildRoutes(platform: Platform): Route[] {
     route('GET', '/apps/{app}/sessions', 'management', async (_ctx, [app]) => ({ status: 200, body: { sessions: await platform.sessions.list(app!) } })),
     route('GET', '/apps/{app}/sessions/{id}', 'management', async (_ctx, [app, id]) => ({ status: 200, body: await platform.sessions.state(app!, id!) })),
     route('DELETE', '/apps/{app}/sessions/{id}', 'management', async (_ctx, [app, id]) => ({ status: 200, body: await platform.sessions.stop(app!, id!) })),
-    route('GET', '/apps/{app}/sessions/{id}/records', 'management', async (_ctx, [app, id]) => ({ status: 200, body: { records: await platform.sessions.records(app!, id!) } })),
+    route('GET', '/apps/{app}/sessions/{id}/records', 'management', async (ctx, [app, id]) => {
+      // `after`: how many of the kept records the caller already has; it gets the rest and the cursor to ask next.
+      const after = nonNegativeInt(ctx.query, 'after', 0);
+      const records = await platform.sessions.records(app!, id!);
+      return { status: 200, body: { records: after === 0 ? records : records.slice(after), next: records.length } satisfies SessionRecordsPage };
+    }),
     route('POST', '/apps/{app}/sessions/{id}/messages', 'invocation', async (ctx, [app, id]) => {
       await platform.sessions.send(app!, id!, await ctx.body());
       return { status: 202, body: { accepted: true } };
@@ -253,6 +259,13 @@ function stopFields(body: unknown): { error: string | null; cause: string | null
     return v;
   };
   return { error: field('error', 256), cause: field('cause', 32_768) };
+}
+
+function nonNegativeInt(query: URLSearchParams, name: string, fallback: number): number {
+  if (!query.has(name)) return fallback;
+  const v = Number(query.get(name));
+  if (!(Number.isInteger(v) && v >= 0)) throw new MfError('MF_BAD_REQUEST', `${name} must be a whole number >= 0`);
+  return v;
 }
 
 function positiveInt(query: URLSearchParams, name: string, fallback: number): number {

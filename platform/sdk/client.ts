@@ -17,6 +17,7 @@ import type {
   LogEntry,
   SessionMessage,
   SessionRecord,
+  SessionRecordsPage,
   SessionStartRequest,
   SessionState,
   SessionTarget,
@@ -225,8 +226,12 @@ export class MicroFunctionsClient {
   }
 
   async sessionRecords(app: string, sessionId: string): Promise<SessionRecord[]> {
-    const answer = await this.#json<{ records: SessionRecord[] }>('GET', `/apps/${enc(app)}/sessions/${enc(sessionId)}/records`);
-    return answer.records;
+    return (await this.sessionRecordsAfter(app, sessionId, 0)).records;
+  }
+
+  /** The records after the first `after` the caller already has, and the `after` of the next call (only what is new). */
+  sessionRecordsAfter(app: string, sessionId: string, after: number): Promise<SessionRecordsPage> {
+    return this.#json('GET', `/apps/${enc(app)}/sessions/${enc(sessionId)}/records${after > 0 ? `?after=${after}` : ''}`);
   }
 
   /** `DELETE /apps/{app}/sessions/{id}`: stops the session; answers its final state. */

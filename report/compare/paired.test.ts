@@ -35,6 +35,25 @@ describe('comparePaired: the paired A/B gate', () => {
     expect(r.note).toMatch(/slower, but by less than 5%/);
   });
 
+  it('reports what the run could tell apart: its spread, the smallest slowdown it would catch, the rounds for the target', () => {
+    const ratios = [1.1, 1.2, 1.0, 1.15, 1.05];
+    const r = comparePaired(pairsOf(ratios), { threshold: 0.05 });
+    const logs = ratios.map(Math.log);
+    const m = logs.reduce((a, b) => a + b, 0) / 5;
+    expect(r.spread).toBeCloseTo(Math.sqrt(logs.reduce((s, x) => s + (x - m) ** 2, 0) / 4), 12);
+    // t_{0.975,4} + t_{0.8,4} = 2.776445 + 0.940965 (scipy.stats.t.ppf)
+    expect(r.mde).toBeCloseTo(Math.exp(Math.log(1.05) + (2.7764451051977934 + 0.9409645772351816) * r.spread! / Math.sqrt(5)), 6);
+    expect(r.roundsForTarget).toBeGreaterThan(5);
+    // 'same' from a run that could not have seen a 10% slowdown says so.
+    expect(r.verdict).toBe('same');
+    expect(r.note).toMatch(/could not tell: this run sees a slowdown of [\d.]+% or more \(80% power\); to see 10%, about \d+ rounds would at this spread/);
+    const steady = comparePaired(pairsOf([1.01, 1, 0.99, 1, 1.01, 0.99]), { threshold: 0.05 });
+    expect(steady.mde!).toBeLessThan(1.1);
+    expect(steady.note).not.toMatch(/could not tell/);
+    expect(() => comparePaired(pairsOf([1, 1, 1, 1, 1]), { target: 0.05 })).toThrow(RangeError);
+    expect(() => comparePaired(pairsOf([1, 1, 1, 1, 1]), { power: 1 })).toThrow(RangeError);
+  });
+
   it('says insufficient data for too few rounds or an undefined ratio, and refuses bad options', () => {
     expect(comparePaired(pairsOf([1.5, 1.5, 1.5, 1.5]))).toMatchObject({ verdict: 'insufficient data', ci: null, note: 'fewer than 5 rounds (4)' });
     expect(comparePaired([...pairsOf([1, 1, 1, 1]), { a: 0, b: 1 }])).toMatchObject({ verdict: 'insufficient data', ratio: null });

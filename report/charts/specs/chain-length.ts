@@ -3,7 +3,7 @@ import type { FigureInfo, Row, VegaLiteSpec } from '../../types.js';
 import { figureTitle, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 
 /** The two ways per-hop overhead is measured (experiments/chain-length.ts writes these series names). */
-export const AGENT = 'agent: step round trip minus handler';
+export const RECORDS = 'records: handler end to next handler start';
 export const CLIENT = 'client: slope of latency over length';
 
 function dedupe(rows: Row[]): Row[] {
@@ -59,12 +59,12 @@ export function chainLengthSpec(tables: Record<string, Row[]>, figure: FigureInf
         ],
       },
       {
-        title: { text: 'Per-hop overhead', subtitle: ['solid: measured by the agent (step round trip minus handler);', 'dashed: slope of the client latency over chain length'] },
+        title: { text: 'Per-hop overhead', subtitle: ['solid: from the records (handler end to next handler start, L ≥ 2);', 'dashed: slope of the client latency over chain length'] },
         width: 320,
         height: 280,
         layer: [
           {
-            data: { values: hops.filter((h) => h.series === AGENT) },
+            data: { values: hops.filter((h) => h.series === RECORDS) },
             mark: { type: 'line', point: { filled: true, size: 50 } },
             encoding: {
               x,

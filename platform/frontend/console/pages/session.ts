@@ -1,7 +1,7 @@
 /**
  * #/apps/{app}/sessions/{id}: one session (docs/sessions.md): its state and instances, sending a message to an
  * instance, a function or the whole session, reading what its functions sent to "client", its records, and stopping
- * it. State and records refresh every 2 s.
+ * it. State and records refresh every 2 s; a refresh fetches only the records that are new since the last one.
  */
 import type { SessionMessage, SessionRecord, SessionState } from '../../../api.js';
 import { field, h, ms } from '../dom.js';
@@ -27,6 +27,9 @@ export const sessionPage: Page = async (ctx, root, app = '', sessionId = '') => 
   const summary = h('div');
   const records = h('div');
   let drawnStatus = '';
+  // The newest records in the order the platform kept them, and how many it had: the next refresh asks for the rest.
+  let kept: SessionRecord[] = [];
+  let count = 0;
   const draw = (s: SessionState, rs: readonly SessionRecord[] | null): void => {
     // The head is redrawn only when the status changes, so a focused Stop button keeps its focus across refreshes.
     if (s.status !== drawnStatus) head.replaceChildren(
@@ -35,7 +38,7 @@ export const sessionPage: Page = async (ctx, root, app = '', sessionId = '') => 
       ...(s.status === 'RUNNING' ? [h('button', { type: 'button', class: 'danger button', onclick: () => void stop() }, 'Stop session')] : []));
     drawnStatus = s.status;
     summary.replaceChildren(summaryView(s));
-    if (rs) records.replaceChildren(recordsTable(rs));
+    if (rs) records.replaceChildren(recordsTable(rs, count));
   };
   const stopResult = h('div', { 'aria-live': 'polite' });
   const stop = async (): Promise<void> => {
@@ -48,8 +51,14 @@ export const sessionPage: Page = async (ctx, root, app = '', sessionId = '') => 
     }
   };
   const refresh = async (): Promise<void> => {
-    const [s, rs] = await Promise.all([ctx.client.getSession(app, sessionId), ctx.client.sessionRecords(app, sessionId)]);
-    draw(s, rs);
+    const asked = count;
+    const [s, page] = await Promise.all([ctx.client.getSession(app, sessionId), ctx.client.sessionRecordsAfter(app, sessionId, asked)]);
+    // Two refreshes can overlap (Stop refreshes at once): keep only what the other did not already add.
+    const fresh = page.next > count ? page.records.slice(count - asked) : [];
+    kept = [...kept, ...fresh].slice(-RECORDS_SHOWN);
+    count = Math.max(count, page.next);
+    // The table is redrawn only when records arrived (or, the first time, to say there are none yet).
+    draw(s, asked === 0 || fresh.length > 0 ? kept : null);
   };
   draw(state, null);
   refresh().catch((err: unknown) => records.replaceChildren(errorBox(err)));
@@ -129,13 +138,13 @@ function receiveSection(ctx: PageContext, app: string, sessionId: string): HTMLE
     h('div', { class: 'actions' }, button), status, list);
 }
 
-function recordsTable(records: readonly SessionRecord[]): HTMLElement {
+/** The newest records (at most RECORDS_SHOWN) of the `total` the platform keeps, in time order. */
+function recordsTable(records: readonly SessionRecord[], total: number): HTMLElement {
   if (records.length === 0) return h('p', { class: 'muted' }, 'No record yet.');
-  const rows = recordRows(records);
-  const shown = rows.slice(-RECORDS_SHOWN);
+  const shown = recordRows(records);
   return h('div', { class: 'table-box', tabindex: 0 }, // it scrolls: the keyboard must reach it
     h('p', { class: 'muted' }, 'Duration: a message from sent to read (by the client, for "client"); a pipe from opened to closed.',
-      rows.length > shown.length ? ` The newest ${RECORDS_SHOWN} of ${rows.length} records.` : ''),
+      total > shown.length ? ` The newest ${shown.length} of ${total} records.` : ''),
     h('table', { 'aria-label': 'Session records' },
       h('thead', {}, h('tr', {}, ...['Time', 'Kind', 'Who', 'What', 'Duration'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, ...shown.map((r) => h('tr', { 'data-kind': r.kind },
