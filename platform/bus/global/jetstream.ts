@@ -33,17 +33,19 @@ export class JetStreamBus implements GlobalBus {
     private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
     private readonly replicas: number,
+    bulk: NatsConnection,
   ) {
     this.js = nc.jetstream();
-    this.payloads = new LargePayloads(nc, replicas);
+    this.payloads = new LargePayloads(bulk, replicas);
   }
 
   /**
    * A bus on an open connection; the caller closes the connection after the bus. `replicas`: copies of each stream
-   * (and so of its consumers) in a JetStream cluster; 1 on a single server.
+   * (and so of its consumers) in a JetStream cluster; 1 on a single server. `bulk`: the connection that carries
+   * payloads too large for a message (default `nc`; the caller closes it too).
    */
-  static async open(nc: NatsConnection, options: { replicas?: number } = {}): Promise<JetStreamBus> {
-    return new JetStreamBus(nc, await nc.jetstreamManager(), options.replicas ?? 1);
+  static async open(nc: NatsConnection, options: { replicas?: number; bulk?: NatsConnection } = {}): Promise<JetStreamBus> {
+    return new JetStreamBus(nc, await nc.jetstreamManager(), options.replicas ?? 1, options.bulk ?? nc);
   }
 
   async publish<T>(topic: string, key: string, payload: T, options?: PublishOptions): Promise<number> {

@@ -18,12 +18,21 @@ export const PAYLOAD_TTL_MS = 24 * 60 * 60_000;
 export const PAYLOAD_HEADER = 'Mf-Payload-Object';
 /** Room left in a message for its headers (the message id, the reference): a payload above max_payload minus this goes by reference. */
 const HEADER_ROOM = 4096;
+/**
+ * How long one chunk's store may take to be acknowledged. An object's chunks are sent at once, so on a busy broker
+ * the last ones wait behind the first: the 5 s of a small message would fail a large payload that is merely slow.
+ */
+const CHUNK_ACK_TIMEOUT_MS = 60_000;
 
 export class LargePayloads {
   private store: Promise<ObjectStore> | null = null;
   /** Payloads above this many bytes travel by reference. */
   readonly limit: number;
 
+  /**
+   * `nc`: best a connection of its own (global-layer.ts opens one), so that heartbeats and small messages never
+   * queue behind megabytes of chunks on one socket.
+   */
   constructor(
     private readonly nc: NatsConnection,
     private readonly replicas: number,
@@ -39,7 +48,8 @@ export class LargePayloads {
 
   /** Stores `bytes` under `name` and returns the headers of the message that names it. */
   async put(name: string, bytes: Uint8Array): Promise<MsgHdrs> {
-    await (await this.bucket()).putBlob({ name }, bytes);
+    // Chunks as large as a message may be: a few messages per payload rather than one per 128 KiB.
+    await (await this.bucket()).putBlob({ name, options: { max_chunk_size: this.limit } }, bytes);
     const h = headers();
     h.set(PAYLOAD_HEADER, name);
     return h;
@@ -65,7 +75,7 @@ export class LargePayloads {
   }
 
   private bucket(): Promise<ObjectStore> {
-    this.store ??= this.nc.jetstream().views.os(PAYLOAD_BUCKET, { replicas: this.replicas, ttl: nanos(PAYLOAD_TTL_MS) });
+    this.store ??= this.nc.jetstream({ timeout: CHUNK_ACK_TIMEOUT_MS }).views.os(PAYLOAD_BUCKET, { replicas: this.replicas, ttl: nanos(PAYLOAD_TTL_MS) });
     this.store.catch(() => (this.store = null));
     return this.store;
   }
