@@ -24,7 +24,7 @@ import { prepareApp } from './deploy.js';
 import type { ExecutionStore, ExecutionView, FinishedExecution, StoredExecution } from './executions.js';
 import { PlatformMetrics } from './metrics.js';
 import type { ExecutionPlacement } from './placement/placement.js';
-import { acceptedId, acceptedMessage, readInterrupted, TOPIC_EXECUTIONS, type AcceptedExecution, type ExecutionEvent, type InterruptedExecution } from './recovery.js';
+import { acceptedId, acceptedMessage, readInterrupted, TOPIC_EXECUTIONS, type ExecutionEvent, type InterruptedExecution } from './recovery.js';
 import { AppSandboxes, type SandboxEnvironment } from './sandboxes.js';
 import { serveSessionTask } from '../sessions/task.js';
 import type { SessionRegistry } from './sessions.js';
