@@ -56,6 +56,7 @@ export const ERROR_CODES = {
     status: 503,
     meaning: "The embedded platform's own process (the harness starts one per adapter) exited or failed before it was listening; details give its exit code or signal.",
   },
+  MF_PAYLOAD_LOST: { status: 503, meaning: 'A message too large for the broker travelled by reference and its object is gone (released already, or past its lifetime); the message cannot be delivered.' },
   MF_AB_FAILED: { status: 500, meaning: 'An A/B comparison could not check out, build or run one of its two commits (mfbench ab); the details name the side and the step.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

@@ -16,8 +16,19 @@ export interface BodyLimits {
   timeoutMs: number;
 }
 
+/** A JSON body: its value, and the text it was parsed from (sent on as it is rather than serialised again). */
+export interface JsonBody {
+  value: unknown;
+  json: string;
+}
+
 /** Reads a JSON body within `limits`. An empty body is `{}` (as Step Functions treats a missing input). */
 export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
+  return readJsonPayload(req, limits).then((body) => body.value);
+}
+
+/** Reads a JSON body within `limits`, with its text. */
+export function readJsonPayload(req: IncomingMessage, limits: BodyLimits): Promise<JsonBody> {
   const { maxBytes } = limits;
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
@@ -51,7 +62,7 @@ export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<
       clearTimeout(timer);
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       try {
-        resolve(parseJson(body, limits.maxDepth));
+        resolve(parseJsonBody(body, limits.maxDepth));
       } catch (err) {
         reject(err);
       }
@@ -61,12 +72,17 @@ export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<
 
 /** Parses JSON text, refusing text nested deeper than `maxDepth` before parsing it. */
 export function parseJson(body: Buffer, maxDepth: number): unknown {
+  return parseJsonBody(body, maxDepth).value;
+}
+
+/** Parses JSON text as parseJson does, and keeps the text (an empty body is `{}`, its text too). */
+export function parseJsonBody(body: Buffer, maxDepth: number): JsonBody {
   const depth = jsonDepth(body, maxDepth);
   if (depth > maxDepth) throw new MfError('MF_BAD_REQUEST', `the request body is nested deeper than the limit of ${maxDepth} levels`, { maxDepth });
   const text = body.toString('utf8');
-  if (text.trim() === '') return {};
+  if (text.trim() === '') return { value: {}, json: '{}' };
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), json: text };
   } catch (err) {
     throw new MfError('MF_BAD_REQUEST', `the request body is not valid JSON: ${(err as Error).message}`);
   }

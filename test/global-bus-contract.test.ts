@@ -11,6 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectBroker } from '../dist/platform/broker.js';
 import { JetStreamBus } from '../dist/platform/bus/global/jetstream.js';
 import { JournalBus, type BusMessage, type DeadLetter, type GlobalBus, type Subscription } from '../dist/platform/bus/global/index.js';
+import { LargePayloads } from '../dist/platform/bus/global/large-payloads.js';
+import { JsonText } from '../dist/platform/json-text.js';
 import { RUN_NATS_TESTS, noteNatsSkipped, startNatsServer, type NatsServer } from './helpers/nats.js';
 
 noteNatsSkipped('the JetStream half of the global bus contract');
@@ -99,6 +101,21 @@ for (const maker of makers) {
       expect((await bus.read(t, { fromOffset: 1, limit: 1 })).map((m) => m.offset)).toEqual([1]);
       expect(await bus.read(t, { fromOffset: 3 })).toEqual([]);
       expect(await bus.read(topic('never-written'))).toEqual([]);
+    });
+
+    it('a JsonText payload goes as the text it is; a subscriber with keys gets only those; release leaves the messages', async () => {
+      const bus = await newBus();
+      const t = topic('answers');
+      expect(await bus.publish(t, 'mine-1', new JsonText('{"n": 1, "s": "as sent"}'), { id: 'a1' })).toBe(0);
+      await bus.publish(t, 'theirs', 2, { id: 'a2' });
+      await bus.publish(t, 'mine-2', 3, { id: 'a3' });
+      const seen: BusMessage[] = [];
+      await bus.subscribe(t, 'mine', (m) => void seen.push(m), { keys: (k) => k.startsWith('mine') });
+      await waitFor('the two accepted keys', () => seen.length === 2);
+      expect(seen.map((m) => [m.key, m.payload]).sort()).toEqual([['mine-1', { n: 1, s: 'as sent' }], ['mine-2', 3]]);
+      await bus.release(t, 'mine-1', 'a1');
+      expect((await bus.read(t)).map((m) => m.payload)).toEqual([{ n: 1, s: 'as sent' }, 2, 3]);
+      await expect(bus.subscribe(t, 'g', () => undefined, { keys: 'mine' as unknown as () => boolean })).rejects.toMatchObject({ code: 'MF_BAD_REQUEST' });
     });
 
     it('keys of any characters survive the trip', async () => {
@@ -219,6 +236,37 @@ describe.runIf(RUN_NATS_TESTS)('JetStreamBus: what only a broker does', () => {
     expect(dead[0]?.payload.error).toMatch(/not JSON/);
     await new Promise((r) => setTimeout(r, 500));
     expect((await bus.read('mixed.dead')).length).toBe(1); // terminated: never redelivered
+  });
+
+  it("a payload over the server's max_payload travels by reference: a small message, the value for every reader, released on request", async () => {
+    expect(nc.info!.max_payload).toBe(1024 * 1024); // nats-server's default, read from its INFO
+    const big = { data: 'x'.repeat(3 * 1024 * 1024), n: 1 };
+    await bus.publish('large', 'e1', big, { id: 'e1:0' });
+    expect(await bus.publish('large', 'e1', big, { id: 'e1:0' })).toBe(0); // a replay: still one message
+    await bus.publish('large', 'e1', { n: 2 });
+    const got: BusMessage[] = [];
+    await bus.subscribe('large', 'g', (m) => void got.push(m));
+    await waitFor('both messages', () => got.length === 2);
+    expect(got.map((m) => [m.payload, m.referenced ?? false])).toEqual([[big, true], [{ n: 2 }, false]]);
+    expect((await bus.read('large')).map((m) => m.payload)).toEqual([big, { n: 2 }]);
+    // The stream holds the small reference, the object store the bytes.
+    const stream = await (await nc.jetstreamManager()).streams.info('MFBUS_large');
+    expect(stream.state.bytes).toBeLessThan(16 * 1024);
+    const name = LargePayloads.objectName('large', 'e1', 'e1:0');
+    expect(await bus.payloads.names()).toContain(name);
+
+    await bus.release('large', 'e1', 'e1:0');
+    expect(await bus.payloads.names()).not.toContain(name);
+    await bus.release('large', 'e1', 'e1:0'); // twice is no fault
+    // Released: a reader skips it, a subscriber dead-letters it as lost (never redelivered).
+    expect((await bus.read('large')).map((m) => m.payload)).toEqual([{ n: 2 }]);
+    const late: unknown[] = [];
+    await bus.subscribe('large', 'late', (m) => void late.push(m.payload));
+    let dead: BusMessage<DeadLetter>[] = [];
+    await waitFor('the dead letter', async () => (dead = await bus.read<DeadLetter>('large.dead')).length === 1 && late.length === 1);
+    expect(late).toEqual([{ n: 2 }]);
+    expect(dead[0]?.payload).toMatchObject({ topic: 'large', group: 'late', offset: 0, reason: 'lost', payload: { object: name } });
+    expect(dead[0]?.payload.error).toContain('is gone');
   });
 
   it('bad names and payloads are typed errors', async () => {

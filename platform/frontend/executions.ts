@@ -109,7 +109,7 @@ export class ExecutionStore {
    * Keeps a finished execution as JSON, made once here (with `outputJson`, the output its caller already
    * serialised, spliced in rather than serialised again), and spills the oldest kept ones beyond the byte bound.
    */
-  finish(exec: StoredExecution, outputJson: string | null): FinishedExecution & { written: Promise<void> } {
+  finish(exec: StoredExecution, outputJson: string | null): FinishedExecution & { history: string; written: Promise<void> } {
     const view = executionView(exec);
     const json = viewJson(view, outputJson);
     const history = exec.history.length === 0 ? '[]' : JSON.stringify(exec.history);
@@ -124,7 +124,7 @@ export class ExecutionStore {
       this.keptBytes += bytes;
       this.spillBeyondBound();
     }
-    return { json, view: () => view, written };
+    return { json, history, view: () => view, written };
   }
 
   /** Any known execution's answer: a running one is serialised now, a spilled one read back. */

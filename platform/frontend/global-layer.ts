@@ -12,12 +12,13 @@ import { JetStreamStorage } from '../storage/jetstream.js';
 import type { GlobalTier } from '../storage/types.js';
 import { BrokerManifests } from './hosts/manifests.js';
 import { HostRegistry } from './hosts/registry.js';
+import { BrokerResults } from './hosts/results.js';
 
 export interface GlobalLayer {
   readonly bus: GlobalBus;
   readonly storage: GlobalTier;
-  /** What frontends and host agents share on a broker (the host registry, the apps' manifests); null when embedded. */
-  readonly cluster: { readonly hosts: HostRegistry; readonly manifests: BrokerManifests } | null;
+  /** What frontends and host agents share on a broker (the host registry, the apps' manifests, finished executions); null when embedded. */
+  readonly cluster: { readonly hosts: HostRegistry; readonly manifests: BrokerManifests; readonly results: BrokerResults } | null;
   /** Releases what the bus and storage share (the broker connection); after they are closed. */
   release(): Promise<void>;
 }
@@ -31,12 +32,20 @@ export function embeddedLayer(config: Pick<ResolvedConfig, 'dataDir'>): GlobalLa
 export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | 'broker' | 'brokerReplicas'>): Promise<GlobalLayer> {
   if (config.broker === null) return embeddedLayer(config);
   const nc = await connectBroker(config.broker);
+  // Large payloads travel on a connection of their own: heartbeats and hops never wait behind their chunks.
+  const bulk = await connectBroker(config.broker).catch(async (err: unknown) => {
+    await nc.close();
+    throw err;
+  });
   const replicas = config.brokerReplicas;
   return {
-    bus: await JetStreamBus.open(nc, { replicas }),
+    bus: await JetStreamBus.open(nc, { replicas, bulk }),
     storage: new JetStreamStorage(nc, { replicas }),
     // Buckets are made on first use: a platform with local hosts never creates them.
-    cluster: { hosts: new HostRegistry(nc, replicas), manifests: new BrokerManifests(nc, replicas) },
-    release: () => nc.close(),
+    cluster: { hosts: new HostRegistry(nc, replicas), manifests: new BrokerManifests(nc, replicas), results: new BrokerResults(nc, replicas) },
+    release: async () => {
+      await nc.close();
+      await bulk.close();
+    },
   };
 }

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { now } from '../clock.js';
 import type { ResolvedConfig } from '../config.js';
 import { MfError, toMfError } from '../errors.js';
-import { bearerToken, readJsonBody, type BodyLimits } from '../http-body.js';
+import { bearerToken, readJsonPayload, type BodyLimits, type JsonBody } from '../http-body.js';
 import { loadConsoleFiles, type StaticFile } from './console-files.js';
 import type { FinishedExecution } from './executions.js';
 import type { Platform } from './platform.js';
@@ -32,6 +32,8 @@ interface RequestContext {
   /** When the whole request had arrived (set by readBody; equals the start for bodiless requests). */
   received: number;
   body(): Promise<unknown>;
+  /** The body with the text it was parsed from: an execution's input is sent on as that text. */
+  payload(): Promise<JsonBody>;
 }
 
 interface Reply {
@@ -103,8 +105,9 @@ export async function startHttpServer(platform: Platform, config: ResolvedConfig
       req,
       query,
       received: start,
-      body: async () => {
-        const body = await readJsonBody(req, limits);
+      body: async () => (await ctx.payload()).value,
+      payload: async () => {
+        const body = await readJsonPayload(req, limits);
         ctx.received = now();
         return body;
       },
@@ -146,10 +149,10 @@ function buildRoutes(platform: Platform): Route[] {
   });
   return [
     route('POST', '/apps/{app}/workflows/{workflow}/executions', 'invocation', async (ctx, [app, workflow]) => {
-      const input = await ctx.body();
+      const input = await ctx.payload();
       const mode = ctx.query.get('mode') ?? 'sync';
       if (mode !== 'sync' && mode !== 'async') throw new MfError('MF_BAD_REQUEST', `mode must be "sync" or "async", not "${mode}"`);
-      const { executionId, wait, journalled } = platform.startExecution(app!, workflow!, input, ctx.received, { later: mode === 'async' });
+      const { executionId, wait, journalled } = platform.startExecution(app!, workflow!, input.value, ctx.received, { later: mode === 'async', inputJson: input.json });
       if (mode === 'async') {
         wait.catch(() => undefined); // the failure is kept with the execution
         // Accepted means journalled: the execution survives a restart from here on (it already runs meanwhile).
@@ -159,8 +162,8 @@ function buildRoutes(platform: Platform): Route[] {
       return finished(await wait, ctx.query);
     }),
     route('POST', '/apps/{app}/functions/{fn}/invocations', 'invocation', async (ctx, [app, fn]) => {
-      const input = await ctx.body();
-      return finished(await platform.invokeFunction(app!, fn!, input, ctx.received), ctx.query);
+      const input = await ctx.payload();
+      return finished(await platform.invokeFunction(app!, fn!, input.value, ctx.received, input.json), ctx.query);
     }),
     route('GET', '/healthz', 'none', () => ({ status: 200, body: { ok: true, apps: platform.listApps().length, uptimeMs: Date.now() - started } })),
     route('GET', '/config', 'management', () => ({ status: 200, body: platformPolicy(platform.config) })),

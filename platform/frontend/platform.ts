@@ -16,19 +16,21 @@ import type { SandboxBackend } from '../sandbox/backend.js';
 import type { GlobalTier } from '../storage/types.js';
 import type { StorageOp, StorageReply, StoredValue } from '../storage/types.js';
 import type { GlobalBus } from '../bus/global/index.js';
+import type { JsonText } from '../json-text.js';
 import { AppUsers } from './app-users.js';
 import type { ManifestStore } from './app-manifests.js';
 import { DeployedApp, type AppLogLine, type AppRegistry } from './apps.js';
 import { prepareApp } from './deploy.js';
-import type { ExecutionStore, FinishedExecution, StoredExecution } from './executions.js';
+import type { ExecutionStore, ExecutionView, FinishedExecution, StoredExecution } from './executions.js';
 import { PlatformMetrics } from './metrics.js';
 import type { ExecutionPlacement } from './placement/placement.js';
-import { readInterrupted, TOPIC_EXECUTIONS, type AcceptedExecution, type ExecutionEvent, type InterruptedExecution } from './recovery.js';
+import { acceptedId, acceptedMessage, readInterrupted, TOPIC_EXECUTIONS, type ExecutionEvent, type InterruptedExecution } from './recovery.js';
 import { AppSandboxes, type SandboxEnvironment } from './sandboxes.js';
 import { serveSessionTask } from '../sessions/task.js';
 import type { SessionRegistry } from './sessions.js';
 import type { HopTransport } from './transport/transport.js';
 import type { Work, WorkResult } from './hosts/work.js';
+import type { BrokerResults, ResultPart } from './hosts/results.js';
 
 export type { AppLogLine } from './apps.js';
 export type { ExecutionView, FinishedExecution } from './executions.js';
@@ -53,6 +55,8 @@ export interface PlatformParts {
   readonly sessions: SessionRegistry;
   /** This frontend's id when several share the broker (`hosts: remote`): its accepted executions carry it. */
   readonly frontendId: string | null;
+  /** Finished executions on the broker, shared by its frontends (`hosts: remote`); null for a single platform or a host. */
+  readonly sharedResults: BrokerResults | null;
 }
 
 let warnedOnce = false;
@@ -214,13 +218,15 @@ export class Platform {
    * RUNNING) when this returns. `later`: an async caller's execution starts after the current I/O has been served
    * (batched with the others accepted meanwhile), so that accepting a burst does not wait for dispatching it; it is
    * also journalled on the global bus (`journalled` resolves once it is), so that a restart runs it to its end.
+   * `inputJson`: the input as the JSON text it arrived as (the request's body); the journal and a placement that
+   * sends the input on take that text, so the input is never serialised for them.
    */
   startExecution(
     appName: string,
     workflow: string,
     input: unknown,
     received: number,
-    options: { later?: boolean } = {},
+    options: { later?: boolean; inputJson?: string } = {},
   ): { executionId: string; wait: Promise<FinishedExecution>; journalled: Promise<void> } {
     this.checkOpen();
     const app = this.apps.get(appName);
@@ -229,9 +235,13 @@ export class Platform {
     }
     const exec = this.executions.create(appName, workflow, null, received);
     const startTime = new Date().toISOString();
-    const run = () => this.parts.placement.run(app, exec, input, startTime);
+    const { inputJson } = options;
+    const run = () => this.parts.placement.run(app, exec, input, startTime, inputJson);
     const wait = this.finish(exec, options.later ? this.soon(run) : run());
-    return { executionId: exec.executionId, wait, journalled: options.later ? this.journalAccepted(exec.executionId, { t: 'accepted', app: appName, workflow, input, received, startTime, ...(this.parts.frontendId === null ? {} : { frontend: this.parts.frontendId }) }) : Promise.resolve() };
+    if (!options.later) return { executionId: exec.executionId, wait, journalled: Promise.resolve() };
+    const accepted = { t: 'accepted' as const, app: appName, workflow, received, startTime, ...(this.parts.frontendId === null ? {} : { frontend: this.parts.frontendId }) };
+    // Without the request's text (an in-process caller), the input is serialised here, once.
+    return { executionId: exec.executionId, wait, journalled: this.journalAccepted(exec.executionId, acceptedMessage(accepted, inputJson ?? JSON.stringify(input))) };
   }
 
   /**
@@ -293,31 +303,52 @@ export class Platform {
   }
 
   /** Journals an accepted execution; the caller is answered once the journal has it. */
-  private journalAccepted(id: string, accepted: AcceptedExecution): Promise<void> {
+  private journalAccepted(id: string, accepted: JsonText): Promise<void> {
     this.journalled.add(id);
-    return this.parts.bus.publish<ExecutionEvent>(TOPIC_EXECUTIONS, id, accepted).then(() => undefined);
+    return this.parts.bus.publish(TOPIC_EXECUTIONS, id, accepted, { id: acceptedId(id) }).then(() => undefined);
   }
 
   /** Invokes one function directly, outside any workflow: one hop through the transport. */
-  invokeFunction(appName: string, fn: string, input: unknown, received: number): Promise<FinishedExecution> {
+  invokeFunction(appName: string, fn: string, input: unknown, received: number, inputJson?: string): Promise<FinishedExecution> {
     this.checkOpen();
     const app = this.apps.get(appName);
     if (!app.prepared.functions.some((f) => f.name === fn)) {
       throw new MfError('MF_FUNCTION_NOT_FOUND', `app "${appName}" has no function "${fn}"`, { app: appName, function: fn });
     }
     const exec = this.executions.create(appName, null, fn, received);
-    const run = async (): Promise<ExecutionResult> => (await this.parts.transport.hop(app, exec, { fn, input, state: null })).result;
+    const run = async (): Promise<ExecutionResult> => (await this.parts.transport.hop(app, exec, { fn, input, state: null, ...(inputJson === undefined ? {} : { inputJson }) })).result;
     return this.finish(exec, run());
   }
 
-  /** Any known execution, running or finished (a spilled one is read back from disk). */
-  getExecution(id: string): Promise<FinishedExecution> {
-    return this.executions.answer(id);
+  /**
+   * Any known execution, running or finished (a spilled one is read back from disk); one this frontend does not
+   * know, another frontend of the broker finished (read from the broker).
+   */
+  async getExecution(id: string): Promise<FinishedExecution> {
+    try {
+      return await this.executions.answer(id);
+    } catch (err) {
+      const json = await this.shared(id, 'view', err);
+      return { json, view: () => JSON.parse(json) as ExecutionView };
+    }
   }
 
-  /** An execution's history, as JSON text. */
-  getHistoryJson(id: string): Promise<string> {
-    return this.executions.historyJson(id);
+  /** An execution's history, as JSON text (from the broker when another frontend finished it). */
+  async getHistoryJson(id: string): Promise<string> {
+    try {
+      return await this.executions.historyJson(id);
+    } catch (err) {
+      return this.shared(id, 'history', err);
+    }
+  }
+
+  /** A part of an execution another frontend finished; rethrows `notHere` (MF_EXECUTION_NOT_FOUND) when none did. */
+  private async shared(id: string, part: ResultPart, notHere: unknown): Promise<string> {
+    const { sharedResults } = this.parts;
+    if (sharedResults === null || !(notHere instanceof MfError && notHere.code === 'MF_EXECUTION_NOT_FOUND')) throw notHere;
+    const text = await sharedResults.get(id, part);
+    if (text === null) throw notHere;
+    return text;
   }
 
   /**
@@ -398,10 +429,18 @@ export class Platform {
     exec.checkpoint = null;
     this.metrics.recordExecution(exec.app, exec.workflow ?? `fn:${exec.function}`, status, (exec.t.completed - exec.t.received) / 1000, exec.records);
     const finished = this.executions.finish(exec, outputJson);
+    // Off the path, once its own files are written: every frontend of the broker answers it from then on.
+    const { sharedResults } = this.parts;
+    if (sharedResults !== null) void finished.written.then(() => sharedResults.put(exec.executionId, finished.json, finished.history)).catch(() => undefined);
     if (this.journalled.delete(exec.executionId)) {
       // Off the hot path: once the result is on disk, the journal says the execution needs no recovery.
       const { bus } = this.parts;
-      void finished.written.then(() => bus.publish<ExecutionEvent>(TOPIC_EXECUTIONS, exec.executionId, { t: 'finished' })).catch(() => undefined);
+      // Then its accepted input is needed no more (a broker deletes it if it travelled by reference).
+      const id = exec.executionId;
+      void finished.written
+        .then(() => bus.publish<ExecutionEvent>(TOPIC_EXECUTIONS, id, { t: 'finished' }))
+        .then(() => bus.release(TOPIC_EXECUTIONS, id, acceptedId(id)))
+        .catch(() => undefined);
     }
     return finished;
   }

@@ -7,6 +7,7 @@
  * in the execution store's files). Any GlobalBus provides this: the topics, keys and `read()` are the whole contract.
  */
 import type { GlobalBus } from '../bus/global/index.js';
+import { withJsonField, type JsonText } from '../json-text.js';
 import type { ResumePoint } from '../protocol.js';
 
 export const TOPIC_EXECUTIONS = 'executions';
@@ -25,6 +26,16 @@ export interface AcceptedExecution {
 }
 
 export type ExecutionEvent = AcceptedExecution | { t: 'finished' };
+
+/** The message id of an execution's `accepted` event (a broker releases a large input by it once it finished). */
+export function acceptedId(executionId: string): string {
+  return `${executionId}:accepted`;
+}
+
+/** An `accepted` event as it is journalled: the input spliced in as the JSON text it arrived as, not serialised again. */
+export function acceptedMessage(head: Omit<AcceptedExecution, 'input'>, inputJson: string): JsonText {
+  return withJsonField(head, 'input', inputJson);
+}
 
 /** An execution that was running when the platform died, with its newest checkpoint (null: from the start). */
 export interface InterruptedExecution extends AcceptedExecution {

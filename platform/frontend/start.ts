@@ -109,7 +109,9 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
   // Frontends and host agents share the apps on the broker; a single platform keeps them in its data folder.
   const manifests = config.hosts === 'remote' || hostId !== null ? cluster(layer).manifests : new AppManifests(join(config.dataDir, 'apps'));
   const frontendId = config.hosts === 'remote' && 'frontendId' in role ? role.frontendId : null;
-  return new Platform({ config, backend: createBackend(config.backend), runDir, apps, executions, manifests, storage, bus, placement, transport, sessions, frontendId });
+  // Frontends of one broker answer each other's finished executions from it.
+  const sharedResults = frontendId !== null ? cluster(layer).results : null;
+  return new Platform({ config, backend: createBackend(config.backend), runDir, apps, executions, manifests, storage, bus, placement, transport, sessions, frontendId, sharedResults });
 }
 
 /** What a composed platform is: a frontend (which owns sandboxes unless its hosts are remote) or a host agent. */

@@ -5,10 +5,13 @@
  *   durable consumer <group>           explicit ack, ack-wait = ackTimeoutMs, at most maxInFlight unacknowledged
  * Offsets are stream sequences minus one. Attempts are counted by the server (delivery count); a message past
  * maxAttempts, or one that does not parse, is published to `<topic>.dead` and terminated, never redelivered again.
+ * A payload larger than the server's max_payload travels by reference through the object store (large-payloads.ts).
  */
-import { AckPolicy, DeliverPolicy, JSONCodec, nanos, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
+import { AckPolicy, DeliverPolicy, Empty, JSONCodec, nanos, nuid, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import { brokerToken, fromBrokerToken } from '../../broker.js';
 import { MfError, toMfError } from '../../errors.js';
+import { jsonTextOf } from '../../json-text.js';
+import { LargePayloads, payloadObject } from './large-payloads.js';
 import { resolveSubscribeOptions } from './journal-bus.js';
 import { checkKey, checkName, deadLetterTopic, type BusMessage, type DeadLetter, type DeadLetterReason, type GlobalBus, type PublishOptions, type ReadOptions, type SubscribeOptions, type Subscription } from './types.js';
 
@@ -22,22 +25,27 @@ export class JetStreamBus implements GlobalBus {
   private readonly js: JetStreamClient;
   private readonly streams = new Map<string, Promise<string>>();
   private readonly subscriptions = new Set<JetStreamSubscription>();
+  /** Where payloads too large for one message go (created on first use). */
+  readonly payloads: LargePayloads;
   private closed = false;
 
   private constructor(
     private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
     private readonly replicas: number,
+    bulk: NatsConnection,
   ) {
     this.js = nc.jetstream();
+    this.payloads = new LargePayloads(bulk, replicas);
   }
 
   /**
    * A bus on an open connection; the caller closes the connection after the bus. `replicas`: copies of each stream
-   * (and so of its consumers) in a JetStream cluster; 1 on a single server.
+   * (and so of its consumers) in a JetStream cluster; 1 on a single server. `bulk`: the connection that carries
+   * payloads too large for a message (default `nc`; the caller closes it too).
    */
-  static async open(nc: NatsConnection, options: { replicas?: number } = {}): Promise<JetStreamBus> {
-    return new JetStreamBus(nc, await nc.jetstreamManager(), options.replicas ?? 1);
+  static async open(nc: NatsConnection, options: { replicas?: number; bulk?: NatsConnection } = {}): Promise<JetStreamBus> {
+    return new JetStreamBus(nc, await nc.jetstreamManager(), options.replicas ?? 1, options.bulk ?? nc);
   }
 
   async publish<T>(topic: string, key: string, payload: T, options?: PublishOptions): Promise<number> {
@@ -45,9 +53,37 @@ export class JetStreamBus implements GlobalBus {
     checkName('topic', topic);
     checkKey(key);
     if (payload === undefined) throw new MfError('MF_BAD_REQUEST', 'a bus message payload must be a JSON value', { topic });
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(jsonTextOf(payload)); // a JsonText goes as the text it already is
+    } catch (err) {
+      throw new MfError('MF_BAD_REQUEST', `the payload cannot be serialised to JSON: ${(err as Error).message}`, { topic, key });
+    }
     await this.stream(topic);
-    const ack = await brokerCall(`publish to ${topic}`, () => this.js.publish(subject(topic, key), json.encode(payload), options?.id === undefined ? {} : { msgID: options.id }));
+    const msgID = options?.id === undefined ? {} : { msgID: options.id };
+    const ack = await brokerCall(`publish to ${topic}`, async () => {
+      if (bytes.length <= this.payloads.limit) return this.js.publish(subject(topic, key), bytes, msgID);
+      // Too large for one message: the bytes go to the object store first, then a message that names them. A
+      // replayed publish writes the same object again and its message is dropped as a duplicate.
+      const name = LargePayloads.objectName(topic, key, options?.id ?? nuid.next());
+      return this.js.publish(subject(topic, key), Empty, { ...msgID, headers: await this.payloads.put(name, bytes) });
+    });
     return ack.seq - 1;
+  }
+
+  async release(topic: string, key: string, id: string): Promise<void> {
+    this.checkOpen();
+    checkName('topic', topic);
+    checkKey(key);
+    await brokerCall(`release a payload of ${topic}`, () => this.payloads.delete(LargePayloads.objectName(topic, key, id)));
+  }
+
+  /** A message's payload: from its data, or from the object it names (MF_PAYLOAD_LOST when gone). */
+  async payloadOf(topic: string, m: JsMsg): Promise<unknown> {
+    const object = payloadObject(m.headers);
+    if (object === null) return json.decode(m.data);
+    const bytes = await brokerCall(`fetch a payload of ${topic}`, () => this.payloads.get(object, `${topic}#${m.seq - 1}`));
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   }
 
   async subscribe<T>(topic: string, group: string, handler: (m: BusMessage<T>) => Promise<void> | void, options?: SubscribeOptions): Promise<Subscription> {
@@ -67,7 +103,7 @@ export class JetStreamBus implements GlobalBus {
     });
     const consumer = await brokerCall(`open consumer ${group} on ${topic}`, () => this.js.consumers.get(stream, durable));
     const messages = await brokerCall(`consume ${topic}`, () => consumer.consume({ max_messages: o.maxInFlight }));
-    const sub = new JetStreamSubscription(this, topic, group, messages, handler as (m: BusMessage) => Promise<void> | void, o);
+    const sub = new JetStreamSubscription(this, topic, group, messages, handler as (m: BusMessage) => Promise<void> | void, o, o.keys);
     this.subscriptions.add(sub);
     sub.done.finally(() => this.subscriptions.delete(sub));
     return sub;
@@ -99,9 +135,19 @@ export class JetStreamBus implements GlobalBus {
       if (wanted === 0) return out;
       const consumer = await this.js.consumers.get(stream, info.name);
       const batch = await consumer.fetch({ max_messages: wanted, expires: 30_000 });
+      const messages: JsMsg[] = [];
       for await (const m of batch) {
-        out.push({ ...toBusMessage<T>(topic, m, json.decode(m.data) as T), attempt: 1 });
-        if (out.length >= wanted) break;
+        messages.push(m);
+        if (messages.length >= wanted) break;
+      }
+      for (const m of messages) {
+        try {
+          out.push({ ...toBusMessage<T>(topic, m, (await this.payloadOf(topic, m)) as T), attempt: 1 });
+        } catch (err) {
+          // A payload past its lifetime: the message is skipped (and said), so one lost object never fails a recovery.
+          if (!(err instanceof MfError && err.code === 'MF_PAYLOAD_LOST')) throw err;
+          warn(`read of ${topic} skipped message ${m.seq - 1}`, err);
+        }
       }
       return out;
     } finally {
@@ -156,6 +202,7 @@ class JetStreamSubscription implements Subscription {
     private readonly messages: ConsumerMessages,
     private readonly handler: Handler,
     private readonly options: { maxAttempts: number; retryBackoffMs: number },
+    private readonly keys: ((key: string) => boolean) | null,
   ) {
     // A failed pump (the connection closed under it) must not become an unhandled rejection that ends the process.
     this.done = this.pump().catch((err: unknown) => warn(`the subscription of ${group} to ${topic} stopped`, err));
@@ -188,13 +235,16 @@ class JetStreamSubscription implements Subscription {
 
   private async deliver(m: JsMsg, key: string): Promise<void> {
     if (this.stopped) return m.nak();
+    if (this.keys !== null && !this.keys(key)) return m.ack(); // not this subscriber's: its payload is never fetched
     const attempt = m.info.redeliveryCount;
     const { maxAttempts, retryBackoffMs } = this.options;
     if (attempt > maxAttempts) return this.giveUp(m, key, 'timeout', maxAttempts, undefined, undefined);
     let payload: unknown;
     try {
-      payload = json.decode(m.data);
+      payload = await this.bus.payloadOf(this.topic, m);
     } catch (err) {
+      if (err instanceof MfError && err.code === 'MF_PAYLOAD_LOST') return this.giveUp(m, key, 'lost', attempt, err.message, { object: payloadObject(m.headers) });
+      if (err instanceof MfError) throw err; // the broker did not answer: the delivery comes back after AckWait
       return this.giveUp(m, key, 'malformed', attempt, `the payload is not JSON: ${(err as Error).message}`, Buffer.from(m.data).toString('utf8'));
     }
     try {
@@ -208,6 +258,8 @@ class JetStreamSubscription implements Subscription {
 
   /** Dead-letters a delivery, then terminates it so the server never redelivers it. */
   private async giveUp(m: JsMsg, key: string, reason: DeadLetterReason, attempts: number, error: string | undefined, payload: unknown): Promise<void> {
+    const object = payloadObject(m.headers);
+    if (payload === undefined && object !== null) payload = { object }; // the letter names it; the bytes stay aside until they expire
     if (payload === undefined) {
       try {
         payload = json.decode(m.data);
@@ -232,7 +284,8 @@ function warn(what: string, err: unknown): void {
 }
 
 function toBusMessage<T>(topic: string, m: JsMsg, payload: T): Omit<BusMessage<T>, 'attempt'> {
-  return { topic, offset: m.seq - 1, key: keyOf(topic, m.subject), payload, publishedAt: publishedAt(m) };
+  const message = { topic, offset: m.seq - 1, key: keyOf(topic, m.subject), payload, publishedAt: publishedAt(m) };
+  return payloadObject(m.headers) === null ? message : { ...message, referenced: true };
 }
 
 function publishedAt(m: JsMsg): number {

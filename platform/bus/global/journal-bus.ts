@@ -8,6 +8,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MfError } from '../../errors.js';
+import { jsonTextOf } from '../../json-text.js';
 import { ConsumerGroup, toBusMessage, type MemberOptions } from './consumer-group.js';
 import { OffsetsJournal } from './offsets-journal.js';
 import { TopicJournal } from './topic-journal.js';
@@ -32,7 +33,7 @@ export interface JournalBusOptions {
 }
 
 const DEFAULTS = { ackTimeoutMs: 30_000, maxAttempts: 5, maxInFlight: 64, retryBackoffMs: 100, fromOffset: 'earliest' } as const;
-const SUBSCRIBE_KEYS = new Set(['ackTimeoutMs', 'maxAttempts', 'fromOffset', 'maxInFlight', 'retryBackoffMs']);
+const SUBSCRIBE_KEYS = new Set(['ackTimeoutMs', 'maxAttempts', 'fromOffset', 'maxInFlight', 'retryBackoffMs', 'keys']);
 const DEFAULT_READ_LIMIT = 1000;
 
 /** Directories opened by a JournalBus of this process (the LOCK file guards against other processes). */
@@ -75,10 +76,11 @@ export class JournalBus implements GlobalBus {
     checkName('topic', topic);
     checkName('group', group);
     if (typeof handler !== 'function') throw new MfError('MF_BAD_REQUEST', 'subscribe needs a handler function', { topic, group });
-    const { fromOffset, ...memberOptions } = resolveSubscribeOptions(options);
+    const { fromOffset, keys, ...memberOptions } = resolveSubscribeOptions(options);
     const g = await this.group(topic, group, fromOffset);
     this.checkOpen();
-    const remove = g.addMember(handler as (m: BusMessage<unknown>) => unknown, memberOptions);
+    const handle = handler as (m: BusMessage<unknown>) => unknown;
+    const remove = g.addMember(keys === null ? handle : (m) => (keys(m.key) ? handle(m) : undefined), memberOptions);
     return {
       close: async () => remove(),
     };
@@ -94,6 +96,12 @@ export class JournalBus implements GlobalBus {
     const journal = this.topics.get(topic) ?? (await this.topic(topic));
     const stored = await journal.read(fromOffset, limit, key);
     return stored.map((m) => toBusMessage<T>(topic, m, 1));
+  }
+
+  /** Payloads stay inline in the journal: nothing is kept aside to release. */
+  async release(topic: string, key: string, _id: string): Promise<void> {
+    checkName('topic', topic);
+    checkKey(key);
   }
 
   /** Stops deliveries, journals every group's position, ends the topic journals and releases the directory. */
@@ -116,7 +124,7 @@ export class JournalBus implements GlobalBus {
   private append(topic: string, key: string, payload: unknown, sync: boolean): Promise<number> {
     let json: string | undefined;
     try {
-      json = JSON.stringify(payload);
+      json = payload === undefined ? undefined : jsonTextOf(payload);
     } catch (err) {
       throw new MfError('MF_BAD_REQUEST', `the payload cannot be serialised to JSON: ${(err as Error).message}`, { topic, key });
     }
@@ -227,7 +235,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export function resolveSubscribeOptions(options: SubscribeOptions = {}): MemberOptions & { fromOffset: 'earliest' | 'latest' } {
+export function resolveSubscribeOptions(options: SubscribeOptions = {}): MemberOptions & { fromOffset: 'earliest' | 'latest'; keys: ((key: string) => boolean) | null } {
   const bad = (field: string, rule: string): never => {
     throw new MfError('MF_BAD_REQUEST', `subscribe: ${field} ${rule}`, { [field]: (options as Record<string, unknown>)[field] });
   };
@@ -238,7 +246,9 @@ export function resolveSubscribeOptions(options: SubscribeOptions = {}): MemberO
   if (!Number.isInteger(o.maxInFlight) || o.maxInFlight < 1) bad('maxInFlight', 'must be an integer >= 1');
   if (typeof o.retryBackoffMs !== 'number' || !(o.retryBackoffMs >= 0) || !Number.isFinite(o.retryBackoffMs)) bad('retryBackoffMs', 'must be a number of ms >= 0');
   if (o.fromOffset !== 'earliest' && o.fromOffset !== 'latest') bad('fromOffset', "must be 'earliest' or 'latest'");
-  return o;
+  if (o.keys !== undefined && typeof o.keys !== 'function') bad('keys', 'must be a function of the key');
+  const { keys, ...rest } = o;
+  return { ...rest, keys: keys ?? null };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

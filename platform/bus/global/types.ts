@@ -19,6 +19,8 @@ export interface BusMessage<T = unknown> {
   publishedAt: number;
   /** Delivery attempt, 1-based (1 for messages returned by read()). */
   attempt: number;
+  /** The payload travelled by reference: a broker keeps it aside until GlobalBus.release (or its lifetime ends). */
+  referenced?: boolean;
 }
 
 export interface PublishOptions {
@@ -42,6 +44,11 @@ export interface SubscribeOptions {
   maxInFlight?: number;
   /** Base of the exponential backoff before a nacked message is redelivered (default 100 ms, doubled per attempt, at most 10 s). */
   retryBackoffMs?: number;
+  /**
+   * Only messages whose key this accepts reach the handler; the others are acknowledged unread (a payload that
+   * travelled by reference is never fetched for them). Default: every message.
+   */
+  keys?: (key: string) => boolean;
 }
 
 export interface ReadOptions {
@@ -65,6 +72,12 @@ export interface GlobalBus {
   subscribe<T>(topic: string, group: string, handler: (m: BusMessage<T>) => Promise<void> | void, options?: SubscribeOptions): Promise<Subscription>;
   /** Messages of a topic (optionally only for one key), for recovery and inspection. */
   read<T>(topic: string, options?: ReadOptions): Promise<BusMessage<T>[]>;
+  /**
+   * The message published to `topic` under `key` with id `id` is needed by nobody any more: a broker deletes the
+   * payload it kept aside for it (one too large for a message travels by reference, docs/distributed.md); the
+   * message itself stays. The embedded journal keeps every payload inline: nothing to do.
+   */
+  release(topic: string, key: string, id: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,7 +88,8 @@ export interface Subscription {
 
 /** Why a message was given up on. */
 /** 'malformed': the payload did not parse (a broker message written by something else); it is never redelivered. */
-export type DeadLetterReason = 'nack' | 'timeout' | 'closed' | 'malformed';
+/** 'lost': the payload travelled by reference and its object is gone (released or expired); it cannot come back. */
+export type DeadLetterReason = 'nack' | 'timeout' | 'closed' | 'malformed' | 'lost';
 
 /** The payload of a message on `<topic>.dead` (published with the original key). */
 export interface DeadLetter<T = unknown> {

@@ -15,7 +15,7 @@ import { openGlobalLayer } from '../global-layer.js';
 import type { Platform } from '../platform.js';
 import { composePlatform, keepPlatformFilesPrivate } from '../start.js';
 import { checkHostId, type HostInfo, type Registration } from './registry.js';
-import { HOST_GROUP, TOPIC_RESULTS, workTopic, type Work, type WorkResult } from './work.js';
+import { HOST_GROUP, resultId, TOPIC_RESULTS, workId, workTopic, type Work, type WorkResult } from './work.js';
 
 /** A running host agent. `lost` resolves (with why) if its registration was lost and it stopped taking work. */
 export interface HostAgentHandle {
@@ -77,9 +77,12 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
       workTopic(hostId),
       HOST_GROUP,
       async (m) => {
+        const { executionId, attempt } = m.payload;
         const answer = await runWork(platform, apps, hostId, m.payload);
         // Acknowledged once the answer is on the broker: a host that dies first leaves the work unacknowledged.
-        await layer.bus.publish<WorkResult>(TOPIC_RESULTS, m.payload.executionId, answer, { id: `${m.payload.executionId}:${m.payload.attempt}:result` });
+        await layer.bus.publish<WorkResult>(TOPIC_RESULTS, executionId, answer, { id: resultId(executionId, attempt) });
+        // Answered: a placement that travelled by reference is needed by nobody now (off the path).
+        if (m.referenced) void layer.bus.release(m.topic, executionId, workId(executionId, attempt)).catch(() => undefined);
       },
       // No execution runs longer than maxExecutionSeconds, so an unacknowledged one past that was lost with its run.
       { maxInFlight: capacity, ackTimeoutMs: config.maxExecutionSeconds * 1000 + 60_000, maxAttempts: 3 },

@@ -5,6 +5,7 @@
  * group of its own and keeps the answers it waits for.
  */
 import type { ErrorBody } from '../../errors.js';
+import { withJsonField, type JsonText } from '../../json-text.js';
 import type { ExecutionResult, HistoryEvent, ResumePoint } from '../../protocol.js';
 import type { InvocationRecord } from '../../records.js';
 
@@ -37,6 +38,24 @@ export interface Work {
   checkpoint: ResumePoint | null;
   /** 0 for the first placement, n for the n-th after a host was lost. */
   attempt: number;
+}
+
+/** A placement's message id: JetStream keeps one message per id, so a replayed publish of a placement is not a second one. */
+export function workId(executionId: string, attempt: number): string {
+  return `${executionId}:${attempt}`;
+}
+
+/** The message id of a host's answer to one placement. */
+export function resultId(executionId: string, attempt: number): string {
+  return `${executionId}:${attempt}:result`;
+}
+
+/**
+ * A placement as it goes on the broker: the head serialised, the input spliced in as the JSON text it arrived as
+ * (the request's body), so the input is never serialised on the way to the host.
+ */
+export function workMessage(head: Omit<Work, 'input'>, inputJson: string): JsonText {
+  return withJsonField(head, 'input', inputJson);
 }
 
 /** A host agent's answer: the execution's result with what its sandboxes reported, or the platform fault that ended it. */

@@ -20,16 +20,20 @@ import type { ExecutionResult, ResumePoint } from '../../protocol.js';
 import type { DeployedApp } from '../apps.js';
 import type { StoredExecution } from '../executions.js';
 import { HEARTBEAT_MS, type HostInfo, type HostRegistry } from '../hosts/registry.js';
-import { frontendGroup, TOPIC_RESULTS, workTopic, type Work, type WorkResult } from '../hosts/work.js';
+import { frontendGroup, resultId, TOPIC_RESULTS, workId, workMessage, workTopic, type Work, type WorkResult } from '../hosts/work.js';
 import { TOPIC_CHECKPOINTS } from '../recovery.js';
 import type { ExecutionPlacement } from './placement.js';
 
 /** How long an execution waits for a first live host before it fails with MF_NO_HOST. */
 export const NO_HOST_WAIT_MS = 15_000;
+/** Executions this frontend answered whose late answers (from a host thought lost) it still releases on the broker. */
+const SETTLED_REMEMBERED = 4096;
 
 /** An execution placed on a host, waiting for its answer. */
 interface Placed {
-  work: Work;
+  work: Omit<Work, 'input'>;
+  /** The input as JSON text: the request's body as it arrived, sent as it is on every placement. */
+  inputJson: string;
   exec: StoredExecution;
   host: string;
   resolve(result: ExecutionResult): void;
@@ -39,6 +43,8 @@ interface Placed {
 export class OnHostsPlacement implements ExecutionPlacement {
   readonly workflowsInSandbox = false;
   private readonly placed = new Map<string, Placed>();
+  /** Recently answered executions, oldest first: a host thought lost may answer them again (see answered). */
+  private readonly settled = new Set<string>();
   /** The live hosts as last read from the registry (refreshed every heartbeat, off the invocation path). */
   private hosts: HostInfo[] = [];
   private refreshing: Promise<void> | null = null;
@@ -56,13 +62,13 @@ export class OnHostsPlacement implements ExecutionPlacement {
     this.watcher.unref();
   }
 
-  run(app: DeployedApp, exec: StoredExecution, input: unknown, startTime: string): Promise<ExecutionResult> {
-    return this.place(app, exec, exec.workflow, null, input, startTime);
+  run(app: DeployedApp, exec: StoredExecution, input: unknown, startTime: string, inputJson?: string): Promise<ExecutionResult> {
+    return this.place(app, exec, exec.workflow, null, inputJson ?? JSON.stringify(input), startTime);
   }
 
   /** A direct function invocation, placed like an execution (transport/to-hosts.ts). */
-  runFunction(app: DeployedApp, exec: StoredExecution, fn: string, input: unknown): Promise<ExecutionResult> {
-    return this.place(app, exec, null, fn, input, new Date().toISOString());
+  runFunction(app: DeployedApp, exec: StoredExecution, fn: string, input: unknown, inputJson?: string): Promise<ExecutionResult> {
+    return this.place(app, exec, null, fn, inputJson ?? JSON.stringify(input), new Date().toISOString());
   }
 
   /** Sandboxes are on the hosts: none reports here. */
@@ -74,11 +80,11 @@ export class OnHostsPlacement implements ExecutionPlacement {
     this.placed.clear();
   }
 
-  private async place(app: DeployedApp, exec: StoredExecution, workflow: string | null, fn: string | null, input: unknown, startTime: string): Promise<ExecutionResult> {
+  private async place(app: DeployedApp, exec: StoredExecution, workflow: string | null, fn: string | null, inputJson: string, startTime: string): Promise<ExecutionResult> {
     await this.listen();
-    const work: Work = { executionId: exec.executionId, app: app.name, workflow, fn, input, received: exec.t.received, startTime, checkpoint: exec.checkpoint, attempt: 0 };
+    const work = { executionId: exec.executionId, app: app.name, workflow, fn, received: exec.t.received, startTime, checkpoint: exec.checkpoint, attempt: 0 };
     return new Promise<ExecutionResult>((resolve, reject) => {
-      const p: Placed = { work, exec, host: '', resolve, reject };
+      const p: Placed = { work, inputJson, exec, host: '', resolve, reject };
       this.placed.set(exec.executionId, p);
       this.send(p).catch((err: unknown) => this.settle(p, () => reject(err)));
     });
@@ -89,7 +95,7 @@ export class OnHostsPlacement implements ExecutionPlacement {
     const host = await this.choose(p);
     if (p.exec.t.dispatched === 0) p.exec.t.dispatched = now();
     // The id makes a replayed publish of one placement one message (JetStream's duplicate window).
-    await this.bus.publish<Work>(workTopic(host.hostId), p.work.executionId, p.work, { id: `${p.work.executionId}:${p.work.attempt}` });
+    await this.bus.publish(workTopic(host.hostId), p.work.executionId, workMessage(p.work, p.inputJson), { id: workId(p.work.executionId, p.work.attempt) });
   }
 
   /** The placement rule (see the file's comment); `p` counts against its host from the moment it is chosen. */
@@ -148,15 +154,24 @@ export class OnHostsPlacement implements ExecutionPlacement {
     await this.send(p);
   }
 
-  /** The results topic, read with this frontend's own group: every answer reaches it; it keeps those it waits for. */
+  /**
+   * The results topic, read with this frontend's own group: every answer reaches it; it keeps those it waits for
+   * (the others are acknowledged unread: a large answer is fetched only by the frontend that waits for it).
+   */
   private listen(): Promise<Subscription> {
-    this.listening ??= this.bus.subscribe<WorkResult>(TOPIC_RESULTS, frontendGroup(this.frontendId), (m) => this.answered(m.payload), { fromOffset: 'latest' });
+    this.listening ??= this.bus.subscribe<WorkResult>(TOPIC_RESULTS, frontendGroup(this.frontendId), (m) => this.answered(m.payload, m.referenced === true), {
+      fromOffset: 'latest',
+      keys: (executionId) => this.placed.has(executionId) || this.settled.has(executionId),
+    });
     this.listening.catch(() => (this.listening = null));
     return this.listening;
   }
 
   /** The first answer for an execution ends it (a host thought lost may still answer: its answer is as good). */
-  private answered(answer: WorkResult): void {
+  private answered(answer: WorkResult, referenced: boolean): void {
+    // Held here from now on, or answered already (a late answer of another attempt): an answer that travelled by
+    // reference is needed by nobody else, so it is released on the broker (off the path).
+    if (referenced) void this.bus.release(TOPIC_RESULTS, answer.executionId, resultId(answer.executionId, answer.attempt)).catch(() => undefined);
     const p = this.placed.get(answer.executionId);
     if (!p) return;
     if ('error' in answer) return this.settle(p, () => p.reject(MfError.fromJSON(answer.error)));
@@ -168,6 +183,8 @@ export class OnHostsPlacement implements ExecutionPlacement {
   private settle(p: Placed, how: () => void): void {
     if (this.placed.get(p.work.executionId) !== p) return;
     this.placed.delete(p.work.executionId);
+    this.settled.add(p.work.executionId);
+    if (this.settled.size > SETTLED_REMEMBERED) this.settled.delete(this.settled.values().next().value as string);
     how();
   }
 }

@@ -13,9 +13,10 @@ export interface ExecutionPlacement {
   readonly workflowsInSandbox: boolean;
   /**
    * Runs `exec` (already stored as RUNNING) of `exec.workflow` from `input` to its result. A FAILED workflow resolves;
-   * a platform fault (no sandbox could be started, recovery exhausted) rejects.
+   * a platform fault (no sandbox could be started, recovery exhausted) rejects. `inputJson`: the input as the JSON
+   * text it arrived as, when the caller has it; a placement that sends the input elsewhere sends this text.
    */
-  run(app: DeployedApp, exec: StoredExecution, input: unknown, startTime: string): Promise<ExecutionResult>;
+  run(app: DeployedApp, exec: StoredExecution, input: unknown, startTime: string, inputJson?: string): Promise<ExecutionResult>;
   /** Progress that sandboxes report for executions they run (only when workflowsInSandbox). */
   checkpoints(items: Checkpoint[]): void;
 }

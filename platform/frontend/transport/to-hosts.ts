@@ -14,7 +14,7 @@ export class ToHostsTransport implements HopTransport {
 
   async hop(app: DeployedApp, exec: StoredExecution, call: Hop): Promise<DoneMessage> {
     // The records and history come with the host's answer and are already kept with the execution.
-    const result = await this.hosts.runFunction(app, exec, call.fn, call.input);
+    const result = await this.hosts.runFunction(app, exec, call.fn, call.input, call.inputJson);
     return { t: 'done', id: exec.executionId, result, records: [], logs: [], history: [] };
   }
 

@@ -14,6 +14,8 @@ import type { StoredExecution } from '../executions.js';
 export interface Hop {
   fn: string;
   input: unknown;
+  /** The input as JSON text when the caller has it (a request's body): a transport that sends it sends this text. */
+  inputJson?: string;
   state: string | null;
   /** Aborted when the hop's result is no longer wanted: the sandbox running it is told (docs/recovery.md). */
   signal?: AbortSignal;

@@ -1,0 +1,60 @@
+/**
+ * Finished executions on the broker, so that every frontend of it answers `GET /executions/{id}` (and its history)
+ * with the same text, whichever frontend placed the execution (docs/distributed.md, "Results on any frontend"). The
+ * frontend that placed an execution writes it once its own files are written (off the path: its callers are answered
+ * from its memory, as before); a frontend that does not know an id reads it here. Object store `mfresults`: objects
+ * `<id>.history` and then `<id>.view` (the answer, byte for byte), so a view found means the history is there too;
+ * an object store takes a result of any size (it chunks). Each expires after RESULT_TTL_MS.
+ */
+import { nanos, type NatsConnection, type ObjectStore } from 'nats';
+import { brokerToken } from '../../broker.js';
+import { MfError } from '../../errors.js';
+
+const BUCKET = 'mfresults'; // no '-': never an app's buckets (mf-<app>, mfobj-<app>)
+/** How long the broker keeps a finished execution (each frontend also keeps its own, bounded by maxStoredExecutions). */
+export const RESULT_TTL_MS = 7 * 24 * 60 * 60_000;
+
+export type ResultPart = 'view' | 'history';
+
+export class BrokerResults {
+  private bucket: Promise<ObjectStore> | null = null;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly replicas: number,
+  ) {}
+
+  /** Keeps a finished execution: its history first, its view last (a view means both are whole). */
+  async put(executionId: string, view: string, history: string): Promise<void> {
+    await this.call(`keep execution "${executionId}"`, async (store) => {
+      await store.putBlob({ name: objectName(executionId, 'history') }, Buffer.from(history));
+      await store.putBlob({ name: objectName(executionId, 'view') }, Buffer.from(view));
+    });
+  }
+
+  /** One part of a finished execution as the text it was answered with, or null when the broker has none. */
+  async get(executionId: string, part: ResultPart): Promise<string | null> {
+    const bytes = await this.call(`read execution "${executionId}"`, async (store) => store.getBlob(objectName(executionId, part)));
+    return bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  }
+
+  private async call<T>(what: string, body: (store: ObjectStore) => Promise<T>): Promise<T> {
+    this.bucket ??= this.nc
+      .jetstream()
+      .views.os(BUCKET, { replicas: this.replicas, ttl: nanos(RESULT_TTL_MS) })
+      .catch((err: unknown) => {
+        this.bucket = null;
+        throw err;
+      });
+    try {
+      return await body(await this.bucket);
+    } catch (err) {
+      if (err instanceof MfError) throw err;
+      throw new MfError('MF_STORAGE_FAILED', `the broker could not ${what}: ${(err as Error).message}`);
+    }
+  }
+}
+
+function objectName(executionId: string, part: ResultPart): string {
+  return `${brokerToken(executionId)}.${part}`;
+}
