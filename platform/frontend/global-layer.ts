@@ -11,13 +11,15 @@ import { GlobalStorage } from '../storage/global-store.js';
 import { JetStreamStorage } from '../storage/jetstream.js';
 import type { GlobalTier } from '../storage/types.js';
 import { BrokerManifests } from './hosts/manifests.js';
+import { FrontendRegistry } from './hosts/frontends.js';
+import { ExecutionOwners } from './hosts/owners.js';
 import { HostRegistry } from './hosts/registry.js';
 
 export interface GlobalLayer {
   readonly bus: GlobalBus;
   readonly storage: GlobalTier;
   /** What frontends and host agents share on a broker (the host registry, the apps' manifests); null when embedded. */
-  readonly cluster: { readonly hosts: HostRegistry; readonly manifests: BrokerManifests } | null;
+  readonly cluster: { readonly hosts: HostRegistry; readonly manifests: BrokerManifests; readonly frontends: FrontendRegistry; readonly owners: ExecutionOwners } | null;
   /** Releases what the bus and storage share (the broker connection); after they are closed. */
   release(): Promise<void>;
 }
@@ -36,7 +38,7 @@ export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | '
     bus: await JetStreamBus.open(nc, { replicas }),
     storage: new JetStreamStorage(nc, { replicas }),
     // Buckets are made on first use: a platform with local hosts never creates them.
-    cluster: { hosts: new HostRegistry(nc, replicas), manifests: new BrokerManifests(nc, replicas) },
+    cluster: { hosts: new HostRegistry(nc, replicas), manifests: new BrokerManifests(nc, replicas), frontends: new FrontendRegistry(nc, replicas), owners: new ExecutionOwners(nc, replicas) },
     release: () => nc.close(),
   };
 }

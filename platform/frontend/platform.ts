@@ -29,6 +29,7 @@ import { serveSessionTask } from '../sessions/task.js';
 import type { SessionRegistry } from './sessions.js';
 import type { HopTransport } from './transport/transport.js';
 import type { Work, WorkResult } from './hosts/work.js';
+import type { FrontendLife } from './hosts/frontends.js';
 
 export type { AppLogLine } from './apps.js';
 export type { ExecutionView, FinishedExecution } from './executions.js';
@@ -51,8 +52,11 @@ export interface PlatformParts {
   readonly transport: HopTransport;
   /** The app's sessions; a workflow's session Tasks reach them too (the on-host placement directly, sandboxes by asking). */
   readonly sessions: SessionRegistry;
-  /** This frontend's id when several share the broker (`hosts: remote`): its accepted executions carry it. */
-  readonly frontendId: string | null;
+  /**
+   * This frontend's id and life when several share the broker (`hosts: remote`): its accepted executions carry them,
+   * and its takeover (hosts/takeover.ts), not recover(), resumes the unfinished ones of every frontend life that died.
+   */
+  readonly frontend: FrontendLife | null;
 }
 
 let warnedOnce = false;
@@ -231,7 +235,7 @@ export class Platform {
     const startTime = new Date().toISOString();
     const run = () => this.parts.placement.run(app, exec, input, startTime);
     const wait = this.finish(exec, options.later ? this.soon(run) : run());
-    return { executionId: exec.executionId, wait, journalled: options.later ? this.journalAccepted(exec.executionId, { t: 'accepted', app: appName, workflow, input, received, startTime, ...(this.parts.frontendId === null ? {} : { frontend: this.parts.frontendId }) }) : Promise.resolve() };
+    return { executionId: exec.executionId, wait, journalled: options.later ? this.journalAccepted(exec.executionId, { t: 'accepted', app: appName, workflow, input, received, startTime, ...this.acceptedBy }) : Promise.resolve() };
   }
 
   /**
@@ -241,7 +245,8 @@ export class Platform {
    */
   async recover(): Promise<Recovered> {
     const onDisk = await this.executions.storedIds();
-    const interrupted = await readInterrupted(this.parts.bus, onDisk, this.parts.frontendId);
+    // A remote frontend's interrupted executions are resumed by its takeover, once it is registered as alive.
+    const interrupted = this.parts.frontend === null ? await readInterrupted(this.parts.bus, onDisk) : [];
     const manifests = await this.parts.manifests.loadAll((name, err) => process.stderr.write(`app "${name}" was not restored: its kept manifest does not parse (${err.message})\n`));
     let apps = 0;
     for (const [name, manifest] of manifests) {
@@ -253,15 +258,24 @@ export class Platform {
       }
     }
     for (const id of onDisk) this.executions.restore(id);
-    for (const e of interrupted) this.resume(e);
+    for (const e of interrupted) this.resume(e, 'the platform restarted');
     return { apps, finished: onDisk.size, resumed: interrupted.length };
   }
 
-  /** Runs an interrupted execution again under its own id, from its checkpoint; it ends once, like any other. */
-  private resume(e: InterruptedExecution): void {
+  /** The ids of the executions whose results this platform's data folder holds. */
+  finishedOnDisk(): Promise<Set<string>> {
+    return this.executions.storedIds();
+  }
+
+  /**
+   * Runs an interrupted execution again under its own id, from its checkpoint (after a restart, or taken over from a
+   * frontend that died: `cause` says which); it ends once, like any other, and its end is journalled.
+   */
+  resume(e: InterruptedExecution, cause: string): void {
+    this.checkOpen();
     const exec = this.executions.create(e.app, e.workflow, null, e.received, e.id);
     exec.checkpoint = e.checkpoint;
-    exec.history.push({ t: now(), type: 'ExecutionRecovering', state: e.checkpoint?.state ?? 'StartAt', cause: 'the platform restarted' });
+    exec.history.push({ t: now(), type: 'ExecutionRecovering', state: e.checkpoint?.state ?? 'StartAt', cause });
     this.journalled.add(e.id);
     const run = async (): Promise<ExecutionResult> => {
       const app = this.apps.get(e.app); // a typed failure if the app was not restored
@@ -290,6 +304,12 @@ export class Platform {
     await this.finish(exec, run());
     const result: ExecutionResult = exec.status === 'SUCCEEDED' ? { status: 'SUCCEEDED', output: exec.output } : { status: 'FAILED', error: exec.error ?? 'States.Runtime', cause: exec.cause ?? '' };
     return { result, records: exec.records, history: exec.history };
+  }
+
+  /** Who accepted an execution, as its `accepted` event says (nothing for a single platform). */
+  private get acceptedBy(): Pick<AcceptedExecution, 'frontend' | 'generation'> {
+    const f = this.parts.frontend;
+    return f === null ? {} : { frontend: f.frontendId, generation: f.generation };
   }
 
   /** Journals an accepted execution; the caller is answered once the journal has it. */
