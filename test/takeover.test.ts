@@ -82,7 +82,8 @@ describe.runIf(RUN_NATS_TESTS)('frontend takeover', () => {
 
     // A comes back on its data folder: B took its executions, so A neither knows nor runs them.
     const again = await startFrontend(nats.url, dirA);
-    expect(again.stderr()).not.toMatch(/\d+ resumed/);
+    const line = await until('A to say what it recovered', async () => again.stderr().match(/recovered from the data dir: .*/)?.[0] ?? null, 30_000);
+    expect(line).toContain(', 0 resumed');
     await new Promise((r) => setTimeout(r, 5_000)); // long enough for a wrongly resumed step (1.5 s) to count
     for (const id of ids) expect((await call(again.first, 'GET', `/executions/${id}`)).status).toBe(404);
     expect(await runsOf(b)).toEqual(runs);
