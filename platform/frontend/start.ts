@@ -103,8 +103,9 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
 /**
  * The platform's parts, one variant of each seam, as the config asks (the global layer is opened by the caller). What
  * outlives a run (the bus, finished executions, app manifests, global storage) lives in the data folder; the run
- * folder holds only this run's code copies and sandbox folders. `role`: a frontend's stable id and this life of it (its consumer group
- * on the broker, under remote hosts), or the host agent this platform is (hosts/agent.ts).
+ * folder holds only this run's code copies and sandbox folders. `role`: a frontend's stable id and this life of it
+ * (its consumer group and its accepted executions' owner on the broker, under remote hosts), or the host agent this
+ * platform is (hosts/agent.ts).
  */
 export function composePlatform(config: ResolvedConfig, runDir: string, layer: GlobalLayer = embeddedLayer(config), role: Role = { frontend: newLife('local') }): Platform {
   const apps = new AppRegistry();

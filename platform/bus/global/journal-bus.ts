@@ -31,8 +31,8 @@ export interface JournalBusOptions {
   onError?: (err: MfError) => void;
 }
 
-const DEFAULTS = { ackTimeoutMs: 30_000, maxAttempts: 5, maxInFlight: 64, retryBackoffMs: 100, fromOffset: 'earliest' } as const;
-const SUBSCRIBE_KEYS = new Set(['ackTimeoutMs', 'maxAttempts', 'fromOffset', 'maxInFlight', 'retryBackoffMs']);
+const DEFAULTS = { ackTimeoutMs: 30_000, maxAttempts: 5, maxInFlight: 64, retryBackoffMs: 100, fromOffset: 'earliest', sole: false } as const;
+const SUBSCRIBE_KEYS = new Set(['ackTimeoutMs', 'maxAttempts', 'fromOffset', 'maxInFlight', 'retryBackoffMs', 'sole']);
 const DEFAULT_READ_LIMIT = 1000;
 
 /** Directories opened by a JournalBus of this process (the LOCK file guards against other processes). */
@@ -227,7 +227,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export function resolveSubscribeOptions(options: SubscribeOptions = {}): MemberOptions & { fromOffset: 'earliest' | 'latest' } {
+export function resolveSubscribeOptions(options: SubscribeOptions = {}): MemberOptions & { fromOffset: 'earliest' | 'latest'; sole: boolean } {
   const bad = (field: string, rule: string): never => {
     throw new MfError('MF_BAD_REQUEST', `subscribe: ${field} ${rule}`, { [field]: (options as Record<string, unknown>)[field] });
   };
@@ -238,6 +238,7 @@ export function resolveSubscribeOptions(options: SubscribeOptions = {}): MemberO
   if (!Number.isInteger(o.maxInFlight) || o.maxInFlight < 1) bad('maxInFlight', 'must be an integer >= 1');
   if (typeof o.retryBackoffMs !== 'number' || !(o.retryBackoffMs >= 0) || !Number.isFinite(o.retryBackoffMs)) bad('retryBackoffMs', 'must be a number of ms >= 0');
   if (o.fromOffset !== 'earliest' && o.fromOffset !== 'latest') bad('fromOffset', "must be 'earliest' or 'latest'");
+  if (typeof o.sole !== 'boolean') bad('sole', 'must be a boolean');
   return o;
 }
 

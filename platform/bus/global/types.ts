@@ -42,6 +42,13 @@ export interface SubscribeOptions {
   maxInFlight?: number;
   /** Base of the exponential backoff before a nacked message is redelivered (default 100 ms, doubled per attempt, at most 10 s). */
   retryBackoffMs?: number;
+  /**
+   * This subscriber is its group's only one (a host agent on its own work topic, its id held in the registry): what
+   * an earlier, dead process of the group left unacknowledged is delivered again now, not after ackTimeoutMs, and
+   * does not count against maxInFlight meanwhile. Messages it had acknowledged past its oldest open one may come
+   * again too (at least once). The embedded journal is one process's: nothing of an earlier one is in flight.
+   */
+  sole?: boolean;
 }
 
 export interface ReadOptions {
