@@ -78,6 +78,8 @@ export class Platform {
   private readonly startQueue: Array<() => void> = [];
   /** Running executions journalled on the bus (async ones): their end is journalled too. */
   private readonly journalled = new Set<string>();
+  /** What recover() found finished in the data folder. */
+  private finishedBefore: ReadonlySet<string> = new Set();
 
   constructor(readonly parts: PlatformParts) {
     const { config, backend, runDir, placement } = parts;
@@ -245,6 +247,7 @@ export class Platform {
    */
   async recover(): Promise<Recovered> {
     const onDisk = await this.executions.storedIds();
+    this.finishedBefore = onDisk;
     // A remote frontend's interrupted executions are resumed by its takeover, once it is registered as alive.
     const interrupted = this.parts.frontend === null ? await readInterrupted(this.parts.bus, onDisk) : [];
     const manifests = await this.parts.manifests.loadAll((name, err) => process.stderr.write(`app "${name}" was not restored: its kept manifest does not parse (${err.message})\n`));
@@ -262,9 +265,12 @@ export class Platform {
     return { apps, finished: onDisk.size, resumed: interrupted.length };
   }
 
-  /** The ids of the executions whose results this platform's data folder holds. */
-  finishedOnDisk(): Promise<Set<string>> {
-    return this.executions.storedIds();
+  /**
+   * The ids of the executions an earlier run of this data folder finished, as recover() read them (read once: what
+   * this run finishes is journalled as finished on the bus).
+   */
+  finishedBeforeStart(): ReadonlySet<string> {
+    return this.finishedBefore;
   }
 
   /**

@@ -89,7 +89,7 @@ export class Takeover {
   private async takeOrphans(): Promise<number> {
     const { platform, placement, bus, frontends, owners } = this.parts;
     // The journal first, the live frontends after: every execution read was accepted by a frontend registered by then.
-    const open = await readInterrupted(bus, await platform.finishedOnDisk(), (a) => a.frontend !== undefined);
+    const open = await readInterrupted(bus, platform.finishedBeforeStart(), (a) => a.frontend !== undefined);
     if (open.length === 0) return 0;
     const live = await frontends.live();
     const orphaned = (owner: FrontendLife): boolean => (owner.frontendId === this.me.frontendId ? owner.generation !== this.me.generation : !live.has(owner.frontendId));
