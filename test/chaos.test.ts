@@ -67,7 +67,7 @@ describe.runIf(RUN_NATS_TESTS)('chaos: kills of a worker, a sandbox, a host agen
     const hosts: Host[] = await Promise.all(
       ['cx-1', 'cx-2'].map(async (id) => {
         const dir = await tempDir(`mf-chaos-${id}-`);
-        return { id, dir, child: (await startHost(nats.url, id, dir, 4)).child };
+        return { id, dir, child: (await startHost(nats.url, id, dir, { capacity: 4 })).child };
       }),
     );
     const frontends: Frontend[] = [];
@@ -163,7 +163,7 @@ async function kill(what: Target, rng: Rng, hosts: Host[], frontends: Frontend[]
     for (const p of descendants(pid)) leftovers.add(p);
     await killByPid(host.child, 'SIGKILL');
     // Its id is free once its entry expires (8 s); until then a second agent with it is refused.
-    host.child = await until(`host ${host.id} to start again`, async () => (await startHost(broker, host.id, host.dir, 4).catch(() => null))?.child ?? null, 60_000);
+    host.child = await until(`host ${host.id} to start again`, async () => (await startHost(broker, host.id, host.dir, { capacity: 4 }).catch(() => null))?.child ?? null, 60_000);
     return `host agent ${host.id} (${pid})`;
   }
   const i = randomInt(rng, frontends.length);

@@ -32,6 +32,10 @@ export async function spawnMfbench<T>(args: string[]): Promise<{ child: ChildPro
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  // A process that fails on its own (not killed by a test) says why in the test output.
+  child.once('exit', (code, signal) => {
+    if (signal === null && code !== 0) console.log(`mfbench ${args.slice(0, 2).join(' ')} exited (${code}):\n${stderr}`);
+  });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`mfbench ${args.slice(0, 2).join(' ')} exited (${code}):\n${stderr}`)));
@@ -39,12 +43,24 @@ export async function spawnMfbench<T>(args: string[]): Promise<{ child: ChildPro
   return { child, first: JSON.parse(line) as T, stderr: () => stderr };
 }
 
-export function startHost(broker: string, hostId: string, dataDir: string, capacity = 3) {
-  return spawnMfbench<{ hostId: string; pid: number }>(['host', 'start', '--broker', broker, '--host-id', hostId, '--capacity', String(capacity), '--backend', 'process', '--data-dir', dataDir, '--allow-local-code']);
+export function startHost(broker: string, hostId: string, dataDir: string, options: { capacity?: number; extra?: string[] } = {}) {
+  const { capacity = 3, extra = [] } = options;
+  return spawnMfbench<{ hostId: string; pid: number }>(['host', 'start', '--broker', broker, '--host-id', hostId, '--capacity', String(capacity), '--backend', 'process', '--data-dir', dataDir, '--allow-local-code', ...extra]);
 }
 
 export function startFrontend(broker: string, dataDir: string) {
   return spawnMfbench<Endpoint>(['platform', 'start', '--hosts', 'remote', '--broker', broker, '--port', '0', '--data-dir', dataDir, '--backend', 'process']);
+}
+
+/** Runs `mfbench <args>` to its exit: the exit code and everything it printed. */
+export async function runMfbench(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, out };
 }
 
 /** Sends `signal` to the child by its pid and waits for it to exit. */
