@@ -7,24 +7,15 @@
  * a host agent SIGKILLed mid-run has its executions placed again on the other host from their newest checkpoint,
  * and each completes once. Every process (and every sandbox a killed host left) is stopped by pid at the end.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { connectBroker } from '../dist/platform/broker.js';
 import { JetStreamBus } from '../dist/platform/bus/global/jetstream.js';
+import { descendants, killByPid, killLeftovers, runMfbench, startFrontend, startHost, stopAll, tempDir, type Endpoint } from './helpers/mfbench.js';
 import { RUN_NATS_TESTS, noteNatsSkipped, startNatsServer, type NatsServer } from './helpers/nats.js';
-import { alive, call, chain, inlineFunction, until } from './helpers/platform.js';
+import { call, chain, inlineFunction, until } from './helpers/platform.js';
 
 noteNatsSkipped('the host agent tests');
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
-
-type Endpoint = { url: string; token: string };
 
 /** Counts its runs under its idempotency key, then takes a while, so that a kill lands mid-run. */
 const STEP = `export const handler = async (event, context) => {
@@ -34,83 +25,12 @@ const STEP = `export const handler = async (event, context) => {
 };`;
 const APP = { name: 'hosts', functions: [inlineFunction('step', STEP)], workflows: { main: chain(['step', 'step', 'step']) } };
 
-const children: ChildProcess[] = [];
 const leftovers: number[] = [];
-const dirs: string[] = [];
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
-
-/** Spawns `mfbench <args>` and resolves with its first stdout line as JSON (rejects with its stderr if it exits first). */
-async function spawnMfbench<T>(args: string[]): Promise<{ child: ChildProcess; first: T }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  child.once('exit', (code, signal) => {
-    if (signal === null && code !== 0) console.log(`mfbench ${args.slice(0, 2).join(' ')} exited (${code}):\n${stderr}`);
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`mfbench ${args.slice(0, 2).join(' ')} exited (${code}):\n${stderr}`)));
-  });
-  return { child, first: JSON.parse(line) as T };
-}
-
-function startHost(broker: string, hostId: string, dataDir: string, extra: string[] = []): Promise<{ child: ChildProcess; first: { hostId: string; pid: number } }> {
-  return spawnMfbench(['host', 'start', '--broker', broker, '--host-id', hostId, '--capacity', '3', '--backend', 'process', '--data-dir', dataDir, '--allow-local-code', ...extra]);
-}
-
-function startFrontend(broker: string, dataDir: string): Promise<{ child: ChildProcess; first: Endpoint }> {
-  return spawnMfbench(['platform', 'start', '--hosts', 'remote', '--broker', broker, '--port', '0', '--data-dir', dataDir, '--backend', 'process']);
-}
-
-
-/** Every process under `pid` (its sandboxes and their workers), read from /proc. */
-async function descendants(pid: number): Promise<number[]> {
-  const parents = new Map<number, number[]>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
-    if (stat === null) continue;
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
-  }
-  const out: number[] = [];
-  for (let queue = [pid]; queue.length > 0; ) {
-    const next = parents.get(queue.shift()!) ?? [];
-    out.push(...next);
-    queue.push(...next);
-  }
-  return out;
-}
-
-async function killByPid(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  process.kill(child.pid!, signal);
-  await exited;
-}
 
 afterAll(async () => {
-  for (const child of children) await killByPid(child, 'SIGTERM');
-  for (const pid of leftovers) if (alive(pid)) process.kill(pid, 'SIGKILL');
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  await stopAll();
+  killLeftovers(leftovers);
 });
-
-/** Runs `mfbench <args>` to its exit: the exit code and everything it printed. */
-async function runMfbench(args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, out };
-}
 
 describe('bad input to host agents and remote frontends: a typed error and a non-zero exit', () => {
   test('host start without a broker, with a bad host id, with a broker that does not answer; --hosts remote without a broker', async () => {
@@ -195,14 +115,10 @@ describe.runIf(RUN_NATS_TESTS)('host agents and frontends as separate processes'
   }, 180_000);
 
   test('a second host agent with a live host id is refused with MF_HOST_DUPLICATE and exits non-zero', async () => {
-    const dup = spawn(process.execPath, [MAIN, 'host', 'start', '--broker', nats.url, '--host-id', 'host-a', '--backend', 'process', '--data-dir', await tempDir('mf-host-dup-')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(dup);
-    let stderr = '';
-    dup.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise<number | null>((resolve) => dup.once('exit', resolve));
-    expect(code).toBe(1);
-    expect(stderr).toContain('MF_HOST_DUPLICATE');
-    expect(stderr).toContain('host-a');
+    const dup = await runMfbench(['host', 'start', '--broker', nats.url, '--host-id', 'host-a', '--backend', 'process', '--data-dir', await tempDir('mf-host-dup-')]);
+    expect(dup.code).toBe(1);
+    expect(dup.out).toContain('MF_HOST_DUPLICATE');
+    expect(dup.out).toContain('host-a');
     expect(hostA.exitCode).toBeNull(); // the live one is untouched
   }, 60_000);
 
@@ -236,7 +152,7 @@ describe.runIf(RUN_NATS_TESTS)('host agents and frontends as separate processes'
       const keys = (await call(front, 'GET', '/apps/hosts/storage?prefix=runs/')).body.keys as string[];
       return keys.some((k) => ids.some((id) => k === `runs/${id}/S2/0`)) ? true : null;
     });
-    leftovers.push(...(await descendants(hostA.pid!)));
+    leftovers.push(...descendants(hostA.pid!));
     await killByPid(hostA, 'SIGKILL');
 
     const answers = await until('every execution to end', async () => {
@@ -271,7 +187,7 @@ describe.runIf(RUN_NATS_TESTS)('the per-function baseline on a host agent', () =
   afterAll(() => nats?.stop());
 
   test("every hop goes through JetStream on the host's own topic, published and consumed by that host agent", async () => {
-    await startHost(nats.url, 'pf-1', await tempDir('mf-host-pf-'), ['--preset', 'per-function']);
+    await startHost(nats.url, 'pf-1', await tempDir('mf-host-pf-'), { extra: ['--preset', 'per-function'] });
     const p = (await startFrontend(nats.url, await tempDir('mf-front-pf-'))).first;
     expect((await call(p, 'POST', '/apps', APP)).status).toBe(201);
     const done = await call(p, 'POST', '/apps/hosts/workflows/main/executions', { i: 1, ms: 10 });

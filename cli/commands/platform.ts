@@ -143,9 +143,15 @@ const start = defineCommand({
     if (apps + finished + resumed > 0) say(`  recovered from the data dir: ${apps} apps, ${finished} finished executions, ${resumed} resumed`);
     say(`  use it: export MFBENCH_URL=${platform.url} MFBENCH_TOKEN=<token from the first stdout line>`);
     say('  stop with Ctrl-C (SIGINT) or SIGTERM');
+    // A remote frontend counted gone on the broker has had its executions taken over: it stops rather than run them too.
+    let lost: string | null = null;
+    void platform.lost.then((why) => {
+      lost = why;
+      wake?.();
+    });
 
-    if (signalled === null) await new Promise<void>((resolve) => (wake = resolve));
-    say(`${signalled}: stopping the platform`);
+    if (signalled === null && lost === null) await new Promise<void>((resolve) => (wake = resolve));
+    say(lost !== null ? `its registration on the broker was lost (${lost}): stopping the frontend` : `${signalled}: stopping the platform`);
     try {
       await platform.close();
     } catch (err) {
@@ -153,7 +159,7 @@ const start = defineCommand({
     }
     say('platform stopped');
     // Exit now: nothing is left to do, and a stray handle (a child's pipe, a keep-alive socket) must not keep us up.
-    process.exit(EXIT.ok);
+    process.exit(lost !== null ? EXIT.failed : EXIT.ok);
   },
 });
 

@@ -11,14 +11,16 @@ import { GlobalStorage } from '../storage/global-store.js';
 import { JetStreamStorage } from '../storage/jetstream.js';
 import type { GlobalTier } from '../storage/types.js';
 import { BrokerManifests } from './hosts/manifests.js';
+import { FrontendRegistry } from './hosts/frontends.js';
+import { ExecutionOwners } from './hosts/owners.js';
 import { HostRegistry } from './hosts/registry.js';
 import { BrokerResults } from './hosts/results.js';
 
 export interface GlobalLayer {
   readonly bus: GlobalBus;
   readonly storage: GlobalTier;
-  /** What frontends and host agents share on a broker (the host registry, the apps' manifests, finished executions); null when embedded. */
-  readonly cluster: { readonly hosts: HostRegistry; readonly manifests: BrokerManifests; readonly results: BrokerResults } | null;
+  /** What frontends and host agents share on a broker (the host registry, the apps' manifests, finished executions, the live frontends and their claims); null when embedded. */
+  readonly cluster: { readonly hosts: HostRegistry; readonly manifests: BrokerManifests; readonly results: BrokerResults; readonly frontends: FrontendRegistry; readonly owners: ExecutionOwners } | null;
   /** Releases what the bus and storage share (the broker connection); after they are closed. */
   release(): Promise<void>;
 }
@@ -42,7 +44,13 @@ export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | '
     bus: await JetStreamBus.open(nc, { replicas, bulk }),
     storage: new JetStreamStorage(nc, { replicas }),
     // Buckets are made on first use: a platform with local hosts never creates them.
-    cluster: { hosts: new HostRegistry(nc, replicas), manifests: new BrokerManifests(nc, replicas), results: new BrokerResults(nc, replicas) },
+    cluster: {
+      hosts: new HostRegistry(nc, replicas),
+      manifests: new BrokerManifests(nc, replicas),
+      results: new BrokerResults(nc, replicas),
+      frontends: new FrontendRegistry(nc, replicas),
+      owners: new ExecutionOwners(nc, replicas),
+    },
     release: async () => {
       await nc.close();
       await bulk.close();

@@ -24,13 +24,14 @@ import { prepareApp } from './deploy.js';
 import type { ExecutionStore, ExecutionView, FinishedExecution, StoredExecution } from './executions.js';
 import { PlatformMetrics } from './metrics.js';
 import type { ExecutionPlacement } from './placement/placement.js';
-import { acceptedId, acceptedMessage, readInterrupted, TOPIC_EXECUTIONS, type ExecutionEvent, type InterruptedExecution } from './recovery.js';
+import { acceptedId, acceptedMessage, readInterrupted, TOPIC_EXECUTIONS, type AcceptedExecution, type ExecutionEvent, type InterruptedExecution } from './recovery.js';
 import { AppSandboxes, type SandboxEnvironment } from './sandboxes.js';
 import { serveSessionTask } from '../sessions/task.js';
 import type { SessionRegistry } from './sessions.js';
 import type { HopTransport } from './transport/transport.js';
 import type { Work, WorkResult } from './hosts/work.js';
 import type { BrokerResults, ResultPart } from './hosts/results.js';
+import type { FrontendLife } from './hosts/frontends.js';
 
 export type { AppLogLine } from './apps.js';
 export type { ExecutionView, FinishedExecution } from './executions.js';
@@ -53,8 +54,11 @@ export interface PlatformParts {
   readonly transport: HopTransport;
   /** The app's sessions; a workflow's session Tasks reach them too (the on-host placement directly, sandboxes by asking). */
   readonly sessions: SessionRegistry;
-  /** This frontend's id when several share the broker (`hosts: remote`): its accepted executions carry it. */
-  readonly frontendId: string | null;
+  /**
+   * This frontend's id and life when several share the broker (`hosts: remote`): its accepted executions carry them,
+   * and its takeover (hosts/takeover.ts), not recover(), resumes the unfinished ones of every frontend life that died.
+   */
+  readonly frontend: FrontendLife | null;
   /** Finished executions on the broker, shared by its frontends (`hosts: remote`); null for a single platform or a host. */
   readonly sharedResults: BrokerResults | null;
 }
@@ -78,6 +82,8 @@ export class Platform {
   private readonly startQueue: Array<() => void> = [];
   /** Running executions journalled on the bus (async ones): their end is journalled too. */
   private readonly journalled = new Set<string>();
+  /** What recover() found finished in the data folder. */
+  private finishedBefore: ReadonlySet<string> = new Set();
 
   constructor(readonly parts: PlatformParts) {
     const { config, backend, runDir, placement } = parts;
@@ -239,7 +245,7 @@ export class Platform {
     const run = () => this.parts.placement.run(app, exec, input, startTime, inputJson);
     const wait = this.finish(exec, options.later ? this.soon(run) : run());
     if (!options.later) return { executionId: exec.executionId, wait, journalled: Promise.resolve() };
-    const accepted = { t: 'accepted' as const, app: appName, workflow, received, startTime, ...(this.parts.frontendId === null ? {} : { frontend: this.parts.frontendId }) };
+    const accepted = { t: 'accepted' as const, app: appName, workflow, received, startTime, ...this.acceptedBy };
     // Without the request's text (an in-process caller), the input is serialised here, once.
     return { executionId: exec.executionId, wait, journalled: this.journalAccepted(exec.executionId, acceptedMessage(accepted, inputJson ?? JSON.stringify(input))) };
   }
@@ -251,7 +257,9 @@ export class Platform {
    */
   async recover(): Promise<Recovered> {
     const onDisk = await this.executions.storedIds();
-    const interrupted = await readInterrupted(this.parts.bus, onDisk, this.parts.frontendId);
+    this.finishedBefore = onDisk;
+    // A remote frontend's interrupted executions are resumed by its takeover, once it is registered as alive.
+    const interrupted = this.parts.frontend === null ? await readInterrupted(this.parts.bus, onDisk) : [];
     const manifests = await this.parts.manifests.loadAll((name, err) => process.stderr.write(`app "${name}" was not restored: its kept manifest does not parse (${err.message})\n`));
     let apps = 0;
     for (const [name, manifest] of manifests) {
@@ -263,15 +271,27 @@ export class Platform {
       }
     }
     for (const id of onDisk) this.executions.restore(id);
-    for (const e of interrupted) this.resume(e);
+    for (const e of interrupted) this.resume(e, 'the platform restarted');
     return { apps, finished: onDisk.size, resumed: interrupted.length };
   }
 
-  /** Runs an interrupted execution again under its own id, from its checkpoint; it ends once, like any other. */
-  private resume(e: InterruptedExecution): void {
+  /**
+   * The ids of the executions an earlier run of this data folder finished, as recover() read them (read once: what
+   * this run finishes is journalled as finished on the bus).
+   */
+  finishedBeforeStart(): ReadonlySet<string> {
+    return this.finishedBefore;
+  }
+
+  /**
+   * Runs an interrupted execution again under its own id, from its checkpoint (after a restart, or taken over from a
+   * frontend that died: `cause` says which); it ends once, like any other, and its end is journalled.
+   */
+  resume(e: InterruptedExecution, cause: string): void {
+    this.checkOpen();
     const exec = this.executions.create(e.app, e.workflow, null, e.received, e.id);
     exec.checkpoint = e.checkpoint;
-    exec.history.push({ t: now(), type: 'ExecutionRecovering', state: e.checkpoint?.state ?? 'StartAt', cause: 'the platform restarted' });
+    exec.history.push({ t: now(), type: 'ExecutionRecovering', state: e.checkpoint?.state ?? 'StartAt', cause });
     this.journalled.add(e.id);
     const run = async (): Promise<ExecutionResult> => {
       const app = this.apps.get(e.app); // a typed failure if the app was not restored
@@ -300,6 +320,12 @@ export class Platform {
     await this.finish(exec, run());
     const result: ExecutionResult = exec.status === 'SUCCEEDED' ? { status: 'SUCCEEDED', output: exec.output } : { status: 'FAILED', error: exec.error ?? 'States.Runtime', cause: exec.cause ?? '' };
     return { result, records: exec.records, history: exec.history };
+  }
+
+  /** Who accepted an execution, as its `accepted` event says (nothing for a single platform). */
+  private get acceptedBy(): Pick<AcceptedExecution, 'frontend' | 'generation'> {
+    const f = this.parts.frontend;
+    return f === null ? {} : { frontend: f.frontendId, generation: f.generation };
   }
 
   /** Journals an accepted execution; the caller is answered once the journal has it. */

@@ -23,6 +23,8 @@ export interface AcceptedExecution {
   startTime: string;
   /** The frontend that accepted it, when several share the broker (`hosts: remote`); absent for a single platform. */
   frontend?: string;
+  /** That frontend's life (hosts/frontends.ts): a later life of the same frontend is another owner. */
+  generation?: string;
 }
 
 export type ExecutionEvent = AcceptedExecution | { t: 'finished' };
@@ -47,18 +49,18 @@ const PAGE = 1000;
 
 /**
  * Reads the execution journal and the checkpoints back: the executions that were accepted and had not finished, in
- * acceptance order, each with its newest checkpoint (only those `frontend` accepted: null for a single platform).
+ * acceptance order, each with its newest checkpoint. `mine` says which accepted executions the reader resumes: a
+ * single platform those without a frontend, a remote frontend's takeover those of frontends (hosts/takeover.ts).
  * `onDisk` holds the ids whose results the execution store has: such an execution finished even if its `finished`
  * message was lost in the crash; one marked finished whose files are gone was forgotten by the count bound and stays
  * forgotten.
  */
-export async function readInterrupted(bus: GlobalBus, onDisk: ReadonlySet<string>, frontend: string | null = null): Promise<InterruptedExecution[]> {
+export async function readInterrupted(bus: GlobalBus, onDisk: ReadonlySet<string>, mine: (accepted: AcceptedExecution) => boolean = acceptedHere): Promise<InterruptedExecution[]> {
   const accepted = new Map<string, AcceptedExecution>();
   const finishedMarks = new Set<string>();
   await readAll<ExecutionEvent>(bus, TOPIC_EXECUTIONS, (key, event) => {
-    // Each frontend resumes only what it accepted: another's running executions are that one's to finish.
     if (event.t !== 'accepted') finishedMarks.add(key);
-    else if ((event.frontend ?? null) === frontend) accepted.set(key, event);
+    else if (mine(event)) accepted.set(key, event);
   });
   const open = new Map<string, InterruptedExecution>();
   for (const [id, event] of accepted) {
@@ -72,6 +74,11 @@ export async function readInterrupted(bus: GlobalBus, onDisk: ReadonlySet<string
     });
   }
   return [...open.values()];
+}
+
+/** A single platform's own executions: those no frontend of a broker accepted. */
+export function acceptedHere(accepted: AcceptedExecution): boolean {
+  return accepted.frontend === undefined;
 }
 
 async function readAll<T>(bus: GlobalBus, topic: string, visit: (key: string, payload: T) => void): Promise<void> {

@@ -16,6 +16,8 @@ import { ExecutionStore } from './executions.js';
 import { embeddedLayer, openGlobalLayer, type GlobalLayer } from './global-layer.js';
 import { startHttpServer } from './http.js';
 import { followApps } from './hosts/follow-apps.js';
+import { newLife, type FrontendInfo } from './hosts/frontends.js';
+import { Takeover } from './hosts/takeover.js';
 import { InSandboxPlacement } from './placement/in-sandbox.js';
 import { OnHostPlacement } from './placement/on-host.js';
 import { OnHostsPlacement } from './placement/on-hosts.js';
@@ -36,6 +38,11 @@ export interface PlatformHandle {
   readonly platform: Platform;
   /** What this start read back from the data folder (docs/distributed.md). */
   readonly recovered: Recovered;
+  /**
+   * Resolves (with why) if this remote frontend was counted gone on the broker, so that others may run its executions
+   * now (docs/distributed.md, "Frontend takeover"): it must stop. Never resolves for a single platform.
+   */
+  readonly lost: Promise<string>;
   close(): Promise<void>;
 }
 
@@ -46,16 +53,26 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
   const token = config.token ?? (await loadOrCreateToken(join(config.dataDir, 'token')));
   const runDir = await mkdtemp(join(config.dataDir, 'run-'));
   const layer = await openGlobalLayer(config);
-  const frontendId = config.hosts === 'remote' ? await loadOrCreateId(join(config.dataDir, 'frontend-id')) : 'local';
-  const platform = composePlatform(config, runDir, layer, { frontendId });
+  const life = newLife(config.hosts === 'remote' ? await loadOrCreateId(join(config.dataDir, 'frontend-id')) : 'local');
+  const platform = composePlatform(config, runDir, layer, { frontend: life });
+  let takeover: Takeover | null = null;
+  let markLost: (why: string) => void = () => undefined;
+  const lost = new Promise<string>((resolve) => (markLost = resolve));
   const closePlatform = async (): Promise<void> => {
+    await takeover?.stop();
     await platform.close();
     await layer.release();
   };
   try {
     if (platform.appUsers) await keepPlatformFilesPrivate(config.dataDir, runDir);
     // Recovery takes the data folder's bus first: past it, no other live platform uses this folder.
-    const recovered = await platform.recover();
+    let recovered = await platform.recover();
+    if (config.hosts === 'remote') {
+      // Registered before it serves: from here on the other frontends leave its executions to it.
+      const started = await Takeover.start({ platform, placement: onHosts(platform), bus: layer.bus, frontends: layer.cluster!.frontends, owners: layer.cluster!.owners }, life, markLost);
+      takeover = started.takeover;
+      recovered = { ...recovered, resumed: recovered.resumed + started.resumed };
+    }
     await removeStaleRuns(config.dataDir, runDir);
     // Apps deployed through other frontends of the broker, from now on (recover() deployed those kept so far).
     const following = config.hosts === 'remote' ? await followApps(platform, layer.cluster!.manifests) : null;
@@ -67,6 +84,7 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
       dataDir: config.dataDir,
       platform,
       recovered,
+      lost,
       close() {
         closing ??= (async () => {
           following?.stop();
@@ -85,10 +103,11 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
 /**
  * The platform's parts, one variant of each seam, as the config asks (the global layer is opened by the caller). What
  * outlives a run (the bus, finished executions, app manifests, global storage) lives in the data folder; the run
- * folder holds only this run's code copies and sandbox folders. `role`: a frontend's stable id (its consumer group
- * on the broker, under remote hosts), or the host agent this platform is (hosts/agent.ts).
+ * folder holds only this run's code copies and sandbox folders. `role`: a frontend's stable id and this life of it
+ * (its consumer group and its accepted executions' owner on the broker, under remote hosts), or the host agent this
+ * platform is (hosts/agent.ts).
  */
-export function composePlatform(config: ResolvedConfig, runDir: string, layer: GlobalLayer = embeddedLayer(config), role: Role = { frontendId: 'local' }): Platform {
+export function composePlatform(config: ResolvedConfig, runDir: string, layer: GlobalLayer = embeddedLayer(config), role: Role = { frontend: newLife('local') }): Platform {
   const apps = new AppRegistry();
   const executions = new ExecutionStore({ maxCount: config.maxStoredExecutions, maxBytes: config.maxStoredExecutionBytes }, join(config.dataDir, 'executions'));
   const { bus, storage } = layer;
@@ -98,7 +117,7 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
   let placement: ExecutionPlacement;
   let transport: HopTransport;
   if (config.hosts === 'remote' && hostId === null) {
-    const onHosts = new OnHostsPlacement(bus, cluster(layer).hosts, 'frontendId' in role ? role.frontendId : 'local', config.recoveryAttempts);
+    const onHosts = new OnHostsPlacement(bus, cluster(layer).hosts, 'frontend' in role ? role.frontend.frontendId : 'local', config.recoveryAttempts);
     [placement, transport] = [onHosts, new ToHostsTransport(onHosts)];
   } else {
     transport = config.busMode === 'global' ? new JournalTransport(bus, apps, executions, hostId) : new DirectTransport();
@@ -108,14 +127,21 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
   }
   // Frontends and host agents share the apps on the broker; a single platform keeps them in its data folder.
   const manifests = config.hosts === 'remote' || hostId !== null ? cluster(layer).manifests : new AppManifests(join(config.dataDir, 'apps'));
-  const frontendId = config.hosts === 'remote' && 'frontendId' in role ? role.frontendId : null;
+  const frontend = config.hosts === 'remote' && 'frontend' in role ? { frontendId: role.frontend.frontendId, generation: role.frontend.generation } : null;
   // Frontends of one broker answer each other's finished executions from it.
-  const sharedResults = frontendId !== null ? cluster(layer).results : null;
-  return new Platform({ config, backend: createBackend(config.backend), runDir, apps, executions, manifests, storage, bus, placement, transport, sessions, frontendId, sharedResults });
+  const sharedResults = frontend !== null ? cluster(layer).results : null;
+  return new Platform({ config, backend: createBackend(config.backend), runDir, apps, executions, manifests, storage, bus, placement, transport, sessions, frontend, sharedResults });
 }
 
 /** What a composed platform is: a frontend (which owns sandboxes unless its hosts are remote) or a host agent. */
-export type Role = { frontendId: string } | { hostId: string };
+export type Role = { frontend: FrontendInfo } | { hostId: string };
+
+/** A remote frontend's placement (the takeover hands it the executions it adopts). */
+function onHosts(platform: Platform): OnHostsPlacement {
+  const { placement } = platform.parts;
+  if (!(placement instanceof OnHostsPlacement)) throw new MfError('MF_INTERNAL', 'a frontend with remote hosts has no placement on hosts');
+  return placement;
+}
 
 function cluster(layer: GlobalLayer): NonNullable<GlobalLayer['cluster']> {
   if (layer.cluster === null) throw new MfError('MF_CONFIG_INVALID', 'frontends and host agents need a broker (the broker option)', { option: 'broker' });

@@ -96,10 +96,15 @@ export class JetStreamBus implements GlobalBus {
     const durable = brokerToken(group);
     const settings = { ack_wait: nanos(o.ackTimeoutMs), max_ack_pending: o.maxInFlight };
     await brokerCall(`create consumer ${group} on ${topic}`, async () => {
-      const exists = await this.jsm.consumers.info(stream, durable).then(() => true, () => false);
-      if (exists) await this.jsm.consumers.update(stream, durable, settings);
+      const info = await this.jsm.consumers.info(stream, durable).catch(() => null);
       // max_deliver stays unlimited: this bus counts attempts itself, so that a timed-out last attempt is dead-lettered too.
-      else await this.jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: o.fromOffset === 'latest' ? DeliverPolicy.New : DeliverPolicy.All, max_deliver: -1, ...settings });
+      const fresh = { durable_name: durable, ack_policy: AckPolicy.Explicit, max_deliver: -1, ...settings };
+      if (info !== null && o.sole && info.num_ack_pending > 0) {
+        // A sole subscriber's group holds deliveries of a dead process: the group starts again past its ack floor.
+        await this.jsm.consumers.delete(stream, durable);
+        await this.jsm.consumers.add(stream, { ...fresh, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: info.ack_floor.stream_seq + 1 });
+      } else if (info !== null) await this.jsm.consumers.update(stream, durable, settings);
+      else await this.jsm.consumers.add(stream, { ...fresh, deliver_policy: o.fromOffset === 'latest' ? DeliverPolicy.New : DeliverPolicy.All });
     });
     const consumer = await brokerCall(`open consumer ${group} on ${topic}`, () => this.js.consumers.get(stream, durable));
     const messages = await brokerCall(`consume ${topic}`, () => consumer.consume({ max_messages: o.maxInFlight }));

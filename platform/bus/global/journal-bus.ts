@@ -32,8 +32,8 @@ export interface JournalBusOptions {
   onError?: (err: MfError) => void;
 }
 
-const DEFAULTS = { ackTimeoutMs: 30_000, maxAttempts: 5, maxInFlight: 64, retryBackoffMs: 100, fromOffset: 'earliest' } as const;
-const SUBSCRIBE_KEYS = new Set(['ackTimeoutMs', 'maxAttempts', 'fromOffset', 'maxInFlight', 'retryBackoffMs', 'keys']);
+const DEFAULTS = { ackTimeoutMs: 30_000, maxAttempts: 5, maxInFlight: 64, retryBackoffMs: 100, fromOffset: 'earliest', sole: false } as const;
+const SUBSCRIBE_KEYS = new Set(['ackTimeoutMs', 'maxAttempts', 'fromOffset', 'maxInFlight', 'retryBackoffMs', 'keys', 'sole']);
 const DEFAULT_READ_LIMIT = 1000;
 
 /** Directories opened by a JournalBus of this process (the LOCK file guards against other processes). */
@@ -235,7 +235,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export function resolveSubscribeOptions(options: SubscribeOptions = {}): MemberOptions & { fromOffset: 'earliest' | 'latest'; keys: ((key: string) => boolean) | null } {
+export function resolveSubscribeOptions(options: SubscribeOptions = {}): MemberOptions & { fromOffset: 'earliest' | 'latest'; sole: boolean; keys: ((key: string) => boolean) | null } {
   const bad = (field: string, rule: string): never => {
     throw new MfError('MF_BAD_REQUEST', `subscribe: ${field} ${rule}`, { [field]: (options as Record<string, unknown>)[field] });
   };
@@ -246,6 +246,7 @@ export function resolveSubscribeOptions(options: SubscribeOptions = {}): MemberO
   if (!Number.isInteger(o.maxInFlight) || o.maxInFlight < 1) bad('maxInFlight', 'must be an integer >= 1');
   if (typeof o.retryBackoffMs !== 'number' || !(o.retryBackoffMs >= 0) || !Number.isFinite(o.retryBackoffMs)) bad('retryBackoffMs', 'must be a number of ms >= 0');
   if (o.fromOffset !== 'earliest' && o.fromOffset !== 'latest') bad('fromOffset', "must be 'earliest' or 'latest'");
+  if (typeof o.sole !== 'boolean') bad('sole', 'must be a boolean');
   if (o.keys !== undefined && typeof o.keys !== 'function') bad('keys', 'must be a function of the key');
   const { keys, ...rest } = o;
   return { ...rest, keys: keys ?? null };

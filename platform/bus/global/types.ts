@@ -49,6 +49,13 @@ export interface SubscribeOptions {
    * travelled by reference is never fetched for them). Default: every message.
    */
   keys?: (key: string) => boolean;
+  /**
+   * This subscriber is its group's only one (a host agent on its own work topic, its id held in the registry): what
+   * an earlier, dead process of the group left unacknowledged is delivered again now, not after ackTimeoutMs, and
+   * does not count against maxInFlight meanwhile. Messages it had acknowledged past its oldest open one may come
+   * again too (at least once). The embedded journal is one process's: nothing of an earlier one is in flight.
+   */
+  sole?: boolean;
 }
 
 export interface ReadOptions {

@@ -85,7 +85,8 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
         if (m.referenced) void layer.bus.release(m.topic, executionId, workId(executionId, attempt)).catch(() => undefined);
       },
       // No execution runs longer than maxExecutionSeconds, so an unacknowledged one past that was lost with its run.
-      { maxInFlight: capacity, ackTimeoutMs: config.maxExecutionSeconds * 1000 + 60_000, maxAttempts: 3 },
+      // Sole: the id is this agent's alone now, so what a killed agent with it left in flight comes back at once.
+      { maxInFlight: capacity, ackTimeoutMs: config.maxExecutionSeconds * 1000 + 60_000, maxAttempts: 3, sole: true },
     );
   } catch (err) {
     await close();

@@ -16,6 +16,7 @@ const BUCKET = 'mfhosts'; // not mf-<app>: that is an app's storage (storage/jet
 /** A host id is one broker token (it names the host's work topic): letters, digits and '-'. */
 const HOST_ID = /^[A-Za-z0-9-]{1,64}$/;
 const codec = JSONCodec<HostInfo>();
+const memberCodec = JSONCodec<Member>();
 
 /** What a host agent says about itself in its entry. */
 export interface HostInfo {
@@ -61,7 +62,7 @@ export class HostRegistry {
       }
       throw new MfError('MF_STORAGE_FAILED', `the broker could not register host "${info.hostId}": ${(err as Error).message}`, { hostId: info.hostId });
     }
-    return new Registration(kv, info, revision, lost);
+    return new Registration(kv, info.hostId, info, revision, lost);
   }
 
   /** The hosts whose entries are alive now, by host id. */
@@ -87,21 +88,31 @@ export class HostRegistry {
   }
 }
 
+/** What every registered process (a host agent, a frontend) says about itself: enough to tell two lives apart. */
+export interface Member {
+  pid: number;
+  startedAt: number;
+}
+
 /**
- * A live registration. Each heartbeat rewrites the entry with the revision it last wrote; when that fails because
- * the revision moved (a beat whose answer was lost on a busy broker) or the entry expired (this process was too slow
- * to beat), it takes its entry back, unless another agent holds the id now: then this one is lost.
+ * A live registration of a host agent or a frontend (frontends.ts) in a bucket whose entries expire. Each heartbeat
+ * rewrites the entry with the revision it last wrote; when that fails because the revision moved (a beat whose answer
+ * was lost on a busy broker) or the entry expired (this process was too slow to beat), it takes its entry back,
+ * unless another process holds the key now: then this one is lost. With `expiredIsLost` an expired entry is lost too:
+ * a frontend counted gone has had its executions taken over, so it must not carry on as if it had not.
  */
-export class Registration {
+export class Registration<T extends Member = HostInfo> {
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
   private beating = false;
 
   constructor(
     private readonly kv: KV,
-    private readonly info: HostInfo,
+    private readonly key: string,
+    private readonly info: T,
     private revision: number,
     lost: (why: string) => void,
+    private readonly expiredIsLost = false,
   ) {
     let failingSince: number | null = null;
     const fail = (why: string): void => {
@@ -113,9 +124,9 @@ export class Registration {
       this.beating = true;
       this.beat()
         .then(
-          (taken) => {
+          (why) => {
             failingSince = null;
-            if (taken !== null) fail(`host id "${info.hostId}" is held by another agent now (pid ${taken})`);
+            if (why !== null) fail(why);
           },
           (err: unknown) => {
             // Missed beats (a slow broker) are fine; a TTL's worth of them means frontends count this host gone.
@@ -133,25 +144,27 @@ export class Registration {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    await this.kv.delete(this.info.hostId, { previousSeq: this.revision }).catch(() => undefined);
+    await this.kv.delete(this.key, { previousSeq: this.revision }).catch(() => undefined);
   }
 
-  /** One heartbeat; resolves with the pid of another agent that holds the id now, or null. */
-  private async beat(): Promise<number | null> {
-    const value = codec.encode(this.info);
+  /** One heartbeat; resolves with why this registration is lost, or null. */
+  private async beat(): Promise<string | null> {
+    const value = memberCodec.encode(this.info);
     try {
-      this.revision = await this.kv.update(this.info.hostId, value, this.revision);
+      this.revision = await this.kv.update(this.key, value, this.revision);
       return null;
     } catch (err) {
       if (!/wrong last sequence/i.test((err as Error).message)) throw err;
     }
-    const e = await this.kv.get(this.info.hostId);
+    const e = await this.kv.get(this.key);
     if (e?.operation === 'PUT') {
-      const holder = codec.decode(e.value);
-      if (holder.pid !== this.info.pid || holder.startedAt !== this.info.startedAt) return holder.pid;
-      this.revision = await this.kv.update(this.info.hostId, value, e.revision);
+      const holder = memberCodec.decode(e.value);
+      if (holder.pid !== this.info.pid || holder.startedAt !== this.info.startedAt) return `its id "${this.key}" is held by another process now (pid ${holder.pid})`;
+      this.revision = await this.kv.update(this.key, value, e.revision);
+    } else if (this.expiredIsLost) {
+      return `its entry "${this.key}" expired: it was counted gone after ${HOST_TTL_MS} ms without a heartbeat`;
     } else {
-      this.revision = await this.kv.create(this.info.hostId, value);
+      this.revision = await this.kv.create(this.key, value);
     }
     return null;
   }

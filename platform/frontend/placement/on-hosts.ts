@@ -11,7 +11,9 @@
  *   it waits on the host's work topic for a slot.
  *
  * A host that stops heartbeating is gone (registry.ts); every execution placed on it and not answered is placed
- * again on a live host, from its newest checkpoint on the global bus, up to recoveryAttempts times.
+ * again on a live host, from its newest checkpoint on the global bus, up to recoveryAttempts times. An execution
+ * another frontend placed and this one takes over (hosts/takeover.ts) may have its answer on the results topic
+ * already: `adopting` reads it back, so that it is answered rather than placed again.
  */
 import { now } from '../../clock.js';
 import type { GlobalBus, Subscription } from '../../bus/global/index.js';
@@ -50,6 +52,8 @@ export class OnHostsPlacement implements ExecutionPlacement {
   private refreshing: Promise<void> | null = null;
   private listening: Promise<Subscription> | null = null;
   private readonly watcher: NodeJS.Timeout;
+  /** Executions being taken over and not placed yet, with their answer once one is known. */
+  private readonly adopted = new Map<string, WorkResult | null>();
 
   constructor(
     private readonly bus: GlobalBus,
@@ -78,14 +82,39 @@ export class OnHostsPlacement implements ExecutionPlacement {
     clearInterval(this.watcher);
     for (const p of this.placed.values()) p.reject(new MfError('MF_PLATFORM_CLOSED', 'the frontend closed before the host answered'));
     this.placed.clear();
+    this.adopted.clear();
+  }
+
+  /**
+   * Executions another frontend placed, about to be run here: from now on their answers are kept until they are, and
+   * the first answer a host already published for each (before this frontend listened) is read back.
+   */
+  async adopting(ids: readonly string[]): Promise<void> {
+    for (const id of ids) if (!this.adopted.has(id)) this.adopted.set(id, null);
+    await this.listen();
+    const queue = [...ids];
+    const reader = async (): Promise<void> => {
+      for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+        const [first] = await this.bus.read<WorkResult>(TOPIC_RESULTS, { key: id, limit: 1 });
+        if (!first) continue;
+        if (this.adopted.get(id) === null) this.adopted.set(id, first.payload);
+        // Read now and held here: an answer that travelled by reference is needed by nobody else.
+        if (first.referenced === true) void this.bus.release(TOPIC_RESULTS, id, resultId(id, first.payload.attempt)).catch(() => undefined);
+      }
+    };
+    // A few reads at a time: each is an ephemeral consumer on the broker.
+    await Promise.all(Array.from({ length: Math.min(8, ids.length) }, reader));
   }
 
   private async place(app: DeployedApp, exec: StoredExecution, workflow: string | null, fn: string | null, inputJson: string, startTime: string): Promise<ExecutionResult> {
     await this.listen();
-    const work = { executionId: exec.executionId, app: app.name, workflow, fn, received: exec.t.received, startTime, checkpoint: exec.checkpoint, attempt: 0 };
+    const work: Omit<Work, 'input'> = { executionId: exec.executionId, app: app.name, workflow, fn, received: exec.t.received, startTime, checkpoint: exec.checkpoint, attempt: 0 };
+    const known = this.adopted.get(exec.executionId) ?? null;
+    this.adopted.delete(exec.executionId);
     return new Promise<ExecutionResult>((resolve, reject) => {
       const p: Placed = { work, inputJson, exec, host: '', resolve, reject };
       this.placed.set(exec.executionId, p);
+      if (known !== null) return this.answered(known, false); // released when it was read
       this.send(p).catch((err: unknown) => this.settle(p, () => reject(err)));
     });
   }
@@ -161,7 +190,7 @@ export class OnHostsPlacement implements ExecutionPlacement {
   private listen(): Promise<Subscription> {
     this.listening ??= this.bus.subscribe<WorkResult>(TOPIC_RESULTS, frontendGroup(this.frontendId), (m) => this.answered(m.payload, m.referenced === true), {
       fromOffset: 'latest',
-      keys: (executionId) => this.placed.has(executionId) || this.settled.has(executionId),
+      keys: (executionId) => this.placed.has(executionId) || this.settled.has(executionId) || this.adopted.has(executionId),
     });
     this.listening.catch(() => (this.listening = null));
     return this.listening;
@@ -173,7 +202,10 @@ export class OnHostsPlacement implements ExecutionPlacement {
     // reference is needed by nobody else, so it is released on the broker (off the path).
     if (referenced) void this.bus.release(TOPIC_RESULTS, answer.executionId, resultId(answer.executionId, answer.attempt)).catch(() => undefined);
     const p = this.placed.get(answer.executionId);
-    if (!p) return;
+    if (!p) {
+      if (this.adopted.get(answer.executionId) === null) this.adopted.set(answer.executionId, answer);
+      return;
+    }
     if ('error' in answer) return this.settle(p, () => p.reject(MfError.fromJSON(answer.error)));
     for (const record of answer.records) p.exec.records.push(record); // no spread: a huge array overflows the stack
     for (const event of answer.history) p.exec.history.push(event);

@@ -1,0 +1,72 @@
+/**
+ * Which frontend life runs an async execution once its first owner died (docs/distributed.md, "Frontend takeover").
+ * An execution belongs to the life that accepted it (its `accepted` event says which) until a claim in the KV
+ * bucket `mfowners` says otherwise. A claim is a compare-and-set on the execution's entry: a create when it has none,
+ * an update with the revision the claimer read when it has one. Of two frontends that both try to take one
+ * execution over, exactly one write succeeds, so exactly one of them runs it.
+ */
+import type { KV, NatsConnection } from 'nats';
+import { JSONCodec } from 'nats';
+import { MfError } from '../../errors.js';
+import type { FrontendLife } from './frontends.js';
+
+const BUCKET = 'mfowners';
+const codec = JSONCodec<FrontendLife>();
+
+/** The owner an execution's claim names, with the entry's revision (what the next claim must expect). */
+export interface Claimed {
+  owner: FrontendLife;
+  revision: number;
+}
+
+export class ExecutionOwners {
+  private bucket: Promise<KV> | null = null;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly replicas: number,
+  ) {}
+
+  /** The execution's claim, or null when none was made (it still belongs to the life that accepted it). */
+  async get(executionId: string): Promise<Claimed | null> {
+    const e = await (await this.kv()).get(executionId);
+    return e?.operation === 'PUT' ? { owner: codec.decode(e.value), revision: e.revision } : null;
+  }
+
+  /**
+   * Makes `me` the execution's owner if its entry is still as read (`seen`: the claim read, or null for none).
+   * False when another frontend claimed it first; other broker failures reject.
+   */
+  async claim(executionId: string, me: FrontendLife, seen: Claimed | null): Promise<boolean> {
+    const kv = await this.kv();
+    try {
+      if (seen === null) await kv.create(executionId, codec.encode(me));
+      else await kv.update(executionId, codec.encode(me), seen.revision);
+      return true;
+    } catch (err) {
+      if (lostTheRace(err)) return false;
+      throw new MfError('MF_STORAGE_FAILED', `the broker could not claim execution "${executionId}": ${(err as Error).message}`, { executionId });
+    }
+  }
+
+  /** Forgets a finished execution's claim (off the hot path; a claim left behind only costs its bytes). */
+  async release(executionId: string): Promise<void> {
+    await (await this.kv()).delete(executionId).catch(() => undefined);
+  }
+
+  private kv(): Promise<KV> {
+    this.bucket ??= this.nc
+      .jetstream()
+      .views.kv(BUCKET, { history: 1, replicas: this.replicas })
+      .catch((err: unknown) => {
+        this.bucket = null;
+        throw new MfError('MF_STORAGE_FAILED', `the broker could not open the execution owners: ${(err as Error).message}`);
+      });
+    return this.bucket;
+  }
+}
+
+/** JetStream's "wrong last sequence" (10071): the entry changed since it was read. */
+function lostTheRace(err: unknown): boolean {
+  return (err as { api_error?: { err_code?: number } }).api_error?.err_code === 10071 || /wrong last sequence/i.test((err as Error).message);
+}
