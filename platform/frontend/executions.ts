@@ -21,7 +21,10 @@ import type { InvocationRecord } from '../records.js';
 export type ExecutionView = Omit<Execution, 'workflow' | 'records'> & { workflow: string | null; function?: string; records: InvocationRecord[] };
 
 export interface StoredExecution extends ExecutionView {
+  /** The events the platform itself records; the engine's stay in the sandbox named by historyIn, when it ran in one. */
   history: HistoryEvent[];
+  /** The sandbox that keeps this execution's engine history (the engine ran there with history on); else null. */
+  historyIn: string | null;
   /** The newest checkpoint the sandbox reported (next top-level state and its input), for recovery. */
   checkpoint: ResumePoint | null;
   /** Aborted by a stop (StopExecution): the placement tells the engine, wherever it runs, to end the execution. */
@@ -42,8 +45,8 @@ export interface StoreLimits {
 /** A finished execution is `kept` in memory (and on disk) or only `stored` on disk; `written` settles with its files. */
 type Entry =
   | { kind: 'running'; exec: StoredExecution }
-  | { kind: 'kept'; json: string; history: string; bytes: number; written: Promise<void> }
-  | { kind: 'stored'; written: Promise<void> };
+  | { kind: 'kept'; json: string; history: string; historyIn: string | null; bytes: number; written: Promise<void> }
+  | { kind: 'stored'; historyIn: string | null; written: Promise<void> };
 
 export class ExecutionStore {
   /** By id, in creation order (the order the count bound forgets in). */
@@ -75,6 +78,7 @@ export class ExecutionStore {
       t: { received, dispatched: 0, completed: null },
       records: [],
       history: [],
+      historyIn: null,
       checkpoint: null,
       abort: new AbortController(),
     };
@@ -84,7 +88,7 @@ export class ExecutionStore {
 
   /** Knows again a finished execution whose files a previous run wrote (recovery after a restart). */
   restore(id: string): void {
-    this.add(id, { kind: 'stored', written: Promise.resolve() });
+    this.add(id, { kind: 'stored', historyIn: null, written: Promise.resolve() });
   }
 
   /** The execution while it runs; MF_EXECUTION_NOT_FOUND once it has finished or was forgotten. */
@@ -112,7 +116,7 @@ export class ExecutionStore {
     if (this.entries.get(exec.executionId)?.kind === 'running') {
       written = this.write(exec.executionId, json, history);
       const bytes = json.length + history.length;
-      this.entries.set(exec.executionId, { kind: 'kept', json, history, bytes, written });
+      this.entries.set(exec.executionId, { kind: 'kept', json, history, historyIn: exec.historyIn, bytes, written });
       this.kept.add(exec.executionId);
       this.keptBytes += bytes;
       this.spillBeyondBound();
@@ -133,7 +137,14 @@ export class ExecutionStore {
     return { json, view: () => JSON.parse(json) as ExecutionView };
   }
 
-  /** Any known execution's history as JSON text. */
+  /** The sandbox that keeps a known execution's engine history, or null (the platform's own events are all there is). */
+  historyIn(id: string): string | null {
+    const entry = this.entries.get(id);
+    if (!entry) throw notFound(id);
+    return entry.kind === 'running' ? entry.exec.historyIn : entry.historyIn;
+  }
+
+  /** Any known execution's history as the platform recorded it, as JSON text. */
   async historyJson(id: string): Promise<string> {
     const entry = this.entries.get(id);
     if (!entry) throw notFound(id);
@@ -182,7 +193,7 @@ export class ExecutionStore {
       const id = this.kept.values().next().value as string;
       const entry = this.entries.get(id);
       this.release(id);
-      if (entry?.kind === 'kept') this.entries.set(id, { kind: 'stored', written: entry.written });
+      if (entry?.kind === 'kept') this.entries.set(id, { kind: 'stored', historyIn: entry.historyIn, written: entry.written });
     }
   }
 
@@ -221,7 +232,7 @@ export class ExecutionStore {
 
 /** What the API shows of a stored execution (history has its own route; the checkpoint and the abort are internal). */
 export function executionView(exec: StoredExecution): ExecutionView {
-  const { history: _history, checkpoint: _checkpoint, abort: _abort, ...view } = exec;
+  const { history: _history, historyIn: _historyIn, checkpoint: _checkpoint, abort: _abort, ...view } = exec;
   return view;
 }
 
