@@ -101,7 +101,7 @@ export class Agent {
   /** The requests (executions, direct invocations) running here, so that an 'abort' from the frontend reaches them. */
   private readonly running = new Map<string, AbortController>();
   /** Execution history stays here until someone asks for it (bounded as the frontend bounds its executions). */
-  private history = new HistoryShelf({ maxExecutions: 0, maxBytes: 0 });
+  private history: HistoryShelf | null = null;
 
   constructor(
     readonly sandboxId: string,
@@ -142,7 +142,7 @@ export class Agent {
         this.sessionTaskReplies.answer(message.id, message.reply);
         return;
       case 'history':
-        this.send({ t: 'history-reply', id: message.id, reply: this.history.get(message.executionId) });
+        this.send({ t: 'history-reply', id: message.id, reply: this.history?.get(message.executionId) ?? { kind: 'unknown' } });
         return;
       case 'shutdown':
         void this.shutdown().then(() => process.exit(0));
@@ -211,7 +211,8 @@ export class Agent {
       routes: this.routes.get(message.workflow) ?? null,
       ahead: new Map(),
     };
-    const history = message.wantHistory ? this.history.start(message.id) : null;
+    const shelf = message.wantHistory ? this.history : null;
+    const history = shelf?.start(message.id) ?? null;
     const abort = new AbortController();
     this.running.set(message.id, abort);
     let result: ExecutionResult;
@@ -239,7 +240,7 @@ export class Agent {
     for (const a of ctx.ahead.values()) this.workers?.withdraw(a.worker, a.invocationId);
     this.send({ t: 'done', id: message.id, result: onWire(result), records: ctx.records, logs: ctx.logs });
     // Measured and bounded after the answer left: the history is not on the execution's path.
-    if (history) setImmediate(() => this.history.finish(message.id));
+    if (shelf) setImmediate(() => shelf.finish(message.id));
   }
 
   /**
