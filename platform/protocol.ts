@@ -135,7 +135,8 @@ export type FrontendToAgent =
       t: 'execute';
       id: string;
       workflow: string;
-      input: unknown;
+      /** The execution's input as JSON text: the agent carries it unparsed (platform/asl/raw-json.ts) until a state reads it. */
+      inputJson: string;
       executionName: string;
       startTime: string;
       /** How long creating and starting the sandbox took when this request created it; null when it existed. */

@@ -87,6 +87,21 @@ describe('raw results in the engine', () => {
     expect(plain((result as { output: unknown }).output)).toEqual({ path: ['f1', 'f3'], caught: { Error: 'Boom', Cause: 'x' } });
   });
 
+  test('a raw execution input goes to the first Task unparsed, and $$.Execution.Input still reads it', async () => {
+    const input = new CountingRaw(Buffer.from('{"k":"v"}'));
+    const seen: unknown[] = [];
+    const invoke: TaskInvoker = async (call) => {
+      seen.push(call.input);
+      return call.input;
+    };
+    const passed = await run(chain(2), input, invoke);
+    expect(CountingRaw.reads).toBe(0);
+    expect(seen).toEqual([input, input]);
+    expect((passed as { output: unknown }).output).toBe(input);
+    const def = { StartAt: 'P', States: { P: { Type: 'Pass', Parameters: { 'was.$': '$$.Execution.Input.k' }, End: true } } };
+    expect(await run(def, new RawJson(Buffer.from('{"k":"v"}')))).toEqual({ status: 'SUCCEEDED', output: { was: 'v' } });
+  });
+
   test('bytes that are not JSON fail the execution with States.Runtime once a state reads them', async () => {
     const def = { StartAt: 'A', States: { A: { Type: 'Task', Resource: 'a', Next: 'P' }, P: { Type: 'Pass', InputPath: '$.x', End: true } } };
     const result = await run(def, {}, async () => new RawJson(Buffer.from('{not json')));

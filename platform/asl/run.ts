@@ -849,7 +849,10 @@ export async function runExecution(machine: StateMachine, input: unknown, option
   const start = new Date(options.startTime);
   const execution = {
     Id: options.executionId.startsWith('arn:') ? options.executionId : `arn:aws:states:${REGION}:${ACCOUNT}:execution:${arnPart(smName)}:${arnPart(options.executionId)}`,
-    Input: input,
+    // Read only when a path asks for $$.Execution.Input: a raw input is parsed then, not before.
+    get Input(): unknown {
+      return plain(input);
+    },
     Name: options.executionName,
     RoleArn: ROLE_ARN,
     StartTime: Number.isNaN(start.getTime()) ? options.startTime : start.toISOString(),

@@ -23,6 +23,8 @@ export class InSandboxPlacement implements ExecutionPlacement {
   ) {}
 
   async run(app: DeployedApp, exec: StoredExecution, input: unknown, startTime: string): Promise<ExecutionResult> {
+    // Serialised once, for every attempt: the agent passes these bytes to the first Task without parsing them.
+    const inputJson = JSON.stringify(input) ?? 'null';
     const done = await app.sandboxes.request(
       null,
       exec,
@@ -33,7 +35,7 @@ export class InSandboxPlacement implements ExecutionPlacement {
           t: 'execute',
           id: exec.executionId,
           workflow: exec.workflow!,
-          input,
+          inputJson,
           executionName: exec.executionId,
           startTime,
           sandboxStart,

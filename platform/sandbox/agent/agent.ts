@@ -26,6 +26,7 @@ import type {
 } from '../../protocol.js';
 import { temperatureOf, type InvocationOutcome, type InvocationRecord } from '../../records.js';
 import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type TaskCall } from '../../asl/index.js';
+import { RawJson } from '../../asl/raw-json.js';
 import type { SessionReply } from '../../sessions/types.js';
 import { SandboxStorage } from '../../storage/local-tier.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
@@ -217,7 +218,7 @@ export class Agent {
     this.running.set(message.id, abort);
     let result: ExecutionResult;
     try {
-      result = await runExecution(machine, message.input, {
+      result = await runExecution(machine, new RawJson(Buffer.from(message.inputJson)), {
         invoke: (call: TaskCall) => this.invokeForTask(call, ctx),
         integrate: (call) => runSessionTask(this.sessionTasks, call),
         signal: abort.signal,
