@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   MF_WORKFLOW_NOT_FOUND: { status: 404, meaning: 'The app has no workflow with that name.' },
   MF_FUNCTION_NOT_FOUND: { status: 404, meaning: 'The app has no function with that name.' },
   MF_EXECUTION_NOT_FOUND: { status: 404, meaning: 'No execution with that id is known.' },
+  MF_HISTORY_EVICTED: { status: 410, meaning: "The sandbox that ran the execution dropped its history, oldest first, to stay within maxStoredExecutions and maxStoredExecutionBytes; details say how many it dropped." },
+  MF_HISTORY_GONE: { status: 410, meaning: "The execution's history stayed in the sandbox that ran it, and that sandbox is gone (reclaimed, killed, or the platform restarted); details.events holds what the platform itself recorded (recoveries)." },
   MF_MANIFEST_INVALID: { status: 400, meaning: 'The app manifest is invalid (names, handler, code, limits).' },
   MF_LOCAL_CODE_REFUSED: { status: 400, meaning: 'The manifest names code by a folder of the host (code.dir) and allowLocalCode is off; send code.files.' },
   MF_ASL_INVALID: { status: 400, meaning: 'A workflow definition is not valid Amazon States Language.' },

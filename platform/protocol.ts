@@ -125,6 +125,8 @@ export interface SandboxPolicy {
   maxResultBytes: number;
   /** Workers hand pass-through results straight to the next Task's worker (off: every hop through the agent). */
   handover: boolean;
+  /** How much execution history the sandbox keeps (maxStoredExecutions, maxStoredExecutionBytes); the oldest goes first. */
+  history: { maxExecutions: number; maxBytes: number };
 }
 
 export type FrontendToAgent =
@@ -133,7 +135,8 @@ export type FrontendToAgent =
       t: 'execute';
       id: string;
       workflow: string;
-      input: unknown;
+      /** The execution's input as JSON text: the agent carries it unparsed (platform/asl/raw-json.ts) until a state reads it. */
+      inputJson: string;
       executionName: string;
       startTime: string;
       /** How long creating and starting the sandbox took when this request created it; null when it existed. */
@@ -165,6 +168,8 @@ export type FrontendToAgent =
   | { t: 'pipe-brokered'; id: number; reply: SessionReply }
   /** The answer to 'session-task'. */
   | { t: 'session-tasked'; id: number; reply: SessionReply }
+  /** The history the sandbox keeps of an execution that ran there; answered with 'history-reply'. */
+  | { t: 'history'; id: number; executionId: string }
   | { t: 'shutdown' };
 
 /** The two phases of starting a sandbox, in milliseconds. */
@@ -187,18 +192,38 @@ export type ExecutionResult =
   | { status: 'SUCCEEDED'; output: unknown }
   | { status: 'FAILED'; error: string | null; cause: string | null };
 
+/**
+ * An execution's result as it crosses the sandbox wall: a successful output travels as its JSON text (a JSON string
+ * on the line), because the agent carries a function's result as the bytes it arrived as and never parses it; the
+ * frontend parses it on arrival (SandboxLink).
+ */
+export type ResultOnWire = { status: 'SUCCEEDED'; outputJson: string } | Extract<ExecutionResult, { status: 'FAILED' }>;
+
+/** A checkpoint as it crosses the sandbox wall: its input as JSON text, as for ResultOnWire. */
+export type CheckpointOnWire = Omit<Checkpoint, 'input'> & { inputJson: string };
+
+/** What the sandbox has of an execution's history (docs/architecture.md#execution-history). */
+export type HistoryReply =
+  /** The events, as a JSON array's text. */
+  | { kind: 'events'; json: string }
+  /** The sandbox kept them and dropped them, oldest first, to stay within its bounds; `evicted` counts its drops so far. */
+  | { kind: 'evicted'; evicted: number }
+  /** The sandbox never had them, or it is gone. */
+  | { kind: 'unknown' };
+
 export type AgentToFrontend =
   | { t: 'ready'; sandboxId: string; pid: number }
   | { t: 'deployed'; workersStarted: number }
   | { t: 'deploy-failed'; error: ErrorBody }
+  /** The history stays in the sandbox, which answers 'history' when someone asks for it. */
   | {
       t: 'done';
       id: string;
-      result: ExecutionResult;
+      result: ResultOnWire;
       records: InvocationRecord[];
       logs: Array<LogLine & { invocationId: string; function: string }>;
-      history: HistoryEvent[];
     }
+  | { t: 'history-reply'; id: number; reply: HistoryReply }
   /** The request could not run at all (unknown workflow, sandbox fault); distinct from a FAILED execution. */
   | { t: 'rejected'; id: string; error: ErrorBody }
   /** A global-tier storage operation for this sandbox's app; answered with 'storage-result'. */
@@ -207,7 +232,7 @@ export type AgentToFrontend =
    * The latest top-level transitions of running executions (next state and its raw input), coalesced: only the
    * newest per execution is sent. The frontend resumes from the last one if the sandbox dies.
    */
-  | { t: 'checkpoints'; items: Checkpoint[] }
+  | { t: 'checkpoints'; items: CheckpointOnWire[] }
   | { t: 'session-reply'; id: number; reply: SessionReply }
   /** A pipe to an instance of another session of the app (maybe in another sandbox): the frontend brokers it. */
   | { t: 'pipe-broker'; id: number; to: RemotePipeTarget }
@@ -216,8 +241,8 @@ export type AgentToFrontend =
   /** A session ended (stopped, completed, failed): its final state and records, since the sandbox forgets it. */
   | { t: 'session-ended'; state: SessionState; records: SessionRecord[] };
 
-/** The agent's answer to an execute or invoke request. */
-export type DoneMessage = Extract<AgentToFrontend, { t: 'done' }>;
+/** The agent's answer to an execute or invoke request, its output parsed by the frontend. */
+export type DoneMessage = Omit<Extract<AgentToFrontend, { t: 'done' }>, 'result'> & { result: ExecutionResult };
 
 /** A request the frontend sends to run something in the sandbox; answered by 'done' or 'rejected'. */
 export type SandboxRequest = Extract<FrontendToAgent, { t: 'execute' | 'invoke' }>;
@@ -226,6 +251,8 @@ export type SandboxRequest = Extract<FrontendToAgent, { t: 'execute' | 'invoke' 
 export interface Checkpoint extends ResumePoint {
   id: string;
   records: InvocationRecord[];
+  /** Its input was not JSON (a function wrote on its worker's bus): the records count, the point is not resumed from. */
+  unusable?: true;
 }
 
 /** Where a recovered execution continues: the next top-level state, its input, and the workflow variables then. */

@@ -116,8 +116,12 @@ describe('results and the execution store', () => {
     const first = await call(p, 'GET', `/executions/${ids[0]}`);
     expect(first.body).toMatchObject({ executionId: ids[0], status: 'SUCCEEDED', output: { i: 0, payload } });
     expect(first.body.records).toHaveLength(1);
+    // Its history stayed in the sandbox, which bounds it by the same bytes and dropped the oldest (visibly).
     const history = await call(p, 'GET', `/executions/${ids[0]}/history`);
-    expect(history.body.history.map((e: { type: string }) => e.type)).toContain('ExecutionSucceeded');
+    expect(history.status).toBe(410);
+    expect(history.body.error.code).toBe('MF_HISTORY_EVICTED');
+    const newest = await call(p, 'GET', `/executions/${ids.at(-1)}/history`);
+    expect(newest.body.history.map((e: { type: string }) => e.type)).toContain('ExecutionSucceeded');
     const noRecords = await call(p, 'GET', `/executions/${ids[0]}?records=false`);
     expect(noRecords.body.records).toBeUndefined();
     expect(noRecords.body.output).toEqual({ i: 0, payload });

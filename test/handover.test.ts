@@ -145,6 +145,20 @@ describe('worker-to-worker handover', () => {
     }
   });
 
+  test('a handed-over multi-byte result: every size is its UTF-8 bytes, measured from the one encoding', async () => {
+    const input = { s: 'é€'.repeat(500) };
+    const r = await call(p, 'POST', '/apps/hand/workflows/ten/executions', input);
+    expect(r.body.status).toBe('SUCCEEDED');
+    const records: InvocationRecord[] = r.body.records;
+    expect(records.filter((x) => x.handedOver)).toHaveLength(9);
+    records.forEach((x, k) => {
+      // Characters and bytes differ here (2 and 3 bytes each): a size taken from the text's length would show it.
+      expect(x.outputBytes).toBe(Buffer.byteLength(JSON.stringify({ ...input, path: STEPS.slice(0, k + 1) })));
+      if (k > 0) expect(x.inputBytes).toBe(records[k - 1]!.outputBytes);
+    });
+    expect(r.body.output).toEqual({ ...input, path: STEPS });
+  });
+
   test('execution history still shows every state, in order, for a handed-over chain', async () => {
     const started = await call(p, 'POST', '/apps/hand/workflows/ten/executions?mode=async', { n: 7 });
     expect(started.status).toBe(202);

@@ -37,6 +37,7 @@ import type {
 } from './model.js';
 import type { ContextThunk } from './payload.js';
 import { functionNameFromRef, type Integration } from './resource.js';
+import { plain, RawJson } from './raw-json.js';
 import { Variables } from './variables.js';
 
 /** One call of a Task's function. */
@@ -300,6 +301,24 @@ function retryDelayMs(r: Retrier, attempt: number): number {
   return s * 1000;
 }
 
+/** A Task that calls a named function with its input unchanged: it can take a RawJson as it came. */
+function takesRawInput(s: State): boolean {
+  return (
+    s.type === 'Task' &&
+    s.resource.kind === 'lambda' &&
+    s.jsonata === null &&
+    s.inputPath === undefined &&
+    s.parameters === null &&
+    s.timeoutSecondsPath === undefined &&
+    s.heartbeatSecondsPath === undefined
+  );
+}
+
+/** A named function's Task whose result becomes its output unchanged: a RawJson result stays raw. */
+function passesRawResult(s: TaskState): boolean {
+  return s.resource.kind === 'lambda' && s.jsonata === null && s.resultSelector === null && s.assign === null && s.resultPath === undefined && s.outputPath === undefined;
+}
+
 // ------------------------------------------------------------------------------------------------ machine loop
 
 async function runMachine(x: Exec, sub: SubMachine, input: unknown, signal: AbortSignal, vars: Variables, startAt = sub.startAt): Promise<unknown> {
@@ -313,6 +332,8 @@ async function runMachine(x: Exec, sub: SubMachine, input: unknown, signal: Abor
     const enteredAt = Date.now();
     if (recording(x)) x.emit({ t: now(), type: state.enteredEvent, state: state.name, input: value });
     const enteredEventId = x.events;
+    // A raw result is parsed only by a state that reads into its input; a Task that takes it as is passes it on.
+    if (value instanceof RawJson && !takesRawInput(state)) value = value.value;
     let step: Step;
     try {
       switch (state.type) {
@@ -482,6 +503,7 @@ async function runWithErrorHandling(x: Exec, vars: Variables, s: Failing, raw: u
       }
       const c: Catcher | undefined = s.catch.find((k) => errorMatches(k.errorEquals, e.error));
       if (!c) throw e;
+      raw = plain(raw); // a catcher's ResultPath writes into the input
       const errorOutput: Record<string, unknown> = { Error: e.error };
       if (e.cause !== null) errorOutput.Cause = e.cause;
       if (recording(x)) x.emit({ t: now(), type: 'StateErrorCaught', state: s.name, error: e.error, cause: e.cause, next: c.next });
@@ -495,6 +517,7 @@ async function runWithErrorHandling(x: Exec, vars: Variables, s: Failing, raw: u
 /** The end of a Task, Parallel or Map: ResultSelector, Assign, ResultPath, OutputPath; or JSONata's Output and Assign. */
 async function finish(s: Failing, raw: unknown, result: unknown, ctx: ContextThunk): Promise<Outcome> {
   if (s.jsonata) return jsonataOutcome(s, { input: raw, result }, result, ctx, s.name);
+  if (s.resultPath !== undefined) raw = plain(raw); // ResultPath writes the result into the input (or keeps the input)
   const selected = s.resultSelector ? s.resultSelector(result, ctx) : result;
   const assigned = s.assign ? (s.assign(selected, ctx) as Record<string, unknown>) : null;
   return { output: select(s.outputPath, applyResultPath(s.resultPath, raw, selected, s.name), ctx, s.name), assigned };
@@ -561,6 +584,7 @@ async function runTask(x: Exec, s: TaskState, raw: unknown, ctx: ContextThunk, s
     throw err;
   }
   if (result === undefined) result = null;
+  if (result instanceof RawJson && !passesRawResult(s)) result = result.value;
   if (s.resource.kind === 'lambda-invoke') {
     const requestId = randomUUID();
     result = {
@@ -825,7 +849,10 @@ export async function runExecution(machine: StateMachine, input: unknown, option
   const start = new Date(options.startTime);
   const execution = {
     Id: options.executionId.startsWith('arn:') ? options.executionId : `arn:aws:states:${REGION}:${ACCOUNT}:execution:${arnPart(smName)}:${arnPart(options.executionId)}`,
-    Input: input,
+    // Read only when a path asks for $$.Execution.Input: a raw input is parsed then, not before.
+    get Input(): unknown {
+      return plain(input);
+    },
     Name: options.executionName,
     RoleArn: ROLE_ARN,
     StartTime: Number.isNaN(start.getTime()) ? options.startTime : start.toISOString(),

@@ -26,11 +26,10 @@ export class DeployedApp {
     return this.prepared.name;
   }
 
-  /** Keeps what a sandbox reported for an execution: records, history, logs. */
+  /** Keeps what a sandbox reported for an execution: records and logs (its history stays in the sandbox). */
   collect(exec: StoredExecution, done: DoneMessage): void {
-    // Appended one by one: a spread of a huge array (a 100,000-item Map's history) overflows the stack.
+    // Appended one by one: a spread of a huge array (a 100,000-item Map's records) overflows the stack.
     appendAll(exec.records, done.records);
-    appendAll(exec.history, done.history);
     if (done.logs.length === 0) return;
     for (const line of done.logs) this.logs.push({ ...line, executionId: exec.executionId });
     this.trimLogs();

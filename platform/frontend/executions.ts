@@ -20,7 +20,10 @@ import type { InvocationRecord } from '../records.js';
 export type ExecutionView = Omit<Execution, 'workflow' | 'records'> & { workflow: string | null; function?: string; records: InvocationRecord[] };
 
 export interface StoredExecution extends ExecutionView {
+  /** The events the platform itself records; the engine's stay in the sandbox named by historyIn, when it ran in one. */
   history: HistoryEvent[];
+  /** The sandbox that keeps this execution's engine history (the engine ran there with history on); else null. */
+  historyIn: string | null;
   /** The newest checkpoint the sandbox reported (next top-level state and its input), for recovery. */
   checkpoint: ResumePoint | null;
   /** Aborted by a stop (StopExecution): the placement tells the engine, wherever it runs, to end the execution. */
@@ -41,8 +44,8 @@ export interface StoreLimits {
 /** A finished execution is `kept` in memory (and in the log) or only `stored` in the log; `written` settles with its record. */
 type Entry =
   | { kind: 'running'; exec: StoredExecution }
-  | { kind: 'kept'; json: string; history: string; bytes: number; written: Promise<void>; location: LogLocation }
-  | { kind: 'stored'; written: Promise<void>; location: LogLocation };
+  | { kind: 'kept'; json: string; history: string; historyIn: string | null; bytes: number; written: Promise<void>; location: LogLocation }
+  | { kind: 'stored'; historyIn: string | null; written: Promise<void>; location: LogLocation };
 
 export class ExecutionStore {
   /** By id, in creation order (the order the count bound forgets in). */
@@ -78,6 +81,7 @@ export class ExecutionStore {
       t: { received, dispatched: 0, completed: null },
       records: [],
       history: [],
+      historyIn: null,
       checkpoint: null,
       abort: new AbortController(),
     };
@@ -89,7 +93,7 @@ export class ExecutionStore {
   restore(id: string): void {
     const location = this.onDisk.get(id);
     this.onDisk.delete(id);
-    if (location) this.add(id, { kind: 'stored', written: Promise.resolve(), location });
+    if (location) this.add(id, { kind: 'stored', historyIn: null, written: Promise.resolve(), location });
   }
 
   /** The execution while it runs; MF_EXECUTION_NOT_FOUND once it has finished or was forgotten. */
@@ -119,7 +123,7 @@ export class ExecutionStore {
       written = appended.written;
       written.catch(() => undefined);
       const bytes = json.length + history.length;
-      this.entries.set(exec.executionId, { kind: 'kept', json, history, bytes, written, location: appended.location });
+      this.entries.set(exec.executionId, { kind: 'kept', json, history, historyIn: exec.historyIn, bytes, written, location: appended.location });
       this.kept.add(exec.executionId);
       this.keptBytes += bytes;
       this.spillBeyondBound();
@@ -140,7 +144,14 @@ export class ExecutionStore {
     return { json, view: () => JSON.parse(json) as ExecutionView };
   }
 
-  /** Any known execution's history as JSON text. */
+  /** The sandbox that keeps a known execution's engine history, or null (the platform's own events are all there is). */
+  historyIn(id: string): string | null {
+    const entry = this.entries.get(id);
+    if (!entry) throw notFound(id);
+    return entry.kind === 'running' ? entry.exec.historyIn : entry.historyIn;
+  }
+
+  /** Any known execution's history as the platform recorded it, as JSON text. */
   async historyJson(id: string): Promise<string> {
     const entry = this.entries.get(id);
     if (!entry) throw notFound(id);
@@ -178,7 +189,7 @@ export class ExecutionStore {
       const id = this.kept.values().next().value as string;
       const entry = this.entries.get(id);
       this.release(id);
-      if (entry?.kind === 'kept') this.entries.set(id, { kind: 'stored', written: entry.written, location: entry.location });
+      if (entry?.kind === 'kept') this.entries.set(id, { kind: 'stored', historyIn: entry.historyIn, written: entry.written, location: entry.location });
     }
   }
 
@@ -210,7 +221,7 @@ export class ExecutionStore {
 
 /** What the API shows of a stored execution (history has its own route; the checkpoint and the abort are internal). */
 export function executionView(exec: StoredExecution): ExecutionView {
-  const { history: _history, checkpoint: _checkpoint, abort: _abort, ...view } = exec;
+  const { history: _history, historyIn: _historyIn, checkpoint: _checkpoint, abort: _abort, ...view } = exec;
   return view;
 }
 

@@ -359,13 +359,30 @@ export class Platform {
     }
   }
 
-  /** An execution's history, as JSON text (from the broker when another frontend finished it). */
+  /**
+   * An execution's history, as JSON text: the events the platform recorded (recoveries), then those the engine made,
+   * fetched now from the sandbox that ran it when it ran in one (docs/architecture.md#execution-history); from the
+   * broker when another frontend finished it.
+   */
   async getHistoryJson(id: string): Promise<string> {
+    let own: string;
     try {
-      return await this.executions.historyJson(id);
+      own = await this.executions.historyJson(id);
     } catch (err) {
       return this.shared(id, 'history', err);
     }
+    const sandboxId = this.executions.historyIn(id);
+    if (sandboxId === null) return own;
+    const link = this.apps
+      .all()
+      .flatMap((app) => app.sandboxes.live())
+      .find((l) => l.id === sandboxId);
+    const reply = link ? await link.history(id) : ({ kind: 'unknown' } as const);
+    if (reply.kind === 'events') return joinJsonArrays(own, reply.json);
+    if (reply.kind === 'evicted') {
+      throw new MfError('MF_HISTORY_EVICTED', `sandbox ${sandboxId} dropped the history of execution "${id}" to stay within its bounds`, { executionId: id, sandboxId, evicted: reply.evicted });
+    }
+    throw new MfError('MF_HISTORY_GONE', `the history of execution "${id}" stayed in sandbox ${sandboxId}, which is gone`, { executionId: id, sandboxId, events: JSON.parse(own) as unknown });
   }
 
   /** A part of an execution another frontend finished; rethrows `notHere` (MF_EXECUTION_NOT_FOUND) when none did. */
@@ -515,4 +532,11 @@ class StopRequest {
     readonly error: string | null,
     readonly cause: string | null,
   ) {}
+}
+
+/** Two JSON arrays' texts as one array's text. */
+function joinJsonArrays(a: string, b: string): string {
+  if (a === '[]') return b;
+  if (b === '[]') return a;
+  return `${a.slice(0, -1)},${b.slice(1)}`;
 }

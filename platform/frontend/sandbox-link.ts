@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { JsonLineChannel } from '../bus/json-lines.js';
 import { now } from '../clock.js';
 import { isMfError, MfError } from '../errors.js';
-import type { AgentToFrontend, Checkpoint, DoneMessage, FrontendToAgent, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
+import type { AgentToFrontend, Checkpoint, CheckpointOnWire, DoneMessage, ExecutionResult, FrontendToAgent, HistoryReply, ResultOnWire, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
 import type { AppUser, Sandbox, SandboxBackend } from '../sandbox/backend.js';
 import type { RemotePipeTarget, SessionOp, SessionRecord, SessionReply, SessionState, SessionTaskOp } from '../sessions/types.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
@@ -51,6 +51,8 @@ export class SandboxLink {
   private readonly pending = new Map<string, { resolve(m: DoneMessage): void; reject(e: MfError): void }>();
   private readonly pendingSessions = new Map<number, (reply: SessionReply) => void>();
   private nextSessionOp = 0;
+  private readonly pendingHistory = new Map<number, (reply: HistoryReply) => void>();
+  private nextHistoryAsk = 0;
   private dead = false;
   private markClosed!: () => void;
   /** Resolves when the link is dead (the sandbox exited or was destroyed). */
@@ -184,6 +186,16 @@ export class SandboxLink {
     });
   }
 
+  /** Asks the sandbox for the history it keeps of an execution; a dead sandbox has none. Never rejects. */
+  history(executionId: string): Promise<HistoryReply> {
+    if (this.dead) return Promise.resolve({ kind: 'unknown' });
+    return new Promise((resolve) => {
+      const id = this.nextHistoryAsk++;
+      this.pendingHistory.set(id, resolve);
+      this.channel.send({ t: 'history', id, executionId });
+    });
+  }
+
   private exitedError(): MfError {
     return new MfError('MF_SANDBOX_EXITED', `sandbox ${this.id} has exited`, { sandboxId: this.id });
   }
@@ -208,11 +220,15 @@ export class SandboxLink {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
-      p.resolve(m);
+      p.resolve({ t: 'done', id: m.id, result: resultOf(m.result), records: m.records, logs: m.logs });
+    } else if (m.t === 'history-reply') {
+      const resolve = this.pendingHistory.get(m.id);
+      this.pendingHistory.delete(m.id);
+      resolve?.(m.reply);
     } else if (m.t === 'storage') {
       void this.handlers.storage(m.op).then((reply) => this.channel.send({ t: 'storage-result', id: m.id, reply }));
     } else if (m.t === 'checkpoints') {
-      this.handlers.checkpoints(m.items);
+      this.handlers.checkpoints(m.items.map(checkpointOf));
     } else if (m.t === 'session-reply') {
       const resolve = this.pendingSessions.get(m.id);
       this.pendingSessions.delete(m.id);
@@ -245,6 +261,31 @@ export class SandboxLink {
     this.pending.clear();
     for (const resolve of this.pendingSessions.values()) resolve({ ok: false, error: this.exitedError().toJSON() });
     this.pendingSessions.clear();
+    for (const resolve of this.pendingHistory.values()) resolve({ kind: 'unknown' });
+    this.pendingHistory.clear();
     this.markClosed();
+  }
+}
+
+/**
+ * A sandbox's result with its output parsed: the agent sends a function's result as the text it arrived as. Text that
+ * is not JSON (only a function that wrote on its worker's bus could make it) fails the execution, not the platform.
+ */
+function resultOf(r: ResultOnWire): ExecutionResult {
+  if (r.status !== 'SUCCEEDED') return r;
+  try {
+    return { status: 'SUCCEEDED', output: JSON.parse(r.outputJson) as unknown };
+  } catch (err) {
+    return { status: 'FAILED', error: 'MF_INTERNAL', cause: `the sandbox sent an output that is not JSON: ${(err as Error).message}` };
+  }
+}
+
+/** A checkpoint with its input parsed; one whose input is not JSON keeps its records and resumes nothing. */
+function checkpointOf(c: CheckpointOnWire): Checkpoint {
+  const { inputJson, ...rest } = c;
+  try {
+    return { ...rest, input: JSON.parse(inputJson) as unknown };
+  } catch {
+    return { ...rest, state: '', input: null, unusable: true };
   }
 }

@@ -30,7 +30,7 @@ function appSpec(broken: boolean): SandboxAppSpec {
     workflows: {},
     // A broken app must fail while the sandbox starts, as under workerStart: deploy.
     startWorkersAtDeploy: broken,
-    policy: { poolSize: 0, workerConcurrency: 1, maxWorkersPerFunction: 1, keepAliveMs: 60_000, recoveryAttempts: 0, checkpoints: false, limits: { maxTransitions: 25_000, maxDurationMs: 3_600_000 }, maxResultBytes: 6 * 1024 * 1024, handover: true },
+    policy: { poolSize: 0, workerConcurrency: 1, maxWorkersPerFunction: 1, keepAliveMs: 60_000, recoveryAttempts: 0, checkpoints: false, limits: { maxTransitions: 25_000, maxDurationMs: 3_600_000 }, maxResultBytes: 6 * 1024 * 1024, handover: true, history: { maxExecutions: 100, maxBytes: 1 << 20 } },
   };
 }
 

@@ -20,7 +20,7 @@ import { SandboxPool, type Slot } from './sandbox-pool.js';
 
 /** The answer to a request stopped before it reached a sandbox: nothing ran. */
 function notSent(id: string): DoneMessage {
-  return { t: 'done', id, result: { status: 'FAILED', error: 'States.Aborted', cause: 'The execution was stopped before it started' }, records: [], logs: [], history: [] };
+  return { t: 'done', id, result: { status: 'FAILED', error: 'States.Aborted', cause: 'The execution was stopped before it started' }, records: [], logs: [] };
 }
 
 /** The pool key of an app's sandboxes under grouped sandboxing. */
@@ -81,8 +81,8 @@ export class AppSandboxes {
   async request(
     fn: string | null,
     exec: StoredExecution,
-    /** `attempt` is 0 for the first run and n for the n-th recovery (the records of that run say so). */
-    message: (sandboxStart: SandboxStartTimes | null, attempt: number) => SandboxRequest,
+    /** `attempt` is 0 for the first run and n for the n-th recovery (the records of that run say so); `sandboxId` runs it. */
+    message: (sandboxStart: SandboxStartTimes | null, attempt: number, sandboxId: string) => SandboxRequest,
     recovering: (attempt: number, cause: string) => void,
     /** Aborting it tells the sandbox running the request to stop it (a stopped execution, a cancelled hop). */
     signal?: AbortSignal,
@@ -96,7 +96,7 @@ export class AppSandboxes {
         slot = await pool.acquire({ first: attempt > 0 });
         if (exec.t.dispatched === 0) exec.t.dispatched = now();
         if (signal?.aborted) return notSent(exec.executionId);
-        const request = message(slot.start, attempt);
+        const request = message(slot.start, attempt, slot.link.id);
         if (signal) {
           const link = slot.link;
           onAbort = () => link.abort(request.id, reasonText(signal.reason));
@@ -194,6 +194,7 @@ export class AppSandboxes {
         limits: executionLimits(config),
         maxResultBytes: config.maxResultBytes,
         handover: config.handover,
+        history: { maxExecutions: config.maxStoredExecutions, maxBytes: config.maxStoredExecutionBytes },
       },
     };
     // The sandbox's memory: its functions' limits (each may run maxWorkersPerFunction workers) plus the agent and the pool.

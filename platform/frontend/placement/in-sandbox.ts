@@ -23,21 +23,27 @@ export class InSandboxPlacement implements ExecutionPlacement {
   ) {}
 
   async run(app: DeployedApp, exec: StoredExecution, input: unknown, startTime: string): Promise<ExecutionResult> {
+    // Serialised once, for every attempt: the agent passes these bytes to the first Task without parsing them.
+    const inputJson = JSON.stringify(input) ?? 'null';
     const done = await app.sandboxes.request(
       null,
       exec,
-      (sandboxStart, attempt) => ({
-        t: 'execute',
-        id: exec.executionId,
-        workflow: exec.workflow!,
-        input,
-        executionName: exec.executionId,
-        startTime,
-        sandboxStart,
-        wantHistory: this.keepHistory,
-        ...(exec.checkpoint ? { resumeAt: exec.checkpoint } : {}),
-        ...(attempt > 0 ? { attempt } : {}),
-      }),
+      (sandboxStart, attempt, sandboxId) => {
+        // The history stays in the sandbox that runs the execution; a recovery moves it to the next one.
+        if (this.keepHistory) exec.historyIn = sandboxId;
+        return {
+          t: 'execute',
+          id: exec.executionId,
+          workflow: exec.workflow!,
+          inputJson,
+          executionName: exec.executionId,
+          startTime,
+          sandboxStart,
+          wantHistory: this.keepHistory,
+          ...(exec.checkpoint ? { resumeAt: exec.checkpoint } : {}),
+          ...(attempt > 0 ? { attempt } : {}),
+        };
+      },
       (attempt, cause) => exec.history.push({ t: now(), type: 'ExecutionRecovering', state: exec.checkpoint?.state ?? 'StartAt', attempt, cause }),
       // A stop reaches the agent running the execution, whose engine aborts it and tells its running invocations.
       exec.abort.signal,
@@ -47,11 +53,12 @@ export class InSandboxPlacement implements ExecutionPlacement {
   }
 
   checkpoints(items: Checkpoint[]): void {
-    for (const { id, records, ...point } of items) {
+    for (const { id, records, unusable, ...point } of items) {
       const exec = this.executions.running(id);
       if (!exec) continue;
-      exec.checkpoint = point;
       for (const record of records) exec.records.push(record); // no spread: a huge array overflows the stack
+      if (unusable) continue;
+      exec.checkpoint = point;
       // The global copy of the local bus's progress, off the hot path.
       void this.bus.publish(TOPIC_CHECKPOINTS, id, point).catch(() => undefined);
     }

@@ -13,9 +13,9 @@ export class ToHostsTransport implements HopTransport {
   constructor(private readonly hosts: OnHostsPlacement) {}
 
   async hop(app: DeployedApp, exec: StoredExecution, call: Hop): Promise<DoneMessage> {
-    // The records and history come with the host's answer and are already kept with the execution.
+    // The records (and history) come with the host's answer and are already kept with the execution.
     const result = await this.hosts.runFunction(app, exec, call.fn, call.input, call.inputJson);
-    return { t: 'done', id: exec.executionId, result, records: [], logs: [], history: [] };
+    return { t: 'done', id: exec.executionId, result, records: [], logs: [] };
   }
 
   async close(): Promise<void> {

@@ -14,23 +14,25 @@ import type { FunctionSpec } from '../../manifest.js';
 import type {
   AgentToFrontend,
   Handover,
-  Checkpoint,
+  CheckpointOnWire,
   ExecutionResult,
   DoneMessage,
   FrontendToAgent,
-  HistoryEvent,
   LogLine,
+  ResultOnWire,
   ResumePoint,
   SandboxAppSpec,
   SandboxStartTimes,
 } from '../../protocol.js';
 import { temperatureOf, type InvocationOutcome, type InvocationRecord } from '../../records.js';
 import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type TaskCall } from '../../asl/index.js';
+import { RawJson } from '../../asl/raw-json.js';
 import type { SessionReply } from '../../sessions/types.js';
 import { SandboxStorage } from '../../storage/local-tier.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
 import { PendingReplies } from '../../bus/pending-replies.js';
-import { framedBytes, fromFramed, toFramed } from './payloads.js';
+import { fromFramed, toFramed, toJsonText } from './payloads.js';
+import { HistoryShelf } from './history.js';
 import { askingSessionTasks, runSessionTask } from '../../sessions/task.js';
 import { SessionManager } from './sessions.js';
 import { handoverRoutes, type HandoverRoutes } from './handover-plan.js';
@@ -99,6 +101,8 @@ export class Agent {
   private checkpointTimer: NodeJS.Timeout | null = null;
   /** The requests (executions, direct invocations) running here, so that an 'abort' from the frontend reaches them. */
   private readonly running = new Map<string, AbortController>();
+  /** Execution history stays here until someone asks for it (bounded as the frontend bounds its executions). */
+  private history: HistoryShelf | null = null;
 
   constructor(
     readonly sandboxId: string,
@@ -140,6 +144,9 @@ export class Agent {
       case 'session-tasked':
         this.sessionTaskReplies.answer(message.id, message.reply);
         return;
+      case 'history':
+        this.send({ t: 'history-reply', id: message.id, reply: this.history?.get(message.executionId) ?? { kind: 'unknown' } });
+        return;
       case 'shutdown':
         void this.shutdown().then(() => this.exit(0));
         return;
@@ -166,6 +173,7 @@ export class Agent {
       }
       const functions = new Map<string, FunctionSpec>(spec.functions.map((f) => [f.name, f]));
       this.spec = spec;
+      this.history = new HistoryShelf(spec.policy.history);
       const { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts, maxResultBytes, handover } = spec.policy;
       this.workers = new Workers(
         functions,
@@ -206,12 +214,13 @@ export class Agent {
       routes: this.routes.get(message.workflow) ?? null,
       ahead: new Map(),
     };
-    const history: HistoryEvent[] = [];
+    const shelf = message.wantHistory ? this.history : null;
+    const history = shelf?.start(message.id) ?? null;
     const abort = new AbortController();
     this.running.set(message.id, abort);
     let result: ExecutionResult;
     try {
-      result = await runExecution(machine, message.input, {
+      result = await runExecution(machine, new RawJson(Buffer.from(message.inputJson)), {
         invoke: (call: TaskCall) => this.invokeForTask(call, ctx),
         integrate: (call) => runSessionTask(this.sessionTasks, call),
         signal: abort.signal,
@@ -220,7 +229,7 @@ export class Agent {
         startTime: message.startTime,
         stateMachineName: `${this.spec?.app ?? 'app'}-${message.workflow}`,
         ...(this.spec ? { limits: this.spec.policy.limits } : {}),
-        ...(message.wantHistory ? { onEvent: (e: HistoryEvent) => history.push(e) } : {}),
+        ...(history ? { onEvent: (e) => history.push(e) } : {}),
         ...(this.spec?.policy.checkpoints ? { onTransition: (state: string, input: unknown, variables: Readonly<Record<string, unknown>>) => this.checkpoint(message.id, state, input, variables, ctx) } : {}),
         ...(message.resumeAt ? { resumeAt: message.resumeAt } : {}),
       });
@@ -232,7 +241,9 @@ export class Agent {
     this.checkpoints.delete(message.id);
     // Handovers the engine never reached (the execution failed or was stopped before them) free their slots.
     for (const a of ctx.ahead.values()) this.workers?.withdraw(a.worker, a.invocationId);
-    this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs, history });
+    this.send({ t: 'done', id: message.id, result: onWire(result), records: ctx.records, logs: ctx.logs });
+    // Measured and bounded after the answer left: the history is not on the execution's path.
+    if (shelf) setImmediate(() => shelf.finish(message.id));
   }
 
   /**
@@ -245,7 +256,13 @@ export class Agent {
     this.checkpointTimer ??= setTimeout(() => {
       this.checkpointTimer = null;
       // The records flushed here leave the context, so 'done' carries only the rest: none is lost or sent twice.
-      const items: Checkpoint[] = [...this.checkpoints].map(([cid, c]) => ({ id: cid, ...c.point, records: c.ctx.records.splice(0) }));
+      const items: CheckpointOnWire[] = [...this.checkpoints].map(([cid, { point, ctx }]) => ({
+        id: cid,
+        state: point.state,
+        inputJson: toJsonText(point.input),
+        ...(point.variables ? { variables: point.variables } : {}),
+        records: ctx.records.splice(0),
+      }));
       this.checkpoints.clear();
       if (items.length > 0) this.send({ t: 'checkpoints', items });
     }, CHECKPOINT_FLUSH_MS);
@@ -271,8 +288,8 @@ export class Agent {
     this.running.set(message.id, abort);
     const r = await this.invoke(message.fn, message.input, message.state ?? null, ctx, abort.signal);
     this.running.delete(message.id);
-    const result: ExecutionResult = r.ok ? { status: 'SUCCEEDED', output: r.value } : { status: 'FAILED', error: r.error, cause: r.cause };
-    this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs, history: [] });
+    const result: ResultOnWire = r.ok ? { status: 'SUCCEEDED', outputJson: toJsonText(r.value) } : { status: 'FAILED', error: r.error, cause: r.cause };
+    this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs });
   }
 
   /**
@@ -378,7 +395,7 @@ export class Agent {
     const firstInSandbox = this.invocationsStarted++ === 0;
     const invocationId = randomUUID();
     const event = toFramed(input);
-    const inputBytes = framedBytes(event);
+    const inputBytes = event.length;
 
     let acquired;
     try {
@@ -470,7 +487,7 @@ export class Agent {
     const m = answer.message;
     const maxResultBytes = this.spec?.policy.maxResultBytes ?? Infinity;
     if (m.error === undefined) {
-      // The size is the framed bytes'; an oversized result is refused before it is ever parsed.
+      // The size is the framed bytes'; an oversized result is refused before anything else.
       const payload = answer.payload ?? Buffer.from('null');
       const outputBytes = payload.length;
       if (outputBytes > maxResultBytes) {
@@ -478,17 +495,9 @@ export class Agent {
         ctx.records.push(this.record({ ...base, t, outputBytes, outcome: { state: 'error', error: 'MF_RESULT_TOO_LARGE', cause } }));
         return { ok: false, error: 'MF_RESULT_TOO_LARGE', cause };
       }
-      let value: unknown;
-      try {
-        value = fromFramed(payload);
-      } catch (err) {
-        // Only a worker that does not speak the protocol sends bytes that are not JSON: a fault of that worker.
-        const cause = `the worker of "${fn}" sent a result that is not JSON: ${toMfError(err).message}`;
-        ctx.records.push(this.record({ ...base, t, outputBytes, outcome: { state: 'crashed', error: 'MF_INTERNAL', cause } }));
-        return { ok: false, error: 'MF_INTERNAL', cause };
-      }
+      // Not parsed here: the engine parses it only where a state reads into it (platform/asl/raw-json.ts).
       ctx.records.push(this.record({ ...base, t, outputBytes, outcome: { state: 'ok' } }));
-      return { ok: true, value };
+      return { ok: true, value: fromFramed(payload) };
     }
     const { errorType, errorMessage, trace } = m.error;
     const cause = JSON.stringify({ errorType, errorMessage, trace });
@@ -547,6 +556,11 @@ function handoverOf(a: Ahead): Handover {
   if (DEBUG_HOP_DELAY_US > 0) h.debugDelayUs = DEBUG_HOP_DELAY_US;
   if (a.next) h.next = handoverOf(a.next);
   return h;
+}
+
+/** An execution's result for the wire: the output as JSON text (a raw result's own), never parsed here. */
+function onWire(result: ExecutionResult): ResultOnWire {
+  return result.status === 'SUCCEEDED' ? { status: 'SUCCEEDED', outputJson: toJsonText(result.output) } : result;
 }
 
 function hasAny(record: Readonly<Record<string, unknown>>): boolean {

@@ -1,29 +1,22 @@
 /**
- * Payloads on the local bus are JSON bytes serialised once. A value parsed from a worker's result remembers the
- * bytes it came from, so when it passes through unchanged (the output of one Task is the next Task's input) the same
- * bytes go out again: never re-serialised, and its size is the frame's, never a second JSON.stringify. Sound because
- * the engine never mutates a payload (ResultPath is copy-on-write, platform/asl/run.ts), and nothing else in the
- * agent writes to one.
+ * Payloads on the local bus are JSON bytes serialised once. A worker's result stays those bytes in the agent (a
+ * RawJson the engine parses only where it reads into the value), so a result that passes through unchanged (the
+ * output of one Task is the next Task's input, a checkpoint, the execution's output) goes on as the same bytes or
+ * text: never parsed, never re-serialised, and its size is the frame's.
  */
-const framed = new WeakMap<object, Buffer>();
+import { RawJson } from '../../asl/raw-json.js';
 
-/** A function's result as it arrived: the parsed value, remembered with its bytes. */
-export function fromFramed(bytes: Buffer): unknown {
-  const value: unknown = JSON.parse(bytes.toString('utf8'));
-  if (typeof value === 'object' && value !== null) framed.set(value, bytes);
-  return value;
+/** A function's result as it arrived: its bytes, unparsed. */
+export function fromFramed(bytes: Buffer): RawJson {
+  return new RawJson(bytes);
 }
 
-/** What to frame for `value`: the bytes it arrived as when it passes through, else its JSON text, serialised now. */
-export function toFramed(value: unknown): Buffer | string {
-  if (typeof value === 'object' && value !== null) {
-    const known = framed.get(value);
-    if (known !== undefined) return known;
-  }
-  return JSON.stringify(value) ?? 'null';
+/** What to frame for `value`: the bytes it arrived as when it passes through, else its JSON, serialised and encoded now. */
+export function toFramed(value: unknown): Buffer {
+  return value instanceof RawJson ? value.bytes : Buffer.from(JSON.stringify(value) ?? 'null');
 }
 
-/** A framed payload's size in bytes (UTF-8 for text): what the records call inputBytes and outputBytes. */
-export function framedBytes(payload: Buffer | string): number {
-  return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+/** `value` as JSON text for a message across the sandbox wall: a raw result's own text, else serialised now. */
+export function toJsonText(value: unknown): string {
+  return value instanceof RawJson ? value.text : (JSON.stringify(value) ?? 'null');
 }

@@ -42,10 +42,11 @@ export class HandoverLinks {
   }
 
   /**
-   * Sends `payload` (the result's JSON text, serialised once) as the next invocation's event. False when the link is
-   * closed (the next worker died): then nothing was handed over, and the result goes to the agent as usual.
+   * Sends `payload` (the result's JSON bytes, serialised and encoded once; the frame takes its length as is) as the
+   * next invocation's event. False when the link is closed (the next worker died): then nothing was handed over, and
+   * the result goes to the agent as usual.
    */
-  forward(next: Handover, executionId: string | null, payload: string): boolean {
+  forward(next: Handover, executionId: string | null, payload: Buffer): boolean {
     if (next.debugDelayUs !== undefined) hopDelay(next.debugDelayUs)();
     let link = this.links.get(next.to);
     if (!link || link.isClosed) {

@@ -59,26 +59,27 @@ export function startWorker(): (m: AgentToWorker) => void {
   // Invocations handed over by the previous state's worker run exactly like the agent's.
   const handover = new HandoverLinks((f) => onInvoke(f));
   let maxHandoverBytes = 0;
-  const postFrame = (header: WorkerToAgentFrame, payload?: string): void => {
+  const postFrame = (header: WorkerToAgentFrame, payload?: Buffer): void => {
     if (bus.send(header, payload, onSent)) pendingWrites++;
   };
 
   /**
-   * The result is serialised here, once; its bytes are the frame's payload and its size the agent's record. When
+   * The result is serialised and encoded here, once; its bytes are the frame's payload and their length the agent's record. When
    * the agent planned the next state, the same text goes to the next worker first, so the agent hears of it off the
    * critical path (a result over the size limit is never handed over: the agent refuses it).
    */
   const sendResult = (m: InvokeFrame['header'], o: HandlerOutcome): void => {
     const header: WorkerToAgentFrame = { t: 'result', id: m.id, handlerStart: o.handlerStart, handlerEnd: o.handlerEnd, logs: o.logs };
     if (!o.outcome.ok) return postFrame({ ...header, error: o.outcome.error });
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = JSON.stringify(o.outcome.value) ?? 'null';
+      // Encoded once: both frames below send these bytes, and their length is the size everyone measures.
+      bytes = Buffer.from(JSON.stringify(o.outcome.value) ?? 'null');
     } catch (err) {
       return postFrame({ ...header, error: resultSerializationError(err) });
     }
-    if (m.next && fatalError === undefined && Buffer.byteLength(text) <= maxHandoverBytes && handover.forward(m.next, m.executionId, text)) header.forwarded = true;
-    postFrame(header, text);
+    if (m.next && fatalError === undefined && bytes.length <= maxHandoverBytes && handover.forward(m.next, m.executionId, bytes)) header.forwarded = true;
+    postFrame(header, bytes);
   };
 
   const failResult = (id: string, error: LambdaError): void => {

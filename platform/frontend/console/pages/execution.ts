@@ -20,9 +20,11 @@ export const executionPage: Page = async (ctx, root, id = '') => {
     if (done) return;
     const execution = await ctx.client.getExecution(id);
     done = execution.status !== 'RUNNING';
-    const [history, logs] = await Promise.all([ctx.client.getHistory(id), ctx.client.logs(execution.app, { execution: id })]);
+    // A history its sandbox dropped or took with it (MF_HISTORY_EVICTED, MF_HISTORY_GONE) leaves the rest of the page.
+    const history = ctx.client.getHistory(id).catch((err: unknown) => (/^MF_HISTORY_/.test((err as { code?: string }).code ?? '') ? [] : Promise.reject(err)));
+    const [events, logs] = await Promise.all([history, ctx.client.logs(execution.app, { execution: id })]);
     definition ??= await ctx.client.getWorkflow(execution.app, execution.workflow).catch(() => null);
-    body.replaceChildren(...view(execution, history, logs, definition));
+    body.replaceChildren(...view(execution, events, logs, definition));
   };
   try {
     await load();
@@ -84,7 +86,7 @@ function pathView(definition: unknown, visited: ReadonlySet<string>, failed: str
 }
 
 function historyView(history: HistoryEvent[], origin: number): HTMLElement {
-  if (history.length === 0) return h('p', { class: 'muted' }, 'No history (the platform may run with history off).');
+  if (history.length === 0) return h('p', { class: 'muted' }, 'No history (the platform may run with history off, or the sandbox that kept it dropped it or is gone).');
   return h('table', { class: 'history' },
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '+ms'), h('th', { scope: 'col' }, 'Event'), h('th', { scope: 'col' }, 'State'))),
     h('tbody', {}, ...history.map((e) => h('tr', { class: /Failed$/.test(e.type) ? 'failed' : null },

@@ -1,0 +1,44 @@
+/**
+ * A JSON value the engine carries without looking into it: a function's result as the bytes its worker framed
+ * (docs/architecture.md#decisions). Whoever runs the engine may hand one back from a Task; the engine parses it only
+ * where it reads into the value (a path, a template, a Choice, a Catch's ResultPath...) and otherwise passes it on as
+ * it came, so a result that only flows from one Task to the next is never parsed nor serialised again by the agent.
+ */
+import { runtimeError } from './errors.js';
+
+const UNPARSED: unique symbol = Symbol('unparsed');
+
+export class RawJson {
+  #text: string | undefined;
+  #value: unknown = UNPARSED;
+
+  /** `bytes` must be JSON text in UTF-8; it is checked when (and only if) someone reads the value. */
+  constructor(readonly bytes: Buffer) {}
+
+  /** The JSON text (decoded once, on first use). */
+  get text(): string {
+    return (this.#text ??= this.bytes.toString('utf8'));
+  }
+
+  /** The parsed value (parsed once, on first use); bytes that are not JSON fail the execution with States.Runtime. */
+  get value(): unknown {
+    if (this.#value === UNPARSED) {
+      try {
+        this.#value = JSON.parse(this.text);
+      } catch (err) {
+        throw runtimeError(`a function's result is not JSON: ${(err as Error).message}`);
+      }
+    }
+    return this.#value;
+  }
+
+  /** Serialised whole (a history event, a value nested by a template) it is its value. */
+  toJSON(): unknown {
+    return this.value;
+  }
+}
+
+/** The value itself, parsing a RawJson; anything else is returned as is. */
+export function plain(v: unknown): unknown {
+  return v instanceof RawJson ? v.value : v;
+}
