@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { brokerToken, connectBroker } from '../dist/platform/broker.js';
 import { LargePayloads } from '../dist/platform/bus/global/large-payloads.js';
-import { MfbenchProcesses, type Endpoint } from './helpers/mfbench-cli.js';
+import { startFrontend, startHost, stopAll, tempDir, type Endpoint } from './helpers/mfbench.js';
 import { RUN_NATS_TESTS, noteNatsSkipped, startNatsServer, type NatsServer } from './helpers/nats.js';
 import { call, chain, inlineFunction, until } from './helpers/platform.js';
 
@@ -21,21 +21,20 @@ const ECHO = `export const handler = async (event) => (event.grow ? { ...event, 
 const APP = { name: 'big', functions: [inlineFunction('echo', ECHO)], workflows: { main: chain(['echo', 'echo', 'echo']) } };
 
 describe.runIf(RUN_NATS_TESTS)('large payloads and shared results through host agents', () => {
-  const cli = new MfbenchProcesses();
   let nats: NatsServer;
   let front: Endpoint;
   let other: Endpoint;
 
   beforeAll(async () => {
     nats = await startNatsServer();
-    await Promise.all([cli.startHost(nats.url, 'big-a', await cli.tempDir('mf-big-a-')), cli.startHost(nats.url, 'big-b', await cli.tempDir('mf-big-b-'))]);
-    const [f1, f2] = await Promise.all([cli.startFrontend(nats.url, await cli.tempDir('mf-big-f1-')), cli.startFrontend(nats.url, await cli.tempDir('mf-big-f2-'))]);
+    await Promise.all([startHost(nats.url, 'big-a', await tempDir('mf-big-a-')), startHost(nats.url, 'big-b', await tempDir('mf-big-b-'))]);
+    const [f1, f2] = await Promise.all([startFrontend(nats.url, await tempDir('mf-big-f1-')), startFrontend(nats.url, await tempDir('mf-big-f2-'))]);
     [front, other] = [f1.first, f2.first];
     expect((await call(front, 'POST', '/apps', APP)).status).toBe(201);
     await until('the other frontend to know the app', async () => ((await call(other, 'GET', '/apps/big')).status === 200 ? true : null), 30_000);
   }, 180_000);
   afterAll(async () => {
-    await cli.stopAll();
+    await stopAll();
     await nats?.stop();
   });
 
