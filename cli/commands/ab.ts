@@ -4,7 +4,7 @@
  * the threshold with the stated confidence. The table (or, with --json, the report) goes to stdout.
  */
 import type { Argv } from 'yargs';
-import { checkPairedOptions, PAIRED_DEFAULTS } from '../../report/compare/paired.js';
+import { checkPairedOptions, defaultTarget, PAIRED_DEFAULTS } from '../../report/compare/paired.js';
 import type { AbReport } from '../../experiments/ab/ab.js';
 import type { GlobalOptions } from '../lib/args.js';
 import { defineCommand } from '../lib/command.js';
@@ -49,7 +49,7 @@ export const abCommand = defineCommand({
       .option('warmup', { type: 'number', default: 20, describe: 'warm-up requests of each kind per side and round' })
       .option('max-rounds', { type: 'number', describe: 'run more rounds, one at a time, until a --target slowdown of the main metric is detectable or this many rounds ran', defaultDescription: '--rounds (no extra rounds)' })
       .option('threshold', { type: 'number', default: PAIRED_DEFAULTS.threshold, describe: 'relative slowdown that fails the gate (0.05 = 5%)' })
-      .option('target', { type: 'number', default: PAIRED_DEFAULTS.target, describe: 'the slowdown the run should be able to see (0.1 = 10%): the report gives the rounds it needs; --max-rounds runs them' })
+      .option('target', { type: 'number', defaultDescription: '0.1, or twice --threshold when higher', describe: 'the slowdown the run should be able to see (0.1 = 10%): the report gives the rounds it needs; --max-rounds runs them' })
       .option('power', { type: 'number', default: PAIRED_DEFAULTS.power, describe: 'probability of detection behind the reported detectable slowdown' })
       .option('level', { type: 'number', default: PAIRED_DEFAULTS.level, describe: 'confidence level of the ratio interval' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the order within each round' })
@@ -59,7 +59,8 @@ export const abCommand = defineCommand({
       .option('json', { type: 'boolean', default: false, describe: 'print only {runDir, report} as JSON on stdout' }),
   handler: async (argv) => {
     const env = { a: envOf(argv.envA, 'env-a'), b: envOf(argv.envB, 'env-b') };
-    const paired = { ...PAIRED_DEFAULTS, threshold: argv.threshold, level: argv.level, target: argv.target, power: argv.power };
+    const target = argv.target ?? defaultTarget(argv.threshold);
+    const paired = { ...PAIRED_DEFAULTS, threshold: argv.threshold, level: argv.level, target, power: argv.power };
     try {
       checkPairedOptions(paired); // before minutes of measuring, not after
     } catch (err) {
@@ -77,7 +78,7 @@ export const abCommand = defineCommand({
       // The stopping rule reads only the spread (through the detectable slowdown), never the ratio itself.
       enough: (trials) => {
         const mde = judgeAb(argv.benchmark as 'hop', trials, paired).metrics.find((x) => x.metric === primary)?.comparison.mde ?? null;
-        return mde !== null && mde <= 1 + argv.target;
+        return mde !== null && mde <= 1 + target;
       },
       blocks: argv.blocks,
       samples: argv.samples,

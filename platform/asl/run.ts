@@ -37,6 +37,7 @@ import type {
 } from './model.js';
 import type { ContextThunk } from './payload.js';
 import { functionNameFromRef, type Integration } from './resource.js';
+import { passesResultThrough, takesInputAsIs } from './pass-through.js';
 import { plain, RawJson } from './raw-json.js';
 import { Variables } from './variables.js';
 
@@ -301,22 +302,9 @@ function retryDelayMs(r: Retrier, attempt: number): number {
   return s * 1000;
 }
 
-/** A Task that calls a named function with its input unchanged: it can take a RawJson as it came. */
-function takesRawInput(s: State): boolean {
-  return (
-    s.type === 'Task' &&
-    s.resource.kind === 'lambda' &&
-    s.jsonata === null &&
-    s.inputPath === undefined &&
-    s.parameters === null &&
-    s.timeoutSecondsPath === undefined &&
-    s.heartbeatSecondsPath === undefined
-  );
-}
-
-/** A named function's Task whose result becomes its output unchanged: a RawJson result stays raw. */
+/** A named function's Task whose result becomes its output unchanged and feeds no Assign: a RawJson result stays raw. */
 function passesRawResult(s: TaskState): boolean {
-  return s.resource.kind === 'lambda' && s.jsonata === null && s.resultSelector === null && s.assign === null && s.resultPath === undefined && s.outputPath === undefined;
+  return passesResultThrough(s) && s.assign === null;
 }
 
 // ------------------------------------------------------------------------------------------------ machine loop
@@ -333,7 +321,7 @@ async function runMachine(x: Exec, sub: SubMachine, input: unknown, signal: Abor
     if (recording(x)) x.emit({ t: now(), type: state.enteredEvent, state: state.name, input: value });
     const enteredEventId = x.events;
     // A raw result is parsed only by a state that reads into its input; a Task that takes it as is passes it on.
-    if (value instanceof RawJson && !takesRawInput(state)) value = value.value;
+    if (value instanceof RawJson && !takesInputAsIs(state)) value = value.value;
     let step: Step;
     try {
       switch (state.type) {

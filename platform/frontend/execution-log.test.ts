@@ -22,7 +22,7 @@ describe('ExecutionLog', () => {
   test('reads back both texts of a record, multi-byte text included, and a restart finds them again', async () => {
     const log = new ExecutionLog(dir);
     expect((await log.scan()).size).toBe(0);
-    const a = log.append('a', '{"output":"é ✓ 𝄞"}', '[{"type":"ExecutionSucceeded"}]');
+    const a = log.append('a', '{"output":"é ✓ 𝄞"}', '[{"type":"ExecutionSucceeded"}]', 'sb-7');
     const b = log.append('b', '{"output":2}', '[]');
     await Promise.all([a.written, b.written]);
     expect(await log.read(a.location, 'view')).toBe('{"output":"é ✓ 𝄞"}');
@@ -35,6 +35,7 @@ describe('ExecutionLog', () => {
     const found = await again.scan();
     expect([...found.keys()]).toEqual(['a', 'b']);
     expect(await again.read(found.get('a')!, 'view')).toBe('{"output":"é ✓ 𝄞"}');
+    expect([found.get('a')!.historyIn, found.get('b')!.historyIn]).toEqual(['sb-7', null]); // where the engine's history stayed
     await again.close();
   });
 

@@ -4,7 +4,8 @@
  * three closes and a rename on the libuv pool per execution took a third of the frontend's CPU under load).
  *
  * A record is a header line and the two texts, each converted to bytes once:
- *   `+ <id> <viewBytes> <historyBytes>\n<view><history>\n`
+ *   `+ <id> <viewBytes> <historyBytes> <historyIn>\n<view><history>\n`
+ * where `historyIn` names the sandbox that kept the engine's history (`-` for none: docs/architecture.md#execution-history).
  * and a forgotten execution is a tombstone line `- <id>\n`. A record counts only when whole: a kill mid-write leaves a
  * torn tail that the next start ignores, and that start appends to a new segment, never after a torn tail. A segment
  * in which every record has been forgotten is deleted once every older segment is (so a tombstone never outlives the
@@ -19,6 +20,8 @@ export interface LogLocation {
   readonly viewAt: number;
   readonly viewBytes: number;
   readonly historyBytes: number;
+  /** The sandbox that kept the engine's part of the history, if one did. */
+  readonly historyIn: string | null;
 }
 
 interface Pending {
@@ -58,7 +61,7 @@ export class ExecutionLog {
       while (at < bytes.length) {
         const eol = bytes.indexOf(10, at);
         if (eol < 0) break; // a torn header
-        const [kind, id, viewBytes, historyBytes] = bytes.toString('latin1', at, eol).split(' ');
+        const [kind, id, viewBytes, historyBytes, historyIn = '-'] = bytes.toString('latin1', at, eol).split(' ');
         if (kind === '-' && id) {
           const was = found.get(id);
           if (was) this.count(was.segment, -1);
@@ -66,7 +69,7 @@ export class ExecutionLog {
           at = eol + 1;
           continue;
         }
-        const location = { segment, viewAt: eol + 1, viewBytes: Number(viewBytes), historyBytes: Number(historyBytes) };
+        const location = { segment, viewAt: eol + 1, viewBytes: Number(viewBytes), historyBytes: Number(historyBytes), historyIn: historyIn === '-' ? null : historyIn };
         const end = location.viewAt + location.viewBytes + location.historyBytes;
         if (kind !== '+' || !id || !Number.isSafeInteger(location.viewBytes) || !Number.isSafeInteger(location.historyBytes) || bytes[end] !== 10) break; // torn
         found.set(id, location);
@@ -79,12 +82,13 @@ export class ExecutionLog {
   }
 
   /** Appends one finished execution; settles once its bytes are written (with every other record of its batch). */
-  append(id: string, view: string, history: string): { location: LogLocation; written: Promise<void> } {
+  append(id: string, view: string, history: string, historyIn: string | null = null): { location: LogLocation; written: Promise<void> } {
     const viewBuf = Buffer.from(view);
     const historyBuf = Buffer.from(history);
-    const header = Buffer.from(`+ ${id} ${viewBuf.length} ${historyBuf.length}\n`, 'latin1');
+    // Ids (UUIDs, sandbox ids) are made by the platform, never caller text: no spaces or newlines.
+    const header = Buffer.from(`+ ${id} ${viewBuf.length} ${historyBuf.length} ${historyIn ?? '-'}\n`, 'latin1');
     const current = this.appendTarget();
-    const location = { segment: current.segment, viewAt: current.size + header.length, viewBytes: viewBuf.length, historyBytes: historyBuf.length };
+    const location = { segment: current.segment, viewAt: current.size + header.length, viewBytes: viewBuf.length, historyBytes: historyBuf.length, historyIn };
     current.size += header.length + viewBuf.length + historyBuf.length + 1;
     this.count(location.segment, 1);
     const written = new Promise<void>((resolve, reject) => this.enqueue({ chunks: [header, viewBuf, historyBuf, NEWLINE], settle: { resolve, reject } }));

@@ -93,7 +93,7 @@ export class ExecutionStore {
   restore(id: string): void {
     const location = this.onDisk.get(id);
     this.onDisk.delete(id);
-    if (location) this.add(id, { kind: 'stored', historyIn: null, written: Promise.resolve(), location });
+    if (location) this.add(id, { kind: 'stored', historyIn: location.historyIn, written: Promise.resolve(), location });
   }
 
   /** The execution while it runs; MF_EXECUTION_NOT_FOUND once it has finished or was forgotten. */
@@ -119,7 +119,7 @@ export class ExecutionStore {
     const history = exec.history.length === 0 ? '[]' : JSON.stringify(exec.history);
     let written: Promise<void> = Promise.resolve();
     if (this.entries.get(exec.executionId)?.kind === 'running') {
-      const appended = this.log.append(exec.executionId, json, history);
+      const appended = this.log.append(exec.executionId, json, history, exec.historyIn);
       written = appended.written;
       written.catch(() => undefined);
       const bytes = json.length + history.length;

@@ -24,6 +24,11 @@ export interface PairedOptions {
 
 export const PAIRED_DEFAULTS: Readonly<PairedOptions> = Object.freeze({ threshold: 0.05, level: 0.95, minRounds: 5, power: 0.8, target: 0.1 });
 
+/** The slowdown a run should be able to see when none is given: 10%, or twice the threshold when that is higher (it must exceed the threshold). */
+export function defaultTarget(threshold: number = PAIRED_DEFAULTS.threshold): number {
+  return Math.max(PAIRED_DEFAULTS.target, 2 * threshold);
+}
+
 export interface Pair {
   a: number;
   b: number;
@@ -54,7 +59,7 @@ export function checkPairedOptions(o: PairedOptions): void {
 
 /** Compares the paired values of one metric (smaller is better), one pair per round. */
 export function comparePaired(pairs: readonly Pair[], options: Partial<PairedOptions> = {}): PairedComparison {
-  const o = { ...PAIRED_DEFAULTS, ...options };
+  const o = { ...PAIRED_DEFAULTS, target: defaultTarget(options.threshold), ...options };
   checkPairedOptions(o);
   const usable = pairs.every((p) => Number.isFinite(p.a) && Number.isFinite(p.b) && p.a > 0 && p.b > 0);
   const roundRatios = usable ? pairs.map((p) => p.b / p.a) : [];

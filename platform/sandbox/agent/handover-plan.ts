@@ -8,6 +8,7 @@
  * names reused inside a Parallel or Map are left to the agent.
  */
 import type { State, StateMachine, SubMachine, TaskState } from '../../asl/model.js';
+import { passesResultThrough, takesInputAsIs } from '../../asl/pass-through.js';
 
 /** A state a result runs through without the agent, and its function. */
 export interface RouteStep {
@@ -30,7 +31,7 @@ export function handoverRoutes(machine: StateMachine): HandoverRoutes {
     let from: TaskState = s;
     for (;;) {
       const next = from.next === null ? undefined : states.get(from.next);
-      if (!passesResultThrough(from) || !next || !takesInputAsIs(next) || nested.has(next.name) || seen.has(next.name)) break;
+      if (!passesResultThrough(from) || !next || !takesInputWithoutLimits(next) || nested.has(next.name) || seen.has(next.name)) break;
       route.push({ state: next.name, fn: next.resource.functionName });
       seen.add(next.name);
       from = next;
@@ -40,23 +41,9 @@ export function handoverRoutes(machine: StateMachine): HandoverRoutes {
   return routes;
 }
 
-/** A named function's Task whose result (not wrapped as lambda:invoke wraps it) becomes its output unchanged. */
-function passesResultThrough(s: TaskState): boolean {
-  return s.resource.kind === 'lambda' && s.jsonata === null && s.resultSelector === null && s.resultPath === undefined && s.outputPath === undefined;
-}
-
-function takesInputAsIs(s: State): s is TaskState & { resource: { kind: 'lambda'; functionName: string } } {
-  return (
-    s.type === 'Task' &&
-    s.resource.kind === 'lambda' &&
-    s.jsonata === null &&
-    s.inputPath === undefined &&
-    s.parameters === null &&
-    s.timeoutSeconds === undefined &&
-    s.timeoutSecondsPath === undefined &&
-    s.heartbeatSeconds === undefined &&
-    s.heartbeatSecondsPath === undefined
-  );
+/** The next Task also has no timeout of its own: the engine, not a worker, enforces one. */
+function takesInputWithoutLimits(s: State): s is TaskState & { resource: { kind: 'lambda'; functionName: string } } {
+  return takesInputAsIs(s) && s.timeoutSeconds === undefined && s.heartbeatSeconds === undefined;
 }
 
 function collectNested(s: State, into: Set<string>): void {
