@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { KV, NatsConnection } from 'nats';
 import { JSONCodec } from 'nats';
 import { MfError } from '../../errors.js';
+import { lazyBucket } from './bucket.js';
 import { HOST_TTL_MS, Registration } from './registry.js';
 
 const BUCKET = 'mffrontends';
@@ -32,7 +33,7 @@ export function newLife(frontendId: string): FrontendInfo {
 }
 
 export class FrontendRegistry {
-  private bucket: Promise<KV> | null = null;
+  private readonly kv = lazyBucket('the frontend registry', () => this.nc.jetstream().views.kv(BUCKET, { ttl: HOST_TTL_MS, history: 1, replicas: this.replicas }));
 
   constructor(
     private readonly nc: NatsConnection,
@@ -67,16 +68,5 @@ export class FrontendRegistry {
       if (e?.operation === 'PUT') live.set(e.key, codec.decode(e.value));
     }
     return live;
-  }
-
-  private kv(): Promise<KV> {
-    this.bucket ??= this.nc
-      .jetstream()
-      .views.kv(BUCKET, { ttl: HOST_TTL_MS, history: 1, replicas: this.replicas })
-      .catch((err: unknown) => {
-        this.bucket = null;
-        throw new MfError('MF_STORAGE_FAILED', `the broker could not open the frontend registry: ${(err as Error).message}`);
-      });
-    return this.bucket;
   }
 }

@@ -6,13 +6,14 @@
 import { JSONCodec, KvWatchInclude, type KV, type NatsConnection } from 'nats';
 import { brokerToken, fromBrokerToken } from '../../broker.js';
 import { MfError } from '../../errors.js';
+import { lazyBucket } from './bucket.js';
 import type { ManifestStore } from '../app-manifests.js';
 
 const BUCKET = 'mfapps'; // not mf-<app>: that is an app's storage (storage/jetstream.ts)
 const codec = JSONCodec<unknown>();
 
 export class BrokerManifests implements ManifestStore {
-  private bucket: Promise<KV> | null = null;
+  private readonly bucket = lazyBucket(`the bucket ${BUCKET}`, () => this.nc.jetstream().views.kv(BUCKET, { history: 1, replicas: this.replicas }));
 
   constructor(
     private readonly nc: NatsConnection,
@@ -62,15 +63,8 @@ export class BrokerManifests implements ManifestStore {
   }
 
   private async call<T>(what: string, body: (kv: KV) => Promise<T>): Promise<T> {
-    this.bucket ??= this.nc
-      .jetstream()
-      .views.kv(BUCKET, { history: 1, replicas: this.replicas })
-      .catch((err: unknown) => {
-        this.bucket = null;
-        throw err;
-      });
     try {
-      return await body(await this.bucket);
+      return await body(await this.bucket());
     } catch (err) {
       if (err instanceof MfError) throw err;
       throw new MfError('MF_STORAGE_FAILED', `the broker could not ${what}: ${(err as Error).message}`);

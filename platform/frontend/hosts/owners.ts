@@ -8,6 +8,7 @@
 import type { KV, NatsConnection } from 'nats';
 import { JSONCodec } from 'nats';
 import { MfError } from '../../errors.js';
+import { lazyBucket } from './bucket.js';
 import type { FrontendLife } from './frontends.js';
 
 const BUCKET = 'mfowners';
@@ -20,7 +21,7 @@ export interface Claimed {
 }
 
 export class ExecutionOwners {
-  private bucket: Promise<KV> | null = null;
+  private readonly kv = lazyBucket('the execution owners', () => this.nc.jetstream().views.kv(BUCKET, { history: 1, replicas: this.replicas }));
 
   constructor(
     private readonly nc: NatsConnection,
@@ -52,17 +53,6 @@ export class ExecutionOwners {
   /** Forgets a finished execution's claim (off the hot path; a claim left behind only costs its bytes). */
   async release(executionId: string): Promise<void> {
     await (await this.kv()).delete(executionId).catch(() => undefined);
-  }
-
-  private kv(): Promise<KV> {
-    this.bucket ??= this.nc
-      .jetstream()
-      .views.kv(BUCKET, { history: 1, replicas: this.replicas })
-      .catch((err: unknown) => {
-        this.bucket = null;
-        throw new MfError('MF_STORAGE_FAILED', `the broker could not open the execution owners: ${(err as Error).message}`);
-      });
-    return this.bucket;
   }
 }
 

@@ -8,6 +8,7 @@
 import type { KV, NatsConnection } from 'nats';
 import { JSONCodec } from 'nats';
 import { MfError } from '../../errors.js';
+import { lazyBucket } from './bucket.js';
 
 export const HEARTBEAT_MS = 1_000;
 /** Generous for a busy machine: a host is counted gone this long after its last heartbeat. */
@@ -36,7 +37,7 @@ export function checkHostId(id: unknown): asserts id is string {
 }
 
 export class HostRegistry {
-  private bucket: Promise<KV> | null = null;
+  private readonly kv = lazyBucket('the host registry', () => this.nc.jetstream().views.kv(BUCKET, { ttl: HOST_TTL_MS, history: 1, replicas: this.replicas }));
 
   constructor(
     private readonly nc: NatsConnection,
@@ -74,17 +75,6 @@ export class HostRegistry {
     const hosts: HostInfo[] = [];
     for (const e of await Promise.all(keys.map((k) => kv.get(k)))) if (e?.operation === 'PUT') hosts.push(codec.decode(e.value));
     return hosts.sort((a, b) => (a.hostId < b.hostId ? -1 : 1));
-  }
-
-  private kv(): Promise<KV> {
-    this.bucket ??= this.nc
-      .jetstream()
-      .views.kv(BUCKET, { ttl: HOST_TTL_MS, history: 1, replicas: this.replicas })
-      .catch((err: unknown) => {
-        this.bucket = null;
-        throw new MfError('MF_STORAGE_FAILED', `the broker could not open the host registry: ${(err as Error).message}`);
-      });
-    return this.bucket;
   }
 }
 

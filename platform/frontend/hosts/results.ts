@@ -9,6 +9,7 @@
 import { nanos, type NatsConnection, type ObjectStore } from 'nats';
 import { brokerToken } from '../../broker.js';
 import { MfError } from '../../errors.js';
+import { lazyBucket } from './bucket.js';
 
 const BUCKET = 'mfresults'; // no '-': never an app's buckets (mf-<app>, mfobj-<app>)
 /** How long the broker keeps a finished execution (each frontend also keeps its own, bounded by maxStoredExecutions). */
@@ -17,7 +18,7 @@ export const RESULT_TTL_MS = 7 * 24 * 60 * 60_000;
 export type ResultPart = 'view' | 'history';
 
 export class BrokerResults {
-  private bucket: Promise<ObjectStore> | null = null;
+  private readonly bucket = lazyBucket(`the bucket ${BUCKET}`, () => this.nc.jetstream().views.os(BUCKET, { replicas: this.replicas, ttl: nanos(RESULT_TTL_MS) }));
 
   constructor(
     private readonly nc: NatsConnection,
@@ -39,15 +40,8 @@ export class BrokerResults {
   }
 
   private async call<T>(what: string, body: (store: ObjectStore) => Promise<T>): Promise<T> {
-    this.bucket ??= this.nc
-      .jetstream()
-      .views.os(BUCKET, { replicas: this.replicas, ttl: nanos(RESULT_TTL_MS) })
-      .catch((err: unknown) => {
-        this.bucket = null;
-        throw err;
-      });
     try {
-      return await body(await this.bucket);
+      return await body(await this.bucket());
     } catch (err) {
       if (err instanceof MfError) throw err;
       throw new MfError('MF_STORAGE_FAILED', `the broker could not ${what}: ${(err as Error).message}`);
