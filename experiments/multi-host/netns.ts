@@ -69,7 +69,7 @@ async function whyNoNamespaces(): Promise<string | null> {
   }
 }
 
-/** A /24 under 10.0.0.0/8 that no interface of this machine has an address in (tried a few times). */
+/** A /24 in 10.200.0.0-10.254.255.255 that no address or route of this machine touches (tried a few times): the bridge can then reach nothing but the namespaces made here. */
 async function freeSubnet(): Promise<string> {
   const { stdout } = await run('ip', ['-4', '-o', 'addr', 'show']);
   const { stdout: routes } = await run('ip', ['-4', 'route', 'show']);
@@ -77,7 +77,7 @@ async function freeSubnet(): Promise<string> {
     const prefix = `10.${randomInt(200, 255)}.${randomInt(0, 256)}`;
     if (!stdout.includes(` ${prefix}.`) && !routes.includes(`${prefix}.`)) return prefix;
   }
-  throw new MfError('MF_CONFIG_INVALID', 'found no free /24 under 10.200.0.0/13 for the hosts\' bridge');
+  throw new MfError('MF_CONFIG_INVALID', 'found no free /24 in 10.200.0.0-10.254.255.255 for the hosts\' bridge');
 }
 
 async function namespaces(count: number): Promise<HostNetwork> {
