@@ -1,7 +1,8 @@
 /**
- * Messages between the parts of the platform. Frontend <-> sandbox agent travel as newline-delimited JSON over a
- * Unix socket (so the agent can sit inside a container with the socket's folder bind-mounted); agent <-> worker
- * travel over Node's IPC channel (both are inside one sandbox: the local bus).
+ * Messages between the parts of the platform. Frontend <-> sandbox agent travel as frames (platform/bus/frames.ts: a
+ * JSON header line, then the payload's raw bytes) over a Unix socket (so the agent can sit inside a container with
+ * the socket's folder bind-mounted); agent <-> worker travel as frames on a pipe (the local bus) and, for control,
+ * over Node's IPC channel (both are inside one sandbox).
  */
 import type { ErrorBody } from './errors.js';
 import type { FunctionSpec } from './manifest.js';
@@ -131,12 +132,14 @@ export interface SandboxPolicy {
 
 export type FrontendToAgent =
   | { t: 'deploy'; spec: SandboxAppSpec }
+  /**
+   * Payload: the execution's input as JSON bytes; the agent carries them unparsed (platform/asl/raw-json.ts) until a
+   * state reads into them.
+   */
   | {
       t: 'execute';
       id: string;
       workflow: string;
-      /** The execution's input as JSON text: the agent carries it unparsed (platform/asl/raw-json.ts) until a state reads it. */
-      inputJson: string;
       executionName: string;
       startTime: string;
       /** How long creating and starting the sandbox took when this request created it; null when it existed. */
@@ -147,11 +150,11 @@ export type FrontendToAgent =
       /** Set on the n-th recovery of the execution (another sandbox died while running it); stamped on its records. */
       attempt?: number;
     }
+  /** Payload: the function's input as JSON bytes, framed to its worker as they came. */
   | {
       t: 'invoke';
       id: string;
       fn: string;
-      input: unknown;
       sandboxStart: SandboxStartTimes | null;
       /** Set when the workflow engine runs on the host and this is one of its Task hops. */
       executionId?: string;
@@ -193,14 +196,14 @@ export type ExecutionResult =
   | { status: 'FAILED'; error: string | null; cause: string | null };
 
 /**
- * An execution's result as it crosses the sandbox wall: a successful output travels as its JSON text (a JSON string
- * on the line), because the agent carries a function's result as the bytes it arrived as and never parses it; the
- * frontend parses it on arrival (SandboxLink).
+ * An execution's result as it crosses the sandbox wall: a successful output is the frame's payload, the bytes a
+ * function's worker framed, because the agent carries a function's result as the bytes it arrived as and never
+ * parses nor escapes it; the frontend keeps them unparsed too (a RawJson, SandboxLink).
  */
-export type ResultOnWire = { status: 'SUCCEEDED'; outputJson: string } | Extract<ExecutionResult, { status: 'FAILED' }>;
+export type ResultOnWire = { status: 'SUCCEEDED' } | Extract<ExecutionResult, { status: 'FAILED' }>;
 
-/** A checkpoint as it crosses the sandbox wall: its input as JSON text, as for ResultOnWire. */
-export type CheckpointOnWire = Omit<Checkpoint, 'input'> & { inputJson: string };
+/** A checkpoint as it crosses the sandbox wall: its input is the frame's payload, as for ResultOnWire. */
+export type CheckpointOnWire = Omit<Checkpoint, 'input'>;
 
 /** What the sandbox has of an execution's history (docs/architecture.md#execution-history). */
 export type HistoryReply =
@@ -215,7 +218,7 @@ export type AgentToFrontend =
   | { t: 'ready'; sandboxId: string; pid: number }
   | { t: 'deployed'; workersStarted: number }
   | { t: 'deploy-failed'; error: ErrorBody }
-  /** The history stays in the sandbox, which answers 'history' when someone asks for it. */
+  /** The history stays in the sandbox, which answers 'history' when someone asks for it. Payload: a SUCCEEDED output. */
   | {
       t: 'done';
       id: string;
@@ -229,10 +232,10 @@ export type AgentToFrontend =
   /** A global-tier storage operation for this sandbox's app; answered with 'storage-result'. */
   | { t: 'storage'; id: number; op: StorageOp }
   /**
-   * The latest top-level transitions of running executions (next state and its raw input), coalesced: only the
-   * newest per execution is sent. The frontend resumes from the last one if the sandbox dies.
+   * The latest top-level transition of a running execution (next state; payload: its input, the bytes it arrived
+   * as), coalesced: only the newest per execution is sent. The frontend resumes from the last one if the sandbox dies.
    */
-  | { t: 'checkpoints'; items: CheckpointOnWire[] }
+  | ({ t: 'checkpoint' } & CheckpointOnWire)
   | { t: 'session-reply'; id: number; reply: SessionReply }
   /** A pipe to an instance of another session of the app (maybe in another sandbox): the frontend brokers it. */
   | { t: 'pipe-broker'; id: number; to: RemotePipeTarget }
@@ -244,8 +247,11 @@ export type AgentToFrontend =
 /** The agent's answer to an execute or invoke request, its output parsed by the frontend. */
 export type DoneMessage = Omit<Extract<AgentToFrontend, { t: 'done' }>, 'result'> & { result: ExecutionResult };
 
-/** A request the frontend sends to run something in the sandbox; answered by 'done' or 'rejected'. */
-export type SandboxRequest = Extract<FrontendToAgent, { t: 'execute' | 'invoke' }>;
+/** A request the frontend sends to run something in the sandbox, and its input's JSON bytes (the frame's payload); answered by 'done' or 'rejected'. */
+export interface SandboxRequest {
+  header: Extract<FrontendToAgent, { t: 'execute' | 'invoke' }>;
+  payload: Buffer;
+}
 
 /** An execution's newest top-level transition, with the records of the invocations that finished since the last one. */
 export interface Checkpoint extends ResumePoint {

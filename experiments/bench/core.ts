@@ -62,9 +62,23 @@ interface Samples {
   /** IPC round trips to 10 processes in turn: the floor for a hop between distinct worker processes. */
   ipcRtt10: number[];
   /** The sandbox agent's CPU time over `executions` runs of a 5-step pass-through chain, per payload size. */
-  agentCpu: { small: { cpuMs: number; executions: number }; large: { cpuMs: number; executions: number } };
+  agentCpu: { small: CpuBatch; large: CpuBatch };
+  /**
+   * What checkpoints cost: the 512 KiB chain on a platform with checkpoints (recoveryAttempts > 0, the default) and
+   * one without (recoveryAttempts 0), in alternating batches; the `large` batches of agentCpu are the former's.
+   */
+  checkpointCost: { on: CpuBatch; off: CpuBatch };
   /** One step per offered rate of a 1-Task noop workflow, load from autocannon in its own process. */
   throughput: Array<{ ratePerSec: number; durationS: number } & LoaderAnswer>;
+}
+
+/** A batch of executions of the 5-step chain: the agent's CPU time, the bench process's (frontend and HTTP client), and each execution's latency. */
+interface CpuBatch {
+  cpuMs: number;
+  /** CPU time of this process (the in-process frontend and the HTTP client) over the same executions. */
+  benchProcessCpuMs: number;
+  executions: number;
+  latencyMs: number[];
 }
 
 function noopFunctions(names: string[]) {
@@ -147,32 +161,54 @@ async function measureCold(pool: PlatformHandle, noPool: PlatformHandle, sizes: 
 
 /**
  * The sandbox agent's CPU time per execution of a 5-step chain whose functions return their input, with a 1 KiB and
- * a 512 KiB payload, in alternating batches. The agent is the parent of the workers the records name (process backend).
+ * a 512 KiB payload, in alternating batches; and the same 512 KiB chain on a platform without checkpoints, in the
+ * same rotation, for what checkpoints cost. The agent is the parent of the workers the records name (process backend).
  */
-async function measureAgentCpu(p: PlatformHandle, sizes: Sizes, progress: (s: string) => void): Promise<Samples['agentCpu']> {
+async function measureAgentCpu(
+  p: PlatformHandle,
+  noCheckpoints: PlatformHandle,
+  sizes: Sizes,
+  progress: (s: string) => void,
+): Promise<Pick<Samples, 'agentCpu' | 'checkpointCost'>> {
   const fns = Array.from({ length: 5 }, (_, i) => `p${i + 1}`);
-  await deploy(p, { name: 'bench-cpu', functions: noopFunctions(fns), workflows: { chain5: chainDefinition(fns) } });
-  const client = new KeepAliveClient(p.url, p.token);
+  const manifest = { name: 'bench-cpu', functions: noopFunctions(fns), workflows: { chain5: chainDefinition(fns) } };
   const inputs = { small: { data: 'x'.repeat(PAYLOAD_BYTES.small - 11) }, large: { data: 'x'.repeat(PAYLOAD_BYTES.large - 11) } };
+  const path = '/apps/bench-cpu/workflows/chain5/executions?records=false';
+  const targets = [p, noCheckpoints];
+  const clients = targets.map((t) => new KeepAliveClient(t.url, t.token));
   try {
-    const first = await timedPost(client, '/apps/bench-cpu/workflows/chain5/executions', inputs.small);
-    const agentPid = (await procStat(first.answer.records[0].workerPid)).ppid;
-    for (let i = 0; i < 20; i++) for (const input of Object.values(inputs)) await timedPost(client, '/apps/bench-cpu/workflows/chain5/executions?records=false', input);
-    progress(`agent CPU: ${sizes.cpu.small} executions with 1 KiB, ${sizes.cpu.large} with 512 KiB, in alternating batches`);
-    const out = { small: { cpuMs: 0, executions: 0 }, large: { cpuMs: 0, executions: 0 } };
+    const agentPids: number[] = [];
+    for (const [i, t] of targets.entries()) {
+      await deploy(t, manifest);
+      const first = await timedPost(clients[i]!, '/apps/bench-cpu/workflows/chain5/executions', inputs.small);
+      agentPids.push((await procStat(first.answer.records[0].workerPid)).ppid);
+      for (let w = 0; w < 20; w++) for (const input of Object.values(inputs)) await timedPost(clients[i]!, path, input);
+    }
+    progress(`agent CPU: ${sizes.cpu.small} executions with 1 KiB, ${sizes.cpu.large} with 512 KiB, ${sizes.cpu.large} with 512 KiB and no checkpoints, in alternating batches`);
+    const batch = (): CpuBatch => ({ cpuMs: 0, benchProcessCpuMs: 0, executions: 0, latencyMs: [] });
+    const out = { small: batch(), large: batch(), off: batch() };
+    const plan = [
+      { key: 'small', target: 0, input: inputs.small, n: sizes.cpu.small },
+      { key: 'large', target: 0, input: inputs.large, n: sizes.cpu.large },
+      { key: 'off', target: 1, input: inputs.large, n: sizes.cpu.large },
+    ] as const;
     const ROUNDS = 10;
     for (let round = 0; round < ROUNDS; round++) {
-      for (const size of ['small', 'large'] as const) {
-        const n = Math.ceil(sizes.cpu[size] / ROUNDS);
-        const before = (await procStat(agentPid)).cpuMs;
-        for (let i = 0; i < n; i++) await timedPost(client, '/apps/bench-cpu/workflows/chain5/executions?records=false', inputs[size]);
-        out[size].cpuMs += (await procStat(agentPid)).cpuMs - before;
-        out[size].executions += n;
+      for (const { key, target, input, n: total } of plan) {
+        const n = Math.ceil(total / ROUNDS);
+        const into = out[key];
+        const before = (await procStat(agentPids[target]!)).cpuMs;
+        const ownBefore = process.cpuUsage();
+        for (let i = 0; i < n; i++) into.latencyMs.push((await timedPost(clients[target]!, path, input)).ms);
+        const own = process.cpuUsage(ownBefore);
+        into.cpuMs += (await procStat(agentPids[target]!)).cpuMs - before;
+        into.benchProcessCpuMs += (own.user + own.system) / 1000;
+        into.executions += n;
       }
     }
-    return out;
+    return { agentCpu: { small: out.small, large: out.large }, checkpointCost: { on: out.large, off: out.off } };
   } finally {
-    client.close();
+    for (const c of clients) c.close();
   }
 }
 
@@ -206,24 +242,28 @@ async function measureThroughput(p: PlatformHandle, unloadedP99: number, sizes: 
 }
 
 export async function measure(sizes: Sizes, progress: (s: string) => void): Promise<Samples> {
-  const dirs = await Promise.all(['bench-pool', 'bench-nopool', 'bench-nohistory'].map(freshDataDir));
+  const dirs = await Promise.all(['bench-pool', 'bench-nopool', 'bench-nohistory', 'bench-nocheckpoints'].map(freshDataDir));
   const withPool = await startPlatform({ port: 0, dataDir: dirs[0]! });
   const withoutPool = await startPlatform({ port: 0, dataDir: dirs[1]!, poolSize: 0 });
   const noHistory = await startPlatform({ port: 0, dataDir: dirs[2]!, keepHistory: false });
+  // Checkpoints are sent while a sandbox may be recovered from them: recoveryAttempts 0 is the platform without.
+  const noCheckpoints = await startPlatform({ port: 0, dataDir: dirs[3]!, keepHistory: false, recoveryAttempts: 0 });
   try {
     const warm = await measureWarm(withPool, noHistory, sizes, progress);
     const cold = await measureCold(withPool, withoutPool, sizes, progress);
-    const agentCpu = await measureAgentCpu(noHistory, sizes, progress);
+    const cpu = await measureAgentCpu(noHistory, noCheckpoints, sizes, progress);
+    await noCheckpoints.close();
     const throughput = await measureThroughput(noHistory, p(warm.chain1NoHistory, 0.99), sizes, progress);
     progress(`floors: ${sizes.rtt} Unix-socket and IPC round trips`);
     const unix = await unixSocketRtt(sizes.rtt);
     const ipc = await ipcRtt(sizes.rtt);
     const ipc10 = await ipcRtt(sizes.rtt, 10);
-    return { ...warm, ...cold, agentCpu, throughput, unixSocketRtt: unix, ipcRtt: ipc, ipcRtt10: ipc10 };
+    return { ...warm, ...cold, ...cpu, throughput, unixSocketRtt: unix, ipcRtt: ipc, ipcRtt10: ipc10 };
   } finally {
     await withPool.close();
     await withoutPool.close();
     await noHistory.close();
+    await noCheckpoints.close();
     await removeDataDirs(dirs);
   }
 }
@@ -251,6 +291,14 @@ export interface Summary {
   throughput_noop_per_s: number;
   agent_cpu_ms_per_exec_1k: number;
   agent_cpu_ms_per_exec_512k: number;
+  /** The same 512 KiB chain without checkpoints (recoveryAttempts 0), from the same rotation. */
+  agent_cpu_ms_per_exec_512k_nocheckpoints: number;
+  /** Warm latency of the 512 KiB chain over HTTP, with and without checkpoints. */
+  chain5_512k_ms_p50: number;
+  chain5_512k_nocheckpoints_ms_p50: number;
+  /** CPU of the bench process (the in-process frontend and the HTTP client) per 512 KiB execution, with and without. */
+  bench_process_cpu_ms_per_exec_512k: number;
+  bench_process_cpu_ms_per_exec_512k_nocheckpoints: number;
   samples: { warm: number; cold: number; rtt: number };
 }
 
@@ -289,6 +337,11 @@ export function summarize(s: Samples): Summary {
     throughput_noop_per_s: Math.max(0, ...s.throughput.filter((step) => stepHolds(step, unloadedP99)).map((step) => step.ratePerSec)),
     agent_cpu_ms_per_exec_1k: round(s.agentCpu.small.cpuMs / s.agentCpu.small.executions),
     agent_cpu_ms_per_exec_512k: round(s.agentCpu.large.cpuMs / s.agentCpu.large.executions),
+    agent_cpu_ms_per_exec_512k_nocheckpoints: round(s.checkpointCost.off.cpuMs / s.checkpointCost.off.executions),
+    chain5_512k_ms_p50: round(median(s.checkpointCost.on.latencyMs)),
+    chain5_512k_nocheckpoints_ms_p50: round(median(s.checkpointCost.off.latencyMs)),
+    bench_process_cpu_ms_per_exec_512k: round(s.checkpointCost.on.benchProcessCpuMs / s.checkpointCost.on.executions),
+    bench_process_cpu_ms_per_exec_512k_nocheckpoints: round(s.checkpointCost.off.benchProcessCpuMs / s.checkpointCost.off.executions),
     samples: { warm: s.chain1.length, cold: s.coldPool.length, rtt: s.unixSocketRtt.length },
   };
 }
@@ -311,7 +364,9 @@ export function summaryTable(s: Summary): string {
     ['  per-hop overhead / that floor', `${s.hop_to_ipc10_ratio}`, 'target <= 1.0; goal 0.6'],
     ['throughput, 1-Task noop, no history', `${s.throughput_noop_per_s} /s`, `p99 <= ${THROUGHPUT_P99_FACTOR}x unloaded; target >= 2000`],
     ['agent CPU per 5-step execution, 1 KiB', `${s.agent_cpu_ms_per_exec_1k} ms`, 'pass-through chain, no history'],
-    ['agent CPU per 5-step execution, 512 KiB', `${s.agent_cpu_ms_per_exec_512k} ms`, ''],
+    ['agent CPU per 5-step execution, 512 KiB', `${s.agent_cpu_ms_per_exec_512k} ms`, `${s.agent_cpu_ms_per_exec_512k_nocheckpoints} ms without checkpoints`],
+    ['  warm latency of that chain, p50', `${s.chain5_512k_ms_p50} ms`, `${s.chain5_512k_nocheckpoints_ms_p50} ms without checkpoints`],
+    ['  bench process CPU (frontend + client)', `${s.bench_process_cpu_ms_per_exec_512k} ms`, `${s.bench_process_cpu_ms_per_exec_512k_nocheckpoints} ms without checkpoints`],
   ];
   return formatTable(null, rows, { align: ['left', 'right', 'left'] });
 }

@@ -9,15 +9,17 @@ import { runtimeError } from './errors.js';
 const UNPARSED: unique symbol = Symbol('unparsed');
 
 export class RawJson {
-  #text: string | undefined;
   #value: unknown = UNPARSED;
 
   /** `bytes` must be JSON text in UTF-8; it is checked when (and only if) someone reads the value. */
   constructor(readonly bytes: Buffer) {}
 
-  /** The JSON text (decoded once, on first use). */
+  /**
+   * The JSON text, decoded now: not kept, so a payload is not held twice (bytes and text) for the rare reader that
+   * wants text (a journal line, a stored answer), which reads it once.
+   */
   get text(): string {
-    return (this.#text ??= this.bytes.toString('utf8'));
+    return this.bytes.toString('utf8');
   }
 
   /** The parsed value (parsed once, on first use); bytes that are not JSON fail the execution with States.Runtime. */
@@ -41,4 +43,9 @@ export class RawJson {
 /** The value itself, parsing a RawJson; anything else is returned as is. */
 export function plain(v: unknown): unknown {
   return v instanceof RawJson ? v.value : v;
+}
+
+/** The JSON bytes of `v` to frame: a RawJson's own bytes (passed on as they came), anything else serialised once, now. */
+export function jsonBytes(v: unknown): Buffer {
+  return v instanceof RawJson ? v.bytes : Buffer.from(JSON.stringify(v) ?? 'null');
 }

@@ -105,6 +105,48 @@ describe('FrameChannel', () => {
     }
   });
 
+  it('batched (the frontend <-> agent link): frames sent in one turn leave together after it, in order, whole', async () => {
+    const [a, b] = await socketPair();
+    const got: Frame<H>[] = [];
+    const sender = new FrameChannel<H, H>(a, () => undefined, { batch: true });
+    const all = new Promise<void>((resolve) => {
+      new FrameChannel<H, H>(b, (f) => {
+        got.push(f);
+        if (got.length === 3) resolve();
+      });
+    });
+    const big = Buffer.from(JSON.stringify({ data: 'x'.repeat(600_000), text: 'ü€𝄞' }));
+    sender.send({ t: 'one', i: 1 }, big);
+    sender.send({ t: 'two', i: 2 });
+    sender.send({ t: 'three', i: 3 }, '"3"');
+    // Held in the stream while this turn runs (all of it buffered, none handed to the OS yet), then written at once.
+    expect(a.writableCorked).toBeGreaterThan(0);
+    expect(a.writableLength).toBeGreaterThan(big.length);
+    await all;
+    expect(a.writableCorked).toBe(0);
+    expect(got.map((f) => f.header.t)).toEqual(['one', 'two', 'three']);
+    expect(got[0]!.payload!.equals(big)).toBe(true);
+    expect(got[1]!.payload).toBeNull();
+    expect(got[2]!.payload!.toString()).toBe('"3"');
+  });
+
+  it('tells its owner once when the peer goes away', async () => {
+    const [a, b] = await socketPair();
+    let closes = 0;
+    const closed = new Promise<void>((resolve) => {
+      new FrameChannel<H, H>(b, () => undefined, {
+        onClose: () => {
+          closes++;
+          resolve();
+        },
+      });
+    });
+    a.destroy();
+    await closed;
+    await new Promise((r) => setImmediate(r));
+    expect(closes).toBe(1);
+  });
+
   it('sends nothing once the stream is closed, and says so', async () => {
     const [a] = await socketPair();
     const channel = new FrameChannel<H, H>(a, () => undefined);

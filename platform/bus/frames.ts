@@ -1,9 +1,11 @@
 /**
- * The local bus's wire: a message channel over a stream (a pipe between the sandbox agent and a worker) whose
- * frames are a JSON header line followed by an optional payload of raw bytes. The payload is a function's input or
- * result as the JSON text it was serialised to once; its length travels in the header (`n`), so the receiver learns
- * the payload's size from the frame, never by serialising it again, and can pass the same bytes on to the next
- * worker without re-serialising them (docs/architecture.md#decisions).
+ * The platform's wire inside a host: a message channel over a stream whose frames are a JSON header line followed by
+ * an optional payload of raw bytes. It carries the local bus (a pipe between the sandbox agent and a worker, a
+ * worker's handover inbox) and the link across the sandbox wall (the Unix socket between the frontend and a sandbox
+ * agent). The payload is a function's input or result, an execution's input or output, or a checkpoint's input, as
+ * the JSON text it was serialised to once; its length travels in the header (`n`), so the receiver learns the
+ * payload's size from the frame, never by serialising it again, and can pass the same bytes on without re-serialising,
+ * escaping or parsing them (docs/architecture.md#decisions). A header must not have a top-level `n` of its own.
  */
 import type { Duplex } from 'node:stream';
 
@@ -20,6 +22,18 @@ interface Framed {
   n?: number;
 }
 
+/** How a channel behaves beyond framing. */
+export interface FrameChannelOptions {
+  /** Called once when the stream closes, with the error that closed it, if any. */
+  onClose?: (error: Error | null) => void;
+  /**
+   * Frames sent while one event-loop turn's callbacks run leave in one write (the stream is corked until
+   * setImmediate, which runs right after them, so a lone frame waits no timer): under load that is one write and one
+   * wake-up of the peer for many frames instead of one each. For the frontend <-> agent link.
+   */
+  batch?: boolean;
+}
+
 export class FrameChannel<In extends object, Out extends object> {
   /** Bytes received and not yet delivered. */
   private chunks: Buffer[] = [];
@@ -27,15 +41,25 @@ export class FrameChannel<In extends object, Out extends object> {
   /** The header whose payload is still arriving, and that payload's length. */
   private header: (In & Framed) | null = null;
   private closed = false;
+  /** The stream is corked until the end of this turn (batch). */
+  private corked = false;
+  private readonly batch: boolean;
 
   constructor(
     private readonly stream: Duplex,
     private readonly onFrame: (frame: Frame<In>) => void,
+    options: FrameChannelOptions = {},
   ) {
+    this.batch = options.batch === true;
     stream.on('data', (chunk: Buffer) => this.receive(chunk));
-    stream.on('error', () => undefined); // a peer that died: its process's exit tells the story
+    let error: Error | null = null;
+    // A peer that died: its process's exit tells the story (and onClose hears of it).
+    stream.on('error', (err) => {
+      error = err;
+    });
     stream.on('close', () => {
       this.closed = true;
+      options.onClose?.(error);
     });
   }
 
@@ -50,6 +74,11 @@ export class FrameChannel<In extends object, Out extends object> {
    */
   send(header: Out, payload?: Buffer | string, onWritten?: (err?: Error | null) => void): boolean {
     if (this.closed || this.stream.destroyed) return false;
+    if (this.batch && !this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      setImmediate(() => this.flush());
+    }
     if (payload === undefined) {
       this.stream.write(JSON.stringify(header) + '\n', onWritten);
     } else if (typeof payload === 'string') {
@@ -64,7 +93,15 @@ export class FrameChannel<In extends object, Out extends object> {
     return true;
   }
 
+  /** Writes the frames batched in this turn now (before a process exits, for one). */
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.stream.uncork();
+  }
+
   close(): void {
+    this.flush();
     this.stream.end();
   }
 

@@ -17,6 +17,7 @@ import type { GlobalTier } from '../storage/types.js';
 import type { StorageOp, StorageReply, StoredValue } from '../storage/types.js';
 import type { GlobalBus } from '../bus/global/index.js';
 import type { JsonText } from '../json-text.js';
+import { plain, RawJson } from '../asl/raw-json.js';
 import { AppUsers } from './app-users.js';
 import type { ManifestStore } from './app-manifests.js';
 import { DeployedApp, type AppLogLine, type AppRegistry } from './apps.js';
@@ -454,13 +455,16 @@ export class Platform {
     }
     if (result === null) throw new MfError('MF_INTERNAL', 'an execution ended as stopped without a stored answer');
     if (result.status === 'FAILED') return this.store(exec, 'FAILED', { error: result.error, cause: result.cause });
-    // The output is serialised once: measured against the limit here, and spliced into the stored answer.
-    const outputJson = JSON.stringify(result.output) ?? 'null';
-    const bytes = Buffer.byteLength(outputJson);
+    // An output framed by a sandbox (a RawJson, checked by the link) is measured by its bytes and spliced into the
+    // stored answer as their text; any other is serialised once, here, for both.
+    const { output } = result;
+    const raw = output instanceof RawJson;
+    const outputJson = raw ? output.text : (JSON.stringify(output) ?? 'null');
+    const bytes = raw ? output.bytes.length : Buffer.byteLength(outputJson);
     if (bytes > this.config.maxResultBytes) {
       return this.store(exec, 'FAILED', { error: 'MF_RESULT_TOO_LARGE', cause: `the output is ${bytes} bytes, over the limit of ${this.config.maxResultBytes} (maxResultBytes)` });
     }
-    exec.output = result.output;
+    exec.output = plain(output);
     return this.store(exec, 'SUCCEEDED', { error: null, cause: null }, outputJson);
   }
 

@@ -6,6 +6,7 @@
  * executions had not finished when the platform died, and where each one stood (finished ones, sync or async, are
  * in the execution store's files). Any GlobalBus provides this: the topics, keys and `read()` are the whole contract.
  */
+import { RawJson } from '../asl/raw-json.js';
 import type { GlobalBus } from '../bus/global/index.js';
 import { withJsonField, type JsonText } from '../json-text.js';
 import type { ResumePoint } from '../protocol.js';
@@ -37,6 +38,16 @@ export function acceptedId(executionId: string): string {
 /** An `accepted` event as it is journalled: the input spliced in as the JSON text it arrived as, not serialised again. */
 export function acceptedMessage(head: Omit<AcceptedExecution, 'input'>, inputJson: string): JsonText {
   return withJsonField(head, 'input', inputJson);
+}
+
+/**
+ * A checkpoint as it is journalled: an input that came as bytes from a sandbox (a RawJson) is spliced in as their
+ * text, not serialised again; any other is serialised with the rest, once.
+ */
+export function resumePointMessage(point: ResumePoint): ResumePoint | JsonText {
+  if (!(point.input instanceof RawJson)) return point;
+  const { input, ...head } = point;
+  return withJsonField(head, 'input', input.text);
 }
 
 /** An execution that was running when the platform died, with its newest checkpoint (null: from the start). */

@@ -6,7 +6,8 @@
 import { chmod, chown, mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { JsonLineChannel } from '../bus/json-lines.js';
+import { RawJson } from '../asl/raw-json.js';
+import { FrameChannel } from '../bus/frames.js';
 import { now } from '../clock.js';
 import { isMfError, MfError } from '../errors.js';
 import type { AgentToFrontend, Checkpoint, CheckpointOnWire, DoneMessage, ExecutionResult, FrontendToAgent, HistoryReply, ResultOnWire, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
@@ -62,7 +63,7 @@ export class SandboxLink {
   private constructor(
     readonly sandbox: Sandbox,
     private readonly server: Server,
-    private readonly channel: JsonLineChannel<AgentToFrontend, FrontendToAgent>,
+    private readonly channel: FrameChannel<AgentToFrontend, FrontendToAgent>,
     readonly agentPid: number,
     /** How long the backend took to make the sandbox, and how long until the app was deployed in it. */
     readonly startTimes: SandboxStartTimes,
@@ -135,11 +136,10 @@ export class SandboxLink {
       // Messages before the link object exists (ready, deployed) are handled by this bootstrap listener.
       let link: SandboxLink | null = null;
       let onBoot: ((m: AgentToFrontend) => void) | null = null;
-      const channel = new JsonLineChannel<AgentToFrontend, FrontendToAgent>(
-        socket,
-        (m) => (link ? link.onMessage(m) : onBoot?.(m)),
-        () => link?.onClose(),
-      );
+      const channel = new FrameChannel<AgentToFrontend, FrontendToAgent>(socket, ({ header, payload }) => (link ? link.onMessage(header, payload) : onBoot?.(header)), {
+        batch: true,
+        onClose: () => link?.onClose(),
+      });
       const booted = new Promise<{ pid: number; deployed: boolean; error?: MfError }>((resolve) => {
         let pid = -1;
         onBoot = (m) => {
@@ -167,12 +167,12 @@ export class SandboxLink {
     }
   }
 
-  /** Sends an execute or invoke request and resolves with the agent's answer. */
-  request(message: SandboxRequest): Promise<DoneMessage> {
+  /** Sends an execute or invoke request (its input the frame's payload) and resolves with the agent's answer. */
+  request(request: SandboxRequest): Promise<DoneMessage> {
     if (this.dead) return Promise.reject(new MfError('MF_SANDBOX_EXITED', `sandbox ${this.id} has exited`, { sandboxId: this.id }));
     return new Promise<DoneMessage>((resolve, reject) => {
-      this.pending.set(message.id, { resolve, reject });
-      this.channel.send(message);
+      this.pending.set(request.header.id, { resolve, reject });
+      this.channel.send(request.header, request.payload);
     });
   }
 
@@ -215,20 +215,21 @@ export class SandboxLink {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  private onMessage(m: AgentToFrontend): void {
+  private onMessage(m: AgentToFrontend, payload: Buffer | null): void {
     if (m.t === 'done') {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
-      p.resolve({ t: 'done', id: m.id, result: resultOf(m.result), records: m.records, logs: m.logs });
+      p.resolve({ t: 'done', id: m.id, result: resultOf(m.result, payload), records: m.records, logs: m.logs });
     } else if (m.t === 'history-reply') {
       const resolve = this.pendingHistory.get(m.id);
       this.pendingHistory.delete(m.id);
       resolve?.(m.reply);
     } else if (m.t === 'storage') {
       void this.handlers.storage(m.op).then((reply) => this.channel.send({ t: 'storage-result', id: m.id, reply }));
-    } else if (m.t === 'checkpoints') {
-      this.handlers.checkpoints(m.items.map(checkpointOf));
+    } else if (m.t === 'checkpoint') {
+      const { t: _t, ...item } = m;
+      this.handlers.checkpoints([checkpointOf(item, payload)]);
     } else if (m.t === 'session-reply') {
       const resolve = this.pendingSessions.get(m.id);
       this.pendingSessions.delete(m.id);
@@ -268,24 +269,33 @@ export class SandboxLink {
 }
 
 /**
- * A sandbox's result with its output parsed: the agent sends a function's result as the text it arrived as. Text that
- * is not JSON (only a function that wrote on its worker's bus could make it) fails the execution, not the platform.
+ * A payload from the sandbox as a RawJson checked once here: the sandbox is not trusted to send JSON (a function that
+ * wrote on its worker's bus could make it send anything), and its bytes go on as they are (spliced into a stored
+ * answer, a journal line), so they are parsed once, here, and never serialised again. Throws when they are not JSON.
  */
-function resultOf(r: ResultOnWire): ExecutionResult {
+function checked(payload: Buffer | null): RawJson {
+  const raw = new RawJson(payload ?? NULL_JSON);
+  void raw.value;
+  return raw;
+}
+
+const NULL_JSON = Buffer.from('null');
+
+/** A sandbox's result: a SUCCEEDED output is the frame's bytes. Bytes that are not JSON fail the execution, not the platform. */
+function resultOf(r: ResultOnWire, payload: Buffer | null): ExecutionResult {
   if (r.status !== 'SUCCEEDED') return r;
   try {
-    return { status: 'SUCCEEDED', output: JSON.parse(r.outputJson) as unknown };
+    return { status: 'SUCCEEDED', output: checked(payload) };
   } catch (err) {
     return { status: 'FAILED', error: 'MF_INTERNAL', cause: `the sandbox sent an output that is not JSON: ${(err as Error).message}` };
   }
 }
 
-/** A checkpoint with its input parsed; one whose input is not JSON keeps its records and resumes nothing. */
-function checkpointOf(c: CheckpointOnWire): Checkpoint {
-  const { inputJson, ...rest } = c;
+/** A checkpoint with its input the frame's bytes, checked; one whose input is not JSON keeps its records and resumes nothing. */
+function checkpointOf(c: CheckpointOnWire, payload: Buffer | null): Checkpoint {
   try {
-    return { ...rest, input: JSON.parse(inputJson) as unknown };
+    return { ...c, input: checked(payload) };
   } catch {
-    return { ...rest, state: '', input: null, unusable: true };
+    return { ...c, state: '', input: null, unusable: true };
   }
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { resolveConfig, type ResolvedConfig } from '../../dist/platform/config.js';
+import { plain, RawJson } from '../../dist/platform/asl/raw-json.js';
 import { MfError } from '../../dist/platform/errors.js';
 import type { SandboxAppSpec } from '../../dist/platform/protocol.js';
 import { SandboxLink } from '../../dist/platform/frontend/sandbox-link.js';
@@ -146,8 +147,12 @@ describe('SandboxPool: making sandboxes on demand', () => {
     expect(pool.sandboxes).toEqual([first.link]);
 
     // The creator's request is the sandbox's first invocation: cold-sandbox, as docs/architecture.md defines it.
-    const cold = await first.link.request({ t: 'invoke', id: 'r1', fn: 'fn', input: { n: 1 }, sandboxStart: first.start });
-    expect(cold.result).toMatchObject({ status: 'SUCCEEDED', output: { echo: { n: 1 } } });
+    const cold = await first.link.request({ header: { t: 'invoke', id: 'r1', fn: 'fn', sandboxStart: first.start }, payload: Buffer.from('{"n":1}') });
+    // The output arrives as the bytes the worker framed, checked as JSON by the link.
+    expect(cold.result.status).toBe('SUCCEEDED');
+    const output = cold.result.status === 'SUCCEEDED' ? cold.result.output : null;
+    expect(output).toBeInstanceOf(RawJson);
+    expect(plain(output)).toEqual({ echo: { n: 1 } });
     expect(cold.records[0]?.temperature).toBe('cold-sandbox');
     pool.release(first.link);
 
@@ -156,7 +161,7 @@ describe('SandboxPool: making sandboxes on demand', () => {
     expect(second.link).toBe(first.link);
     expect(second.start).toBeNull();
     expect(sandboxes.calls).toBe(1);
-    const warm = await second.link.request({ t: 'invoke', id: 'r2', fn: 'fn', input: 2, sandboxStart: second.start });
+    const warm = await second.link.request({ header: { t: 'invoke', id: 'r2', fn: 'fn', sandboxStart: second.start }, payload: Buffer.from('2') });
     expect(warm.records[0]?.temperature).toBe('warm');
     pool.release(second.link);
   });

@@ -99,7 +99,7 @@ export class AppSandboxes {
         const request = message(slot.start, attempt, slot.link.id);
         if (signal) {
           const link = slot.link;
-          onAbort = () => link.abort(request.id, reasonText(signal.reason));
+          onAbort = () => link.abort(request.header.id, reasonText(signal.reason));
           signal.addEventListener('abort', onAbort, { once: true });
         }
         const answer = slot.link.request(request);

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isMfError, type ErrorCode } from '../../errors.js';
+import { JsonText } from '../../json-text.js';
 import { JournalBus, type JournalBusOptions } from './journal-bus.js';
 import type { BusMessage, DeadLetter, GlobalBus, Subscription } from './types.js';
 
@@ -363,6 +364,18 @@ describe('JournalBus: read', () => {
     expect((await bus.read<number>('log', { key: 'b', fromOffset: 4, limit: 2 })).map((m) => m.offset)).toEqual([5, 7]);
     expect(await bus.read('log', { key: 'nobody' })).toEqual([]);
     expect(await bus.read('empty')).toEqual([]);
+  });
+
+  it('keeps one message per line when a payload spliced in as text has newlines between its tokens', async () => {
+    const bus = newBus();
+    const pretty = JSON.stringify({ a: [1, 2], s: 'line\nbreak' }, null, 2); // raw newlines between tokens
+    await bus.publish('spliced', 'k', new JsonText(pretty));
+    await bus.publish('spliced', 'k', 'after');
+    await bus.close();
+    const lines = (await readFile(join(dir, 'topics', 'spliced.jsonl'), 'utf8')).trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    const reopened = newBus();
+    expect((await reopened.read('spliced')).map((m) => m.payload)).toEqual([{ a: [1, 2], s: 'line\nbreak' }, 'after']);
   });
 
   it('reads and delivers messages that are no longer in memory from the file', async () => {

@@ -164,6 +164,9 @@ export class TopicJournal {
     const stream = this.stream;
     if (this.failure) return Promise.reject(this.failure);
     if (!stream) return Promise.reject(new MfError('MF_PLATFORM_CLOSED', 'the global bus is closed', { topic: this.topic }));
+    // A line ends at a newline: JSON text spliced in as it came (a pretty-printed request body, a sandbox's framed
+    // bytes) may have one between tokens (never inside a string, where JSON escapes it), so such text is compacted.
+    if (payloadJson?.includes('\n')) payloadJson = JSON.stringify(JSON.parse(payloadJson));
     const message: StoredMessage = { offset: this.next++, key, publishedAt: Date.now(), payloadJson };
     const line = encodeLine(message);
     this.window.push(message);

@@ -3,6 +3,7 @@
  * leaves one record, and each placement keeps what it alone is for (checkpoints in the sandbox; host-side history).
  */
 import { afterEach, describe, expect, test } from 'vitest';
+import { plain, RawJson } from '../../../dist/platform/asl/raw-json.js';
 import { InSandboxPlacement } from '../../../dist/platform/frontend/placement/in-sandbox.js';
 import { OnHostPlacement } from '../../../dist/platform/frontend/placement/on-host.js';
 import { DirectTransport } from '../../../dist/platform/frontend/transport/direct.js';
@@ -35,7 +36,10 @@ describe('in-sandbox placement', () => {
     // The checkpoint is kept only while the execution runs: sample it during the slow second state.
     const sampler = setInterval(() => seen.push(exec.checkpoint?.state), 10);
     const result = await placement.run(parts.app, exec, { n: 5 }, new Date().toISOString()).finally(() => clearInterval(sampler));
-    expect(result).toEqual({ status: 'SUCCEEDED', output: { n: 11 } });
+    // The output is the bytes the last worker framed (a RawJson the link checked), read here as its value.
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.status === 'SUCCEEDED' && result.output).toBeInstanceOf(RawJson);
+    expect(result.status === 'SUCCEEDED' && plain(result.output)).toEqual({ n: 11 });
     expect(exec.records.map((r) => r.state)).toEqual(['S1', 'S2']);
     expect(new Set(exec.records.map((r) => r.sandboxId)).size).toBe(1);
     expect(seen).toContain('S2');
@@ -71,7 +75,10 @@ describe('on-host placement', () => {
     const placement = new OnHostPlacement(true, new DirectTransport(), LIMITS, new SessionRegistry(parts.apps));
     const exec = parts.executions.create('seams', 'chain', null, Date.now());
     const result = await placement.run(parts.app, exec, { n: 5 }, new Date().toISOString());
-    expect(result).toEqual({ status: 'SUCCEEDED', output: { n: 11 } });
+    // The output is the bytes the last worker framed (a RawJson the link checked), read here as its value.
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.status === 'SUCCEEDED' && result.output).toBeInstanceOf(RawJson);
+    expect(result.status === 'SUCCEEDED' && plain(result.output)).toEqual({ n: 11 });
     expect(exec.records.map((r) => [r.state, r.function])).toEqual([['S1', 'double'], ['S2', 'slow']]);
     // Per-function sandboxing: each function in a sandbox of its own.
     expect(new Set(exec.records.map((r) => r.sandboxId)).size).toBe(2);

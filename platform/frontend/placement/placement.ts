@@ -13,7 +13,8 @@ export interface ExecutionPlacement {
   readonly workflowsInSandbox: boolean;
   /**
    * Runs `exec` (already stored as RUNNING) of `exec.workflow` from `input` to its result. A FAILED workflow resolves;
-   * a platform fault (no sandbox could be started, recovery exhausted) rejects. `inputJson`: the input as the JSON
+   * a platform fault (no sandbox could be started, recovery exhausted) rejects. A SUCCEEDED output may be a RawJson
+   * (the bytes a sandbox framed, checked as JSON; `plain()` reads its value). `inputJson`: the input as the JSON
    * text it arrived as, when the caller has it; a placement that sends the input elsewhere sends this text.
    */
   run(app: DeployedApp, exec: StoredExecution, input: unknown, startTime: string, inputJson?: string): Promise<ExecutionResult>;

@@ -5,6 +5,7 @@
  * (start.ts) picks one from the resolved config.
  */
 import { randomUUID } from 'node:crypto';
+import { jsonBytes } from '../../asl/raw-json.js';
 import { now } from '../../clock.js';
 import type { DoneMessage } from '../../protocol.js';
 import type { DeployedApp } from '../apps.js';
@@ -33,18 +34,22 @@ export interface HopTransport {
  * dies, and what the sandbox reports is kept with the execution.
  */
 export async function runHop(app: DeployedApp, exec: StoredExecution, call: Hop): Promise<DoneMessage> {
+  // Encoded once for every attempt: the text the input came as, a previous hop's result as its own bytes, or serialised now.
+  const payload = call.inputJson !== undefined ? Buffer.from(call.inputJson) : jsonBytes(call.input);
   const done = await app.sandboxes.request(
     call.fn,
     exec,
     (sandboxStart, attempt) => ({
-      t: 'invoke',
-      id: randomUUID(),
-      fn: call.fn,
-      input: call.input,
-      sandboxStart,
-      executionId: exec.executionId,
-      ...(call.state !== null ? { state: call.state } : {}),
-      ...(attempt > 0 ? { attempt } : {}),
+      header: {
+        t: 'invoke',
+        id: randomUUID(),
+        fn: call.fn,
+        sandboxStart,
+        executionId: exec.executionId,
+        ...(call.state !== null ? { state: call.state } : {}),
+        ...(attempt > 0 ? { attempt } : {}),
+      },
+      payload,
     }),
     (attempt, cause) => exec.history.push({ t: now(), type: 'TaskRecovering', state: call.state ?? call.fn, attempt, cause }),
     call.signal,

@@ -19,19 +19,17 @@ import type {
   DoneMessage,
   FrontendToAgent,
   LogLine,
-  ResultOnWire,
   ResumePoint,
   SandboxAppSpec,
   SandboxStartTimes,
 } from '../../protocol.js';
 import { temperatureOf, type InvocationOutcome, type InvocationRecord } from '../../records.js';
 import { loadStateMachine, runExecution, TaskFailure, type StateMachine, type TaskCall } from '../../asl/index.js';
-import { RawJson } from '../../asl/raw-json.js';
 import type { SessionReply } from '../../sessions/types.js';
 import { SandboxStorage } from '../../storage/local-tier.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
 import { PendingReplies } from '../../bus/pending-replies.js';
-import { fromFramed, toFramed, toJsonText } from './payloads.js';
+import { fromFramed, toFramed } from './payloads.js';
 import { HistoryShelf } from './history.js';
 import { askingSessionTasks, runSessionTask } from '../../sessions/task.js';
 import { SessionManager } from './sessions.js';
@@ -78,6 +76,8 @@ interface Ahead {
 type InvocationResult = { ok: true; value: unknown } | { ok: false; error: string; cause: string };
 
 const HOST = hostname();
+/** The input of a request whose frame had no payload. */
+const NULL_JSON = Buffer.from('null');
 /** How long checkpoints are coalesced before they go to the frontend. */
 const CHECKPOINT_FLUSH_MS = 2;
 
@@ -107,21 +107,23 @@ export class Agent {
   constructor(
     readonly sandboxId: string,
     private readonly backend: string,
-    private readonly send: (message: AgentToFrontend) => void,
+    /** Sends a message to the frontend; `payload` (JSON bytes) rides in the same frame, unescaped (platform/bus/frames.ts). */
+    private readonly send: (message: AgentToFrontend, payload?: Buffer) => void,
     /** Ends the process once shut down (main.ts: after the messages sent meanwhile have left). */
     private readonly exit: (code: number) => void = (code) => process.exit(code),
   ) {}
 
-  handle(message: FrontendToAgent): void {
+  /** `payload`: the frame's bytes (an execute's or invoke's input as JSON), null when it has none. */
+  handle(message: FrontendToAgent, payload: Buffer | null = null): void {
     switch (message.t) {
       case 'deploy':
         void this.deploy(message.spec);
         return;
       case 'execute':
-        void this.execute(message);
+        void this.execute(message, payload);
         return;
       case 'invoke':
-        void this.invokeDirect(message);
+        void this.invokeDirect(message, payload);
         return;
       case 'abort':
         this.running.get(message.id)?.abort(message.reason);
@@ -197,7 +199,7 @@ export class Agent {
     }
   }
 
-  private async execute(message: Extract<FrontendToAgent, { t: 'execute' }>): Promise<void> {
+  private async execute(message: Extract<FrontendToAgent, { t: 'execute' }>, payload: Buffer | null): Promise<void> {
     const machine = this.machines.get(message.workflow);
     if (!machine) {
       const error = new MfError('MF_WORKFLOW_NOT_FOUND', `the app has no workflow "${message.workflow}"`, { workflow: message.workflow });
@@ -220,7 +222,7 @@ export class Agent {
     this.running.set(message.id, abort);
     let result: ExecutionResult;
     try {
-      result = await runExecution(machine, new RawJson(Buffer.from(message.inputJson)), {
+      result = await runExecution(machine, fromFramed(payload ?? NULL_JSON), {
         invoke: (call: TaskCall) => this.invokeForTask(call, ctx),
         integrate: (call) => runSessionTask(this.sessionTasks, call),
         signal: abort.signal,
@@ -241,14 +243,21 @@ export class Agent {
     this.checkpoints.delete(message.id);
     // Handovers the engine never reached (the execution failed or was stopped before them) free their slots.
     for (const a of ctx.ahead.values()) this.workers?.withdraw(a.worker, a.invocationId);
-    this.send({ t: 'done', id: message.id, result: onWire(result), records: ctx.records, logs: ctx.logs });
+    this.sendDone(message.id, result, ctx);
     // Measured and bounded after the answer left: the history is not on the execution's path.
     if (shelf) setImmediate(() => shelf.finish(message.id));
   }
 
+  /** The answer to a request: a SUCCEEDED output goes as the frame's payload, the bytes it arrived as (never escaped into the header). */
+  private sendDone(id: string, result: ExecutionResult, ctx: RequestContext): void {
+    if (result.status === 'SUCCEEDED') this.send({ t: 'done', id, result: { status: 'SUCCEEDED' }, records: ctx.records, logs: ctx.logs }, toFramed(result.output));
+    else this.send({ t: 'done', id, result, records: ctx.records, logs: ctx.logs });
+  }
+
   /**
    * Keeps the newest checkpoint of an execution and flushes all pending ones shortly after, off the hot path:
-   * the local bus hands the output on at once; the global copy follows asynchronously, coalesced.
+   * the local bus hands the output on at once (the hop is dispatched before the flush runs); the global copy follows
+   * asynchronously, coalesced, its input framed as the bytes it arrived as (never parsed, escaped or re-serialised).
    */
   private checkpoint(id: string, state: string, input: unknown, variables: Readonly<Record<string, unknown>>, ctx: RequestContext): void {
     // The engine hands a snapshot (a new object after each Assign), so keeping the reference is safe.
@@ -256,19 +265,15 @@ export class Agent {
     this.checkpointTimer ??= setTimeout(() => {
       this.checkpointTimer = null;
       // The records flushed here leave the context, so 'done' carries only the rest: none is lost or sent twice.
-      const items: CheckpointOnWire[] = [...this.checkpoints].map(([cid, { point, ctx }]) => ({
-        id: cid,
-        state: point.state,
-        inputJson: toJsonText(point.input),
-        ...(point.variables ? { variables: point.variables } : {}),
-        records: ctx.records.splice(0),
-      }));
+      for (const [cid, { point, ctx }] of this.checkpoints) {
+        const item: CheckpointOnWire = { id: cid, state: point.state, ...(point.variables ? { variables: point.variables } : {}), records: ctx.records.splice(0) };
+        this.send({ t: 'checkpoint', ...item }, toFramed(point.input));
+      }
       this.checkpoints.clear();
-      if (items.length > 0) this.send({ t: 'checkpoints', items });
     }, CHECKPOINT_FLUSH_MS);
   }
 
-  private async invokeDirect(message: Extract<FrontendToAgent, { t: 'invoke' }>): Promise<void> {
+  private async invokeDirect(message: Extract<FrontendToAgent, { t: 'invoke' }>, payload: Buffer | null): Promise<void> {
     const ctx: RequestContext = {
       executionId: message.executionId ?? message.id,
       attempt: message.attempt ?? 0,
@@ -286,10 +291,10 @@ export class Agent {
     }
     const abort = new AbortController();
     this.running.set(message.id, abort);
-    const r = await this.invoke(message.fn, message.input, message.state ?? null, ctx, abort.signal);
+    // The input goes to the worker as the bytes it came in (toFramed passes a RawJson's bytes on).
+    const r = await this.invoke(message.fn, fromFramed(payload ?? NULL_JSON), message.state ?? null, ctx, abort.signal);
     this.running.delete(message.id);
-    const result: ResultOnWire = r.ok ? { status: 'SUCCEEDED', outputJson: toJsonText(r.value) } : { status: 'FAILED', error: r.error, cause: r.cause };
-    this.send({ t: 'done', id: message.id, result, records: ctx.records, logs: ctx.logs });
+    this.sendDone(message.id, r.ok ? { status: 'SUCCEEDED', output: r.value } : { status: 'FAILED', error: r.error, cause: r.cause }, ctx);
   }
 
   /**
@@ -558,10 +563,6 @@ function handoverOf(a: Ahead): Handover {
   return h;
 }
 
-/** An execution's result for the wire: the output as JSON text (a raw result's own), never parsed here. */
-function onWire(result: ExecutionResult): ResultOnWire {
-  return result.status === 'SUCCEEDED' ? { status: 'SUCCEEDED', outputJson: toJsonText(result.output) } : result;
-}
 
 function hasAny(record: Readonly<Record<string, unknown>>): boolean {
   for (const _ in record) return true;

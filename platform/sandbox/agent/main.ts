@@ -5,7 +5,7 @@
  */
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
-import { JsonLineChannel } from '../../bus/json-lines.js';
+import { FrameChannel } from '../../bus/frames.js';
 import type { AgentToFrontend, FrontendToAgent } from '../../protocol.js';
 import { Agent } from './agent.js';
 
@@ -21,12 +21,11 @@ if (!socketPath || !sandboxId) {
 
 let agent: Agent | null = null;
 const socket = connect(socketPath);
-const channel = new JsonLineChannel<FrontendToAgent, AgentToFrontend>(
-  socket,
-  (message) => agent?.handle(message),
-  () => void stop(0),
-);
-agent = new Agent(sandboxId, process.env.MFBENCH_SANDBOX_BACKEND ?? 'process', (m) => channel.send(m), exit);
+const channel = new FrameChannel<FrontendToAgent, AgentToFrontend>(socket, ({ header, payload }) => agent?.handle(header, payload), {
+  batch: true,
+  onClose: () => void stop(0),
+});
+agent = new Agent(sandboxId, process.env.MFBENCH_SANDBOX_BACKEND ?? 'process', (m, payload) => void channel.send(m, payload), exit);
 socket.once('connect', () => channel.send({ t: 'ready', sandboxId, pid: process.pid }));
 
 let stopping = false;
