@@ -2,12 +2,21 @@
  * Entry point of a sandbox agent process. Connects to the frontend's Unix socket given on the command line,
  * announces itself, serves the app until told to shut down, and exits when the frontend goes away, so that no
  * sandbox outlives its platform.
+ *
+ * The cold path (docs/architecture.md#decisions): the frontend leaves the app's spec in the sandbox folder
+ * (SANDBOX_APP_FILE) before it creates the sandbox, so this entry knows the app as it starts. It forks the pool's
+ * first runtime and dials back before it loads the rest of the agent (agent.js and the ASL engine), deploys without
+ * waiting to be asked, and says `deployed` as soon as it has: runtime boot, dial-back and agent load overlap, and
+ * no deploy round trip is left on the path. Without the file it waits for a `deploy` message as before.
  */
+import { readFileSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { JsonLineChannel } from '../../bus/json-lines.js';
-import type { AgentToFrontend, FrontendToAgent } from '../../protocol.js';
-import { Agent } from './agent.js';
+import { SANDBOX_APP_FILE, type AgentToFrontend, type FrontendToAgent, type SandboxAppSpec } from '../../protocol.js';
+import { bootRuntime, type RuntimeProcess } from './runtime-boot.js';
+import type { Agent } from './agent.js';
 
 const { values } = parseArgs({
   options: { socket: { type: 'string' }, 'sandbox-id': { type: 'string' } },
@@ -19,17 +28,45 @@ if (!socketPath || !sandboxId) {
   process.exit(2);
 }
 
+/** The app handed over at create time; read once, at boot (not on the bus's event loop), and removed at once. */
+function appAtCreate(): SandboxAppSpec | null {
+  const path = join(process.cwd(), SANDBOX_APP_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null; // none left: the frontend sends `deploy`
+  }
+  unlinkSync(path);
+  return JSON.parse(text) as SandboxAppSpec;
+}
+
+const app = appAtCreate();
+// Forked first: its boot runs while this process loads the agent. Only when the app has a pool at all, so that a
+// pool-less policy still boots every runtime for the invocation that needs it (the ablation stays honest).
+const early: Promise<RuntimeProcess> | null = app && app.policy.poolSize > 0 ? bootRuntime(process.cwd()) : null;
+early?.catch(() => undefined); // a failure is the pool's to report, once it adopts the boot
+
 let agent: Agent | null = null;
+/** Messages that arrive while the agent module is still loading; none is lost. */
+const beforeAgent: FrontendToAgent[] = [];
+let stopping = false;
 const socket = connect(socketPath);
 const channel = new JsonLineChannel<FrontendToAgent, AgentToFrontend>(
   socket,
-  (message) => agent?.handle(message),
+  (message) => (agent ? agent.handle(message) : beforeAgent.push(message)),
   () => void stop(0),
 );
-agent = new Agent(sandboxId, process.env.MFBENCH_SANDBOX_BACKEND ?? 'process', (m) => channel.send(m), exit);
-socket.once('connect', () => channel.send({ t: 'ready', sandboxId, pid: process.pid }));
+// Sent now, written once connected: `ready` always precedes `deployed`.
+channel.send({ t: 'ready', sandboxId, pid: process.pid });
+process.on('SIGTERM', () => void stop(0));
+process.on('SIGINT', () => void stop(0));
 
-let stopping = false;
+const { Agent: AgentClass } = await import('./agent.js');
+agent = new AgentClass(sandboxId, process.env.MFBENCH_SANDBOX_BACKEND ?? 'process', (m) => channel.send(m), exit);
+if (app) agent.deployAtCreate(app, early);
+for (const m of beforeAgent.splice(0)) agent.handle(m);
+
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -42,5 +79,3 @@ function exit(code: number): void {
   channel.flush();
   process.exit(code);
 }
-process.on('SIGTERM', () => void stop(0));
-process.on('SIGINT', () => void stop(0));
