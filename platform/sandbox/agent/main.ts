@@ -4,18 +4,19 @@
  * sandbox outlives its platform.
  *
  * The cold path (docs/architecture.md#decisions): the frontend leaves the app's spec in the sandbox folder
- * (SANDBOX_APP_FILE) before it creates the sandbox, so this entry knows the app as it starts. It forks the pool's
- * first runtime and dials back before it loads the rest of the agent (agent.js and the ASL engine), deploys without
- * waiting to be asked, and says `deployed` as soon as it has: runtime boot, dial-back and agent load overlap, and
- * no deploy round trip is left on the path. Without the file it waits for a `deploy` message as before.
+ * (SANDBOX_APP_FILE) before it creates the sandbox, so this entry knows the app as it starts. It dials back and
+ * forks the pool's first runtime before it loads the rest of the agent (agent.js and the ASL engine, bundled into one
+ * file by bundle.ts), deploys without waiting to be asked, and says `deployed` as soon as it has: runtime boot,
+ * dial-back and agent load overlap, and no deploy round trip is left on the path. Without the file it waits for a
+ * `deploy` message as before.
  */
-import { readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { JsonLineChannel } from '../../bus/json-lines.js';
 import { SANDBOX_APP_FILE, type AgentToFrontend, type FrontendToAgent, type SandboxAppSpec } from '../../protocol.js';
-import { bootRuntime, type RuntimeProcess } from './runtime-boot.js';
+import type { RuntimeProcess } from './runtime-boot.js';
 import type { Agent } from './agent.js';
 
 const { values } = parseArgs({
@@ -41,11 +42,10 @@ function appAtCreate(): SandboxAppSpec | null {
   return JSON.parse(text) as SandboxAppSpec;
 }
 
+/** esbuild's bundle of the agent (bundle.ts, made by `npm run build`) when there is one, else tsc's modules. */
+const BUNDLED = existsSync(new URL('./agent.bundle.js', import.meta.url));
+
 const app = appAtCreate();
-// Forked first: its boot runs while this process loads the agent. Only when the app has a pool at all, so that a
-// pool-less policy still boots every runtime for the invocation that needs it (the ablation stays honest).
-const early: Promise<RuntimeProcess> | null = app && app.policy.poolSize > 0 ? bootRuntime(process.cwd()) : null;
-early?.catch(() => undefined); // a failure is the pool's to report, once it adopts the boot
 
 let agent: Agent | null = null;
 /** Messages that arrive while the agent module is still loading; none is lost. */
@@ -62,7 +62,13 @@ channel.send({ t: 'ready', sandboxId, pid: process.pid });
 process.on('SIGTERM', () => void stop(0));
 process.on('SIGINT', () => void stop(0));
 
-const { Agent: AgentClass } = await import('./agent.js');
+const { bootRuntime } = (await import(BUNDLED ? './runtime-boot.bundle.js' : './runtime-boot.js')) as typeof import('./runtime-boot.js');
+// Forked first: its boot runs while this process loads the agent. Only when the app has a pool at all, so that a
+// pool-less policy still boots every runtime for the invocation that needs it (the ablation stays honest).
+const early: Promise<RuntimeProcess> | null = app && app.policy.poolSize > 0 ? bootRuntime(process.cwd()) : null;
+early?.catch(() => undefined); // a failure is the pool's to report, once it adopts the boot
+
+const { Agent: AgentClass } = (await import(BUNDLED ? './agent.bundle.js' : './agent.js')) as typeof import('./agent.js');
 agent = new AgentClass(sandboxId, process.env.MFBENCH_SANDBOX_BACKEND ?? 'process', (m) => channel.send(m), exit);
 if (app) agent.deployAtCreate(app, early);
 for (const m of beforeAgent.splice(0)) agent.handle(m);
