@@ -3,7 +3,7 @@
  * (the agent and everything it imports from the platform: the ASL engine, sessions, storage, the local bus) and
  * `runtime-boot.bundle.js`, sharing one chunk (`bundle-<hash>.js`) so that both see one MfError class. Every sandbox
  * loads the agent as it starts, on the cold path: one file read and compiled instead of about a hundred modules
- * resolved and read one by one roughly halves that load (docs/architecture.md#decisions). Packages stay external
+ * resolved and read one by one roughly halves that load (docs/architecture.md#cold-path). Packages stay external
  * (the agent requires jsonata and asl-validator lazily, from node_modules), and the output stays in the agent's own
  * folder, so paths made from import.meta.url (the worker and session entries) resolve as they do unbundled.
  * main.ts loads the bundle when it exists, else tsc's modules. Run by `npm run build` after tsc.

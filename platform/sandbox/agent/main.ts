@@ -3,7 +3,7 @@
  * announces itself, serves the app until told to shut down, and exits when the frontend goes away, so that no
  * sandbox outlives its platform.
  *
- * The cold path (docs/architecture.md#decisions): the frontend leaves the app's spec in the sandbox folder
+ * The cold path (docs/architecture.md#cold-path): the frontend leaves the app's spec in the sandbox folder
  * (SANDBOX_APP_FILE) before it creates the sandbox, so this entry knows the app as it starts. It dials back and
  * forks the pool's first runtime before it loads the rest of the agent (agent.js and the ASL engine, bundled into one
  * file by bundle.ts), deploys without waiting to be asked, and says `deployed` as soon as it has: runtime boot,

@@ -1,7 +1,7 @@
 /**
  * Booting one runtime process (a worker not yet specialised to a function). Its own module, importing only what a
  * boot needs, so that the agent's entry can fork the sandbox's first runtime before it loads the rest of the agent:
- * the runtime's boot then overlaps the agent's own (docs/architecture.md#decisions, the cold path).
+ * the runtime's boot then overlaps the agent's own (docs/architecture.md#cold-path).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

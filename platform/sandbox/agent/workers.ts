@@ -16,6 +16,7 @@ import { LOCAL_BUS_FD, type AgentToWorker, type AgentToWorkerFrame, type Handove
 import type { ColdStartPhases } from '../../records.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
 import { bootRuntime, type RuntimeProcess } from './runtime-boot.js';
+
 const MEMORY_CHECK_INTERVAL_MS = 100;
 const PAGE_SIZE = 4096;
 /** How long an invocation told to stop (context.signal aborted) may take to answer before it is abandoned. */
