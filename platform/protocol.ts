@@ -90,6 +90,12 @@ export const LOCAL_BUS_FD = 4;
 
 // ---------------------------------------------------------------- frontend <-> agent (crosses the sandbox wall)
 
+/**
+ * The file in a sandbox's folder in which the frontend leaves the app's SandboxAppSpec (JSON) before it creates the
+ * sandbox: the agent deploys it as it starts, without a `deploy` round trip, and removes it (agent/main.ts).
+ */
+export const SANDBOX_APP_FILE = 'app.json';
+
 /** Everything the agent needs to run one app: its functions (code already inside the sandbox) and workflows. */
 export interface SandboxAppSpec {
   app: string;
@@ -179,6 +185,8 @@ export type FrontendToAgent =
 export interface SandboxStartTimes {
   /** The backend made the isolation unit (process spawned; container created and started). */
   createMs: number;
+  /** From the start of creation until the agent had dialled back (less than createMs when it did so before create() returned). */
+  connectMs: number;
   /** From the start of creation until the agent had the app deployed (so it includes createMs). */
   totalMs: number;
 }

@@ -41,10 +41,14 @@ export interface InvocationTimestamps {
 export interface ColdStartPhases {
   /** Creating the sandbox: the backend made the process or the container (part of sandboxStartMs). */
   sandboxCreateMs?: number;
+  /** From the start of creation until the sandbox's agent had dialled back (agent process boot and socket connect). */
+  sandboxConnectMs?: number;
   /** Creating and starting the sandbox until its agent had the app deployed. */
   sandboxStartMs?: number;
   /** Booting a new runtime process (absent when a pooled, pre-booted process was taken). */
   runtimeBootMs?: number;
+  /** Waiting for a pool runtime that was still booting (its boot began before this invocation needed it). */
+  runtimeWaitMs?: number;
   /** Loading and initialising the function's code inside the worker (module import + top-level code). */
   codeLoadMs?: number;
 }

@@ -5,7 +5,8 @@
  *   boot, deploy into the sandbox, worker start, the invocation);
  * - grouped cold-worker: the first invocation of a new function in a running app container;
  * - warm: an existing worker in a running container;
- * - and, for reference, the engine's floor: a bare `docker run --rm --network none` of node on the runtime image.
+ * - and, for reference, the engine's floor: a bare `docker run --rm --network none` of node on the runtime image,
+ *   sampled alternately with the cold sandboxes so that their ratio is taken under the same machine load.
  *
  * Each is a median over >= 20 samples, over HTTP with a keep-alive client, as in bench/core.ts. Measuring (`measure*`)
  * only collects samples and the records that prove each sample's temperature; raw samples and the run manifest are
@@ -61,12 +62,18 @@ interface Samples {
 
 const noop = (name: string) => ({ name, handler: 'index.handler', code: { dir: NOOP_DIR } });
 
-/** Each sample deploys a fresh app and invokes it once: the invocation creates its container. */
-async function measureColdSandbox(p: PlatformHandle, client: KeepAliveClient, n: number, progress: (s: string) => void) {
-  progress(`docker cold-sandbox: ${n} fresh apps, each invoked once (a new container each)`);
-  const out = { coldSandbox: [] as number[], coldSandboxRecords: [] as InvocationRecord[] };
+/**
+ * Each sample deploys a fresh app and invokes it once: the invocation creates its container. The engine's floor (a
+ * bare `docker run` of node) is sampled just before each of the first `floor.runs` of them, so that the ratio of the
+ * two compares samples taken under the same load on a shared, noisy machine.
+ */
+async function measureColdSandbox(p: PlatformHandle, client: KeepAliveClient, floor: { docker: Docker; image: string; runs: number }, n: number, progress: (s: string) => void) {
+  progress(`docker cold-sandbox: ${n} fresh apps, each invoked once (a new container each), alternating with ${floor.runs} bare docker runs of node`);
+  const out = { coldSandbox: [] as number[], coldSandboxRecords: [] as InvocationRecord[], dockerRun: [] as number[] };
   // One unmeasured round first: the backend's first create also connects to the engine and checks the image.
-  for (let i = -1; i < n; i++) {
+  for (let i = -1; i < Math.max(n, floor.runs); i++) {
+    if (i >= 0 && i < floor.runs) out.dockerRun.push(await dockerRunOnce(floor.docker, floor.image));
+    if (i >= n) continue;
     const app = `cs${i < 0 ? 'x' : i}`;
     await p.platform.deploy({ name: app, functions: [noop('f')], workflows: {} });
     const { ms, answer } = await timedPost(client, `/apps/${app}/functions/f/invocations`, { i });
@@ -105,25 +112,21 @@ async function measureColdWorkerAndWarm(p: PlatformHandle, client: KeepAliveClie
   return out;
 }
 
-/** The engine's floor: `docker run --rm --network none <image> node -e 0`, through the API as the CLI does it. */
-async function measureDockerRun(docker: Docker, image: string, n: number, progress: (s: string) => void): Promise<number[]> {
-  progress(`bare docker run of node: ${n} samples`);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = now();
-    const c = await docker.createContainer({
-      Image: image,
-      Cmd: [NODE_IN_IMAGE, '-e', '0'],
-      Labels: { [LABEL.testbed]: '1', [LABEL.owner]: `${hostname()}:${process.pid}` },
-      HostConfig: { NetworkMode: 'none', AutoRemove: true },
-    });
-    const removed = c.wait({ condition: 'removed' });
-    await c.start();
-    const r = (await removed) as { StatusCode?: number };
-    out.push(now() - t0);
-    if (r.StatusCode !== 0) throw new Error(`docker run of node exited with ${r.StatusCode}`);
-  }
-  return out;
+/** The engine's floor: `docker run --rm --network none <image> node -e 0`, through the API as the CLI does it; ms. */
+async function dockerRunOnce(docker: Docker, image: string): Promise<number> {
+  const t0 = now();
+  const c = await docker.createContainer({
+    Image: image,
+    Cmd: [NODE_IN_IMAGE, '-e', '0'],
+    Labels: { [LABEL.testbed]: '1', [LABEL.owner]: `${hostname()}:${process.pid}` },
+    HostConfig: { NetworkMode: 'none', AutoRemove: true },
+  });
+  const removed = c.wait({ condition: 'removed' });
+  await c.start();
+  const r = (await removed) as { StatusCode?: number };
+  const ms = now() - t0;
+  if (r.StatusCode !== 0) throw new Error(`docker run of node exited with ${r.StatusCode}`);
+  return ms;
 }
 
 // ------------------------------------------------------------------ per-preset chains (the lead's part of issue 3)
@@ -159,13 +162,12 @@ async function measureChain5Presets(n: number, progress: (s: string) => void): P
 }
 
 export async function measure(sizes: Sizes, docker: Docker, image: string, progress: (s: string) => void): Promise<Samples> {
-  const dockerRun = await measureDockerRun(docker, image, sizes.dockerRun, progress);
   const dataDir = await freshDataDir('bench-docker');
   const p = await startPlatform({ port: 0, dataDir, backend: 'docker' });
   const client = new KeepAliveClient(p.url, p.token);
   let ladder;
   try {
-    const cold = await measureColdSandbox(p, client, sizes.coldSandbox, progress);
+    const cold = await measureColdSandbox(p, client, { docker, image, runs: sizes.dockerRun }, sizes.coldSandbox, progress);
     const rest = await measureColdWorkerAndWarm(p, client, sizes, progress);
     ladder = { ...cold, ...rest };
   } finally {
@@ -174,7 +176,7 @@ export async function measure(sizes: Sizes, docker: Docker, image: string, progr
     await removeDataDirs([dataDir]);
   }
   const chain5 = await measureChain5Presets(sizes.chain, progress);
-  return { ...ladder, dockerRun, chain5 };
+  return { ...ladder, chain5 };
 }
 
 // ------------------------------------------------------------------ statistics (pure)
@@ -186,6 +188,10 @@ export interface Summary {
   docker_run_node_ms_p50: number;
   /** Of the cold-sandbox latency, the platform's sandbox start (create() to app deployed), p50. */
   docker_sandbox_start_ms_p50: number;
+  /** The phases of the cold sandbox (docs/records.md), p50 each: container created and started; agent dialled back; a worker ready. */
+  docker_sandbox_create_ms_p50: number;
+  docker_sandbox_connect_ms_p50: number;
+  docker_cold_worker_ready_ms_p50: number;
   /** Cold-worker as a fraction of cold-sandbox (issue 3's target: <= 0.10). */
   cold_worker_over_cold_sandbox: number;
   /** Cold sandbox over the bare `docker run` of node, both measured in this run (issue 14's target: <= 1.2). */
@@ -221,6 +227,9 @@ export function summarize(s: Samples): Summary {
     docker_warm_ms_p50: round(median(s.warm)),
     docker_run_node_ms_p50: round(median(s.dockerRun)),
     docker_sandbox_start_ms_p50: round(median(s.coldSandboxRecords.map((r) => r.coldStart.sandboxStartMs ?? NaN))),
+    docker_sandbox_create_ms_p50: round(median(s.coldSandboxRecords.map((r) => r.coldStart.sandboxCreateMs ?? NaN))),
+    docker_sandbox_connect_ms_p50: round(median(s.coldSandboxRecords.map((r) => r.coldStart.sandboxConnectMs ?? NaN))),
+    docker_cold_worker_ready_ms_p50: round(median(s.coldSandboxRecords.map((r) => r.t.workerReady - r.t.queued))),
     cold_worker_over_cold_sandbox: round(coldWorker / coldSandbox),
     cold_sandbox_over_docker_run: round(coldSandbox / median(s.dockerRun)),
     ci95: { cold_sandbox: medianCi95(s.coldSandbox), cold_worker: medianCi95(s.coldWorker), warm: medianCi95(s.warm) },
@@ -239,6 +248,9 @@ export function summaryTable(s: Summary): string {
     ['bare docker run of node (engine floor), p50', `${s.docker_run_node_ms_p50} ms`, 'issue 3: about 300 ms on this machine'],
     ['docker cold-sandbox (new container), p50', `${s.docker_cold_sandbox_ms_p50} ms`, ci(s.ci95.cold_sandbox)],
     ['  of which sandbox start (create -> deployed)', `${s.docker_sandbox_start_ms_p50} ms`, ''],
+    ['    container created and started', `${s.docker_sandbox_create_ms_p50} ms`, ''],
+    ['    agent dialled back (from create)', `${s.docker_sandbox_connect_ms_p50} ms`, 'may end before the container start returns'],
+    ['  then a worker ready for the invocation', `${s.docker_cold_worker_ready_ms_p50} ms`, ''],
     ['grouped cold-worker (running container), p50', `${s.docker_cold_worker_ms_p50} ms`, ci(s.ci95.cold_worker)],
     ['  cold-sandbox / bare docker run', `${s.cold_sandbox_over_docker_run}`, 'target <= 1.2; goal 1.1'],
     ['  cold-worker / cold-sandbox', `${(s.cold_worker_over_cold_sandbox * 100).toFixed(1)} %`, 'target <= 10 %'],

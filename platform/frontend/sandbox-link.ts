@@ -3,14 +3,14 @@
  * connects to it, deploys the app into it, and then carries requests and their results. When the sandbox dies,
  * every request in flight fails with MF_SANDBOX_EXITED and the link reports itself dead.
  */
-import { chmod, chown, mkdir, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { RawJson } from '../asl/raw-json.js';
 import { FrameChannel } from '../bus/frames.js';
 import { now } from '../clock.js';
 import { isMfError, MfError } from '../errors.js';
-import type { AgentToFrontend, Checkpoint, CheckpointOnWire, DoneMessage, ExecutionResult, FrontendToAgent, HistoryReply, ResultOnWire, SandboxAppSpec, SandboxRequest, SandboxStartTimes } from '../protocol.js';
+import { SANDBOX_APP_FILE, type AgentToFrontend, type Checkpoint, type CheckpointOnWire, type DoneMessage, type ExecutionResult, type FrontendToAgent, type HistoryReply, type ResultOnWire, type SandboxAppSpec, type SandboxRequest, type SandboxStartTimes } from '../protocol.js';
 import type { AppUser, Sandbox, SandboxBackend } from '../sandbox/backend.js';
 import type { RemotePipeTarget, SessionOp, SessionRecord, SessionReply, SessionState, SessionTaskOp } from '../sessions/types.js';
 import type { StorageOp, StorageReply } from '../storage/types.js';
@@ -96,6 +96,9 @@ export class SandboxLink {
     }
     const { user } = where;
     await mkdir(dir, { recursive: true });
+    // The app goes in with the sandbox: its agent deploys it as it starts, with no deploy round trip (agent/main.ts).
+    const appFile = join(dir, SANDBOX_APP_FILE);
+    await writeFile(appFile, JSON.stringify(app), { mode: 0o600 });
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -105,13 +108,20 @@ export class SandboxLink {
       // The sandbox's folder and socket belong to the app's user alone (docs/security.md).
       await chown(socketPath, user.uid, user.gid);
       await chmod(socketPath, 0o600);
+      await chown(appFile, user.uid, user.gid);
       await chown(dir, user.uid, user.gid);
       await chmod(dir, 0o700);
     }
     let sandbox: Sandbox | null = null;
     let timer: NodeJS.Timeout | undefined;
     try {
-      const connected = new Promise<Socket>((resolve) => server.once('connection', resolve));
+      let connectedAt = 0;
+      const connected = new Promise<Socket>((resolve) =>
+        server.once('connection', (socket: Socket) => {
+          connectedAt = now();
+          resolve(socket);
+        }),
+      );
       sandbox = await backend.create({
         sandboxId,
         app: app.app,
@@ -143,16 +153,15 @@ export class SandboxLink {
       const booted = new Promise<{ pid: number; deployed: boolean; error?: MfError }>((resolve) => {
         let pid = -1;
         onBoot = (m) => {
-          if (m.t === 'ready') {
-            pid = m.pid;
-            channel.send({ t: 'deploy', spec: app });
-          } else if (m.t === 'deployed') resolve({ pid, deployed: true });
+          // The agent deploys the app it found in its folder without being asked; `ready` comes first.
+          if (m.t === 'ready') pid = m.pid;
+          else if (m.t === 'deployed') resolve({ pid, deployed: true });
           else if (m.t === 'deploy-failed') resolve({ pid, deployed: false, error: MfError.fromJSON(m.error) });
         };
       });
       const boot = await Promise.race([booted, exited, timeout]);
       if (!boot.deployed) throw boot.error ?? new MfError('MF_SANDBOX_START_FAILED', 'deploy into the sandbox failed');
-      const startTimes = { createMs: createDone - started, totalMs: now() - started };
+      const startTimes = { createMs: createDone - started, connectMs: connectedAt - started, totalMs: now() - started };
       link = new SandboxLink(sandbox, server, channel, boot.pid, startTimes, dir, handlers, app.functions.map((f) => f.name));
       const self = link;
       void sandbox.exited.then(() => self.onClose());

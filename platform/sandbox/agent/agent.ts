@@ -35,6 +35,7 @@ import { askingSessionTasks, runSessionTask } from '../../sessions/task.js';
 import { SessionManager } from './sessions.js';
 import { handoverRoutes, type HandoverRoutes } from './handover-plan.js';
 import { Workers, type FunctionWorker, type InvocationAnswer } from './workers.js';
+import type { RuntimeProcess } from './runtime-boot.js';
 
 /** Off unless the debug switch is set (platform/debug-hop-delay.ts); read once, when the agent starts. */
 const DEBUG_HOP_DELAY_US = debugHopDelayUs();
@@ -164,7 +165,12 @@ export class Agent {
     await Promise.all([this.sessions?.shutdown(), this.workers?.shutdown()]);
   }
 
-  private async deploy(spec: SandboxAppSpec): Promise<void> {
+  /** Deploys the app the frontend handed over when it created the sandbox (main.ts), with the runtime forked at boot. */
+  deployAtCreate(spec: SandboxAppSpec, early: Promise<RuntimeProcess> | null): void {
+    void this.deploy(spec, early);
+  }
+
+  private async deploy(spec: SandboxAppSpec, early: Promise<RuntimeProcess> | null = null): Promise<void> {
     try {
       if (this.spec) throw new MfError('MF_INTERNAL', `sandbox ${this.sandboxId} already runs app "${this.spec.app}"`);
       for (const [name, definition] of Object.entries(spec.workflows)) {
@@ -182,6 +188,7 @@ export class Agent {
         { poolSize, workerConcurrency, maxWorkersPerFunction, keepAliveMs, recoveryAttempts, maxResultBytes, handover },
         process.cwd(),
         (op) => this.storage.handle(op),
+        early,
       );
       this.sessions = new SessionManager(
         spec.app,
@@ -426,7 +433,7 @@ export class Agent {
     const temperature = temperatureOf({ sandboxCreatedForRequest: ctx.sandboxStart !== null, firstInSandbox, workerStartedForInvocation: started });
     const coldStart =
       temperature === 'cold-sandbox' && ctx.sandboxStart !== null
-        ? { sandboxCreateMs: ctx.sandboxStart.createMs, sandboxStartMs: ctx.sandboxStart.totalMs, ...phases }
+        ? { sandboxCreateMs: ctx.sandboxStart.createMs, sandboxConnectMs: ctx.sandboxStart.connectMs, sandboxStartMs: ctx.sandboxStart.totalMs, ...phases }
         : phases;
     const base = { invocationId, fn, state, ctx, temperature, workerPid: worker.pid, workerOrigin: started ? worker.origin : ('existing' as const), coldStart, inputBytes, retry };
     return this.conclude(answer, base, { queued, workerReady, published }, next);

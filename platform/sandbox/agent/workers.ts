@@ -4,11 +4,10 @@
  * one), and one specialised worker per function. Enforces each function's timeout and memory limit by killing its
  * worker; a dead worker is replaced on the next invocation.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { isMfError, MfError, type ErrorCode } from '../../errors.js';
 import type { FunctionSpec } from '../../manifest.js';
 import { now } from '../../clock.js';
@@ -16,8 +15,8 @@ import { FrameChannel } from '../../bus/frames.js';
 import { LOCAL_BUS_FD, type AgentToWorker, type AgentToWorkerFrame, type Handover, type WorkerToAgent, type WorkerToAgentFrame } from '../../protocol.js';
 import type { ColdStartPhases } from '../../records.js';
 import type { StorageOp, StorageReply } from '../../storage/types.js';
+import { bootRuntime, type RuntimeProcess } from './runtime-boot.js';
 
-const WORKER_MAIN = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 const MEMORY_CHECK_INTERVAL_MS = 100;
 const PAGE_SIZE = 4096;
 /** How long an invocation told to stop (context.signal aborted) may take to answer before it is abandoned. */
@@ -71,11 +70,10 @@ interface Pending {
   onAbort: (() => void) | null;
 }
 
-/** A booted runtime process, specialised or not. */
-interface RuntimeProcess {
-  child: ChildProcess;
-  /** Milliseconds from fork to 'booted'. */
-  bootMs: number;
+/** A pool runtime still booting; a worker start that finds no idle runtime claims it rather than fork another. */
+interface BootingRuntime {
+  promise: Promise<RuntimeProcess>;
+  claimed: boolean;
 }
 
 export class FunctionWorker {
@@ -129,7 +127,10 @@ export interface Acquired {
 
 export class Workers {
   private readonly idlePool: RuntimeProcess[] = [];
-  private booting = 0;
+  /** Pool boots in flight that a worker start waits for: no other boot starts meanwhile, to share its CPU. */
+  private claimedBooting = 0;
+  /** Pool boots in flight that no worker start has claimed yet, oldest first. */
+  private readonly bootingPool: BootingRuntime[] = [];
   private readonly byFunction = new Map<string, FunctionWorkers>();
   private readonly memoryTimer: NodeJS.Timeout;
   private readonly idleTimer: NodeJS.Timeout;
@@ -143,12 +144,16 @@ export class Workers {
     private readonly cwd: string,
     /** Serves the workers' `context.storage` calls. */
     private readonly storage: (op: StorageOp) => Promise<StorageReply>,
+    /** The pool's first runtime, forked when the agent process started (main.ts), before the app was deployed. */
+    early: Promise<RuntimeProcess> | null = null,
   ) {
     this.memoryTimer = setInterval(() => void this.checkMemory(), MEMORY_CHECK_INTERVAL_MS);
     this.memoryTimer.unref();
     this.idleTimer = setInterval(() => this.reclaimIdle(), Math.min(1000, policy.keepAliveMs / 2));
     this.idleTimer.unref();
-    this.refillPool();
+    // With a runtime already booting, the rest of the pool waits for it: the first invocation is likely to need it.
+    if (early) this.addBooting(early);
+    else this.refillPool();
   }
 
   /** Live worker pids by function, and the idle pool size. */
@@ -400,11 +405,26 @@ export class Workers {
 
   private async startWorkerOnce(fn: string): Promise<Acquired> {
     const spec = this.functions.get(fn)!;
-    const pooled = this.idlePool.shift();
-    const runtime = pooled ?? (await this.bootRuntime());
+    const asked = now();
+    let runtime = this.idlePool.shift();
+    let origin: FunctionWorker['origin'] = 'pool';
+    let phases: ColdStartPhases = {};
+    if (!runtime) {
+      const booting = this.bootingPool.shift();
+      if (booting) {
+        // A pool runtime is already booting: wait for it instead of forking a second process to share its CPU.
+        booting.claimed = true;
+        this.claimedBooting++;
+        runtime = await booting.promise.finally(() => this.claimedBooting--);
+        phases = { runtimeWaitMs: now() - asked };
+      } else {
+        runtime = await bootRuntime(this.cwd);
+        origin = 'spawn';
+        phases = { runtimeBootMs: runtime.bootMs };
+      }
+    }
     this.refillPool();
-    const phases: ColdStartPhases = pooled ? {} : { runtimeBootMs: runtime.bootMs };
-    const worker = new FunctionWorker(spec, runtime.child, pooled ? 'pool' : 'spawn');
+    const worker = new FunctionWorker(spec, runtime.child, origin);
     this.serveStorage(worker.child); // before load: module top-level code may use storage too
     const loaded = await this.load(worker);
     phases.codeLoadMs = loaded.initMs;
@@ -521,55 +541,42 @@ export class Workers {
     }
   }
 
-  private bootRuntime(): Promise<RuntimeProcess> {
-    const started = now();
-    const child = fork(WORKER_MAIN, [], {
-      cwd: this.cwd,
-      execArgv: [],
-      serialization: 'json',
-      // fd 3: Node's IPC channel (control messages); fd 4 (LOCAL_BUS_FD): the local bus's frames.
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
-    });
-    // A send to a process that has just died reports an error event; its 'exit' tells the story, so only keep the
-    // agent alive here (an unhandled 'error' event would take the whole sandbox down).
-    child.on('error', () => undefined);
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: WorkerToAgent) => {
-        if (m.t !== 'booted') return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve({ child, bootMs: now() - started });
-      };
-      const onExit = (code: number | null, signal: string | null) => {
-        child.off('message', onMessage);
-        reject(new MfError('MF_WORKER_EXITED', 'a runtime process exited while booting', { code, signal }));
-      };
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
+  /** Boots pool runtimes until idle and unclaimed booting ones make poolSize; none while a worker start waits for a boot. */
+  private refillPool(): void {
+    if (this.claimedBooting > 0) return;
+    while (!this.closed && this.idlePool.length + this.bootingPool.length < this.policy.poolSize) this.addBooting(bootRuntime(this.cwd));
   }
 
-  private refillPool(): void {
-    while (!this.closed && this.idlePool.length + this.booting < this.policy.poolSize) {
-      this.booting++;
-      this.bootRuntime().then(
-        (runtime) => {
-          this.booting--;
-          if (this.closed) void killAndWait(runtime.child);
-          else {
-            this.idlePool.push(runtime);
-            runtime.child.once('exit', () => {
-              const i = this.idlePool.indexOf(runtime);
-              if (i !== -1) this.idlePool.splice(i, 1);
-            });
-          }
-        },
-        (err: unknown) => {
-          this.booting--;
-          process.stderr.write(`mfbench agent: pool runtime failed to boot: ${String(err)}\n`);
-        },
-      );
-    }
+  /** Tracks one pool boot: when it ends unclaimed, its runtime joins the idle pool; then the pool is refilled. */
+  private addBooting(promise: Promise<RuntimeProcess>): void {
+    const entry: BootingRuntime = { promise, claimed: false };
+    this.bootingPool.push(entry);
+    const settled = () => {
+      const i = this.bootingPool.indexOf(entry);
+      if (i !== -1) this.bootingPool.splice(i, 1);
+    };
+    promise.then(
+      (runtime) => {
+        settled();
+        if (entry.claimed) {
+          // Its claimer adopts it.
+        } else if (this.closed) void killAndWait(runtime.child);
+        else {
+          this.idlePool.push(runtime);
+          runtime.child.once('exit', () => {
+            const i = this.idlePool.indexOf(runtime);
+            if (i !== -1) this.idlePool.splice(i, 1);
+          });
+        }
+        this.refillPool();
+      },
+      (err: unknown) => {
+        settled();
+        // A claimed boot's failure is its claimer's (startWorker replaces a runtime killed from outside).
+        // Not booted again from here (a runtime that cannot boot would loop): the next worker start refills.
+        if (!entry.claimed && !this.closed) process.stderr.write(`mfbench agent: pool runtime failed to boot: ${String(err)}\n`);
+      },
+    );
   }
 
   /**

@@ -8,11 +8,12 @@
 import { existsSync } from 'node:fs';
 import { chown } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
-import { dirname, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { MfError } from '../../errors.js';
+import { SANDBOX_APP_FILE } from '../../protocol.js';
 import { SandboxBackend, type AppUser, type Sandbox, type SandboxExit, type SandboxSpec } from '../backend.js';
 import { AGENT_MAIN } from '../process-backend.js';
 import { sandboxEnv } from '../sandbox-env.js';
@@ -277,7 +278,7 @@ async function containerUser(spec: SandboxSpec): Promise<AppUser> {
   if (spec.user) return spec.user;
   const host = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
   if (host.uid !== 0) return host;
-  for (const path of [spec.dir, spec.socketPath]) if (existsSync(path)) await chown(path, NOBODY.uid, NOBODY.gid);
+  for (const path of [spec.dir, spec.socketPath, join(spec.dir, SANDBOX_APP_FILE)]) if (existsSync(path)) await chown(path, NOBODY.uid, NOBODY.gid);
   return NOBODY;
 }
 
