@@ -130,7 +130,8 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
   const frontend = config.hosts === 'remote' && 'frontend' in role ? { frontendId: role.frontend.frontendId, generation: role.frontend.generation } : null;
   // Frontends of one broker answer each other's finished executions from it.
   const sharedResults = frontend !== null ? cluster(layer).results : null;
-  return new Platform({ config, backend: createBackend(config.backend), runDir, apps, executions, manifests, storage, bus, placement, transport, sessions, frontend, sharedResults });
+  const hostHistories = frontend !== null ? cluster(layer).histories : null;
+  return new Platform({ config, backend: createBackend(config.backend), runDir, apps, executions, manifests, storage, bus, placement, transport, sessions, frontend, sharedResults, hostHistories });
 }
 
 /** What a composed platform is: a frontend (which owns sandboxes unless its hosts are remote) or a host agent. */
