@@ -85,6 +85,8 @@ export class Platform {
   private readonly startQueue: Array<() => void> = [];
   /** Running executions journalled on the bus (async ones): their end is journalled too. */
   private readonly journalled = new Set<string>();
+  /** Told each id whose end is journalled (hosts/takeover.ts removes its claim then). */
+  private readonly endListeners: Array<(executionId: string) => void> = [];
   /** What recover() found finished in the data folder. */
   private finishedBefore: ReadonlySet<string> = new Set();
 
@@ -284,6 +286,11 @@ export class Platform {
    */
   finishedBeforeStart(): ReadonlySet<string> {
     return this.finishedBefore;
+  }
+
+  /** Calls `listener` with each async execution's id once its end is journalled on the global bus. */
+  onEndJournalled(listener: (executionId: string) => void): void {
+    this.endListeners.push(listener);
   }
 
   /**
@@ -508,7 +515,10 @@ export class Platform {
       const id = exec.executionId;
       void finished.written
         .then(() => bus.publish<ExecutionEvent>(TOPIC_EXECUTIONS, id, { t: 'finished' }))
-        .then(() => bus.release(TOPIC_EXECUTIONS, id, acceptedId(id)))
+        .then(() => {
+          for (const listener of this.endListeners) listener(id);
+          return bus.release(TOPIC_EXECUTIONS, id, acceptedId(id));
+        })
         .catch(() => undefined);
     }
     return finished;

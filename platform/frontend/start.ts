@@ -69,7 +69,7 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
     let recovered = await platform.recover();
     if (config.hosts === 'remote') {
       // Registered before it serves: from here on the other frontends leave its executions to it.
-      const started = await Takeover.start({ platform, placement: onHosts(platform), bus: layer.bus, frontends: layer.cluster!.frontends, owners: layer.cluster!.owners }, life, markLost);
+      const started = await Takeover.start({ platform, placement: onHosts(platform), bus: layer.bus, frontends: layer.cluster!.frontends, owners: layer.cluster!.owners, results: layer.cluster!.results }, life, markLost);
       takeover = started.takeover;
       recovered = { ...recovered, resumed: recovered.resumed + started.resumed };
     }
