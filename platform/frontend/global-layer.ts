@@ -41,7 +41,6 @@ export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | '
     throw err;
   });
   const replicas = config.brokerReplicas;
-  const results = new BrokerResults(nc, replicas);
   return {
     bus: await JetStreamBus.open(nc, { replicas, bulk }),
     storage: new JetStreamStorage(nc, { replicas }),
@@ -49,8 +48,9 @@ export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | '
     cluster: {
       hosts: new HostRegistry(nc, replicas),
       manifests: new BrokerManifests(nc, replicas),
-      results,
-      histories: new HostHistories(nc, results),
+      results: new BrokerResults(nc, replicas),
+      // An engine history can be many MiB (every state's input and output): it travels on the bulk connection.
+      histories: new HostHistories(bulk, new BrokerResults(bulk, replicas)),
       frontends: new FrontendRegistry(nc, replicas),
       owners: new ExecutionOwners(nc, replicas),
     },

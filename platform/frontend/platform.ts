@@ -332,6 +332,16 @@ export class Platform {
     return { result, records: exec.records, history: exec.history, historyKept: exec.historyIn !== null };
   }
 
+  /** Whether this process ran the execution to its end (it knows it, and it is not running). */
+  hasFinished(id: string): boolean {
+    try {
+      this.executions.historyIn(id); // throws for an id this process does not know
+    } catch {
+      return false;
+    }
+    return this.executions.running(id) === null;
+  }
+
   /**
    * The engine's part of an execution's history as the sandbox that ran it keeps it (a host agent answers a
    * frontend's ask with it, hosts/histories.ts); `unknown` when no sandbox of this process kept it.

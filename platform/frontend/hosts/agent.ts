@@ -76,7 +76,7 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
     if (platform.appUsers) await keepPlatformFilesPrivate(config.dataDir, runDir);
     watch = await manifests.watch((name, revision) => apps.changed(name, revision));
     // The engine histories stay in this host's sandboxes; frontends ask for them through the broker.
-    histories = layer.cluster!.histories.serve(hostId, (id) => platform.engineHistory(id));
+    histories = layer.cluster!.histories.serve(hostId, (id) => platform.engineHistory(id), (id) => platform.hasFinished(id));
     work = await layer.bus.subscribe<Work>(
       workTopic(hostId),
       HOST_GROUP,

@@ -8,13 +8,17 @@
  * (its sandboxes are new), has nothing: the frontend answers MF_HISTORY_GONE naming it.
  */
 import type { NatsConnection, Subscription } from 'nats';
-import { JSONCodec } from 'nats';
+import { ErrorCode, JSONCodec } from 'nats';
 import { brokerToken } from '../../broker.js';
+import { MfError } from '../../errors.js';
 import type { HistoryReply } from '../../protocol.js';
 import type { BrokerResults } from './results.js';
 
-/** How long a frontend waits for a host's answer (the host asks a local sandbox: milliseconds when it is alive). */
-const ASK_TIMEOUT_MS = 10_000;
+/**
+ * How long a frontend waits for a host's answer: the host asks a local sandbox (milliseconds) and then writes the
+ * events to the object store, which for a history of tens of MiB takes seconds on a busy machine.
+ */
+const ASK_TIMEOUT_MS = 120_000;
 /** The prefix of a `historyIn` that names a host rather than a sandbox of this process. */
 const ON_HOST = 'host:';
 
@@ -43,13 +47,17 @@ export class HostHistories {
     private readonly results: BrokerResults,
   ) {}
 
-  /** Host side: answers asks for this host's executions with `engineHistory` (what its sandbox keeps). */
-  serve(hostId: string, engineHistory: (executionId: string) => Promise<HistoryReply>): { stop(): void } {
+  /**
+   * Host side: answers asks for this host's executions with `engineHistory` (what its sandbox keeps). A finished
+   * execution's history does not change: once its events are in the store they are not read and written again.
+   */
+  serve(hostId: string, engineHistory: (executionId: string) => Promise<HistoryReply>, finished: (executionId: string) => boolean): { stop(): void } {
     const sub: Subscription = this.nc.subscribe(subject(hostId), {
       callback: (err, msg) => {
         if (err) return;
         void (async (): Promise<Told> => {
           const { executionId } = asks.decode(msg.data);
+          if (finished(executionId) && (await this.results.has(executionId, 'engine'))) return { kind: 'events' };
           const reply = await engineHistory(executionId);
           if (reply.kind !== 'events') return reply;
           await this.results.putEngine(executionId, reply.json);
@@ -62,13 +70,17 @@ export class HostHistories {
     return { stop: () => sub.unsubscribe() };
   }
 
-  /** Frontend side: what host `hostId` keeps of the execution's engine history; a host that does not answer has none. */
+  /**
+   * Frontend side: what host `hostId` keeps of the execution's engine history; a host that is gone has none. A live
+   * host that does not answer in time is a broker failure (MF_STORAGE_FAILED), not a history that is gone.
+   */
   async ask(hostId: string, executionId: string): Promise<HistoryReply> {
     let told: Told;
     try {
       told = tells.decode((await this.nc.request(subject(hostId), asks.encode({ executionId }), { timeout: ASK_TIMEOUT_MS })).data);
-    } catch {
-      return { kind: 'unknown' }; // no responders (the host is gone) or no answer in time
+    } catch (err) {
+      if ((err as { code?: string }).code === ErrorCode.NoResponders) return { kind: 'unknown' };
+      throw new MfError('MF_STORAGE_FAILED', `host agent "${hostId}" did not send the history of execution "${executionId}" within ${ASK_TIMEOUT_MS} ms: ${(err as Error).message}`, { host: hostId, executionId });
     }
     if (told.kind !== 'events') return told;
     const json = await this.results.get(executionId, 'engine');

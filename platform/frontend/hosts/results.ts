@@ -43,6 +43,11 @@ export class BrokerResults {
     return info?.description || null;
   }
 
+  /** Whether the broker has that part of an execution. */
+  async has(executionId: string, part: ResultPart): Promise<boolean> {
+    return (await this.call(`read execution "${executionId}"`, async (store) => store.info(objectName(executionId, part)))) !== null;
+  }
+
   /** Keeps an engine history a host agent read from its sandbox for a frontend that asked (histories.ts). */
   async putEngine(executionId: string, events: string): Promise<void> {
     await this.call(`keep the history of execution "${executionId}"`, async (store) => void (await store.putBlob({ name: objectName(executionId, 'engine') }, Buffer.from(events))));
