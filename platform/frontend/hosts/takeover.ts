@@ -51,6 +51,11 @@ export class Takeover {
   private cursor = 0;
   /** Executions this life claimed and runs: their claims go once their end is journalled. */
   private readonly claimed = new Set<string>();
+  /**
+   * Executions this life claimed and has not resumed yet (a sweep failed in between): the claim names this life, so
+   * no sweep would claim them again; the next sweep resumes them.
+   */
+  private readonly unresumed = new Set<string>();
   private markersDroppedAt = Date.now();
 
   private constructor(
@@ -138,15 +143,19 @@ export class Takeover {
     const claimer = async (): Promise<void> => {
       for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
         const [id, accepted] = next;
-        const claim = await owners.get(id);
-        const owner = claim?.owner ?? accepted;
-        if (!orphaned(owner) || !(await owners.claim(id, this.me, claim))) continue;
+        let owner = accepted;
+        if (!this.unresumed.has(id)) {
+          const claim = await owners.get(id);
+          owner = claim?.owner ?? accepted;
+          if (!orphaned(owner) || !(await owners.claim(id, this.me, claim))) continue;
+          this.unresumed.add(id);
+        }
         const e = await this.toResume(id);
         if (e === null) {
+          this.unresumed.delete(id);
           void owners.release(id);
           continue;
         }
-        this.claimed.add(id);
         taken.push({ e, from: owner });
       }
     };
@@ -154,6 +163,8 @@ export class Takeover {
     if (taken.length === 0) return 0;
     await placement.adopting(taken.map((t) => t.e.id));
     for (const { e, from } of taken) {
+      this.unresumed.delete(e.id);
+      this.claimed.add(e.id);
       const cause = from.frontendId === this.me.frontendId ? 'the frontend restarted' : `frontend "${from.frontendId}" stopped heartbeating`;
       platform.resume(e, cause);
     }
