@@ -8,7 +8,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { connectBroker } from '../dist/platform/broker.js';
+import { JetStreamBus } from '../dist/platform/bus/global/jetstream.js';
 import { ExecutionOwners } from '../dist/platform/frontend/hosts/owners.js';
+import { BrokerResults } from '../dist/platform/frontend/hosts/results.js';
+import { acceptedId, acceptedMessage, TOPIC_EXECUTIONS } from '../dist/platform/frontend/recovery.js';
 import { killByPid, startFrontend, startHost, stopAll, tempDir, type Endpoint } from './helpers/mfbench.js';
 import { RUN_NATS_TESTS, noteNatsSkipped, startNatsServer, type NatsServer } from './helpers/nats.js';
 import { call, chain, inlineFunction, until } from './helpers/platform.js';
@@ -80,6 +83,15 @@ describe.runIf(RUN_NATS_TESTS)('frontend takeover', () => {
     const runs = await runsOf(b);
     expect(runs.every((r) => r >= 1)).toBe(true);
 
+    // B removes each claim once the execution's end is journalled: mfowners keeps only running executions' claims.
+    const nc = await connectBroker(nats.url);
+    try {
+      const owners = new ExecutionOwners(nc, 1);
+      await until('B to remove its claims', async () => ((await Promise.all(ids.map((id) => owners.get(id)))).every((c) => c === null) ? true : null), 30_000);
+    } finally {
+      await nc.close();
+    }
+
     // A comes back on its data folder: B took its executions, so A does not run them; asked, it answers B's result
     // (finished executions are shared on the broker), the same answer, not one of its own.
     const again = await startFrontend(nats.url, dirA);
@@ -90,4 +102,33 @@ describe.runIf(RUN_NATS_TESTS)('frontend takeover', () => {
     expect(await runsOf(b)).toEqual(runs);
     console.log(`takeover: ${n} executions accepted by A, all ${answers.length} answered on B; steps run ${runs.reduce((x, y) => x + y, 0)} for ${runs.length} steps`);
   }, 240_000);
+
+  test('an execution whose result is on the broker but whose end was never journalled is marked finished by the frontend that takes it over, not run again', async () => {
+    await startHost(nats.url, 'tk-3', await tempDir('mf-tk-h3-'));
+    const c = (await startFrontend(nats.url, await tempDir('mf-tk-fc-'))).first;
+    expect([201, 409]).toContain((await call(c, 'POST', '/apps', APP)).status);
+    // What a frontend leaves when it dies between storing a result on the broker and journalling the end: the
+    // accepted event, and the answer in mfresults, of a frontend ("ghost") that is not alive.
+    const nc = await connectBroker(nats.url);
+    const bus = await JetStreamBus.open(nc);
+    try {
+      const id = `ghost-${Date.now()}`;
+      const view = JSON.stringify({ executionId: id, app: 'takeover', workflow: 'main', status: 'SUCCEEDED', output: { i: 99, steps: ['S1', 'S2', 'S3'] } });
+      await new BrokerResults(nc, 1).put(id, view, '[]');
+      const head = { t: 'accepted' as const, app: 'takeover', workflow: 'main', received: Date.now(), startTime: new Date().toISOString(), frontend: 'ghost', generation: 'g0' };
+      await bus.publish(TOPIC_EXECUTIONS, id, acceptedMessage(head, JSON.stringify({ i: 99, ms: 10 })), { id: acceptedId(id) });
+      // A frontend that starts sweeps at once: the ghost's execution is an orphan; its result is on the broker.
+      const d = (await startFrontend(nats.url, await tempDir('mf-tk-fd-'))).first;
+      await until('the end to be journalled', async () => ((await bus.read<{ t: string }>(TOPIC_EXECUTIONS, { key: id })).some((m) => m.payload.t === 'finished') ? true : null), 30_000);
+      await new Promise((r) => setTimeout(r, 3_000)); // long enough for a wrongly resumed step to count
+      const runs = await call(d, 'GET', `/apps/takeover/storage/${encodeURIComponent(`runs/${id}/S1/0`)}`);
+      expect(runs.body.value?.json ?? 0).toBe(0);
+      // Both frontends answer the stored result, byte for byte.
+      for (const at of [c, d]) expect(JSON.stringify((await call(at, 'GET', `/executions/${id}`)).body)).toBe(view);
+      expect(await new ExecutionOwners(nc, 1).get(id)).toBeNull();
+    } finally {
+      await bus.close();
+      await nc.close();
+    }
+  }, 120_000);
 });

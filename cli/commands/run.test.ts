@@ -7,7 +7,7 @@ import { expandTargets } from './run.js';
 describe('expandTargets: experiments and suites', () => {
   it.each([
     [['cold-start', 'spiky'], ['cold-start', 'spiky'], null],
-    [['quick'], EXPERIMENT_NAMES.filter((e) => e !== 'sessions' && e !== 'multi-host'), 'quick'],
+    [['quick'], EXPERIMENT_NAMES.filter((e) => e !== 'sessions' && e !== 'multi-host' && e !== 'chaos'), 'quick'],
     [['full'], EXPERIMENT_NAMES, 'full'],
     [['claims'], CLAIMS_EXPERIMENTS, 'claims'],
     [['spiky', 'claims'], ['spiky', ...CLAIMS_EXPERIMENTS.filter((e) => e !== 'spiky')], 'claims'],

@@ -66,6 +66,7 @@ export const runCommand = defineCommand({
         describe: 'embedded platform: pin it and the load generator to different CPUs (split), do so unless the machine is oversubscribed (auto), or leave both to the scheduler (shared); the manifest records the placement',
         defaultDescription: 'auto',
       })
+      .option('count', { type: 'number', describe: 'chaos: async executions to submit (docs/experiments.md#chaos)', defaultDescription: 'the size\'s: 200 quick, 1000 full' })
       .option('quick', { type: 'boolean', default: false, describe: 'quick sizes (the `quick` suite implies it)' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the input generators and schedules' })
       .option('out', { type: 'string', describe: 'run directory to create', defaultDescription: 'results/runs/<run-id>' })
@@ -114,6 +115,10 @@ export const runCommand = defineCommand({
         }
       }
     }
+    if (argv.count !== undefined && (!Number.isInteger(argv.count) || argv.count < 1)) throw new UsageError(`--count ${argv.count}: a positive whole number of executions`);
+    if (argv.count !== undefined && !experiments.includes('chaos')) throw new UsageError('--count sets the chaos experiment\'s executions; chaos is not among the targets');
+    // --count replaces the chaos size config's count (the manifest records the config that ran).
+    const configs = argv.count !== undefined ? { ...suite?.configs?.[size], chaos: { ...(suite?.configs?.[size]?.chaos ?? EXPERIMENTS.chaos.sizes[size]), count: argv.count } } : suite?.configs?.[size];
     // Loaded here, not at the top: every CLI start loads this module for its help text.
     const [{ createProgress }, { runExperiments }] = await Promise.all([import('../../experiments/runner/progress.js'), import('../../experiments/runner/runner.js')]);
     const progress = createProgress('auto');
@@ -124,7 +129,7 @@ export const runCommand = defineCommand({
       variants,
       progress,
       ...(suite !== null ? { suite: suite.name } : {}),
-      ...(suite?.configs !== undefined ? { configs: suite.configs[size] } : {}),
+      ...(configs !== undefined ? { configs } : {}),
       ...(argv.out !== undefined ? { dir: resolve(argv.out) } : {}),
     });
     say(`raw records and manifest: ${result.dir}`);

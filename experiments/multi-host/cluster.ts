@@ -69,16 +69,25 @@ export class Round {
     const at = this.network.hosts[slot];
     if (at === undefined) throw new MfError('MF_INTERNAL', `the network has no host slot ${slot}`);
     const args = ['host', 'start', '--broker', this.broker, '--host-id', hostId, '--capacity', String(this.options.capacity), '--preset', this.options.preset,
-      '--backend', this.options.backend, '--data-dir', join(this.dir, hostId), '--allow-local-code'];
+      '--backend', this.options.backend, '--data-dir', this.folder(hostId), '--allow-local-code'];
     const { child, first } = await this.spawnMfbench<{ hostId: string; pid: number }>([...at.prefix], args);
     return { hostId: first.hostId, pid: child.pid!, child };
   }
 
-  /** Starts a frontend on loopback; resolves with its URL and token. */
-  async startFrontend(): Promise<{ url: string; token: string }> {
+  /**
+   * Starts a frontend on loopback with the data folder `name` (the same name again: the same frontend id, as a
+   * restart on its data folder); resolves with its URL, token and process.
+   */
+  async startFrontend(name = 'frontend'): Promise<{ url: string; token: string; child: ChildProcess }> {
     const args = ['platform', 'start', '--hosts', 'remote', '--broker', this.broker, '--port', '0', '--preset', this.options.preset, '--backend', this.options.backend,
-      '--data-dir', join(this.dir, 'frontend'), '--allow-local-code'];
-    return (await this.spawnMfbench<{ url: string; token: string }>([], args)).first;
+      '--data-dir', this.folder(name), '--allow-local-code'];
+    const { child, first } = await this.spawnMfbench<{ url: string; token: string }>([], args);
+    return { ...first, child };
+  }
+
+  /** The data folder of the host or frontend `name` (its sandboxes' sockets live under a host's). */
+  folder(name: string): string {
+    return join(this.dir, name);
   }
 
   /** Sends `signal` to a process of this round by its pid and waits for it to exit. */

@@ -9,7 +9,7 @@ import type { MetricRecord } from '../../report/types.js';
 import { EXPERIMENTS, SUITES } from './registry.js';
 
 /** Experiments whose every series is descriptive, each for a reason stated beside its declaration. */
-const ALL_DESCRIPTIVE = ['density', 'spiky'];
+const ALL_DESCRIPTIVE = ['density', 'spiky', 'chaos'];
 
 describe('headline series', () => {
   for (const size of ['quick', 'full'] as const) {

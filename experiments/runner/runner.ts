@@ -91,7 +91,7 @@ export async function runExperiments(options: RunOptions): Promise<RunResult> {
     entry.loadAvg.start = round2(loadavg()[0] ?? 0);
     run.writeManifest();
     const t0 = performance.now();
-    const sized = options.configs?.[experiment.name] !== undefined ? `${options.suite ?? 'suite'} suite, ${options.size}` : options.size;
+    const sized = options.configs?.[experiment.name] !== undefined ? `${options.suite !== undefined ? `${options.suite} suite` : 'command-line config'}, ${options.size}` : options.size;
     options.progress.note(`${experiment.name} (${sized}): ${experiment.figure.title}`);
     try {
       const ok = { count: 0, firstError: null as string | null };

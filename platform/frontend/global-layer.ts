@@ -14,13 +14,14 @@ import { BrokerManifests } from './hosts/manifests.js';
 import { FrontendRegistry } from './hosts/frontends.js';
 import { ExecutionOwners } from './hosts/owners.js';
 import { HostRegistry } from './hosts/registry.js';
+import { HostHistories } from './hosts/histories.js';
 import { BrokerResults } from './hosts/results.js';
 
 export interface GlobalLayer {
   readonly bus: GlobalBus;
   readonly storage: GlobalTier;
   /** What frontends and host agents share on a broker (the host registry, the apps' manifests, finished executions, the live frontends and their claims); null when embedded. */
-  readonly cluster: { readonly hosts: HostRegistry; readonly manifests: BrokerManifests; readonly results: BrokerResults; readonly frontends: FrontendRegistry; readonly owners: ExecutionOwners } | null;
+  readonly cluster: { readonly hosts: HostRegistry; readonly manifests: BrokerManifests; readonly results: BrokerResults; readonly histories: HostHistories; readonly frontends: FrontendRegistry; readonly owners: ExecutionOwners } | null;
   /** Releases what the bus and storage share (the broker connection); after they are closed. */
   release(): Promise<void>;
 }
@@ -48,6 +49,8 @@ export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | '
       hosts: new HostRegistry(nc, replicas),
       manifests: new BrokerManifests(nc, replicas),
       results: new BrokerResults(nc, replicas),
+      // An engine history can be many MiB (every state's input and output): it travels on the bulk connection.
+      histories: new HostHistories(bulk, new BrokerResults(bulk, replicas)),
       frontends: new FrontendRegistry(nc, replicas),
       owners: new ExecutionOwners(nc, replicas),
     },

@@ -10,7 +10,7 @@ import { now } from '../clock.js';
 import type { AppSummary } from '../api.js';
 import type { ResolvedConfig } from '../config.js';
 import { MfError, toMfError } from '../errors.js';
-import type { ExecutionResult } from '../protocol.js';
+import type { ExecutionResult, HistoryReply } from '../protocol.js';
 import type { ExecutionStatus } from '../records.js';
 import type { SandboxBackend } from '../sandbox/backend.js';
 import type { GlobalTier } from '../storage/types.js';
@@ -33,6 +33,7 @@ import type { HopTransport } from './transport/transport.js';
 import type { Work, WorkResult } from './hosts/work.js';
 import type { BrokerResults, ResultPart } from './hosts/results.js';
 import type { FrontendLife } from './hosts/frontends.js';
+import { hostOf, type HostHistories } from './hosts/histories.js';
 
 export type { AppLogLine } from './apps.js';
 export type { ExecutionView, FinishedExecution } from './executions.js';
@@ -62,6 +63,8 @@ export interface PlatformParts {
   readonly frontend: FrontendLife | null;
   /** Finished executions on the broker, shared by its frontends (`hosts: remote`); null for a single platform or a host. */
   readonly sharedResults: BrokerResults | null;
+  /** Engine histories kept on host agents, asked through the broker (`hosts: remote`); null otherwise. */
+  readonly hostHistories: HostHistories | null;
 }
 
 let warnedOnce = false;
@@ -83,6 +86,8 @@ export class Platform {
   private readonly startQueue: Array<() => void> = [];
   /** Running executions journalled on the bus (async ones): their end is journalled too. */
   private readonly journalled = new Set<string>();
+  /** Told each id whose end is journalled (hosts/takeover.ts removes its claim then). */
+  private readonly endListeners: Array<(executionId: string) => void> = [];
   /** What recover() found finished in the data folder. */
   private finishedBefore: ReadonlySet<string> = new Set();
 
@@ -284,6 +289,11 @@ export class Platform {
     return this.finishedBefore;
   }
 
+  /** Calls `listener` with each async execution's id once its end is journalled on the global bus. */
+  onEndJournalled(listener: (executionId: string) => void): void {
+    this.endListeners.push(listener);
+  }
+
   /**
    * Runs an interrupted execution again under its own id, from its checkpoint (after a restart, or taken over from a
    * frontend that died: `cause` says which); it ends once, like any other, and its end is journalled.
@@ -320,7 +330,36 @@ export class Platform {
     };
     await this.finish(exec, run());
     const result: ExecutionResult = exec.status === 'SUCCEEDED' ? { status: 'SUCCEEDED', output: exec.output } : { status: 'FAILED', error: exec.error ?? 'States.Runtime', cause: exec.cause ?? '' };
-    return { result, records: exec.records, history: exec.history };
+    return { result, records: exec.records, history: exec.history, historyKept: exec.historyIn !== null };
+  }
+
+  /** Whether this process ran the execution to its end (it knows it, and it is not running). */
+  hasFinished(id: string): boolean {
+    try {
+      this.executions.historyIn(id); // throws for an id this process does not know
+    } catch {
+      return false;
+    }
+    return this.executions.running(id) === null;
+  }
+
+  /**
+   * The engine's part of an execution's history as the sandbox that ran it keeps it (a host agent answers a
+   * frontend's ask with it, hosts/histories.ts); `unknown` when no sandbox of this process kept it.
+   */
+  engineHistory(id: string): Promise<HistoryReply> {
+    let sandboxId: string | null;
+    try {
+      sandboxId = this.executions.historyIn(id);
+    } catch {
+      sandboxId = null; // not known here (this host started again since)
+    }
+    if (sandboxId === null) return Promise.resolve({ kind: 'unknown' });
+    const link = this.apps
+      .all()
+      .flatMap((app) => app.sandboxes.live())
+      .find((l) => l.id === sandboxId);
+    return link ? link.history(id) : Promise.resolve({ kind: 'unknown' });
   }
 
   /** Who accepted an execution, as its `accepted` event says (nothing for a single platform). */
@@ -367,23 +406,25 @@ export class Platform {
    */
   async getHistoryJson(id: string): Promise<string> {
     let own: string;
+    let sandboxId: string | null;
     try {
       own = await this.executions.historyJson(id);
+      sandboxId = this.executions.historyIn(id);
     } catch (err) {
-      return this.shared(id, 'history', err);
+      own = await this.shared(id, 'history', err);
+      sandboxId = (await this.parts.sharedResults?.historyIn(id)) ?? null;
     }
-    const sandboxId = this.executions.historyIn(id);
     if (sandboxId === null) return own;
-    const link = this.apps
-      .all()
-      .flatMap((app) => app.sandboxes.live())
-      .find((l) => l.id === sandboxId);
-    const reply = link ? await link.history(id) : ({ kind: 'unknown' } as const);
+    // A host agent's sandbox (hosts: remote) is asked through the broker; one of this process directly.
+    const host = hostOf(sandboxId);
+    const { hostHistories } = this.parts;
+    const reply = host !== null ? (hostHistories !== null ? await hostHistories.ask(host, id) : ({ kind: 'unknown' } as const)) : await this.engineHistory(id);
     if (reply.kind === 'events') return joinJsonArrays(own, reply.json);
     if (reply.kind === 'evicted') {
-      throw new MfError('MF_HISTORY_EVICTED', `sandbox ${sandboxId} dropped the history of execution "${id}" to stay within its bounds`, { executionId: id, sandboxId, evicted: reply.evicted });
+      throw new MfError('MF_HISTORY_EVICTED', `${host !== null ? `a sandbox of host agent "${host}"` : `sandbox ${sandboxId}`} dropped the history of execution "${id}" to stay within its bounds`, { executionId: id, ...(host !== null ? { host } : { sandboxId }), evicted: reply.evicted });
     }
-    throw new MfError('MF_HISTORY_GONE', `the history of execution "${id}" stayed in sandbox ${sandboxId}, which is gone`, { executionId: id, sandboxId, events: JSON.parse(own) as unknown });
+    const where = host !== null ? { text: `on host agent "${host}", whose sandboxes are gone (it stopped or started again)`, details: { host } } : { text: `in sandbox ${sandboxId}, which is gone`, details: { sandboxId } };
+    throw new MfError('MF_HISTORY_GONE', `the history of execution "${id}" stayed ${where.text}`, { executionId: id, ...where.details, events: JSON.parse(own) as unknown });
   }
 
   /** A part of an execution another frontend finished; rethrows `notHere` (MF_EXECUTION_NOT_FOUND) when none did. */
@@ -478,7 +519,9 @@ export class Platform {
     const finished = this.executions.finish(exec, outputJson);
     // Off the path, once its own files are written: every frontend of the broker answers it from then on.
     const { sharedResults } = this.parts;
-    if (sharedResults !== null) void finished.written.then(() => sharedResults.put(exec.executionId, finished.json, finished.history)).catch(() => undefined);
+    // A history kept on a host says so, for the frontends that answer it from the broker.
+    const historyIn = hostOf(exec.historyIn) !== null ? exec.historyIn : null;
+    if (sharedResults !== null) void finished.written.then(() => sharedResults.put(exec.executionId, finished.json, finished.history, historyIn)).catch(() => undefined);
     if (this.journalled.delete(exec.executionId)) {
       // Off the hot path: once the result is on disk, the journal says the execution needs no recovery.
       const { bus } = this.parts;
@@ -486,7 +529,10 @@ export class Platform {
       const id = exec.executionId;
       void finished.written
         .then(() => bus.publish<ExecutionEvent>(TOPIC_EXECUTIONS, id, { t: 'finished' }))
-        .then(() => bus.release(TOPIC_EXECUTIONS, id, acceptedId(id)))
+        .then(() => {
+          for (const listener of this.endListeners) listener(id);
+          return bus.release(TOPIC_EXECUTIONS, id, acceptedId(id));
+        })
         .catch(() => undefined);
     }
     return finished;

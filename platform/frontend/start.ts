@@ -69,7 +69,7 @@ export async function startPlatform(user: UserConfig = {}): Promise<PlatformHand
     let recovered = await platform.recover();
     if (config.hosts === 'remote') {
       // Registered before it serves: from here on the other frontends leave its executions to it.
-      const started = await Takeover.start({ platform, placement: onHosts(platform), bus: layer.bus, frontends: layer.cluster!.frontends, owners: layer.cluster!.owners }, life, markLost);
+      const started = await Takeover.start({ platform, placement: onHosts(platform), bus: layer.bus, frontends: layer.cluster!.frontends, owners: layer.cluster!.owners, results: layer.cluster!.results }, life, markLost);
       takeover = started.takeover;
       recovered = { ...recovered, resumed: recovered.resumed + started.resumed };
     }
@@ -130,7 +130,8 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
   const frontend = config.hosts === 'remote' && 'frontend' in role ? { frontendId: role.frontend.frontendId, generation: role.frontend.generation } : null;
   // Frontends of one broker answer each other's finished executions from it.
   const sharedResults = frontend !== null ? cluster(layer).results : null;
-  return new Platform({ config, backend: createBackend(config.backend), runDir, apps, executions, manifests, storage, bus, placement, transport, sessions, frontend, sharedResults });
+  const hostHistories = frontend !== null ? cluster(layer).histories : null;
+  return new Platform({ config, backend: createBackend(config.backend), runDir, apps, executions, manifests, storage, bus, placement, transport, sessions, frontend, sharedResults, hostHistories });
 }
 
 /** What a composed platform is: a frontend (which owns sandboxes unless its hosts are remote) or a host agent. */

@@ -62,10 +62,12 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
   const apps = new HostApps(platform, manifests);
   let work: Subscription | null = null;
   let watch: { stop(): void } | null = null;
+  let histories: { stop(): void } | null = null;
   const close = async (): Promise<void> => {
     // Out of the registry first: frontends stop placing work here, and place again what this host does not answer.
     await registration.stop();
     watch?.stop();
+    histories?.stop();
     await work?.close();
     await platform.close();
     await layer.release();
@@ -73,6 +75,8 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
   try {
     if (platform.appUsers) await keepPlatformFilesPrivate(config.dataDir, runDir);
     watch = await manifests.watch((name, revision) => apps.changed(name, revision));
+    // The engine histories stay in this host's sandboxes; frontends ask for them through the broker.
+    histories = layer.cluster!.histories.serve(hostId, (id) => platform.engineHistory(id), (id) => platform.hasFinished(id));
     work = await layer.bus.subscribe<Work>(
       workTopic(hostId),
       HOST_GROUP,

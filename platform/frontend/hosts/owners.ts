@@ -12,6 +12,8 @@ import { lazyBucket } from './bucket.js';
 import type { FrontendLife } from './frontends.js';
 
 const BUCKET = 'mfowners';
+/** Markers of removed claims older than this are dropped (JetStream's own default age for purgeDeletes). */
+const MARKER_AGE_MS = 30 * 60_000;
 const codec = JSONCodec<FrontendLife>();
 
 /** The owner an execution's claim names, with the entry's revision (what the next claim must expect). */
@@ -50,9 +52,24 @@ export class ExecutionOwners {
     }
   }
 
-  /** Forgets a finished execution's claim (off the hot path; a claim left behind only costs its bytes). */
+  /**
+   * Removes a claim once its execution's end is journalled (takeover.ts): a purge, which keeps only a marker of the
+   * entry; `dropMarkers` drops old markers. A failure leaves the claim behind, which costs its bytes and nothing else:
+   * a sweep never takes an execution whose end is journalled.
+   */
   async release(executionId: string): Promise<void> {
-    await (await this.kv()).delete(executionId).catch(() => undefined);
+    await (await this.kv()).purge(executionId).catch(() => undefined);
+  }
+
+  /**
+   * Drops the markers of claims removed more than MARKER_AGE_MS ago, so that the bucket holds only the claims of
+   * running executions. A claim made on a marker meanwhile is a create after a delete; one that races the drop loses
+   * (claim() says false) and the next sweep tries again.
+   */
+  async dropMarkers(): Promise<void> {
+    // The client's KV interface does not declare it; the Bucket that views.kv() returns has it.
+    const kv = (await this.kv()) as KV & Partial<{ purgeDeletes(olderMillis?: number): Promise<unknown> }>;
+    await kv.purgeDeletes?.(MARKER_AGE_MS).catch(() => undefined);
   }
 }
 

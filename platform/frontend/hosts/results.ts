@@ -15,7 +15,8 @@ const BUCKET = 'mfresults'; // no '-': never an app's buckets (mf-<app>, mfobj-<
 /** How long the broker keeps a finished execution (each frontend also keeps its own, bounded by maxStoredExecutions). */
 export const RESULT_TTL_MS = 7 * 24 * 60 * 60_000;
 
-export type ResultPart = 'view' | 'history';
+/** `engine`: an engine history a host agent put here when a frontend asked for it (histories.ts). */
+export type ResultPart = 'view' | 'history' | 'engine';
 
 export class BrokerResults {
   private readonly bucket = lazyBucket(`the bucket ${BUCKET}`, () => this.nc.jetstream().views.os(BUCKET, { replicas: this.replicas, ttl: nanos(RESULT_TTL_MS) }));
@@ -25,12 +26,31 @@ export class BrokerResults {
     private readonly replicas: number,
   ) {}
 
-  /** Keeps a finished execution: its history first, its view last (a view means both are whole). */
-  async put(executionId: string, view: string, history: string): Promise<void> {
+  /**
+   * Keeps a finished execution: its history first, its view last (a view means both are whole). `historyIn` (the
+   * history object's description) says where the engine's part of the history stayed, when not in `history`.
+   */
+  async put(executionId: string, view: string, history: string, historyIn: string | null = null): Promise<void> {
     await this.call(`keep execution "${executionId}"`, async (store) => {
-      await store.putBlob({ name: objectName(executionId, 'history') }, Buffer.from(history));
+      await store.putBlob({ name: objectName(executionId, 'history'), ...(historyIn !== null ? { description: historyIn } : {}) }, Buffer.from(history));
       await store.putBlob({ name: objectName(executionId, 'view') }, Buffer.from(view));
     });
+  }
+
+  /** Where the engine's part of a finished execution's history stayed (see put), or null. */
+  async historyIn(executionId: string): Promise<string | null> {
+    const info = await this.call(`read execution "${executionId}"`, async (store) => store.info(objectName(executionId, 'history')));
+    return info?.description || null;
+  }
+
+  /** Whether the broker has that part of an execution. */
+  async has(executionId: string, part: ResultPart): Promise<boolean> {
+    return (await this.call(`read execution "${executionId}"`, async (store) => store.info(objectName(executionId, part)))) !== null;
+  }
+
+  /** Keeps an engine history a host agent read from its sandbox for a frontend that asked (histories.ts). */
+  async putEngine(executionId: string, events: string): Promise<void> {
+    await this.call(`keep the history of execution "${executionId}"`, async (store) => void (await store.putBlob({ name: objectName(executionId, 'engine') }, Buffer.from(events))));
   }
 
   /** One part of a finished execution as the text it was answered with, or null when the broker has none. */

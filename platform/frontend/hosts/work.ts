@@ -60,6 +60,7 @@ export function workMessage(head: Omit<Work, 'input'>, inputJson: string): JsonT
 
 /** A host agent's answer: the execution's result with what its sandboxes reported, or the platform fault that ended it. */
 export type WorkResult = { executionId: string; attempt: number; host: string } & (
-  | { result: ExecutionResult; records: InvocationRecord[]; history: HistoryEvent[] }
+  /** `historyKept`: the engine's history stayed in the host's sandbox (fetched on demand, hosts/histories.ts). */
+  | { result: ExecutionResult; records: InvocationRecord[]; history: HistoryEvent[]; historyKept?: boolean }
   | { error: ErrorBody }
 );

@@ -15,6 +15,7 @@
  * another frontend placed and this one takes over (hosts/takeover.ts) may have its answer on the results topic
  * already: `adopting` reads it back, so that it is answered rather than placed again.
  */
+import { onHost } from '../hosts/histories.js';
 import { now } from '../../clock.js';
 import type { GlobalBus, Subscription } from '../../bus/global/index.js';
 import { MfError } from '../../errors.js';
@@ -209,6 +210,8 @@ export class OnHostsPlacement implements ExecutionPlacement {
     if ('error' in answer) return this.settle(p, () => p.reject(MfError.fromJSON(answer.error)));
     for (const record of answer.records) p.exec.records.push(record); // no spread: a huge array overflows the stack
     for (const event of answer.history) p.exec.history.push(event);
+    // The engine's events stayed in the host's sandbox: asked from there, through the broker, when wanted.
+    if (answer.historyKept === true) p.exec.historyIn = onHost(answer.host);
     this.settle(p, () => p.resolve(answer.result));
   }
 
