@@ -64,12 +64,15 @@ export class Round {
     }
   }
 
-  /** Starts the host agent of slot `slot` (its namespace, when the network has them) under `hostId`. */
-  async startHost(slot: number, hostId: string): Promise<HostProcess> {
+  /**
+   * Starts the host agent of slot `slot` (its namespace, when the network has them) under `hostId`; `hopPeer`: the
+   * host that runs every second Task hop of its executions (`--hop-peer`, docs/distributed.md#hops-across-hosts).
+   */
+  async startHost(slot: number, hostId: string, hopPeer?: string): Promise<HostProcess> {
     const at = this.network.hosts[slot];
     if (at === undefined) throw new MfError('MF_INTERNAL', `the network has no host slot ${slot}`);
     const args = ['host', 'start', '--broker', this.broker, '--host-id', hostId, '--capacity', String(this.options.capacity), '--preset', this.options.preset,
-      '--backend', this.options.backend, '--data-dir', join(this.dir, hostId), '--allow-local-code'];
+      '--backend', this.options.backend, '--data-dir', join(this.dir, hostId), '--allow-local-code', ...(hopPeer !== undefined ? ['--hop-peer', hopPeer] : [])];
     const { child, first } = await this.spawnMfbench<{ hostId: string; pid: number }>([...at.prefix], args);
     return { hostId: first.hostId, pid: child.pid!, child };
   }
