@@ -299,6 +299,9 @@ function process_(raw: readonly RawRecord[], config: MultiHostConfig): Processed
       ? 'Each host agent ran in a network namespace of its own, with a veth pair to a bridge made for the run; the broker listened on the bridge.'
       : `The host agents ran on loopback${fallback !== undefined ? ` (no network namespaces: ${String(fallback)})` : ''}.`);
   }
+  if (raw.some((r) => r.labels.hop_peers === true)) {
+    notes.push('Per-function hop rounds with 2 or more hosts started host h<i> with --hop-peer h<i+1> (the last host with none): the second Task of each execution on h<i> ran on h<i+1> (cross-host), those on the last host ran both Tasks there (broker). Each record names its host.');
+  }
   for (const t of recovery) notes.push(`${String(t.hosts)} host(s): ${String(t.recovered)} of ${String(t.executions)} executions were placed again after the kill, ${String(t.failed)} failed.`);
   return { metrics, tables: { summary, hops, throughput, recovery }, notes };
 }

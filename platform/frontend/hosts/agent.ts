@@ -45,6 +45,9 @@ export function defaultHostId(): string {
 export async function startHostAgent(user: UserConfig, options: HostOptions = {}): Promise<HostAgentHandle> {
   const hostId = options.hostId ?? defaultHostId();
   checkHostId(hostId);
+  const hopPeer = options.hopPeer ?? null;
+  if (hopPeer !== null) checkHostId(hopPeer);
+  if (hopPeer === hostId) throw new MfError('MF_CONFIG_INVALID', 'a host agent cannot be its own hop peer', { option: 'hop-peer', value: hopPeer });
   const capacity = options.capacity ?? 16;
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > 10_000) throw new MfError('MF_CONFIG_INVALID', 'capacity must be an integer from 1 to 10000', { option: 'capacity', value: capacity });
   const config = resolveConfig({ ...user, hosts: 'local' });
@@ -63,9 +66,6 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
     throw err;
   }
   const runDir = await mkdtemp(join(config.dataDir, 'run-'));
-  const hopPeer = options.hopPeer ?? null;
-  if (hopPeer !== null) checkHostId(hopPeer);
-  if (hopPeer === hostId) throw new MfError('MF_CONFIG_INVALID', 'a host agent cannot be its own hop peer', { option: 'hop-peer', value: hopPeer });
   // The peer's hops need their app here too; `apps` exists once the platform does.
   const peer = { hostId: hopPeer, appReady: (name: string) => apps.ready(name) };
   const platform = composePlatform(config, runDir, layer, { hostId, peer });
