@@ -39,6 +39,8 @@ export function natsServerVersion(): string | null {
 
 export class Round {
   private readonly children: ChildProcess[] = [];
+  /** Processes this round sent a signal to (their exit is expected). */
+  private readonly signalled = new WeakSet<ChildProcess>();
 
   /** nats://<address>:<port>, once the broker is ready. */
   broker = '';
@@ -88,6 +90,7 @@ export class Round {
   async kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    this.signalled.add(child);
     process.kill(child.pid!, signal);
     await exited;
   }
@@ -132,6 +135,10 @@ export class Round {
       });
     });
     child.stdout!.resume(); // keep reading, so a chatty child never blocks on a full pipe
+    // A process that dies on its own (not by a signal this round sent) says why on the run's stderr.
+    child.once('exit', (code, signal) => {
+      if (!this.signalled.has(child)) process.stderr.write(`[mfbench] multi-host: ${what} (pid ${child.pid}) exited by itself (${code ?? signal}):\n${stderr}\n`);
+    });
     return { child, first: JSON.parse(line) as T };
   }
 }

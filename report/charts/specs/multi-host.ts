@@ -3,10 +3,10 @@ import type { FigureInfo, Row, VegaLiteSpec } from '../../types.js';
 import { figureTitle, PALETTE, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 
 const HOP_LABELS: Record<string, string> = {
-  local: 'local: Task to Task in one sandbox (grouped)',
-  broker: 'broker: Task to Task through JetStream, one host (per-function)',
-  'cross-host': 'cross-host: Task to Task through JetStream, two hosts (per-function)',
-  'frontend-host': 'frontend-host: placement through the broker, half a round trip',
+  local: 'local: Tasks in one sandbox (grouped)',
+  broker: 'broker: Tasks on one host (per-function)',
+  'cross-host': 'cross-host: Tasks on two hosts (per-function)',
+  'frontend-host': 'frontend-host: the placement, ½ round trip',
 };
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
