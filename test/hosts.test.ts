@@ -205,3 +205,43 @@ describe.runIf(RUN_NATS_TESTS)('the per-function baseline on a host agent', () =
     }
   }, 120_000);
 });
+
+describe.runIf(RUN_NATS_TESTS)('a hop peer (--hop-peer, for experiments): a hop between two Tasks crosses hosts', () => {
+  let nats: NatsServer;
+  beforeAll(async () => {
+    nats = await startNatsServer();
+  }, 60_000);
+  afterAll(() => nats?.stop());
+
+  test('every second Task hop is published to the peer, run on its sandbox, and answered on the sender\'s results topic', async () => {
+    // Both hosts free: the placement takes the lower id, hp-a, whose peer is hp-b.
+    await startHost(nats.url, 'hp-b', await tempDir('mf-host-hpb-'), { extra: ['--preset', 'per-function'] });
+    await startHost(nats.url, 'hp-a', await tempDir('mf-host-hpa-'), { extra: ['--preset', 'per-function', '--hop-peer', 'hp-b'] });
+    const p = (await startFrontend(nats.url, await tempDir('mf-front-hp-'))).first;
+    expect((await call(p, 'POST', '/apps', APP)).status).toBe(201);
+    const done = await call(p, 'POST', '/apps/hosts/workflows/main/executions', { i: 2, ms: 10 });
+    expect(done.body).toMatchObject({ status: 'SUCCEEDED', output: { i: 2, steps: ['S1', 'S2', 'S3'] } });
+    // The records say where each Task ran: the second on the peer, the others on the host that ran the engine.
+    expect(done.body.records.map((r: { host: string; state: string }) => [r.state, r.host])).toEqual([['S1', 'hp-a'], ['S2', 'hp-b'], ['S3', 'hp-a']]);
+    const nc = await connectBroker(nats.url);
+    try {
+      const bus = await JetStreamBus.open(nc);
+      const key = { key: done.body.executionId as string };
+      const own = await bus.read<{ state: string; replyTo?: string }>('hops.hp-a', key);
+      expect(own.map((m) => [m.payload.state, m.payload.replyTo ?? null])).toEqual([['S1', null], ['S3', null]]);
+      const peer = await bus.read<{ state: string; replyTo?: string }>('hops.hp-b', key);
+      expect(peer.map((m) => [m.payload.state, m.payload.replyTo])).toEqual([['S2', 'hp-a']]);
+      // Every result, the peer's too, comes back on the sender's topic; none on the peer's.
+      expect(await bus.read('hop-results.hp-a', key)).toHaveLength(3);
+      expect(await bus.read('hop-results.hp-b', key)).toHaveLength(0);
+    } finally {
+      await nc.close();
+    }
+  }, 180_000);
+
+  test('a host agent named as its own hop peer is refused with MF_CONFIG_INVALID before it registers', async () => {
+    const out = await runMfbench(['host', 'start', '--broker', nats.url, '--host-id', 'hp-self', '--hop-peer', 'hp-self', '--backend', 'process', '--data-dir', await tempDir('mf-host-hpself-')]);
+    expect(out).toMatchObject({ code: 2, out: expect.stringContaining('MF_CONFIG_INVALID') });
+    expect(out.out).toContain('own hop peer');
+  }, 60_000);
+});

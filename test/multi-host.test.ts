@@ -122,16 +122,16 @@ describe('bad input to the multi-host experiment', () => {
 });
 
 describe.runIf(RUN_NATS_TESTS)('mfbench run multi-host --quick, end to end', () => {
-  test('1, 2 and 3 hosts: hops, throughput and recovery after a host is SIGKILLed; a figure; nothing left behind', async () => {
+  test('1, 2 and 3 hosts: local, broker and cross-host hops, throughput and recovery after a host is SIGKILLed; a figure; nothing left behind', async () => {
     const out = await mkdtemp(join(tmpdir(), 'mf-multihost-'));
     dirs.push(out);
     const runDir = join(out, 'run');
     const namesBefore = await ourNetworkNames();
     const procsBefore = new Set(roundProcesses());
-    const { code, stderr } = await mfbench(['run', 'multi-host', '--quick', '--backend', 'process', '--out', runDir, '--json'], 900_000);
+    const { code, stderr } = await mfbench(['run', 'multi-host', '--quick', '--backend', 'process', '--out', runDir, '--json'], 1_700_000);
     expect(code, stderr.slice(-3000)).toBe(0);
 
-    type Raw = { warmup: boolean; outcome: string; labels: Record<string, string | number | boolean>; call: { platform: { records: Array<{ host: string }> } | null } };
+    type Raw = { preset: string; warmup: boolean; outcome: string; labels: Record<string, string | number | boolean>; call: { platform: { records: Array<{ host: string }> } | null } };
     const raw = (await readFile(join(runDir, 'raw.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Raw);
     const networks = new Set(raw.map((r) => r.labels.network));
     expect(networks.size).toBe(1);
@@ -143,12 +143,21 @@ describe.runIf(RUN_NATS_TESTS)('mfbench run multi-host --quick, end to end', () 
     const quick = { hops: 30, burst: 24, bursts: 2, capacity: 4 };
     for (const hosts of [1, 2, 3]) {
       const mine = raw.filter((r) => r.labels.hosts === hosts);
-      const hops = mine.filter((r) => r.labels.phase === 'hops' && !r.warmup);
+      const hops = mine.filter((r) => r.labels.phase === 'hops' && !r.warmup && r.preset === 'grouped');
       expect(hops.length).toBe(quick.hops);
       expect(hops.filter((r) => r.outcome === 'ok').length).toBe(quick.hops);
       // One closed loop per host: with several hosts, executions ran on more than one.
       const ranOn = new Set(hops.map((r) => r.call.platform?.records[0]?.host));
       if (hosts > 1) expect(ranOn.size).toBeGreaterThan(1);
+      // Grouped: both Tasks on one host. Per-function: each series has its samples; with hop peers (2+ hosts) the
+      // cross-host ones ran their two Tasks on two hosts, as their records say.
+      for (const r of hops) expect(new Set(r.call.platform?.records.map((x) => x.host)).size).toBe(1);
+      const perFunction = mine.filter((r) => r.labels.phase === 'hops' && !r.warmup && r.preset === 'per-function');
+      expect(perFunction.every((r) => r.outcome === 'ok')).toBe(true);
+      const twoHosts = perFunction.filter((r) => { const [a, b] = r.call.platform?.records ?? []; return a !== undefined && b !== undefined && a.host !== b.host; });
+      expect(perFunction.length - twoHosts.length).toBeGreaterThanOrEqual(quick.hops);
+      if (hosts > 1) expect(twoHosts.length).toBeGreaterThanOrEqual(quick.hops);
+      else expect(twoHosts).toEqual([]);
       const bursts = mine.filter((r) => r.labels.phase === 'throughput' && !r.warmup);
       expect(bursts.length).toBe(quick.burst * quick.bursts);
       expect(bursts.every((r) => r.outcome === 'ok')).toBe(true);
@@ -164,12 +173,26 @@ describe.runIf(RUN_NATS_TESTS)('mfbench run multi-host --quick, end to end', () 
     }
 
     const summary = await readFile(join(runDir, 'csv', 'multi-host.summary.csv'), 'utf8');
-    for (const measure of ['local hop (ms)', 'cross-host hop (ms)', 'throughput (executions/s)', 'recovery after a host kill (ms)']) expect(summary).toContain(measure);
+    for (const measure of ['local hop (ms)', 'broker hop (ms)', 'cross-host hop (ms)', 'frontend-host hop (ms)', 'throughput (executions/s)', 'recovery after a host kill (ms)']) expect(summary).toContain(measure);
     console.log(summary);
+    // Every hop series, at every host count where it exists, from the stored records: n samples, a positive median.
+    const [head, ...lines] = (await readFile(join(runDir, 'csv', 'multi-host.hops.csv'), 'utf8')).trim().split('\n');
+    const cols = head!.split(',');
+    const rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])) as Record<string, string>);
+    for (const hosts of [1, 2, 3]) {
+      for (const hop of hosts > 1 ? ['local', 'broker', 'cross-host', 'frontend-host'] : ['local', 'broker', 'frontend-host']) {
+        const row = rows.find((r) => r.hop === hop && Number(r.hosts) === hosts);
+        expect(row, `${hop} at ${hosts} host(s)`).toBeDefined();
+        expect(Number(row!.ms_n)).toBeGreaterThanOrEqual(quick.hops);
+        expect(Number(row!.ms_median)).toBeGreaterThan(0);
+        expect(Number(row!.ms_p90)).toBeGreaterThanOrEqual(Number(row!.ms_median));
+      }
+      expect(rows.find((r) => r.hop === 'cross-host' && Number(r.hosts) === 1)).toBeUndefined();
+    }
     expect(readdirSync(join(runDir, 'figures'))).toContain('fig-multi-host.svg');
 
     // Every namespace, link and process of the run is gone.
     expect(await ourNetworkNames()).toEqual(namesBefore);
     expect(roundProcesses().filter((pid) => !procsBefore.has(pid))).toEqual([]);
-  }, 900_000);
+  }, 1_800_000);
 });

@@ -17,7 +17,8 @@ const start = defineCommand({
   builder: (y: Argv<GlobalOptions>) =>
     withConfigOptions(y, SERVED_DEFAULTS)
       .option('host-id', { type: 'string', describe: "this host's id on the broker: letters, digits, '-'", defaultDescription: 'the machine name' })
-      .option('capacity', { type: 'number', describe: 'executions this host runs at once (more wait on its work topic)', default: 16 }),
+      .option('capacity', { type: 'number', describe: 'executions this host runs at once (more wait on its work topic)', default: 16 })
+      .option('hop-peer', { type: 'string', describe: "for experiments, busMode global: the host id that runs every second Task hop of this host's executions (docs/distributed.md#hops-across-hosts)" }),
   handler: async (argv) => {
     const user = servedUserConfig(argv as unknown as Record<string, unknown>);
     const config = resolveConfig(user); // bad options fail before anything starts (exit 2)
@@ -32,8 +33,8 @@ const start = defineCommand({
     process.on('SIGTERM', () => stop('SIGTERM'));
 
     const { startHostAgent } = await import('../../platform/frontend/hosts/agent.js');
-    const a = argv as unknown as { hostId?: string; capacity: number };
-    const agent = await startHostAgent(user, { ...(a.hostId !== undefined ? { hostId: a.hostId } : {}), capacity: a.capacity });
+    const a = argv as unknown as { hostId?: string; capacity: number; hopPeer?: string };
+    const agent = await startHostAgent(user, { ...(a.hostId !== undefined ? { hostId: a.hostId } : {}), capacity: a.capacity, ...(a.hopPeer !== undefined ? { hopPeer: a.hopPeer } : {}) });
     outJson({ hostId: agent.hostId, pid: process.pid });
     say(`host agent "${agent.hostId}" on ${config.broker}: capacity ${agent.capacity}, backend ${config.backend}, data dir ${config.dataDir}`);
     let lost = false;

@@ -39,6 +39,8 @@ export function natsServerVersion(): string | null {
 
 export class Round {
   private readonly children: ChildProcess[] = [];
+  /** Processes this round sent a signal to (their exit is expected). */
+  private readonly signalled = new WeakSet<ChildProcess>();
 
   /** nats://<address>:<port>, once the broker is ready. */
   broker = '';
@@ -64,12 +66,15 @@ export class Round {
     }
   }
 
-  /** Starts the host agent of slot `slot` (its namespace, when the network has them) under `hostId`. */
-  async startHost(slot: number, hostId: string): Promise<HostProcess> {
+  /**
+   * Starts the host agent of slot `slot` (its namespace, when the network has them) under `hostId`; `hopPeer`: the
+   * host that runs every second Task hop of its executions (`--hop-peer`, docs/distributed.md#hops-across-hosts).
+   */
+  async startHost(slot: number, hostId: string, hopPeer?: string): Promise<HostProcess> {
     const at = this.network.hosts[slot];
     if (at === undefined) throw new MfError('MF_INTERNAL', `the network has no host slot ${slot}`);
     const args = ['host', 'start', '--broker', this.broker, '--host-id', hostId, '--capacity', String(this.options.capacity), '--preset', this.options.preset,
-      '--backend', this.options.backend, '--data-dir', this.folder(hostId), '--allow-local-code'];
+      '--backend', this.options.backend, '--data-dir', this.folder(hostId), '--allow-local-code', ...(hopPeer !== undefined ? ['--hop-peer', hopPeer] : [])];
     const { child, first } = await this.spawnMfbench<{ hostId: string; pid: number }>([...at.prefix], args);
     return { hostId: first.hostId, pid: child.pid!, child };
   }
@@ -94,6 +99,7 @@ export class Round {
   async kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    this.signalled.add(child);
     process.kill(child.pid!, signal);
     await exited;
   }
@@ -138,6 +144,10 @@ export class Round {
       });
     });
     child.stdout!.resume(); // keep reading, so a chatty child never blocks on a full pipe
+    // A process that dies on its own (not by a signal this round sent) says why on the run's stderr.
+    child.once('exit', (code, signal) => {
+      if (!this.signalled.has(child)) process.stderr.write(`[mfbench] multi-host: ${what} (pid ${child.pid}) exited by itself (${code ?? signal}):\n${stderr}\n`);
+    });
     return { child, first: JSON.parse(line) as T };
   }
 }

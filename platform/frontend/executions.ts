@@ -70,21 +70,7 @@ export class ExecutionStore {
    * oldest one is forgotten beyond the count bound.
    */
   create(app: string, workflow: string | null, fn: string | null, received: number, id: string = randomUUID()): StoredExecution {
-    const exec: StoredExecution = {
-      executionId: id,
-      app,
-      workflow,
-      ...(fn !== null ? { function: fn } : {}),
-      status: 'RUNNING',
-      error: null,
-      cause: null,
-      t: { received, dispatched: 0, completed: null },
-      records: [],
-      history: [],
-      historyIn: null,
-      checkpoint: null,
-      abort: new AbortController(),
-    };
+    const exec = unstoredExecution(app, workflow, fn, received, id);
     this.add(exec.executionId, { kind: 'running', exec });
     return exec;
   }
@@ -235,4 +221,26 @@ function viewJson(view: ExecutionView, outputJson: string | null): string {
 
 function notFound(id: string): MfError {
   return new MfError('MF_EXECUTION_NOT_FOUND', `no execution with id "${id}" is known`, { executionId: id });
+}
+
+/**
+ * A RUNNING execution that no store holds: what a host agent runs one Task hop of another host's execution on
+ * (transport/journal.ts); its records travel back with the hop's result and are kept there.
+ */
+export function unstoredExecution(app: string, workflow: string | null, fn: string | null, received: number, id: string): StoredExecution {
+  return {
+    executionId: id,
+    app,
+    workflow,
+    ...(fn !== null ? { function: fn } : {}),
+    status: 'RUNNING',
+    error: null,
+    cause: null,
+    t: { received, dispatched: 0, completed: null },
+    records: [],
+    history: [],
+    historyIn: null,
+    checkpoint: null,
+    abort: new AbortController(),
+  };
 }

@@ -26,7 +26,7 @@ import type { ExecutionPlacement } from './placement/placement.js';
 import { Platform, type Recovered } from './platform.js';
 import { executionLimits } from './sandboxes.js';
 import { DirectTransport } from './transport/direct.js';
-import { JournalTransport } from './transport/journal.js';
+import { JournalTransport, type HopPeer } from './transport/journal.js';
 import { ToHostsTransport } from './transport/to-hosts.js';
 import type { HopTransport } from './transport/transport.js';
 
@@ -120,7 +120,7 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
     const onHosts = new OnHostsPlacement(bus, cluster(layer).hosts, 'frontend' in role ? role.frontend.frontendId : 'local', config.recoveryAttempts);
     [placement, transport] = [onHosts, new ToHostsTransport(onHosts)];
   } else {
-    transport = config.busMode === 'global' ? new JournalTransport(bus, apps, executions, hostId) : new DirectTransport();
+    transport = config.busMode === 'global' ? new JournalTransport(bus, apps, executions, hostId, 'hostId' in role ? role.peer ?? null : null) : new DirectTransport();
     placement = engineInSandbox(config)
       ? new InSandboxPlacement(config.keepHistory, executions, bus)
       : new OnHostPlacement(config.keepHistory, transport, executionLimits(config), sessions);
@@ -135,7 +135,8 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
 }
 
 /** What a composed platform is: a frontend (which owns sandboxes unless its hosts are remote) or a host agent. */
-export type Role = { frontend: FrontendInfo } | { hostId: string };
+/** A host agent's `peer`: where every second Task hop goes, and how a peer's hop finds its app (transport/journal.ts). */
+export type Role = { frontend: FrontendInfo } | { hostId: string; peer?: HopPeer };
 
 /** A remote frontend's placement (the takeover hands it the executions it adopts). */
 function onHosts(platform: Platform): OnHostsPlacement {

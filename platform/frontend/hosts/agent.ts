@@ -30,6 +30,11 @@ export interface HostOptions {
   hostId?: string;
   /** Executions run at once (default 16); more wait on the work topic. */
   capacity?: number;
+  /**
+   * For experiments (docs/distributed.md#hops-across-hosts): under busMode global, every second Task hop of an
+   * execution this host runs is dispatched by this host agent instead, so that the hop between two Tasks crosses hosts.
+   */
+  hopPeer?: string;
 }
 
 /** The default host id: the machine's name with anything but letters, digits and '-' made '-'. */
@@ -40,6 +45,9 @@ export function defaultHostId(): string {
 export async function startHostAgent(user: UserConfig, options: HostOptions = {}): Promise<HostAgentHandle> {
   const hostId = options.hostId ?? defaultHostId();
   checkHostId(hostId);
+  const hopPeer = options.hopPeer ?? null;
+  if (hopPeer !== null) checkHostId(hopPeer);
+  if (hopPeer === hostId) throw new MfError('MF_CONFIG_INVALID', 'a host agent cannot be its own hop peer', { option: 'hop-peer', value: hopPeer });
   const capacity = options.capacity ?? 16;
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > 10_000) throw new MfError('MF_CONFIG_INVALID', 'capacity must be an integer from 1 to 10000', { option: 'capacity', value: capacity });
   const config = resolveConfig({ ...user, hosts: 'local' });
@@ -58,8 +66,10 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
     throw err;
   }
   const runDir = await mkdtemp(join(config.dataDir, 'run-'));
-  const platform = composePlatform(config, runDir, layer, { hostId });
-  const apps = new HostApps(platform, manifests);
+  // The peer's hops need their app here too; `apps` exists once the platform does.
+  const peer = { hostId: hopPeer, appReady: (name: string) => apps.ready(name) };
+  const platform = composePlatform(config, runDir, layer, { hostId, peer });
+  const apps: HostApps = new HostApps(platform, manifests);
   let work: Subscription | null = null;
   let watch: { stop(): void } | null = null;
   let histories: { stop(): void } | null = null;
@@ -82,7 +92,7 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
       HOST_GROUP,
       async (m) => {
         const { executionId, attempt } = m.payload;
-        const answer = await runWork(platform, apps, hostId, m.payload);
+        const answer = await runWork(platform, apps, hostId, hopPeer, m.payload);
         // Acknowledged once the answer is on the broker: a host that dies first leaves the work unacknowledged.
         await layer.bus.publish<WorkResult>(TOPIC_RESULTS, executionId, answer, { id: resultId(executionId, attempt) });
         // Answered: a placement that travelled by reference is needed by nobody now (off the path).
@@ -100,13 +110,13 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
   return { hostId, capacity, lost, close };
 }
 
-/** Runs one placed execution to the answer the frontend keeps; records name this host. */
-async function runWork(platform: Platform, apps: HostApps, hostId: string, work: Work): Promise<WorkResult> {
+/** Runs one placed execution to the answer the frontend keeps; records name this host (or the hop peer that ran them). */
+async function runWork(platform: Platform, apps: HostApps, hostId: string, hopPeer: string | null, work: Work): Promise<WorkResult> {
   const head = { executionId: work.executionId, attempt: work.attempt, host: hostId };
   try {
     await apps.ready(work.app);
     const done = await platform.runPlaced(work);
-    for (const record of done.records) record.host = hostId;
+    for (const record of done.records) if (hopPeer === null || record.host !== hopPeer) record.host = hostId;
     return { ...head, ...done };
   } catch (err) {
     return { ...head, error: toMfError(err).toJSON() };

@@ -3,8 +3,10 @@ import type { FigureInfo, Row, VegaLiteSpec } from '../../types.js';
 import { figureTitle, PALETTE, THEME, VEGA_LITE_SCHEMA } from '../theme.js';
 
 const HOP_LABELS: Record<string, string> = {
-  local: 'local: agent to worker',
-  'cross-host': 'cross-host: frontend to host',
+  local: 'local: Tasks in one sandbox (grouped)',
+  broker: 'broker: Tasks on one host (per-function)',
+  'cross-host': 'cross-host: Tasks on two hosts (per-function)',
+  'frontend-host': 'frontend-host: the placement, ½ round trip',
 };
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -28,7 +30,7 @@ export function multiHostSpec(tables: Record<string, Row[]>, figure: FigureInfo)
   })).filter((b) => b.median !== null);
   const x = hostsAxis('Hosts');
   const xOffset = { field: 'hop', type: 'nominal', sort: hopNames };
-  const y = (field: string) => ({ field, type: 'quantitative', title: 'One-way hop, median (ms)' });
+  const y = (field: string) => ({ field, type: 'quantitative', title: 'Hop, median (ms)' });
   const hops = {
     title: '(a) Warm hop latency',
     width: 300,
@@ -41,12 +43,13 @@ export function multiHostSpec(tables: Record<string, Row[]>, figure: FigureInfo)
           x,
           xOffset,
           y: y('median'),
-          color: { field: 'hop', type: 'nominal', title: 'Hop', sort: hopNames, scale: { domain: hopNames, range: [PALETTE[0], PALETTE[1]] }, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 400 } },
+          color: { field: 'hop', type: 'nominal', title: 'Hop', sort: hopNames, scale: { domain: hopNames, range: PALETTE.slice(0, hopNames.length) }, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 400 } },
           tooltip: [{ field: 'series' }, { field: 'hosts' }, { field: 'hop' }, { field: 'median', format: '.2f' }, { field: 'p90', format: '.2f' }, { field: 'n' }],
         },
       },
       { data: { values: bars.filter((b) => b.lo !== null && b.hi !== null) }, mark: { type: 'errorbar', ticks: { size: 6 }, color: '#222' }, encoding: { x, xOffset, y: y('lo'), y2: { field: 'hi' } } },
       { data: { values: bars.filter((b) => b.p90 !== null) }, mark: { type: 'tick', color: '#222', thickness: 2, size: 10 }, encoding: { x, xOffset, y: y('p90') } },
+      { data: { values: bars.map((b) => ({ ...b, label: `n=${String(b.n)}` })) }, mark: { type: 'text', dy: -8, fontSize: 8, color: '#444' }, encoding: { x, xOffset, y: y('median'), text: { field: 'label' } } },
     ],
   };
 
@@ -78,7 +81,7 @@ export function multiHostSpec(tables: Record<string, Row[]>, figure: FigureInfo)
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: figureTitle(figure, [
-      `Figure ${figure.id}. (a) each hop is half a round trip read on one clock per end; bars: medians;`,
+      `Figure ${figure.id}. (a) Task-to-Task hops: first handler end to second handler start (frontend-host: half a round trip); bars: medians, labelled with n;`,
       'error bars: 95% CI of the median (n > 20); ticks: p90. (b), (c): rules span min to max; (b) dashed: what the slots allow.',
       `Variant${networks.length > 1 ? 's' : ''}: ${networks.join(', ')}`,
       '(netns: each host in a network namespace of its own; loopback: the fallback)',
