@@ -27,7 +27,7 @@ import type { ExecutionPlacement } from './placement/placement.js';
 import { acceptedId, acceptedMessage, readInterrupted, TOPIC_EXECUTIONS, type AcceptedExecution, type ExecutionEvent, type InterruptedExecution } from './recovery.js';
 import { AppSandboxes, type SandboxEnvironment } from './sandboxes.js';
 import { serveSessionTask } from '../sessions/task.js';
-import type { SessionRegistry } from './sessions.js';
+import type { SessionService } from './sessions.js';
 import type { HopTransport } from './transport/transport.js';
 import type { Work, WorkResult } from './hosts/work.js';
 import type { BrokerResults, ResultPart } from './hosts/results.js';
@@ -53,7 +53,7 @@ export interface PlatformParts {
   readonly placement: ExecutionPlacement;
   readonly transport: HopTransport;
   /** The app's sessions; a workflow's session Tasks reach them too (the on-host placement directly, sandboxes by asking). */
-  readonly sessions: SessionRegistry;
+  readonly sessions: SessionService;
   /**
    * This frontend's id and life when several share the broker (`hosts: remote`): its accepted executions carry them,
    * and its takeover (hosts/takeover.ts), not recover(), resumes the unfinished ones of every frontend life that died.
@@ -70,7 +70,7 @@ export class Platform {
   readonly metrics = new PlatformMetrics(() => this.liveSandboxes());
   private readonly apps: AppRegistry;
   /** Long-running session functions and their messages (docs/sessions.md). */
-  readonly sessions: SessionRegistry;
+  readonly sessions: SessionService;
   private readonly executions: ExecutionStore;
   private readonly sandboxEnvironment: SandboxEnvironment;
   /** Each app's own OS user when the platform runs as root (docs/security.md). */
