@@ -5,11 +5,15 @@
  * is messaged, read, listed and stopped through frontend B; a pipe between sessions on different hosts carries 3 MiB
  * of seeded bytes over the host agents' TCP relay with the same SHA-256 at both ends, and breaks (typed) when its
  * sender is killed; a workflow's `session:start.sync` Task runs on a host; a SIGKILLed host agent's session is FAILED
- * (`host-lost`, MF_HOST_LOST) through either frontend, and a message to it is MF_SESSION_ENDED. Every process is
- * stopped by pid.
+ * (`host-lost`, MF_HOST_LOST) through either frontend, and a message to it is MF_SESSION_ENDED. Then the same pipe
+ * between two host agents each in a network namespace of its own (the multi-host experiment's network: where root
+ * allows, and required under MFBENCH_REQUIRE_NETNS=1), so its bytes cross two veth pairs and a bridge. Every process
+ * is stopped by pid.
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { hostNetwork } from '../dist/experiments/multi-host/netns.js';
+import { Round } from '../dist/experiments/multi-host/cluster.js';
 import { connectBroker } from '../dist/platform/broker.js';
 import { HostRegistry } from '../dist/platform/frontend/hosts/registry.js';
 import { descendants, killByPid, killLeftovers, startFrontend, startHost, stopAll, tempDir, type Endpoint } from './helpers/mfbench.js';
@@ -18,6 +22,7 @@ import { alive, call, inlineFunction, until } from './helpers/platform.js';
 import { ECHO } from './helpers/session-functions.js';
 
 noteNatsSkipped('the sessions-on-hosts tests');
+const REQUIRE_NETNS = process.env.MFBENCH_REQUIRE_NETNS === '1';
 
 /** Streams `bytes` seeded pseudo-random bytes into a pipe to its target and reports their SHA-256. */
 const HASH_SENDER = `import { createHash } from 'node:crypto';
@@ -254,4 +259,53 @@ describe.runIf(RUN_NATS_TESTS)('sessions on host agents, reached through any fro
     expect(listed.find((s: any) => s.sessionId === rx.sessionId).status).toBe('FAILED');
     expect(listed.find((s: any) => s.sessionId === echo.sessionId).status).toBe('STOPPED');
   }, 120_000);
+});
+
+describe.runIf(RUN_NATS_TESTS)('a pipe between host agents in network namespaces of their own', () => {
+  test('each host listens on its namespace address; the pipe crosses the bridge with every byte (SHA-256)', async () => {
+    const network = await hostNetwork('auto', 2);
+    if (REQUIRE_NETNS) expect(network.mode, `fell back: ${network.fallbackReason}`).toBe('netns');
+    console.log(`network: ${network.mode}${network.fallbackReason ? ` (${network.fallbackReason})` : ''}`);
+    const round = await Round.start(network, { preset: 'grouped', backend: 'process', capacity: 1 }).catch(async (err: unknown) => {
+      await network.close();
+      throw err;
+    });
+    try {
+      const [h0, h1] = [await round.startHost(0, 'ns-a'), await round.startHost(1, 'ns-b')];
+      const front = await round.startFrontend();
+      expect((await call(front, 'POST', '/apps', APP)).status).toBe(201);
+      const nc = await connectBroker(round.broker);
+      try {
+        const live = await until('both hosts to register', async () => {
+          const hosts = await new HostRegistry(nc, 1).live();
+          return hosts.length === 2 ? hosts : null;
+        }, 30_000);
+        expect(live.map((h) => h.pipes!.host)).toEqual(network.hosts.map((h) => h.address));
+      } finally {
+        await nc.close();
+      }
+      const s = (path: string) => `/apps/${APP.name}/sessions${path}`;
+      const rx = (await call(front, 'POST', s(''), { functions: [{ function: 'receiver', alias: 'rx' }] })).body;
+      const tx = (await call(front, 'POST', s(''), { functions: [{ function: 'sender', alias: 'tx' }] })).body;
+      const under = (pid: number) => (descendants(h0.pid).includes(pid) ? 'ns-a' : descendants(h1.pid).includes(pid) ? 'ns-b' : null);
+      expect([under(rx.instances[0].pid), under(tx.instances[0].pid)]).toEqual(['ns-a', 'ns-b']);
+
+      const bytes = 2 * 1024 * 1024 + 11;
+      await call(front, 'POST', s(`/${tx.sessionId}/messages`), { target: 'tx', message: { cmd: 'stream', target: { session: rx.sessionId, instance: 'rx' }, bytes, seed: 99 } });
+      const read = async (id: string) => {
+        for (let i = 0; i < 60; i++) {
+          const [m] = (await call(front, 'GET', s(`/${id}/messages?timeoutMs=1000`))).body.messages;
+          if (m) return m.body;
+        }
+        throw new Error(`no message from session ${id} within 60 polls`);
+      };
+      const sent = await read(tx.sessionId);
+      expect(sent).toMatchObject({ streamed: bytes });
+      expect(await read(rx.sessionId)).toEqual({ received: bytes, sha256: sent.sha256, peer: `${tx.sessionId}/sender.0`, ended: 'ok' });
+      for (const id of [rx.sessionId, tx.sessionId]) expect((await call(front, 'DELETE', s(`/${id}`))).status).toBe(200);
+    } finally {
+      await round.close();
+      await network.close();
+    }
+  }, 180_000);
 });

@@ -13,6 +13,8 @@ import { MfError } from '../errors.js';
 
 /** How long a relay waits for the opener to connect before it gives up. */
 const CONNECT_WITHIN_MS = 30_000;
+/** How long a relay waits for another host's pipe listener to take its TCP connection. */
+const FAR_CONNECT_WITHIN_MS = 10_000;
 /** Unix socket paths are limited to 107 bytes on Linux. */
 const MAX_SOCKET_PATH = 107;
 let nextRelay = 0;
@@ -47,6 +49,11 @@ export async function openRelay(openerDir: string, target: RelayTarget): Promise
     done();
     if (typeof target === 'string') return join2(opener, connect({ path: target, allowHalfOpen: true }));
     const far = connect({ host: target.host, port: target.port, allowHalfOpen: true });
+    // A far host that drops the connection attempt (a filter, a dead machine) is a broken pipe, not a hang.
+    const slow = setTimeout(() => far.destroy(new Error(`no connection to ${target.host}:${target.port} within ${FAR_CONNECT_WITHIN_MS} ms`)), FAR_CONNECT_WITHIN_MS);
+    slow.unref();
+    far.once('connect', () => clearTimeout(slow));
+    far.once('close', () => clearTimeout(slow));
     far.setNoDelay(true);
     far.write(`${target.token}\n`);
     join2(opener, far);
