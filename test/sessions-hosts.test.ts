@@ -259,6 +259,17 @@ describe.runIf(RUN_NATS_TESTS)('sessions on host agents, reached through any fro
     expect(listed.find((s: any) => s.sessionId === rx.sessionId).status).toBe('FAILED');
     expect(listed.find((s: any) => s.sessionId === echo.sessionId).status).toBe('STOPPED');
   }, 120_000);
+
+  test('a host agent that stops cleanly (SIGTERM) stops its sessions and records why; every frontend answers that', async () => {
+    const last = (await call(a, 'POST', path(), { functions: [{ function: 'echo', alias: 'last' }] })).body;
+    expect(hostOf(last.instances[0].pid)).toBe('host-a');
+    const pid = last.instances[0].pid as number;
+    await killByPid(hosts['host-a']!, 'SIGTERM');
+    expect(hosts['host-a']!.exitCode).toBe(0);
+    expect(alive(pid)).toBe(false);
+    const state = (await call(b, 'GET', path(last.sessionId))).body;
+    expect(state).toMatchObject({ status: 'STOPPED', reason: expect.stringMatching(/^platform-closed: /) });
+  }, 60_000);
 });
 
 describe.runIf(RUN_NATS_TESTS)('a pipe between host agents in network namespaces of their own', () => {

@@ -195,10 +195,10 @@ export class Platform {
    * Stops the app's sandboxes and forgets it in this process; its kept manifest stays (close, delete's second half,
    * and a host agent whose copy of the app is out of date).
    */
-  async unload(name: string): Promise<void> {
+  async unload(name: string, sessionsStopReason?: string): Promise<void> {
     const app = this.apps.get(name);
     // Sessions first, while the app is still known: each stops cleanly and leaves no worker behind.
-    await this.sessions.stopApp(name);
+    await this.sessions.stopApp(name, sessionsStopReason);
     this.apps.remove(name);
     this.metrics.apps.set(this.apps.size);
     await app.sandboxes.destroyAll({ close: true });
@@ -409,7 +409,8 @@ export class Platform {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
-    await Promise.all(this.apps.all().map((app) => this.unload(app.name).catch(() => undefined)));
+    const reason = 'platform-closed: the platform (or host agent) running it stopped';
+    await Promise.all(this.apps.all().map((app) => this.unload(app.name, reason).catch(() => undefined)));
     const { backend, transport, bus, storage, runDir } = this.parts;
     await backend.close();
     await transport.close();

@@ -44,7 +44,8 @@ export interface SessionService {
   stop(appName: string, sessionId: string, reason?: string): Promise<SessionState>;
   waitEnded(appName: string, sessionId: string): Promise<SessionState>;
   tasks(appName: string): SessionTaskService;
-  stopApp(appName: string): Promise<void>;
+  /** `reason` says why (default: the app was deleted). */
+  stopApp(appName: string, reason?: string): Promise<void>;
   broker(appName: string, to: RemotePipeTarget, opener: PipeOpener): Promise<SessionReply>;
   onEnded(end: EndedSession): void;
 }
@@ -202,9 +203,9 @@ export class SessionRegistry implements SessionService {
   }
 
   /** Stops every live session of an app (it is being deleted); their workers are gone when this resolves. */
-  async stopApp(appName: string): Promise<void> {
+  async stopApp(appName: string, reason = 'app-deleted: the app was deleted'): Promise<void> {
     const ids = [...this.live].filter(([, s]) => s.app === appName).map(([id]) => id);
-    await Promise.all(ids.map((id) => this.stop(appName, id, 'app-deleted: the app was deleted').catch(() => undefined)));
+    await Promise.all(ids.map((id) => this.stop(appName, id, reason).catch(() => undefined)));
     for (const [id, e] of this.ended) if (e.state.app === appName) this.forget(id);
   }
 
