@@ -59,7 +59,7 @@ export interface SessionHooks {
   placed(sessionId: string, app: string, state: SessionState | null): Promise<void>;
   ended(end: EndedSession): void;
   /** A session that was placed here never started (its start failed). */
-  abandoned(sessionId: string): void;
+  abandoned(sessionId: string, app: string): void;
   /** A pipe to a session this registry does not run: null when no other place runs it either. */
   remotePipe(appName: string, to: RemotePipeTarget, opener: PipeOpener): Promise<SessionReply | null>;
 }
@@ -94,7 +94,7 @@ export class SessionRegistry implements SessionService {
     try {
       held = await app.sandboxes.hold();
     } catch (err) {
-      this.hooks?.abandoned(sessionId);
+      this.hooks?.abandoned(sessionId, appName);
       throw err;
     }
     const { link, release } = held;
@@ -108,7 +108,7 @@ export class SessionRegistry implements SessionService {
       return ended ?? state;
     } catch (err) {
       if (this.live.delete(sessionId)) release();
-      if (!this.ended.has(sessionId)) this.hooks?.abandoned(sessionId);
+      if (!this.ended.has(sessionId)) this.hooks?.abandoned(sessionId, appName);
       throw err;
     }
   }

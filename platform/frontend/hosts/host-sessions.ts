@@ -33,12 +33,12 @@ export class HostSessions implements SessionHooks {
     this.write(sessionId(end), () => this.directory.put(sessionId(end), this.entry(end.state.app, end.state, true))).catch(() => undefined);
   }
 
-  abandoned(id: string): void {
-    this.write(id, () => this.directory.remove(id)).catch(() => undefined);
+  abandoned(id: string, app: string): void {
+    this.write(id, () => this.directory.remove(app, id)).catch(() => undefined);
   }
 
   async remotePipe(appName: string, to: RemotePipeTarget, opener: PipeOpener): Promise<SessionReply | null> {
-    const found = await this.directory.get(to.session);
+    const found = await this.directory.get(appName, to.session);
     if (!found || found.entry.app !== appName || found.entry.ended || found.entry.hostId === this.hostId) return null;
     const { hostId } = found.entry;
     const answer = await this.directory.ask(hostId, { op: 'pipe-export', app: appName, sessionId: to.session, instance: to.instance });

@@ -14,7 +14,7 @@ import type { SessionRecord, SessionReply, SessionState } from '../../sessions/t
 import type { AppRegistry } from '../apps.js';
 import type { EndedSession, SessionService } from '../sessions.js';
 import { HOST_TTL_MS, type HostInfo, type HostRegistry } from './registry.js';
-import { lostRecord, lostState, type HostAnswer, type HostSessionRequest, type SessionDirectory, type SessionEntry } from './sessions.js';
+import { HOST_REPLY_MS, lostRecord, lostState, type HostAnswer, type HostSessionRequest, type SessionDirectory, type SessionEntry } from './sessions.js';
 
 /** How long a host that does not answer is asked again before it must have left the registry. */
 const UNANSWERED_FOR_MS = HOST_TTL_MS + 4_000;
@@ -45,7 +45,7 @@ export class RemoteSessions implements SessionService {
 
   async list(appName: string): Promise<SessionState[]> {
     this.apps.get(appName);
-    const mine = (await this.directory.all()).filter((s) => s.entry.app === appName);
+    const mine = await this.directory.all(appName);
     const states = await Promise.all(mine.map((s) => this.state(appName, s.sessionId).catch(() => null)));
     return states.filter((s): s is SessionState => s !== null);
   }
@@ -124,23 +124,36 @@ export class RemoteSessions implements SessionService {
     this.apps.get(appName);
     const deadline = Date.now() + UNANSWERED_FOR_MS;
     for (;;) {
-      const found = await this.directory.get(sessionId);
+      const found = await this.directory.get(appName, sessionId);
       if (!found || found.entry.app !== appName) throw notFound(sessionId, appName);
       const { entry, revision } = found;
       if (entry.ended && entry.state && !options.askEnded) return { ended: entry.state };
       const answer = await this.directory.ask(entry.hostId, req, options);
       if (answer !== 'unanswered' && (answer.ok || answer.error.code !== 'MF_SESSION_NOT_FOUND')) return { answer };
-      const host = (await this.hosts.live()).find((h) => h.hostId === entry.hostId);
+      const host = (await this.liveHosts()).find((h) => h.hostId === entry.hostId);
       if (entry.ended && entry.state && (answer === 'unanswered' || host?.startedAt !== entry.hostStartedAt)) return { ended: entry.state };
       if (!host || host.startedAt !== entry.hostStartedAt) return { ended: await this.lost(sessionId, entry, revision, host) };
       // The host lives as the process that runs the session: it did not answer in time, or the session just ended.
       if (answer !== 'unanswered') {
-        const again = await this.directory.get(sessionId);
+        const again = await this.directory.get(appName, sessionId);
         if (again?.entry.ended && again.entry.state) return { ended: again.entry.state };
         return { answer };
       }
       if (Date.now() > deadline) throw new MfError('MF_HOST_LOST', `host "${entry.hostId}", which runs session ${sessionId}, did not answer for ${UNANSWERED_FOR_MS} ms`, { host: entry.hostId, session: sessionId });
       await sleep(250);
+    }
+  }
+
+  /** The live hosts; a read the broker does not answer within HOST_REPLY_MS is MF_STORAGE_FAILED, not a hang. */
+  private async liveHosts(): Promise<HostInfo[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new MfError('MF_STORAGE_FAILED', `the broker did not list the live hosts within ${HOST_REPLY_MS} ms`)), HOST_REPLY_MS);
+    });
+    try {
+      return await Promise.race([this.hosts.live(), late]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

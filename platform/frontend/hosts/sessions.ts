@@ -1,12 +1,15 @@
 /**
  * Sessions on host agents (docs/distributed.md, "Sessions on hosts"): where each session runs, and how a frontend
  * or another host reaches it. A session lives on one host agent for its whole life; the KV bucket `mfsessions`
- * holds, per session id, its app, its host (and that host's life, `startedAt`), and its final state once it ended.
+ * holds, per session (key `<app>.<session id>`, each escaped by brokerToken, so an id from a URL is never a bad key
+ * and an app's sessions are listed without reading the others'), its host (and that host's life, `startedAt`), its
+ * state as it started and its final state once it ended.
  * Everything asked of a live session goes to its host by NATS request/reply on `mf.sessions.<hostId>`, which only
  * that host answers; a host that does not answer and is gone from the host registry (or lives again with another
  * `startedAt`) has lost its sessions.
  */
 import { JSONCodec, type KV, type NatsConnection } from 'nats';
+import { brokerToken } from '../../broker.js';
 import { MfError, toMfError, type ErrorBody } from '../../errors.js';
 import type { SessionRecord, SessionState } from '../../sessions/types.js';
 import { lazyBucket } from './bucket.js';
@@ -86,6 +89,10 @@ function decodeReply(data: Uint8Array): HostAnswer {
   return JSON.parse(text) as HostAnswer;
 }
 
+function key(app: string, sessionId: string): string {
+  return `${brokerToken(app)}.${brokerToken(sessionId)}`;
+}
+
 export function sessionSubject(hostId: string): string {
   return `mf.sessions.${hostId}`;
 }
@@ -100,12 +107,12 @@ export class SessionDirectory {
 
   /** Writes where a session runs (before it starts, so that it is never running unfound) or how it ended. */
   async put(sessionId: string, entry: SessionEntry): Promise<void> {
-    await this.call(`record session "${sessionId}"`, async (kv) => kv.put(sessionId, entryCodec.encode(entry)));
+    await this.call(`record session "${sessionId}"`, async (kv) => kv.put(key(entry.app, sessionId), entryCodec.encode(entry)));
   }
 
-  async get(sessionId: string): Promise<{ entry: SessionEntry; revision: number } | null> {
+  async get(app: string, sessionId: string): Promise<{ entry: SessionEntry; revision: number } | null> {
     return this.call(`read session "${sessionId}"`, async (kv) => {
-      const e = await kv.get(sessionId);
+      const e = await kv.get(key(app, sessionId));
       return e?.operation === 'PUT' ? { entry: entryCodec.decode(e.value), revision: e.revision } : null;
     });
   }
@@ -117,28 +124,32 @@ export class SessionDirectory {
   async endIfUnchanged(sessionId: string, revision: number, entry: SessionEntry): Promise<SessionEntry> {
     return this.call(`end session "${sessionId}"`, async (kv) => {
       try {
-        await kv.update(sessionId, entryCodec.encode(entry), revision);
+        await kv.update(key(entry.app, sessionId), entryCodec.encode(entry), revision);
         return entry;
       } catch {
-        const now = await kv.get(sessionId);
+        const now = await kv.get(key(entry.app, sessionId));
         return now?.operation === 'PUT' ? entryCodec.decode(now.value) : entry;
       }
     });
   }
 
-  /** Every session the broker remembers (keys first, values after: a slow reader loses the rest of a listing). */
-  async all(): Promise<Array<{ sessionId: string; entry: SessionEntry; revision: number }>> {
+  /** The app's sessions the broker remembers (keys first, values after: a slow reader loses the rest of a listing). */
+  async all(app: string): Promise<Array<{ sessionId: string; entry: SessionEntry; revision: number }>> {
     return this.call('list sessions', async (kv) => {
       const keys: string[] = [];
-      for await (const key of await kv.keys()) keys.push(key);
+      for await (const k of await kv.keys(`${brokerToken(app)}.*`)) keys.push(k);
       const out: Array<{ sessionId: string; entry: SessionEntry; revision: number }> = [];
-      for (const e of await Promise.all(keys.map((k) => kv.get(k)))) if (e?.operation === 'PUT') out.push({ sessionId: e.key, entry: entryCodec.decode(e.value), revision: e.revision });
+      for (const e of await Promise.all(keys.map((k) => kv.get(k)))) {
+        if (e?.operation !== 'PUT') continue;
+        const entry = entryCodec.decode(e.value);
+        if (entry.state !== null && entry.app === app) out.push({ sessionId: entry.state.sessionId, entry, revision: e.revision });
+      }
       return out;
     });
   }
 
-  async remove(sessionId: string): Promise<void> {
-    await this.call(`forget session "${sessionId}"`, async (kv) => kv.delete(sessionId));
+  async remove(app: string, sessionId: string): Promise<void> {
+    await this.call(`forget session "${sessionId}"`, async (kv) => kv.delete(key(app, sessionId)));
   }
 
   /**

@@ -143,7 +143,9 @@ export class OnHostsPlacement implements ExecutionPlacement {
    */
   async hostForSession(): Promise<HostInfo> {
     // A fresh read: a session start is not on the invocation path, and a stale count would place it on a full host.
-    await this.refresh();
+    // Bounded: on a slow broker the last read (at most a heartbeat old) serves.
+    const fresh = this.refresh().catch(() => undefined);
+    await Promise.race([fresh, new Promise((r) => setTimeout(r, HEARTBEAT_MS).unref())]);
     await this.waitForHost();
     const best = this.leastLoaded();
     this.sessionsStarted.push({ host: best.hostId, at: Date.now() });
