@@ -44,7 +44,7 @@ export const ERROR_CODES = {
   MF_BROKER_UNREACHABLE: { status: 503, meaning: 'The NATS JetStream broker named by the broker option did not answer (or has no JetStream); the platform does not start.' },
   MF_HOST_DUPLICATE: { status: 409, meaning: 'A host agent with that host id is alive on the broker (heartbeating); the second one does not start.' },
   MF_NO_HOST: { status: 503, meaning: 'No live host agent registered on the broker within the bounded wait, so the execution could not be placed.' },
-  MF_HOST_LOST: { status: 503, meaning: 'The host agents running an execution stopped heartbeating more times than recoveryAttempts allows; the execution fails.' },
+  MF_HOST_LOST: { status: 503, meaning: 'The host agents running an execution stopped heartbeating more times than recoveryAttempts allows (the execution fails), or the host running a session does not answer (a session whose host is gone is FAILED with reason host-lost).' },
   MF_SESSION_NOT_FOUND: { status: 404, meaning: 'No session with that id is known for the app.' },
   MF_SESSION_TARGET_NOT_FOUND: { status: 404, meaning: 'The session has no instance, alias or function by the name a message or pipe was sent to.' },
   MF_SESSION_MESSAGE_TOO_LARGE: { status: 413, meaning: "A session message is larger than the session's maxMessageBytes." },

@@ -17,8 +17,10 @@ const start = defineCommand({
   builder: (y: Argv<GlobalOptions>) =>
     withConfigOptions(y, SERVED_DEFAULTS)
       .option('host-id', { type: 'string', describe: "this host's id on the broker: letters, digits, '-'", defaultDescription: 'the machine name' })
-      .option('capacity', { type: 'number', describe: 'executions this host runs at once (more wait on its work topic)', default: 16 })
-      .option('hop-peer', { type: 'string', describe: "for experiments, busMode global: the host id that runs every second Task hop of this host's executions (docs/distributed.md#hops-across-hosts)" }),
+      .option('capacity', { type: 'number', describe: 'executions this host runs at once (more wait on its work topic); a running session holds one', default: 16 })
+      .option('hop-peer', { type: 'string', describe: "for experiments, busMode global: the host id that runs every second Task hop of this host's executions (docs/distributed.md#hops-across-hosts)" })
+      .option('pipe-address', { type: 'string', describe: "the address this host takes pipes from other hosts' sessions on (TCP, advertised in the host registry)", default: '127.0.0.1' })
+      .option('pipe-port', { type: 'number', describe: 'the port of that listener (0: any free port)', default: 0 }),
   handler: async (argv) => {
     const user = servedUserConfig(argv as unknown as Record<string, unknown>);
     const config = resolveConfig(user); // bad options fail before anything starts (exit 2)
@@ -33,8 +35,14 @@ const start = defineCommand({
     process.on('SIGTERM', () => stop('SIGTERM'));
 
     const { startHostAgent } = await import('../../platform/frontend/hosts/agent.js');
-    const a = argv as unknown as { hostId?: string; capacity: number; hopPeer?: string };
-    const agent = await startHostAgent(user, { ...(a.hostId !== undefined ? { hostId: a.hostId } : {}), capacity: a.capacity, ...(a.hopPeer !== undefined ? { hopPeer: a.hopPeer } : {}) });
+    const a = argv as unknown as { hostId?: string; capacity: number; hopPeer?: string; pipeAddress: string; pipePort: number };
+    const agent = await startHostAgent(user, {
+      ...(a.hostId !== undefined ? { hostId: a.hostId } : {}),
+      capacity: a.capacity,
+      ...(a.hopPeer !== undefined ? { hopPeer: a.hopPeer } : {}),
+      pipeAddress: a.pipeAddress,
+      pipePort: a.pipePort,
+    });
     outJson({ hostId: agent.hostId, pid: process.pid });
     say(`host agent "${agent.hostId}" on ${config.broker}: capacity ${agent.capacity}, backend ${config.backend}, data dir ${config.dataDir}`);
     let lost = false;

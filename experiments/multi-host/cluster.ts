@@ -74,7 +74,9 @@ export class Round {
     const at = this.network.hosts[slot];
     if (at === undefined) throw new MfError('MF_INTERNAL', `the network has no host slot ${slot}`);
     const args = ['host', 'start', '--broker', this.broker, '--host-id', hostId, '--capacity', String(this.options.capacity), '--preset', this.options.preset,
-      '--backend', this.options.backend, '--data-dir', this.folder(hostId), '--allow-local-code', ...(hopPeer !== undefined ? ['--hop-peer', hopPeer] : [])];
+      '--backend', this.options.backend, '--data-dir', this.folder(hostId), '--allow-local-code', ...(hopPeer !== undefined ? ['--hop-peer', hopPeer] : []),
+      // Pipes between sessions on different hosts cross the host's own address (its namespace's, when it has one).
+      '--pipe-address', at.address];
     const { child, first } = await this.spawnMfbench<{ hostId: string; pid: number }>([...at.prefix], args);
     return { hostId: first.hostId, pid: child.pid!, child };
   }

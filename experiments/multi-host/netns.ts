@@ -5,6 +5,9 @@
  * the host's own network stack. Every name carries a random run id (parallel runs do not collide), and `close()`
  * removes all of it; so does the process's exit, if a run dies before it could close.
  *
+ * Frames between two namespaces cross the bridge; where iptables filters bridged frames (docker's FORWARD policy
+ * DROP with br_netfilter), one rule accepts forwarding from this bridge to itself while the network lives.
+ *
  * Needs root and `ip netns`; where they are missing, `hostNetwork('auto', …)` falls back to loopback (hosts are plain
  * processes, the broker listens on 127.0.0.1) and says why.
  */
@@ -85,25 +88,37 @@ async function namespaces(count: number): Promise<HostNetwork> {
   const bridge = `mfb${id}br`;
   const netnsOf = (i: number): string => `mfbench-${id}-h${i}`;
   const subnet = await freeSubnet();
-  const made: { bridge: boolean; netns: string[] } = { bridge: false, netns: [] };
+  const made: { bridge: boolean; netns: string[]; forward: boolean } = { bridge: false, netns: [], forward: false };
   let closed = false;
+  const forwardRule = ['FORWARD', '-i', bridge, '-o', bridge, '-j', 'ACCEPT', '-m', 'comment', '--comment', `mfbench-${id}`];
   // Deleting a namespace deletes the veth end inside it, and with it the pair's end on the bridge.
-  const teardownArgs = (): string[][] => [...made.netns.map((ns) => ['netns', 'delete', ns]), ...(made.bridge ? [['link', 'delete', bridge]] : [])];
+  const teardownArgs = (): Array<[string, string[]]> => [
+    ...(made.forward ? [['iptables', ['-D', ...forwardRule]] as [string, string[]]] : []),
+    ...made.netns.map((ns): [string, string[]] => ['ip', ['netns', 'delete', ns]]),
+    ...(made.bridge ? [['ip', ['link', 'delete', bridge]] as [string, string[]]] : []),
+  ];
   const onExit = (): void => {
-    for (const args of teardownArgs()) spawnSync('ip', args, { stdio: 'ignore' });
+    for (const [cmd, args] of teardownArgs()) spawnSync(cmd, args, { stdio: 'ignore' });
   };
   process.once('exit', onExit);
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
     process.removeListener('exit', onExit);
-    for (const args of teardownArgs()) await run('ip', args).catch(() => undefined);
+    for (const [cmd, args] of teardownArgs()) await run(cmd, args).catch(() => undefined);
   };
   try {
     await run('ip', ['link', 'add', 'name', bridge, 'type', 'bridge']);
     made.bridge = true;
     await run('ip', ['addr', 'add', `${subnet}.1/24`, 'dev', bridge]);
     await run('ip', ['link', 'set', bridge, 'up']);
+    // Host to host (a pipe between sessions on two hosts) is forwarded across the bridge. Where bridged frames pass
+    // iptables (br_netfilter, as docker sets up, with FORWARD's policy DROP) they would be dropped: accept what goes
+    // from this bridge to itself, and nothing else. No iptables: nothing filters bridged frames there.
+    made.forward = await run('iptables', ['-I', ...forwardRule]).then(
+      () => true,
+      () => false,
+    );
     const hosts: Array<{ address: string; prefix: string[] }> = [];
     for (let i = 0; i < count; i++) {
       const ns = netnsOf(i);

@@ -16,12 +16,13 @@ import { ExecutionOwners } from './hosts/owners.js';
 import { HostRegistry } from './hosts/registry.js';
 import { HostHistories } from './hosts/histories.js';
 import { BrokerResults } from './hosts/results.js';
+import { SessionDirectory } from './hosts/sessions.js';
 
 export interface GlobalLayer {
   readonly bus: GlobalBus;
   readonly storage: GlobalTier;
-  /** What frontends and host agents share on a broker (the host registry, the apps' manifests, finished executions, the live frontends and their claims); null when embedded. */
-  readonly cluster: { readonly hosts: HostRegistry; readonly manifests: BrokerManifests; readonly results: BrokerResults; readonly histories: HostHistories; readonly frontends: FrontendRegistry; readonly owners: ExecutionOwners } | null;
+  /** What frontends and host agents share on a broker (the host registry, the apps' manifests, finished executions and engine histories, the live frontends and their claims, where sessions run); null when embedded. */
+  readonly cluster: { readonly hosts: HostRegistry; readonly manifests: BrokerManifests; readonly results: BrokerResults; readonly histories: HostHistories; readonly frontends: FrontendRegistry; readonly owners: ExecutionOwners; readonly sessions: SessionDirectory } | null;
   /** Releases what the bus and storage share (the broker connection); after they are closed. */
   release(): Promise<void>;
 }
@@ -53,6 +54,7 @@ export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | '
       histories: new HostHistories(bulk, new BrokerResults(bulk, replicas)),
       frontends: new FrontendRegistry(nc, replicas),
       owners: new ExecutionOwners(nc, replicas),
+      sessions: new SessionDirectory(nc, replicas),
     },
     release: async () => {
       await nc.close();

@@ -28,7 +28,7 @@ import type { ExecutionPlacement } from './placement/placement.js';
 import { acceptedId, acceptedMessage, readInterrupted, TOPIC_EXECUTIONS, type AcceptedExecution, type ExecutionEvent, type InterruptedExecution } from './recovery.js';
 import { AppSandboxes, type SandboxEnvironment } from './sandboxes.js';
 import { serveSessionTask } from '../sessions/task.js';
-import type { SessionRegistry } from './sessions.js';
+import type { SessionService } from './sessions.js';
 import type { HopTransport } from './transport/transport.js';
 import type { Work, WorkResult } from './hosts/work.js';
 import type { BrokerResults, ResultPart } from './hosts/results.js';
@@ -55,7 +55,7 @@ export interface PlatformParts {
   readonly placement: ExecutionPlacement;
   readonly transport: HopTransport;
   /** The app's sessions; a workflow's session Tasks reach them too (the on-host placement directly, sandboxes by asking). */
-  readonly sessions: SessionRegistry;
+  readonly sessions: SessionService;
   /**
    * This frontend's id and life when several share the broker (`hosts: remote`): its accepted executions carry them,
    * and its takeover (hosts/takeover.ts), not recover(), resumes the unfinished ones of every frontend life that died.
@@ -74,7 +74,7 @@ export class Platform {
   readonly metrics = new PlatformMetrics(() => this.liveSandboxes());
   private readonly apps: AppRegistry;
   /** Long-running session functions and their messages (docs/sessions.md). */
-  readonly sessions: SessionRegistry;
+  readonly sessions: SessionService;
   private readonly executions: ExecutionStore;
   private readonly sandboxEnvironment: SandboxEnvironment;
   /** Each app's own OS user when the platform runs as root (docs/security.md). */
@@ -201,10 +201,10 @@ export class Platform {
    * Stops the app's sandboxes and forgets it in this process; its kept manifest stays (close, delete's second half,
    * and a host agent whose copy of the app is out of date).
    */
-  async unload(name: string): Promise<void> {
+  async unload(name: string, sessionsStopReason?: string): Promise<void> {
     const app = this.apps.get(name);
     // Sessions first, while the app is still known: each stops cleanly and leaves no worker behind.
-    await this.sessions.stopApp(name);
+    await this.sessions.stopApp(name, sessionsStopReason);
     this.apps.remove(name);
     this.metrics.apps.set(this.apps.size);
     await app.sandboxes.destroyAll({ close: true });
@@ -451,7 +451,8 @@ export class Platform {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
-    await Promise.all(this.apps.all().map((app) => this.unload(app.name).catch(() => undefined)));
+    const reason = 'platform-closed: the platform (or host agent) running it stopped';
+    await Promise.all(this.apps.all().map((app) => this.unload(app.name, reason).catch(() => undefined)));
     const { backend, transport, bus, storage, runDir } = this.parts;
     await backend.close();
     await transport.close();

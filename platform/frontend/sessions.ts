@@ -1,6 +1,7 @@
 /**
- * The frontend's sessions (docs/sessions.md): which sandbox runs each live session, and the final state and records
- * of those that ended. A session holds a slot on a sandbox of its app for its whole life; the sandbox's agent runs
+ * The sessions of a platform that owns its sandboxes (docs/sessions.md): a single platform, or a host agent that
+ * runs the sessions frontends place on it (hosts/host-sessions.ts adds what the broker needs to know). Which sandbox
+ * runs each live session, and the final state and records of those that ended. A session holds a slot on a sandbox of its app for its whole life; the sandbox's agent runs
  * it, and everything a caller asks of a live session is one operation to that agent.
  */
 import { randomUUID } from 'node:crypto';
@@ -22,7 +23,7 @@ interface LiveSession {
   release(): void;
 }
 
-interface EndedSession {
+export interface EndedSession {
   state: SessionState;
   records: SessionRecord[];
 }
@@ -32,7 +33,38 @@ const MAX_ENDED = 1000;
 /** Records kept across ended sessions; past it the oldest sessions lose theirs (their state stays). */
 const MAX_ENDED_RECORDS = 200_000;
 
-export class SessionRegistry {
+/** A platform's sessions as its HTTP API and workflows reach them: run here (SessionRegistry) or on host agents (hosts/remote-sessions.ts). */
+export interface SessionService {
+  start(appName: string, body: unknown): Promise<SessionState>;
+  list(appName: string): Promise<SessionState[]>;
+  state(appName: string, sessionId: string): Promise<SessionState>;
+  records(appName: string, sessionId: string): Promise<SessionRecord[]>;
+  send(appName: string, sessionId: string, body: unknown): Promise<void>;
+  receive(appName: string, sessionId: string, count: number, timeoutMs: number): Promise<string>;
+  stop(appName: string, sessionId: string, reason?: string): Promise<SessionState>;
+  waitEnded(appName: string, sessionId: string): Promise<SessionState>;
+  tasks(appName: string): SessionTaskService;
+  /** `reason` says why (default: the app was deleted). */
+  stopApp(appName: string, reason?: string): Promise<void>;
+  broker(appName: string, to: RemotePipeTarget, opener: PipeOpener): Promise<SessionReply>;
+  onEnded(end: EndedSession): void;
+}
+
+/**
+ * What a host agent adds to the sessions it runs (hosts/host-sessions.ts): it records where each one runs and how
+ * it ended on the broker, and brokers pipes to sessions of other hosts.
+ */
+export interface SessionHooks {
+  /** A session is about to start here (`state` null) or has started (its state). */
+  placed(sessionId: string, app: string, state: SessionState | null): Promise<void>;
+  ended(end: EndedSession): void;
+  /** A session that was placed here never started (its start failed). */
+  abandoned(sessionId: string, app: string): void;
+  /** A pipe to a session this registry does not run: null when no other place runs it either. */
+  remotePipe(appName: string, to: RemotePipeTarget, opener: PipeOpener): Promise<SessionReply | null>;
+}
+
+export class SessionRegistry implements SessionService {
   private readonly live = new Map<string, LiveSession>();
   private readonly ended = new Map<string, EndedSession>();
   private endedRecords = 0;
@@ -41,30 +73,42 @@ export class SessionRegistry {
 
   constructor(
     private readonly apps: AppRegistry,
-    /** False on a frontend whose hosts are remote: it owns no sandboxes to run sessions in. */
-    private readonly sandboxesHere = true,
+    private readonly hooks: SessionHooks | null = null,
   ) {}
+
+  /** Sessions running here now (a host agent advertises it, so placement counts them). */
+  get liveCount(): number {
+    return this.live.size;
+  }
 
   /** Starts a session in a sandbox of the app; answers once every instance runs (or the session already ended). */
   async start(appName: string, body: unknown): Promise<SessionState> {
     const app = this.apps.get(appName);
-    if (!this.sandboxesHere) {
-      throw new MfError('MF_BAD_REQUEST', 'sessions run only on a platform that owns its sandboxes (--hosts local), not yet across host agents', { app: appName });
-    }
     const spec = checkSessionStart(
       body,
       app.prepared.functions.map((f) => f.name),
     );
     const sessionId = randomUUID();
-    const { link, release } = await app.sandboxes.hold();
+    await this.hooks?.placed(sessionId, appName, null);
+    let held: Awaited<ReturnType<typeof app.sandboxes.hold>>;
+    try {
+      held = await app.sandboxes.hold();
+    } catch (err) {
+      this.hooks?.abandoned(sessionId, appName);
+      throw err;
+    }
+    const { link, release } = held;
     this.live.set(sessionId, { app: appName, link, policy: spec.policy, release });
     // A sandbox that dies takes its sessions with it.
     void link.closed.then(() => this.lost(sessionId, link));
     try {
       const state = (await this.ask(sessionId, { op: 'start', sessionId, spec })) as SessionState;
-      return this.ended.get(sessionId)?.state ?? state;
+      const ended = this.ended.get(sessionId)?.state;
+      if (!ended) await this.hooks?.placed(sessionId, appName, state);
+      return ended ?? state;
     } catch (err) {
       if (this.live.delete(sessionId)) release();
+      if (!this.ended.has(sessionId)) this.hooks?.abandoned(sessionId, appName);
       throw err;
     }
   }
@@ -97,11 +141,18 @@ export class SessionRegistry {
   async send(appName: string, sessionId: string, body: unknown): Promise<void> {
     const ended = this.endedOf(appName, sessionId);
     if (ended) throw endedError(ended.state);
-    const session = this.liveOf(appName, sessionId);
+    this.liveOf(appName, sessionId);
     const b = (typeof body === 'object' && body !== null ? body : {}) as { target?: unknown; message?: unknown };
     if (!('message' in b)) throw new MfError('MF_BAD_REQUEST', 'a session message takes {"target"?, "message"}');
-    const target = checkTarget(b.target);
-    const json = JSON.stringify(b.message) ?? 'null';
+    await this.sendJson(appName, sessionId, b.target, JSON.stringify(b.message) ?? 'null');
+  }
+
+  /** Sends a message already serialised (a frontend sent it to this host as text: hosts/host-sessions.ts). */
+  async sendJson(appName: string, sessionId: string, rawTarget: unknown, json: string): Promise<void> {
+    const ended = this.endedOf(appName, sessionId);
+    if (ended) throw endedError(ended.state);
+    const session = this.liveOf(appName, sessionId);
+    const target = checkTarget(rawTarget);
     const bytes = Buffer.byteLength(json);
     if (bytes > session.policy.maxMessageBytes) {
       throw new MfError('MF_SESSION_MESSAGE_TOO_LARGE', `the message is ${bytes} bytes, over the session's limit of ${session.policy.maxMessageBytes}`, { bytes, limit: session.policy.maxMessageBytes });
@@ -152,9 +203,9 @@ export class SessionRegistry {
   }
 
   /** Stops every live session of an app (it is being deleted); their workers are gone when this resolves. */
-  async stopApp(appName: string): Promise<void> {
+  async stopApp(appName: string, reason = 'app-deleted: the app was deleted'): Promise<void> {
     const ids = [...this.live].filter(([, s]) => s.app === appName).map(([id]) => id);
-    await Promise.all(ids.map((id) => this.stop(appName, id, 'app-deleted: the app was deleted').catch(() => undefined)));
+    await Promise.all(ids.map((id) => this.stop(appName, id, reason).catch(() => undefined)));
     for (const [id, e] of this.ended) if (e.state.app === appName) this.forget(id);
   }
 
@@ -166,7 +217,11 @@ export class SessionRegistry {
   async broker(appName: string, to: RemotePipeTarget, opener: PipeOpener): Promise<SessionReply> {
     try {
       const live = this.live.get(to.session);
-      if (!live || live.app !== appName) throw notFound(to.session, appName);
+      if (!live || live.app !== appName) {
+        const remote = this.ended.has(to.session) ? null : await this.hooks?.remotePipe(appName, to, opener);
+        if (remote) return remote;
+        throw notFound(to.session, appName);
+      }
       const address = (await this.ask(to.session, { op: 'pipe-address', sessionId: to.session, target: to.instance })) as PipeAddress;
       if (live.link.id === opener.sandboxId) return { ok: true, value: address };
       const path = await openRelay(opener.dir, address.path);
@@ -174,6 +229,12 @@ export class SessionRegistry {
     } catch (err) {
       return { ok: false, error: toMfError(err).toJSON() };
     }
+  }
+
+  /** Where an instance of a live session here takes pipes (a Unix socket in its sandbox's folder). */
+  async pipeAddress(appName: string, sessionId: string, instance: string): Promise<PipeAddress> {
+    this.liveOf(appName, sessionId);
+    return (await this.ask(sessionId, { op: 'pipe-address', sessionId, target: instance })) as PipeAddress;
   }
 
   /** The agent reported a session's end. */
@@ -200,6 +261,7 @@ export class SessionRegistry {
 
   private keepEnded(end: EndedSession): void {
     this.ended.set(end.state.sessionId, end);
+    this.hooks?.ended(end);
     const waiters = this.endWaiters.get(end.state.sessionId);
     this.endWaiters.delete(end.state.sessionId);
     for (const resolve of waiters ?? []) resolve(end.state);

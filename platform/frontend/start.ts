@@ -21,7 +21,8 @@ import { Takeover } from './hosts/takeover.js';
 import { InSandboxPlacement } from './placement/in-sandbox.js';
 import { OnHostPlacement } from './placement/on-host.js';
 import { OnHostsPlacement } from './placement/on-hosts.js';
-import { SessionRegistry } from './sessions.js';
+import { SessionRegistry, type SessionHooks, type SessionService } from './sessions.js';
+import { RemoteSessions } from './hosts/remote-sessions.js';
 import type { ExecutionPlacement } from './placement/placement.js';
 import { Platform, type Recovered } from './platform.js';
 import { executionLimits } from './sandboxes.js';
@@ -112,13 +113,16 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
   const executions = new ExecutionStore({ maxCount: config.maxStoredExecutions, maxBytes: config.maxStoredExecutionBytes }, join(config.dataDir, 'executions'));
   const { bus, storage } = layer;
   const hostId = 'hostId' in role ? role.hostId : null;
-  // Sessions run where a client can reach them: on a frontend that owns its sandboxes, not on host agents (yet).
-  const sessions = new SessionRegistry(apps, config.hosts === 'local' && hostId === null);
+  // Sessions run where sandboxes are: here, or on the host agents a remote frontend places them on.
+  const remote = config.hosts === 'remote' && hostId === null;
+  const onHostsPlacement = remote ? new OnHostsPlacement(bus, cluster(layer).hosts, 'frontend' in role ? role.frontend.frontendId : 'local', config.recoveryAttempts) : null;
+  const sessions: SessionService = onHostsPlacement
+    ? new RemoteSessions(apps, cluster(layer).sessions, cluster(layer).hosts, () => onHostsPlacement.hostForSession())
+    : new SessionRegistry(apps, 'hostId' in role ? (role.sessionHooks ?? null) : null);
   let placement: ExecutionPlacement;
   let transport: HopTransport;
-  if (config.hosts === 'remote' && hostId === null) {
-    const onHosts = new OnHostsPlacement(bus, cluster(layer).hosts, 'frontend' in role ? role.frontend.frontendId : 'local', config.recoveryAttempts);
-    [placement, transport] = [onHosts, new ToHostsTransport(onHosts)];
+  if (onHostsPlacement) {
+    [placement, transport] = [onHostsPlacement, new ToHostsTransport(onHostsPlacement)];
   } else {
     transport = config.busMode === 'global' ? new JournalTransport(bus, apps, executions, hostId, 'hostId' in role ? role.peer ?? null : null) : new DirectTransport();
     placement = engineInSandbox(config)
@@ -136,7 +140,7 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
 
 /** What a composed platform is: a frontend (which owns sandboxes unless its hosts are remote) or a host agent. */
 /** A host agent's `peer`: where every second Task hop goes, and how a peer's hop finds its app (transport/journal.ts). */
-export type Role = { frontend: FrontendInfo } | { hostId: string; peer?: HopPeer };
+export type Role = { frontend: FrontendInfo } | { hostId: string; peer?: HopPeer; sessionHooks?: SessionHooks };
 
 /** A remote frontend's placement (the takeover hands it the executions it adopts). */
 function onHosts(platform: Platform): OnHostsPlacement {

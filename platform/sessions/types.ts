@@ -71,7 +71,7 @@ export interface SessionState {
   app: string;
   sandboxId: string;
   status: SessionStatus;
-  /** Why it ended (stop, max-lifetime, idle, app-deleted, or the failure); null while it runs. */
+  /** Why it ended (stop, max-lifetime, idle, app-deleted, platform-closed, host-lost, or the failure); null while it runs. */
   reason: string | null;
   /** ISO 8601. */
   startedAt: string;

@@ -3,7 +3,9 @@
  * its host id (registry.ts), takes the executions frontends placed on it from its work topic (a durable consumer,
  * explicit ack once the answer is published, at most `capacity` unacknowledged), runs each whole with the same
  * placements, transports and sandbox pools as a single platform, and publishes the answer to the results topic.
- * Apps come from the broker's manifests, deployed here when work for them first arrives (docs/distributed.md).
+ * Apps come from the broker's manifests, deployed here when work for them first arrives (docs/distributed.md). It
+ * also runs the sessions frontends place on it and answers for them on the broker (host-sessions.ts), and takes
+ * pipes from other hosts' sessions on its pipe listener (pipe-listener.ts).
  */
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -14,6 +16,9 @@ import { MfError, toMfError } from '../../errors.js';
 import { openGlobalLayer } from '../global-layer.js';
 import type { Platform } from '../platform.js';
 import { composePlatform, keepPlatformFilesPrivate } from '../start.js';
+import type { SessionRegistry } from '../sessions.js';
+import { HostSessions } from './host-sessions.js';
+import { PipeListener } from './pipe-listener.js';
 import { checkHostId, type HostInfo, type Registration } from './registry.js';
 import { HOST_GROUP, resultId, TOPIC_RESULTS, workId, workTopic, type Work, type WorkResult } from './work.js';
 
@@ -28,13 +33,19 @@ export interface HostAgentHandle {
 export interface HostOptions {
   /** Default: this machine's name, as one broker token. */
   hostId?: string;
-  /** Executions run at once (default 16); more wait on the work topic. */
+  /** Executions run at once (default 16); more wait on the work topic. A running session holds one of these slots. */
   capacity?: number;
   /**
    * For experiments (docs/distributed.md#hops-across-hosts): under busMode global, every second Task hop of an
    * execution this host runs is dispatched by this host agent instead, so that the hop between two Tasks crosses hosts.
    */
   hopPeer?: string;
+  /**
+   * The address this host's pipe listener binds and advertises, for pipes from sessions on other hosts (default
+   * 127.0.0.1; a host in a network namespace gives its address there). Port 0 (any free port) unless `pipePort`.
+   */
+  pipeAddress?: string;
+  pipePort?: number;
 }
 
 /** The default host id: the machine's name with anything but letters, digits and '-' made '-'. */
@@ -54,32 +65,61 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
   if (config.broker === null) throw new MfError('MF_CONFIG_INVALID', 'a host agent needs a broker (--broker nats://…): frontends reach it there', { option: 'broker' });
   await mkdir(config.dataDir, { recursive: true });
   const layer = await openGlobalLayer(config);
-  const { hosts, manifests } = layer.cluster!;
+  const { hosts, manifests, sessions: sessionDirectory } = layer.cluster!;
   let markLost: (why: string) => void = () => undefined;
   const lost = new Promise<string>((resolve) => (markLost = resolve));
-  const info: HostInfo = { hostId, capacity, pid: process.pid, backend: config.backend, startedAt: Date.now() };
-  let registration: Registration;
+  let listener: PipeListener;
   try {
-    registration = await hosts.register(info, (why) => markLost(why));
+    listener = await PipeListener.listen(options.pipeAddress ?? '127.0.0.1', options.pipePort ?? 0);
   } catch (err) {
     await layer.release();
     throw err;
   }
+  let liveSessions = (): number => 0;
+  const startedAt = Date.now();
+  // `sessions` is read at each heartbeat (the entry is serialised then), so frontends see this host's load.
+  const info: HostInfo = {
+    hostId,
+    capacity,
+    pid: process.pid,
+    backend: config.backend,
+    startedAt,
+    get sessions() {
+      return liveSessions();
+    },
+    pipes: { host: listener.host, port: listener.port },
+  };
+  let registration: Registration;
+  try {
+    registration = await hosts.register(info, (why) => markLost(why));
+  } catch (err) {
+    await listener.close();
+    await layer.release();
+    throw err;
+  }
   const runDir = await mkdtemp(join(config.dataDir, 'run-'));
+  const hostSessions = new HostSessions(sessionDirectory, hostId, startedAt, listener);
   // The peer's hops need their app here too; `apps` exists once the platform does.
   const peer = { hostId: hopPeer, appReady: (name: string) => apps.ready(name) };
-  const platform = composePlatform(config, runDir, layer, { hostId, peer });
+  const platform = composePlatform(config, runDir, layer, { hostId, peer, sessionHooks: hostSessions });
+  const sessions = platform.sessions as SessionRegistry;
+  liveSessions = () => sessions.liveCount;
   const apps: HostApps = new HostApps(platform, manifests);
   let work: Subscription | null = null;
   let watch: { stop(): void } | null = null;
   let histories: { stop(): void } | null = null;
+  let serving: { stop(): void } | null = null;
   const close = async (): Promise<void> => {
     // Out of the registry first: frontends stop placing work here, and place again what this host does not answer.
     await registration.stop();
     watch?.stop();
     histories?.stop();
     await work?.close();
+    // Sessions still answer while the platform stops them (their ends are recorded on the broker).
     await platform.close();
+    await hostSessions.flush();
+    serving?.stop();
+    await listener.close();
     await layer.release();
   };
   try {
@@ -87,6 +127,7 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
     watch = await manifests.watch((name, revision) => apps.changed(name, revision));
     // The engine histories stay in this host's sandboxes; frontends ask for them through the broker.
     histories = layer.cluster!.histories.serve(hostId, (id) => platform.engineHistory(id), (id) => platform.hasFinished(id));
+    serving = sessionDirectory.serve(hostId, (req, payload) => hostSessions.serve(sessions, (app) => apps.ready(app), req, payload));
     work = await layer.bus.subscribe<Work>(
       workTopic(hostId),
       HOST_GROUP,

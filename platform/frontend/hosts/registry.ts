@@ -28,6 +28,10 @@ export interface HostInfo {
   /** The sandbox backend of its sandboxes. */
   backend: string;
   startedAt: number;
+  /** Sessions it runs now, as of its last heartbeat: each holds a slot (placement counts them). */
+  sessions?: number;
+  /** Where its pipe listener takes pipes from other hosts (hosts/pipe-listener.ts). */
+  pipes?: { host: string; port: number };
 }
 
 export function checkHostId(id: unknown): asserts id is string {

@@ -9,7 +9,7 @@ import type { Checkpoint, ExecutionResult, HistoryEvent } from '../../protocol.j
 import type { DeployedApp } from '../apps.js';
 import type { StoredExecution } from '../executions.js';
 import { runSessionTask } from '../../sessions/task.js';
-import type { SessionRegistry } from '../sessions.js';
+import type { SessionService } from '../sessions.js';
 import type { HopTransport } from '../transport/transport.js';
 import type { ExecutionPlacement } from './placement.js';
 
@@ -22,7 +22,7 @@ export class OnHostPlacement implements ExecutionPlacement {
     private readonly keepHistory: boolean,
     private readonly transport: HopTransport,
     private readonly limits: ExecutionLimits,
-    private readonly sessions: SessionRegistry,
+    private readonly sessions: SessionService,
   ) {}
 
   async run(app: DeployedApp, exec: StoredExecution, input: unknown, startTime: string): Promise<ExecutionResult> {

@@ -5,9 +5,9 @@
  *
  *   An execution goes whole to one host: its engine and all its functions run there, next to one another (SAND's
  *   locality: under the grouped preset its hops stay on that sandbox's local bus). The host is the live one with the
- *   most free slots (its capacity minus the executions this frontend placed there and has no answer for yet), ties
- *   to the lower host id; so executions fill every host before any queues, and spill to the next host through the
- *   global bus once one is full. When every host is full, the execution still goes to the least loaded one, where
+ *   most free slots (its capacity minus the executions this frontend placed there and has no answer for yet, and
+ *   minus the sessions it runs: a session holds a slot for its whole life), ties to the lower host id; so
+ *   executions and sessions fill every host before any queues, and spill to the next host once one is full. When every host is full, the execution still goes to the least loaded one, where
  *   it waits on the host's work topic for a slot.
  *
  * A host that stops heartbeating is gone (registry.ts); every execution placed on it and not answered is placed
@@ -55,6 +55,8 @@ export class OnHostsPlacement implements ExecutionPlacement {
   private readonly watcher: NodeJS.Timeout;
   /** Executions being taken over and not placed yet, with their answer once one is known. */
   private readonly adopted = new Map<string, WorkResult | null>();
+  /** Sessions this frontend placed in the last two heartbeats, oldest first (see hostForSession). */
+  private readonly sessionsStarted: Array<{ host: string; at: number }> = [];
 
   constructor(
     private readonly bus: GlobalBus,
@@ -130,22 +132,51 @@ export class OnHostsPlacement implements ExecutionPlacement {
 
   /** The placement rule (see the file's comment); `p` counts against its host from the moment it is chosen. */
   private async choose(p: Placed): Promise<HostInfo> {
+    await this.waitForHost();
+    const best = this.leastLoaded();
+    p.host = best.hostId; // before any await: the next placement already counts it
+    return best;
+  }
+
+  /**
+   * The host a new session goes to, by the same rule: a running session holds a slot of its host (hosts advertise
+   * how many they run with each heartbeat, and one started from here counts at once until that beat has surely come).
+   */
+  async hostForSession(): Promise<HostInfo> {
+    // A fresh read: a session start is not on the invocation path, and a stale count would place it on a full host.
+    // Bounded: on a slow broker the last read (at most a heartbeat old) serves.
+    const fresh = this.refresh().catch(() => undefined);
+    await Promise.race([fresh, new Promise((r) => setTimeout(r, HEARTBEAT_MS).unref())]);
+    await this.waitForHost();
+    const best = this.leastLoaded();
+    this.sessionsStarted.push({ host: best.hostId, at: Date.now() });
+    return best;
+  }
+
+  /** The live host with the most free slots, ties to the lower host id (this.hosts is sorted by id). */
+  private leastLoaded(): HostInfo {
+    const busy = new Map<string, number>();
+    for (const p of this.placed.values()) busy.set(p.host, (busy.get(p.host) ?? 0) + 1);
+    const recent = Date.now() - 2 * HEARTBEAT_MS;
+    while (this.sessionsStarted.length > 0 && this.sessionsStarted[0]!.at < recent) this.sessionsStarted.shift();
+    for (const s of this.sessionsStarted) busy.set(s.host, (busy.get(s.host) ?? 0) + 1);
+    let best = this.hosts[0]!;
+    let bestFree = -Infinity;
+    for (const h of this.hosts) {
+      const free = h.capacity - (h.sessions ?? 0) - (busy.get(h.hostId) ?? 0);
+      if (free > bestFree) [best, bestFree] = [h, free];
+    }
+    return best;
+  }
+
+  /** Waits, bounded, for a first live host (MF_NO_HOST when none comes). */
+  private async waitForHost(): Promise<void> {
     const deadline = Date.now() + NO_HOST_WAIT_MS;
     while (this.hosts.length === 0) {
       if (Date.now() > deadline) throw new MfError('MF_NO_HOST', `no host agent is alive on the broker (waited ${NO_HOST_WAIT_MS} ms); start one with mfbench host start`, { waitedMs: NO_HOST_WAIT_MS });
       await this.refresh();
       if (this.hosts.length === 0) await new Promise((r) => setTimeout(r, 250));
     }
-    const busy = new Map<string, number>();
-    for (const p of this.placed.values()) busy.set(p.host, (busy.get(p.host) ?? 0) + 1);
-    let best = this.hosts[0]!;
-    let bestFree = -Infinity;
-    for (const h of this.hosts) {
-      const free = h.capacity - (busy.get(h.hostId) ?? 0);
-      if (free > bestFree) [best, bestFree] = [h, free];
-    }
-    p.host = best.hostId; // before any await: the next placement already counts it
-    return best;
   }
 
   /** Reads the live hosts again; concurrent callers share one read. */
