@@ -53,6 +53,19 @@ describe('judgeAb', () => {
     expect(AB_BENCHMARKS.hop.primary).toBe('cpu_hop_ms');
   });
 
+  it('gives no CPU verdict, rather than throwing, for trials recorded without CPU samples', () => {
+    const trials: Trial[] = [];
+    for (let round = 0; round < 5; round++) {
+      for (const side of ['a', 'b'] as const) {
+        const t = block(round, 0, side, side === 'a' ? 0 : 1, 1, 1);
+        trials.push({ ...t, samples: { chain1: t.samples.chain1, chain10: t.samples.chain10, hops: t.samples.hops } as Trial['samples'] });
+      }
+    }
+    const cpu = judgeAb('hop', trials).metrics.find((m) => m.metric === 'cpu_hop_ms')!;
+    expect(cpu.comparison.verdict).toBe('insufficient data');
+    expect(cpu.comparison.note).toMatch(/not finite/);
+  });
+
   it('refuses a round that lacks one side', () => {
     expect(() => judgeAb('hop', [block(0, 0, 'a', 0, 1, 1)])).toThrow(/lacks the blocks of side B/);
   });

@@ -37,7 +37,7 @@ export const AB_BENCHMARKS = {
       // The main metric: CPU time, which another job's use of the cores barely moves (a process waiting for a CPU is
       // not charged for the wait), and the mean, because CPU time adds up: a fixed cost per hop moves it by exactly
       // that cost, and the mean of a window is its total over the executions (docs/statistics.md#the-ab-gate).
-      cpu_hop_ms: (mean(s.cpu10) - mean(s.cpu1)) / 9,
+      cpu_hop_ms: (meanOf(s.cpu10) - meanOf(s.cpu1)) / 9,
       // The low percentile, not the median: on a shared machine noise only ever adds time, so the fast end of a
       // block is the cost without interference, while a fixed added cost moves it as much as any (docs/statistics.md).
       warm_e2e_p10_ms: percentile(s.chain1, 10),
@@ -48,6 +48,11 @@ export const AB_BENCHMARKS = {
   },
 } as const;
 export type AbBenchmark = keyof typeof AB_BENCHMARKS;
+
+/** The mean, or NaN for no samples (trials recorded before the CPU was read): comparePaired then says the round gave no value. */
+function meanOf(xs: readonly number[]): number {
+  return xs.length === 0 ? NaN : mean(xs as number[]);
+}
 
 export type Side = 'a' | 'b';
 
