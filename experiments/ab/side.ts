@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { chainDefinition, freshDataDir, REPO, removeDataDirs, runIfMain, timedPost } from '../bench/common.js';
 import { KeepAliveClient } from '../bench/http-client.js';
+import { CpuMeter, descendants } from '../bench/proc-cpu.js';
 import { meanHopMs, type HopRecord } from '../../report/hops.js';
 
 type PlatformModule = typeof import('../../platform/frontend/index.js');
@@ -21,6 +22,12 @@ export interface HopSamples {
   chain10: number[];
   /** The mean hop of each 10-Task execution from the platform's own records (report/hops.ts: handler to next handler). */
   hops: number[];
+  /**
+   * On-CPU time of the sandbox's processes (agent and workers: every descendant of the side's process) while each
+   * 1-Task and each 10-Task execution ran, ms (proc-cpu.ts); windows are contiguous, so no CPU time falls between.
+   */
+  cpu1: number[];
+  cpu10: number[];
 }
 
 const NOOP_DIR = join(REPO, 'experiments', 'bench', 'functions', 'noop');
@@ -40,13 +47,25 @@ export async function openHopSide(startPlatform: PlatformModule['startPlatform']
   };
   let i = 0;
   const block = async (n: number): Promise<HopSamples> => {
-    const out: HopSamples = { chain1: [], chain10: [], hops: [] };
-    for (let k = 0; k < n; k++) {
-      out.chain1.push((await timedPost(client, '/apps/ab-hop/workflows/chain1/executions?records=false', { n: i++ })).ms);
-      const ten = await timedPost(client, '/apps/ab-hop/workflows/chain10/executions', { n: i++ });
-      out.chain10.push(ten.ms);
-      const hop = meanHopMs(ten.answer.records as HopRecord[]);
-      if (hop !== null) out.hops.push(hop);
+    const out: HopSamples = { chain1: [], chain10: [], hops: [], cpu1: [], cpu10: [] };
+    // The sandbox's processes, once per block: all are up after the warm-up, and a scan of /proc is too slow per request.
+    const cpu = CpuMeter.open(descendants(process.pid));
+    try {
+      let c0 = cpu.read();
+      for (let k = 0; k < n; k++) {
+        out.chain1.push((await timedPost(client, '/apps/ab-hop/workflows/chain1/executions?records=false', { n: i++ })).ms);
+        const c1 = cpu.read();
+        const ten = await timedPost(client, '/apps/ab-hop/workflows/chain10/executions', { n: i++ });
+        const c2 = cpu.read();
+        out.cpu1.push((c1 - c0) / 1e6);
+        out.cpu10.push((c2 - c1) / 1e6);
+        c0 = c2;
+        out.chain10.push(ten.ms);
+        const hop = meanHopMs(ten.answer.records as HopRecord[]);
+        if (hop !== null) out.hops.push(hop);
+      }
+    } finally {
+      cpu.close();
     }
     return out;
   };
