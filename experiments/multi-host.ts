@@ -136,26 +136,32 @@ async function round(ctx: RunContext, config: MultiHostConfig, network: HostNetw
 type Recorder = (phase: Phase, call: CallResult, warmup: boolean, extra?: Record<string, string | number | boolean>) => void;
 
 /**
- * One closed loop per host, so that each host serves a share; warm-ups first in each loop. Grouped: `hops` executions
- * in all. Per-function: until the broker series and (with hop peers) the cross-host one each have `hops` ok samples,
- * at most HOP_LOOP_BOUND × hops executions.
+ * One closed loop per host, so that each host serves a share; every loop's warm-ups first. Grouped: `hops` executions
+ * in all. Per-function: until the broker series and (with hop peers) the cross-host one each have `hops` samples that
+ * the statistics keep (`counts`: the same test as process_), at most HOP_LOOP_BOUND × hops executions.
  */
 async function hopsPhase(ctx: RunContext, config: MultiHostConfig, adapter: PlatformAdapter, chain: Deployment, hosts: number, preset: string, record: Recorder): Promise<void> {
   const perFunction = preset === 'per-function';
   const wanted: Hop[] = perFunction ? (hosts > 1 ? ['broker', 'cross-host'] : ['broker']) : ['local'];
   const got = new Map<Hop, number>(wanted.map((h) => [h, 0]));
   const enough = (): boolean => [...got.values()].every((n) => n >= config.hops);
+  // Grouped sends exactly `hops` (its executions stay warm on one host); per-function runs until both series have theirs.
   const limit = perFunction ? HOP_LOOP_BOUND * config.hops : config.hops;
   let sent = 0;
   ctx.progress.begin(`multi-host ${hosts} host(s), ${preset}: hops`, hosts * config.warmup + config.hops * wanted.length);
+  const loops = Array.from({ length: hosts }, (_, loop) => loop);
+  await Promise.all(loops.map(async (loop) => {
+    for (let i = 0; i < config.warmup; i++) record('hops', await adapter.execute(chain, { n: loop * 1000 + i }), true);
+  }));
+  // The measured loops start together, after every loop's warm-ups: a loop still warming up (a cold sandbox on its
+  // host) would otherwise leave the others to send every execution, one at a time, all placed on the first host.
   await Promise.all(
-    Array.from({ length: hosts }, async (_, loop) => {
-      for (let i = 0; i < config.warmup; i++) record('hops', await adapter.execute(chain, { n: loop * 1000 + i }), true);
+    loops.map(async () => {
       while (sent < limit && !(perFunction && enough())) {
         const n = sent++;
         const call = await adapter.execute(chain, { n });
         record('hops', call, false);
-        const series = call.outcome.state === 'ok' ? taskHopOf(preset, call.platform?.records ?? []) : null;
+        const series = counts(call) ? taskHopOf(preset, call.platform?.records ?? []) : null;
         if (series !== null) got.set(series, (got.get(series) ?? 0) + 1);
       }
     }),
@@ -198,6 +204,16 @@ async function recoveryPhase(ctx: RunContext, config: MultiHostConfig, r: Round,
 const phaseOf = (r: RawRecord): Phase => r.labels.phase as Phase;
 
 /** Which Task-to-Task series an execution's records are: grouped, local; per-function, broker on one host, else cross-host. */
+/**
+ * Whether a hops-phase call gives a sample the statistics keep: ok, every record warm (else `exclusion` drops it as
+ * wrong-temperature) and a hop that `meanHopMs` can read (not a step that ran twice). Counting anything less made a
+ * series end one short of `hops` when one such execution slipped in.
+ */
+function counts(call: CallResult): boolean {
+  const records = call.platform?.records ?? [];
+  return call.outcome.state === 'ok' && records.every((x) => x.temperature === 'warm') && meanHopMs(records) !== null;
+}
+
 function taskHopOf(preset: string, records: readonly { host: string }[]): Exclude<Hop, 'frontend-host'> | null {
   const [a, b] = records;
   if (!a || !b) return null;
