@@ -2,8 +2,7 @@
  * The machine's process table, read from /proc (Linux), for the chaos experiment's kills by pid: the sandbox agents
  * of one host agent (found by their command line, which names the host's data folder, whatever backend started them),
  * the workers of an agent (its children) and every descendant of a process (what a SIGKILLed host agent leaves).
- * test/helpers/processes.ts reads the same table for the tests (tests never import experiments' helpers, nor these
- * theirs).
+ * The tests that kill by pid use the same functions (test/helpers/processes.ts).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 

@@ -1,54 +1,9 @@
 /**
- * The host's process table, read from /proc (Linux), for tests that kill platform processes by pid: the sandbox
- * agents of one platform (found by their command line, which names the platform's data folder, whatever backend
- * started them) and the workers of an agent (its child processes).
+ * The host's process table for tests that kill platform processes by pid: the chaos experiment's reading of /proc
+ * (experiments/chaos/processes.ts: the sandbox agents of one platform, the workers of an agent, every descendant), and
+ * the tests' own kill of a process as it boots.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-
-interface ProcEntry {
-  pid: number;
-  ppid: number;
-}
-
-/** Every process's pid and parent pid; processes that vanish while being read are left out. */
-function table(): ProcEntry[] {
-  const out: ProcEntry[] = [];
-  for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      // The command name is in parentheses and may hold spaces: the fields after it start at the last ')'.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.push({ pid, ppid: Number(fields[1]) });
-    } catch {
-      // gone already
-    }
-  }
-  return out;
-}
-
-/** Pids of the direct children of any of `parents`. */
-export function childrenOf(parents: Iterable<number>): number[] {
-  const set = new Set(parents);
-  return table()
-    .filter((p) => set.has(p.ppid))
-    .map((p) => p.pid);
-}
-
-/** Pids of the sandbox agents of the platform whose data folder is `dataDir` (their socket lives under it). */
-export function agentsUnder(dataDir: string): number[] {
-  const out: number[] = [];
-  for (const { pid } of table()) {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
-      if (argv.some((a) => a.endsWith('agent/main.js')) && argv.some((a) => a.startsWith(dataDir))) out.push(pid);
-    } catch {
-      // gone already
-    }
-  }
-  return out;
-}
+export { agentsUnder, childrenOf, descendants } from '../../dist/experiments/chaos/processes.js';
 
 /**
  * Waits for a process that `candidates()` lists and `known` does not (a process that has just started), kills it with
