@@ -3,8 +3,9 @@
  * every response's latency as a raw sample (from the instance's 'response' events), so statistics can be computed
  * from samples rather than read off autocannon's summary.
  *
- * Caveat, stated in docs/load.md: autocannon is closed-loop per connection. With `overallRate` it paces requests,
- * but a connection waits for its answer before its next request, so a slow server lowers the offered load. Its
+ * Caveat, stated in docs/load.md: autocannon is closed-loop per connection. `overallRate` is a per-connection quota
+ * per second, spent back to back (bursts at each second, not even spacing), and a connection waits for its answer
+ * before its next request, so a slow server lowers the offered load. Its
  * result histogram corrects for that (HdrHistogram's expected-interval correction); the raw samples here do not.
  * For latency under a given arrival rate, use `runOpenLoop`.
  */
