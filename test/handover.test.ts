@@ -4,7 +4,7 @@
  * records say so; a worker killed mid-chain has its step run again; a busy next worker, a failure with Retry and a
  * Catch all go through the agent and give the results they gave before.
  */
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -275,6 +275,37 @@ describe('worker-to-worker handover, next worker busy', () => {
     // The agent took the hop and started a second worker of "slow" for it: that step is cold-worker, by identity.
     expect(records.map((x) => x.temperature)).toEqual(['warm', 'cold-worker']);
     expect(records[1]!.workerPid).not.toBe(warm.body.records[1].workerPid);
+  });
+});
+
+describe('a stop and the handover', () => {
+  test('a stopped execution goes no further: its running step forwards nothing, and the steps planned after it never run', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'mft-handover-stop-'));
+    const p = await testPlatform();
+    try {
+      const steps = ['g1', 'g2', 'g3'];
+      expect((await call(p, 'POST', '/apps', { name: 'halt', functions: steps.map((s) => inlineFunction(s, GATED)), workflows: { main: chain(steps) } })).status).toBe(201);
+      // Warm: a worker of every step runs, so the next execution's hops are planned as handovers.
+      for (let i = 0; i < 2; i++) expect((await call(p, 'POST', '/apps/halt/workflows/main/executions', {})).body.status).toBe('SUCCEEDED');
+      const [gate, mark] = await Promise.all([mkdtemp(join(scratch, 'gate-')), mkdtemp(join(scratch, 'mark-'))]);
+      const accepted = await call(p, 'POST', '/apps/halt/workflows/main/executions?mode=async', { gate, mark });
+      const id = accepted.body.executionId as string;
+      await until(async () => (await stat(join(gate, 'started')).catch(() => null)) !== null);
+      const stopped = await call(p, 'POST', `/executions/${id}/stop`, { error: 'Test.Stop' });
+      expect(stopped.body).toMatchObject({ status: 'ABORTED', error: 'Test.Stop' });
+      // The first step ignores its signal and returns once the gate opens, after it was told to stop (the grace
+      // before it would be abandoned is 2 s): it must not hand its result on.
+      await new Promise((r) => setTimeout(r, 500));
+      await writeFile(join(gate, 'open'), '');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await readdir(mark)).sort()).toEqual(['g1']);
+      // The sandbox still serves: its slots were given back.
+      const after = await call(p, 'POST', '/apps/halt/workflows/main/executions', {});
+      expect(after.body).toMatchObject({ status: 'SUCCEEDED', output: { path: steps } });
+    } finally {
+      await p.close();
+      await rm(scratch, { recursive: true, force: true });
+    }
   });
 });
 

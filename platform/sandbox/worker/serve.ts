@@ -48,6 +48,24 @@ function post(msg: WorkerToAgent): void {
   pendingWrites++;
 }
 
+/** Cancels kept for invocations that have not arrived (a withdrawn hand-over's event may still come); oldest dropped first. */
+const CANCELLED_AHEAD_KEPT = 1024;
+
+class BoundedIds {
+  private readonly ids = new Set<string>();
+  constructor(private readonly max: number) {}
+
+  add(id: string): void {
+    this.ids.add(id);
+    if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value as string);
+  }
+
+  /** Whether `id` was kept (and forgets it). */
+  take(id: string): boolean {
+    return this.ids.delete(id);
+  }
+}
+
 /** Starts serving: opens the local bus (invocations and their results) and returns the handler of the IPC channel's control messages. */
 export function startWorker(): (m: AgentToWorker) => void {
   let loaded: LoadedFunction | undefined;
@@ -59,6 +77,10 @@ export function startWorker(): (m: AgentToWorker) => void {
   // Invocations handed over by the previous state's worker run exactly like the agent's.
   const handover = new HandoverLinks((f) => onInvoke(f));
   let maxHandoverBytes = 0;
+  // A stopped execution must not go on through hand-overs, which the agent does not see: an invocation told to stop
+  // forwards nothing, and a hand-over withdrawn before its event arrived (the cancel came first) never runs.
+  const told = new Set<string>();
+  const cancelledAhead = new BoundedIds(CANCELLED_AHEAD_KEPT);
   const postFrame = (header: WorkerToAgentFrame, payload?: Buffer): void => {
     if (bus.send(header, payload, onSent)) pendingWrites++;
   };
@@ -70,6 +92,7 @@ export function startWorker(): (m: AgentToWorker) => void {
    */
   const sendResult = (m: InvokeFrame['header'], o: HandlerOutcome): void => {
     const header: WorkerToAgentFrame = { t: 'result', id: m.id, handlerStart: o.handlerStart, handlerEnd: o.handlerEnd, logs: o.logs };
+    const stopped = told.delete(m.id);
     if (!o.outcome.ok) return postFrame({ ...header, error: o.outcome.error });
     let bytes: Buffer;
     try {
@@ -78,11 +101,12 @@ export function startWorker(): (m: AgentToWorker) => void {
     } catch (err) {
       return postFrame({ ...header, error: resultSerializationError(err) });
     }
-    if (m.next && fatalError === undefined && bytes.length <= maxHandoverBytes && handover.forward(m.next, m.executionId, bytes)) header.forwarded = true;
+    if (m.next && !stopped && fatalError === undefined && bytes.length <= maxHandoverBytes && handover.forward(m.next, m.executionId, bytes)) header.forwarded = true;
     postFrame(header, bytes);
   };
 
   const failResult = (id: string, error: LambdaError): void => {
+    told.delete(id);
     const t = now();
     postFrame({ t: 'result', id, handlerStart: t, handlerEnd: t, logs: [], error });
   };
@@ -103,12 +127,15 @@ export function startWorker(): (m: AgentToWorker) => void {
   };
 
   const onFrame = (f: Frame<AgentToWorkerFrame>): void => {
-    if (f.header.t === 'invoke') onInvoke(f as InvokeFrame);
-    else abortInvocation(f.header.id, f.header.reason);
+    if (f.header.t === 'invoke') return onInvoke(f as InvokeFrame);
+    if (abortInvocation(f.header.id, f.header.reason)) told.add(f.header.id);
+    else cancelledAhead.add(f.header.id);
   };
 
   const onInvoke = (m: InvokeFrame): void => {
     const id = m.header.id;
+    // Withdrawn by the agent before its event came: it settled it already, and expects no answer.
+    if (cancelledAhead.take(id)) return;
     if (fatalError !== undefined) return failResult(id, fatalError);
     if (loaded !== undefined) return run(loaded, m);
     if (loading !== undefined) {
