@@ -17,12 +17,13 @@ import { HostRegistry } from './hosts/registry.js';
 import { HostHistories } from './hosts/histories.js';
 import { BrokerResults } from './hosts/results.js';
 import { SessionDirectory } from './hosts/sessions.js';
+import { HostStops } from './hosts/stops.js';
 
 export interface GlobalLayer {
   readonly bus: GlobalBus;
   readonly storage: GlobalTier;
-  /** What frontends and host agents share on a broker (the host registry, the apps' manifests, finished executions and engine histories, the live frontends and their claims, where sessions run); null when embedded. */
-  readonly cluster: { readonly hosts: HostRegistry; readonly manifests: BrokerManifests; readonly results: BrokerResults; readonly histories: HostHistories; readonly frontends: FrontendRegistry; readonly owners: ExecutionOwners; readonly sessions: SessionDirectory } | null;
+  /** What frontends and host agents share on a broker (the host registry, the apps' manifests, finished executions and engine histories, the live frontends and their claims, where sessions run, stops sent to hosts); null when embedded. */
+  readonly cluster: { readonly hosts: HostRegistry; readonly manifests: BrokerManifests; readonly results: BrokerResults; readonly histories: HostHistories; readonly frontends: FrontendRegistry; readonly owners: ExecutionOwners; readonly sessions: SessionDirectory; readonly stops: HostStops } | null;
   /** Releases what the bus and storage share (the broker connection); after they are closed. */
   release(): Promise<void>;
 }
@@ -55,6 +56,7 @@ export async function openGlobalLayer(config: Pick<ResolvedConfig, 'dataDir' | '
       frontends: new FrontendRegistry(nc, replicas),
       owners: new ExecutionOwners(nc, replicas),
       sessions: new SessionDirectory(nc, replicas),
+      stops: new HostStops(nc),
     },
     release: async () => {
       await nc.close();

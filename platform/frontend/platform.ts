@@ -316,7 +316,11 @@ export class Platform {
    * Runs an execution a frontend placed on this host agent (hosts/agent.ts) under the frontend's id, from its
    * checkpoint, and returns what the frontend keeps: the result, the records and the history. A platform fault rejects.
    */
-  async runPlaced(work: Work): Promise<Omit<Extract<WorkResult, { result: unknown }>, 'executionId' | 'attempt' | 'host'>> {
+  /**
+   * Runs an execution a frontend placed on this host agent. `stopped`: the frontend stopped it before its work
+   * arrived (hosts/stops.ts); it is answered ABORTED without running.
+   */
+  async runPlaced(work: Work, stopped: { error: string | null; cause: string | null } | null = null): Promise<Omit<Extract<WorkResult, { result: unknown }>, 'executionId' | 'attempt' | 'host'>> {
     this.checkOpen();
     const app = this.apps.get(work.app);
     const exec = this.executions.create(work.app, work.workflow, work.fn, work.received, work.executionId);
@@ -328,9 +332,20 @@ export class Platform {
       }
       return this.parts.placement.run(app, exec, work.input, work.startTime);
     };
-    await this.finish(exec, run());
+    // finish() listens for the abort before it awaits, so a stop sent ahead ends it ABORTED as a live stop would.
+    const finishing = this.finish(exec, stopped ? new Promise<ExecutionResult>(() => undefined) : run());
+    if (stopped) exec.abort.abort(new StopRequest(stopped.error, stopped.cause));
+    await finishing;
     const result: ExecutionResult = exec.status === 'SUCCEEDED' ? { status: 'SUCCEEDED', output: exec.output } : { status: 'FAILED', error: exec.error ?? 'States.Runtime', cause: exec.cause ?? '' };
     return { result, records: exec.records, history: exec.history, historyKept: exec.historyIn !== null };
+  }
+
+  /** A host agent's part of a stop (hosts/stops.ts): aborts its run of the execution; false when it runs none. */
+  stopRun(id: string, error: string | null, cause: string | null): boolean {
+    const exec = this.executions.running(id);
+    if (!exec) return false;
+    exec.abort.abort(new StopRequest(error, cause));
+    return true;
   }
 
   /** Whether this process ran the execution to its end (it knows it, and it is not running). */

@@ -115,7 +115,7 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
   const hostId = 'hostId' in role ? role.hostId : null;
   // Sessions run where sandboxes are: here, or on the host agents a remote frontend places them on.
   const remote = config.hosts === 'remote' && hostId === null;
-  const onHostsPlacement = remote ? new OnHostsPlacement(bus, cluster(layer).hosts, 'frontend' in role ? role.frontend.frontendId : 'local', config.recoveryAttempts) : null;
+  const onHostsPlacement = remote ? new OnHostsPlacement(bus, cluster(layer).hosts, 'frontend' in role ? role.frontend.frontendId : 'local', config.recoveryAttempts, cluster(layer).stops) : null;
   const sessions: SessionService = onHostsPlacement
     ? new RemoteSessions(apps, cluster(layer).sessions, cluster(layer).hosts, () => onHostsPlacement.hostForSession())
     : new SessionRegistry(apps, 'hostId' in role ? (role.sessionHooks ?? null) : null);
@@ -138,8 +138,10 @@ export function composePlatform(config: ResolvedConfig, runDir: string, layer: G
   return new Platform({ config, backend: createBackend(config.backend), runDir, apps, executions, manifests, storage, bus, placement, transport, sessions, frontend, sharedResults, hostHistories });
 }
 
-/** What a composed platform is: a frontend (which owns sandboxes unless its hosts are remote) or a host agent. */
-/** A host agent's `peer`: where every second Task hop goes, and how a peer's hop finds its app (transport/journal.ts). */
+/**
+ * What a composed platform is: a frontend (which owns sandboxes unless its hosts are remote) or a host agent, with its
+ * `peer` (where every second Task hop goes, and how a peer's hop finds its app: transport/journal.ts).
+ */
 export type Role = { frontend: FrontendInfo } | { hostId: string; peer?: HopPeer; sessionHooks?: SessionHooks };
 
 /** A remote frontend's placement (the takeover hands it the executions it adopts). */

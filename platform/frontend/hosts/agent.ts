@@ -109,11 +109,15 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
   let watch: { stop(): void } | null = null;
   let histories: { stop(): void } | null = null;
   let serving: { stop(): void } | null = null;
+  let stopping: { stop(): void } | null = null;
+  // Stops for executions whose work has not arrived yet (a stop is a plain message; the work waits on JetStream).
+  const stoppedAhead = new StoppedAhead();
   const close = async (): Promise<void> => {
     // Out of the registry first: frontends stop placing work here, and place again what this host does not answer.
     await registration.stop();
     watch?.stop();
     histories?.stop();
+    stopping?.stop();
     await work?.close();
     // Sessions still answer while the platform stops them (their ends are recorded on the broker).
     await platform.close();
@@ -127,13 +131,16 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
     watch = await manifests.watch((name, revision) => apps.changed(name, revision));
     // The engine histories stay in this host's sandboxes; frontends ask for them through the broker.
     histories = layer.cluster!.histories.serve(hostId, (id) => platform.engineHistory(id), (id) => platform.hasFinished(id));
+    stopping = layer.cluster!.stops.serve(hostId, ({ executionId, error, cause }) => {
+      if (!platform.stopRun(executionId, error, cause)) stoppedAhead.add(executionId, { error, cause });
+    });
     serving = sessionDirectory.serve(hostId, (req, payload) => hostSessions.serve(sessions, (app) => apps.ready(app), req, payload));
     work = await layer.bus.subscribe<Work>(
       workTopic(hostId),
       HOST_GROUP,
       async (m) => {
         const { executionId, attempt } = m.payload;
-        const answer = await runWork(platform, apps, hostId, hopPeer, m.payload);
+        const answer = await runWork(platform, apps, hostId, hopPeer, m.payload, stoppedAhead.take(executionId));
         // Acknowledged once the answer is on the broker: a host that dies first leaves the work unacknowledged.
         await layer.bus.publish<WorkResult>(TOPIC_RESULTS, executionId, answer, { id: resultId(executionId, attempt) });
         // Answered: a placement that travelled by reference is needed by nobody now (off the path).
@@ -152,15 +159,35 @@ export async function startHostAgent(user: UserConfig, options: HostOptions = {}
 }
 
 /** Runs one placed execution to the answer the frontend keeps; records name this host (or the hop peer that ran them). */
-async function runWork(platform: Platform, apps: HostApps, hostId: string, hopPeer: string | null, work: Work): Promise<WorkResult> {
+async function runWork(platform: Platform, apps: HostApps, hostId: string, hopPeer: string | null, work: Work, stopped: StopReason | null): Promise<WorkResult> {
   const head = { executionId: work.executionId, attempt: work.attempt, host: hostId };
   try {
     await apps.ready(work.app);
-    const done = await platform.runPlaced(work);
+    const done = await platform.runPlaced(work, stopped);
     for (const record of done.records) if (hopPeer === null || record.host !== hopPeer) record.host = hostId;
     return { ...head, ...done };
   } catch (err) {
     return { ...head, error: toMfError(err).toJSON() };
+  }
+}
+
+type StopReason = { error: string | null; cause: string | null };
+
+/** Stops that came before their execution's work, oldest first, at most STOPPED_AHEAD_KEPT (older ones are forgotten). */
+const STOPPED_AHEAD_KEPT = 4096;
+class StoppedAhead {
+  private readonly stops = new Map<string, StopReason>();
+
+  add(executionId: string, reason: StopReason): void {
+    this.stops.set(executionId, reason);
+    if (this.stops.size > STOPPED_AHEAD_KEPT) this.stops.delete(this.stops.keys().next().value as string);
+  }
+
+  /** The stop for this execution, if one came ahead of it (consumed). */
+  take(executionId: string): StopReason | null {
+    const reason = this.stops.get(executionId) ?? null;
+    this.stops.delete(executionId);
+    return reason;
   }
 }
 

@@ -24,6 +24,7 @@ import type { DeployedApp } from '../apps.js';
 import type { StoredExecution } from '../executions.js';
 import { HEARTBEAT_MS, type HostInfo, type HostRegistry } from '../hosts/registry.js';
 import { frontendGroup, resultId, TOPIC_RESULTS, workId, workMessage, workTopic, type Work, type WorkResult } from '../hosts/work.js';
+import type { HostStops } from '../hosts/stops.js';
 import { TOPIC_CHECKPOINTS } from '../recovery.js';
 import type { ExecutionPlacement } from './placement.js';
 
@@ -64,6 +65,8 @@ export class OnHostsPlacement implements ExecutionPlacement {
     /** Names this frontend's consumer group on the results topic (stable across its restarts). */
     private readonly frontendId: string,
     private readonly recoveryAttempts: number,
+    /** Where a stop goes to the host that runs the execution (null: a stop ends it here only). */
+    private readonly stops: HostStops | null = null,
   ) {
     this.watcher = setInterval(() => void this.refresh().then(() => this.relocateLost()).catch(() => undefined), HEARTBEAT_MS);
     this.watcher.unref();
@@ -117,14 +120,17 @@ export class OnHostsPlacement implements ExecutionPlacement {
     return new Promise<ExecutionResult>((resolve, reject) => {
       const p: Placed = { work, inputJson, exec, host: '', resolve, reject };
       this.placed.set(exec.executionId, p);
+      // StopExecution: the platform answers ABORTED at once; the host running it is told to stop its run too.
+      exec.abort.signal.addEventListener('abort', () => this.stopped(p), { once: true });
       if (known !== null) return this.answered(known, false); // released when it was read
       this.send(p).catch((err: unknown) => this.settle(p, () => reject(err)));
     });
   }
 
-  /** Publishes the work to the host the rule picks. */
+  /** Publishes the work to the host the rule picks (not once it is stopped: nothing runs it then). */
   private async send(p: Placed): Promise<void> {
     const host = await this.choose(p);
+    if (p.exec.abort.signal.aborted) return this.settle(p, () => p.reject(stoppedError(p)));
     if (p.exec.t.dispatched === 0) p.exec.t.dispatched = now();
     // The id makes a replayed publish of one placement one message (JetStream's duplicate window).
     await this.bus.publish(workTopic(host.hostId), p.work.executionId, workMessage(p.work, p.inputJson), { id: workId(p.work.executionId, p.work.attempt) });
@@ -192,11 +198,25 @@ export class OnHostsPlacement implements ExecutionPlacement {
     return this.refreshing;
   }
 
-  /** Places again every execution whose host is gone, from its newest checkpoint. */
+  /**
+   * A stopped execution's host is told to stop its run (or not to start it, if the work has not reached it). It stays
+   * counted against that host until the host answers, which is when its slot is really free.
+   */
+  private stopped(p: Placed): void {
+    if (p.host === '' || this.stops === null) return; // not sent yet: send() sees the stop
+    const reason = p.exec.abort.signal.reason as { error?: string | null; cause?: string | null } | undefined;
+    this.stops.tell(p.host, { executionId: p.work.executionId, error: reason?.error ?? null, cause: reason?.cause ?? null });
+  }
+
+  /** Places again every execution whose host is gone, from its newest checkpoint (a stopped one is not placed again). */
   private relocateLost(): void {
     const live = new Set(this.hosts.map((h) => h.hostId));
     for (const p of this.placed.values()) {
       if (p.host === '' || live.has(p.host)) continue;
+      if (p.exec.abort.signal.aborted) {
+        this.settle(p, () => p.reject(stoppedError(p)));
+        continue;
+      }
       const lost = p.host;
       p.host = ''; // not counted against any host until it is sent again
       void this.relocate(p, lost).catch((err: unknown) => this.settle(p, () => p.reject(err)));
@@ -253,4 +273,9 @@ export class OnHostsPlacement implements ExecutionPlacement {
     if (this.settled.size > SETTLED_REMEMBERED) this.settled.delete(this.settled.values().next().value as string);
     how();
   }
+}
+
+/** What a stopped execution's placement settles with: its stop (the platform answered ABORTED already; nobody reads it). */
+function stoppedError(p: Placed): unknown {
+  return p.exec.abort.signal.reason;
 }
