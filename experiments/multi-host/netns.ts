@@ -88,12 +88,15 @@ async function namespaces(count: number): Promise<HostNetwork> {
   const bridge = `mfb${id}br`;
   const netnsOf = (i: number): string => `mfbench-${id}-h${i}`;
   const subnet = await freeSubnet();
-  const made: { bridge: boolean; netns: string[]; forward: boolean } = { bridge: false, netns: [], forward: false };
+  const made: { bridge: boolean; netns: string[]; veths: string[]; forward: boolean } = { bridge: false, netns: [], veths: [], forward: false };
   let closed = false;
   const forwardRule = ['FORWARD', '-i', bridge, '-o', bridge, '-j', 'ACCEPT', '-m', 'comment', '--comment', `mfbench-${id}`];
-  // Deleting a namespace deletes the veth end inside it, and with it the pair's end on the bridge.
+  // Each veth pair is deleted from its end on the bridge first, which removes both ends before `ip link delete`
+  // returns; a namespace's deletion would remove them too, but later, in the kernel's own time (a busy machine then
+  // still lists the bridge's end after close()).
   const teardownArgs = (): Array<[string, string[]]> => [
     ...(made.forward ? [['iptables', ['-D', ...forwardRule]] as [string, string[]]] : []),
+    ...made.veths.map((veth): [string, string[]] => ['ip', ['link', 'delete', veth]]),
     ...made.netns.map((ns): [string, string[]] => ['ip', ['netns', 'delete', ns]]),
     ...(made.bridge ? [['ip', ['link', 'delete', bridge]] as [string, string[]]] : []),
   ];
@@ -128,6 +131,7 @@ async function namespaces(count: number): Promise<HostNetwork> {
       await run('ip', ['netns', 'add', ns]);
       made.netns.push(ns);
       await run('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', inside, 'netns', ns]);
+      made.veths.push(outside);
       await run('ip', ['link', 'set', outside, 'master', bridge]);
       await run('ip', ['link', 'set', outside, 'up']);
       await run('ip', ['-n', ns, 'addr', 'add', `${address}/24`, 'dev', inside]);
